@@ -1,0 +1,126 @@
+/*
+ * common/: the few helpers every folder may use: error codes and
+ * messages, logging, bounded byte buffers, lenient base64.
+ *
+ * Mutable globals in the whole program (the only ones, STYLE.md 6):
+ *  - the log sink and level in sg_log.c (set once at startup);
+ *  - OpenSSL's own library state (providers loaded once at startup).
+ */
+#ifndef SG_H
+#define SG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sg_rc {
+	SG_OK = 0,
+	SG_ENOMEM,	/* out of memory */
+	SG_EPARSE,	/* malformed input */
+	SG_EBADSIG,	/* a signature did not verify */
+	SG_EDECRYPT,	/* an envelope could not be opened */
+	SG_EALG,	/* unsupported algorithm */
+	SG_EPOLICY,	/* refused by policy (access code, key size, ...) */
+	SG_ENOTFOUND,	/* no such object */
+	SG_EEXIST,	/* object exists already */
+	SG_EUPSTREAM,	/* the upstream CA failed */
+	SG_ESTORE,	/* the database failed */
+	SG_ECONF,	/* bad configuration */
+	SG_EIO,		/* a file or socket failed */
+	SG_ELIMIT,	/* a size limit was hit */
+	SG_EINTERNAL,	/* a bug or an OpenSSL failure */
+};
+
+/* SCEP failInfo values (RFC 8894 3.2.1.4); -1 means "none". */
+#define SG_FAIL_NONE		(-1)
+#define SG_FAIL_BADALG		0
+#define SG_FAIL_BADMSGCHECK	1
+#define SG_FAIL_BADREQUEST	2
+#define SG_FAIL_BADTIME		3
+#define SG_FAIL_BADCERTID	4
+
+struct sg_err {
+	enum sg_rc	rc;
+	int		failinfo;	/* SG_FAIL_*, or SG_FAIL_NONE */
+	char		msg[256];
+};
+
+/* Fixed text for a code; never NULL. */
+const char	*sg_strerror(enum sg_rc);
+
+/*
+ * Fill "err" (may be NULL) with rc, no failInfo and the formatted message,
+ * with the drained OpenSSL error queue appended. Returns rc.
+ */
+enum sg_rc	 sg_err_set(struct sg_err *err, enum sg_rc rc,
+		    const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+/* As sg_err_set, also setting the SCEP failInfo. Returns rc. */
+enum sg_rc	 sg_err_fail(struct sg_err *err, enum sg_rc rc, int failinfo,
+		    const char *fmt, ...)
+		    __attribute__((format(printf, 4, 5)));
+/* Reset to SG_OK with an empty message. "err" may be NULL. */
+void		 sg_err_clear(struct sg_err *err);
+
+/* Logging (STYLE.md 6): stderr by default, syslog when chosen. */
+enum sg_log_level {
+	SG_LOG_ERR = 0,
+	SG_LOG_WARN,
+	SG_LOG_INFO,
+	SG_LOG_DEBUG,
+};
+void		 sg_log_init(enum sg_log_level, bool use_syslog,
+		    const char *ident);
+void		 sg_log(enum sg_log_level, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+bool		 sg_log_enabled(enum sg_log_level);
+
+/*
+ * A growable byte buffer with a hard maximum (STYLE.md 5). Zero-initialise
+ * it, set "max", append, and release with sg_buf_free(); the buffer owns
+ * "data". "data" is kept NUL-terminated for convenience.
+ */
+struct sg_buf {
+	uint8_t	*data;
+	size_t	 len;
+	size_t	 cap;
+	size_t	 max;	/* 0 means SG_BUF_DEFAULT_MAX */
+};
+#define SG_BUF_DEFAULT_MAX	(16u * 1024 * 1024)
+
+enum sg_rc	 sg_buf_add(struct sg_buf *, const void *, size_t);
+enum sg_rc	 sg_buf_addstr(struct sg_buf *, const char *);
+enum sg_rc	 sg_buf_printf(struct sg_buf *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 sg_buf_free(struct sg_buf *);
+/* Wipe with OPENSSL_cleanse, then free: for buffers that held secrets. */
+void		 sg_buf_wipe(struct sg_buf *);
+
+/*
+ * Decode base64 as SCEP clients really send it (scep-interop.md 1.3):
+ * spaces become '+' (form decoding of a raw '+'), '-' and '_' become
+ * '+' and '/' (old micromdm clients), CR, LF, tabs are dropped and
+ * missing '=' padding is tolerated. "in" is borrowed. On success *out
+ * is malloc'ed (free()), *outlen set. At most "max" output bytes.
+ */
+enum sg_rc	 sg_b64_decode(const char *in, size_t inlen, size_t max,
+		    uint8_t **out, size_t *outlen, struct sg_err *err);
+/* Standard base64 without line breaks; *out is a NUL-terminated
+ * malloc'ed string. */
+enum sg_rc	 sg_b64_encode(const uint8_t *in, size_t inlen, char **out);
+
+/* Lowercase hex of "len" bytes into "out" (2 * len + 1 bytes). */
+void		 sg_hex(const uint8_t *in, size_t len, char *out);
+
+/*
+ * Copy "in" to "out" (size "outsz", always NUL-terminated) replacing
+ * every byte outside printable ASCII, and '"' and '\\', by '?': for
+ * putting outside strings (transaction IDs, subjects) in log lines.
+ */
+void		 sg_safe_str(const char *in, char *out, size_t outsz);
+
+/* Parse a decimal integer in [min, max]; false if not one. */
+bool		 sg_parse_long(const char *s, long min, long max, long *out);
+
+#endif /* SG_H */

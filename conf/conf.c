@@ -1,0 +1,805 @@
+/*
+ * conf/: libconfig text -> a plain, validated struct conf (STYLE.md 6).
+ *
+ * Everything hangs off keys[] below: the walker rejects any key that is
+ * not in it, stores values through the offsets given there, applies the
+ * defaults written there, and conf_describe() prints the same rows, so
+ * the documentation and the parser cannot drift apart. No libconfig type
+ * leaves this file.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "conf.h"
+
+/* A configuration file is a few hundred bytes; refuse anything absurd. */
+#define CONF_FILE_MAX	(1024 * 1024)
+
+/* Characters of an RA id: it ends up in URLs and log lines. */
+#define ID_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789._-"
+
+enum ktype {
+	K_GROUP,	/* { ... }: the keys whose parent is this key */
+	K_LIST,		/* ( { ... }, ... ): the RA entries */
+	K_STR,		/* any string that fits */
+	K_PATH,		/* a string, made absolute */
+	K_ADDR,		/* a numeric IPv4 or IPv6 address */
+	K_ID,		/* [A-Za-z0-9._-]+ */
+	K_URL,		/* http:// or https:// */
+	K_ENUM,		/* one of "names", stored as its index */
+	K_INT,
+	K_BOOL,
+	K_IGNORED,	/* any single value, accepted and dropped */
+};
+
+static const struct {
+	const char	*name;	/* for conf_describe() */
+	const char	*want;	/* for "must be ..." */
+} types[] = {
+	[K_GROUP] =	{ "group",	"a group { ... }" },
+	[K_LIST] =	{ "list",	"a list ( { ... }, ... )" },
+	[K_STR] =	{ "string",	"a string" },
+	[K_PATH] =	{ "path",	"a string (a path)" },
+	[K_ADDR] =	{ "address",	"a string (an IP address)" },
+	[K_ID] =	{ "id",		"a string (an id)" },
+	[K_URL] =	{ "url",	"a string (a URL)" },
+	[K_ENUM] =	{ "enum",	"a string" },
+	[K_INT] =	{ "int",	"an integer" },
+	[K_BOOL] =	{ "bool",	"true or false" },
+	[K_IGNORED] =	{ "any",	"a single value" },
+};
+
+#define F_REQ		0x01	/* must be present */
+#define F_LOCAL		0x02	/* only with upstream type "local" */
+#define F_SCM		0x04	/* only with upstream type "scm" */
+#define F_DERIVED	0x08	/* "def" is computed by finish(), not parsed */
+
+struct key {
+	const char	*parent;	/* "" at the top; "ra" in each entry */
+	const char	*name;
+	enum ktype	 type;
+	int		 flags;		/* F_* */
+	const char	*def;		/* as written in a file; NULL: none */
+	long long	 min;		/* K_INT value, K_LIST length */
+	long long	 max;
+	const char	*names;		/* K_ENUM "a|b|c"; value = index */
+	size_t		 off;		/* in struct conf (conf_ra in "ra") */
+	size_t		 size;
+	const char	*help;
+};
+
+#define C(m)	offsetof(struct conf, m), sizeof(((struct conf *)0)->m)
+#define R(m)	offsetof(struct conf_ra, m), sizeof(((struct conf_ra *)0)->m)
+#define NOF	0, 0
+
+/*
+ * XXX upstream type "scm" is accepted, but struct conf_upstream has no
+ * fields for it yet: these keys are known (so a file written for the SCM
+ * backend loads) and dropped without checking their types. Give them real
+ * types and fields together with ra_up_scm.c.
+ */
+#define SCM(n, h) \
+	{ "upstream", n, K_IGNORED, F_SCM, NULL, 0, 0, NULL, NOF, h }
+
+static const struct key keys[] = {
+	{ "", "listen", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
+	    "where the HTTP server listens" },
+	{ "listen", "address", K_ADDR, 0, "127.0.0.1", 0, 0, NULL,
+	    C(listen_address), "numeric IPv4 or IPv6 address to bind" },
+	{ "listen", "port", K_INT, 0, "8080", 1, 65535, NULL,
+	    C(listen_port), "TCP port" },
+	{ "", "base_url", K_URL, F_DERIVED, "http://<address>:<port>", 0, 0,
+	    NULL, C(base_url), "public URL of the server, for messages" },
+	{ "", "database", K_PATH, F_REQ, NULL, 0, 0, NULL,
+	    C(database), "SQLite database of transactions" },
+	{ "", "secret_file", K_PATH, F_REQ, NULL, 0, 0, NULL,
+	    C(secret_file), "HMAC key for access codes" },
+
+	{ "", "ra", K_LIST, F_REQ, NULL, 1, CONF_MAX_RA, NULL, NOF,
+	    "RA certificates, one per id" },
+	{ "ra", "id", K_ID, F_REQ, NULL, 0, 0, NULL,
+	    R(id), "unique name of this RA" },
+	{ "ra", "cert", K_PATH, F_REQ, NULL, 0, 0, NULL,
+	    R(cert), "PEM RA certificate" },
+	{ "ra", "key", K_PATH, F_REQ, NULL, 0, 0, NULL,
+	    R(key), "PEM RA private key (mode 0600)" },
+	{ "ra", "chain", K_PATH, 0, NULL, 0, 0, NULL,
+	    R(chain), "extra PEM certificates sent with GetCACert" },
+
+	{ "", "upstream", K_GROUP, F_REQ, NULL, 0, 0, NULL, NOF,
+	    "the CA that issues certificates" },
+	{ "upstream", "type", K_ENUM, F_REQ, NULL, 0, 0, "local|scm",
+	    C(upstream.type), "CA backend" },
+	{ "upstream", "ca_cert", K_PATH, F_REQ | F_LOCAL, NULL, 0, 0, NULL,
+	    C(upstream.ca_cert), "local: PEM issuing CA certificate" },
+	{ "upstream", "ca_key", K_PATH, F_REQ | F_LOCAL, NULL, 0, 0, NULL,
+	    C(upstream.ca_key), "local: PEM issuing CA private key" },
+	{ "upstream", "ca_chain", K_PATH, F_LOCAL, NULL, 0, 0, NULL,
+	    C(upstream.ca_chain), "local: PEM intermediates and root" },
+	SCM("url", "scm: SCM REST API base URL (not used yet)"),
+	SCM("customer_uri", "scm: SCM customer URI (not used yet)"),
+	SCM("auth", "scm: authentication method (not used yet)"),
+	SCM("login", "scm: API login (not used yet)"),
+	SCM("password_file", "scm: file holding the password (not used yet)"),
+	SCM("client_cert", "scm: TLS client certificate (not used yet)"),
+	SCM("client_key", "scm: TLS client key (not used yet)"),
+	SCM("token_url", "scm: OAuth token URL (not used yet)"),
+	SCM("client_id", "scm: OAuth client id (not used yet)"),
+	SCM("client_secret_file", "scm: file holding the OAuth secret "
+	    "(not used yet)"),
+	SCM("smime_api_version", "scm: S/MIME API version (not used yet)"),
+	SCM("timeout", "scm: request timeout (not used yet)"),
+	SCM("poll_interval", "scm: pending poll interval (not used yet)"),
+
+	{ "", "crypto", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
+	    "legacy algorithms" },
+	{ "crypto", "allow_des", K_BOOL, 0, "true", 0, 0, NULL,
+	    C(allow_des), "accept DES and 3DES requests (old clients)" },
+	{ "crypto", "allow_sha1", K_BOOL, 0, "true", 0, 0, NULL,
+	    C(allow_sha1), "accept SHA-1 digests" },
+
+	{ "", "limits", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
+	    "resource limits" },
+	{ "limits", "max_body", K_INT, 0, "65536", 1024, 16777216, NULL,
+	    C(max_body), "bytes of a POST body or GET message" },
+	{ "limits", "threads", K_INT, 0, "4", 1, 64, NULL,
+	    C(threads), "HTTP worker threads" },
+	{ "limits", "connections", K_INT, 0, "1024", 1, 100000, NULL,
+	    C(connection_limit), "concurrent HTTP connections" },
+
+	{ "", "log", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
+	    "logging" },
+	{ "log", "level", K_ENUM, 0, "info", 0, 0, "err|warn|info|debug",
+	    C(log_level), "least severe level written" },
+	{ "log", "syslog", K_BOOL, 0, "false", 0, 0, NULL,
+	    C(log_syslog), "log to syslog instead of stderr" },
+};
+
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* put_num() stores an enum upstream type through an int. */
+_Static_assert(sizeof(enum conf_upstream_type) == sizeof(int),
+    "enum conf_upstream_type is not int-sized");
+
+struct ctx {
+	struct conf	*conf;		/* being filled */
+	const char	*label;		/* the file name in messages */
+	char		 dir[CONF_PATH_MAX]; /* of the file, no final '/' */
+	struct sg_err	*err;
+};
+
+static enum sg_rc walk(struct ctx *, const config_setting_t *,
+    const char *, const char *, void *);
+
+/* "FILE:LINE: message", the line taken from the setting when known. */
+static enum sg_rc __attribute__((format(printf, 3, 4)))
+fail(const struct ctx *c, const config_setting_t *st, const char *fmt, ...)
+{
+	va_list		 ap;
+	char		 msg[224];
+	const char	*file = c->label;
+	unsigned int	 line = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (st != NULL) {
+		line = config_setting_source_line(st);
+		if (config_setting_source_file(st) != NULL)
+			file = config_setting_source_file(st);
+	}
+	if (line == 0)
+		return sg_err_set(c->err, SG_ECONF, "%s: %s", file, msg);
+	return sg_err_set(c->err, SG_ECONF, "%s:%u: %s", file, line, msg);
+}
+
+static const struct key *
+find(const char *parent, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].parent, parent) == 0 &&
+		    strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Our own lookup: libconfig's treats '.' and ':' in "name" as paths. */
+static const config_setting_t *
+member(const config_setting_t *grp, const char *name)
+{
+	const config_setting_t	*st;
+	int			 i;
+
+	if (grp == NULL)
+		return NULL;
+	for (i = 0; i < config_setting_length(grp); i++) {
+		st = config_setting_get_elem(grp, i);
+		if (strcmp(config_setting_name(st), name) == 0)
+			return st;
+	}
+	return NULL;
+}
+
+static void
+keypath(char *buf, size_t sz, const char *path, const char *name)
+{
+	snprintf(buf, sz, "%s%s%s", path, *path != '\0' ? "." : "", name);
+}
+
+/* Index of "s" in "a|b|c", or -1. */
+static int
+enum_index(const char *names, const char *s)
+{
+	const char	*p = names;
+	size_t		 n;
+	int		 i;
+
+	for (i = 0; *p != '\0'; i++) {
+		n = strcspn(p, "|");
+		if (strlen(s) == n && strncmp(p, s, n) == 0)
+			return i;
+		p += n;
+		if (*p == '|')
+			p++;
+	}
+	return -1;
+}
+
+/* Fields are int, size_t or an int-sized enum; memcpy keeps it legal. */
+static void
+put_num(const struct key *k, void *base, long long v)
+{
+	char	*p = (char *)base + k->off;
+	size_t	 z = (size_t)v;
+	int	 i = (int)v;
+
+	if (k->size == sizeof(z))
+		memcpy(p, &z, sizeof(z));
+	else
+		memcpy(p, &i, sizeof(i));
+}
+
+static enum sg_rc
+put_int(const struct ctx *c, const config_setting_t *st,
+    const struct key *k, const char *key, void *base, long long v)
+{
+	if (v < k->min || v > k->max)
+		return fail(c, st, "%s: %lld is out of range %lld..%lld",
+		    key, v, k->min, k->max);
+	put_num(k, base, v);
+	return SG_OK;
+}
+
+/*
+ * Relative paths are taken against the directory of the configuration
+ * file, not the working directory: the daemon runs from "/", while
+ * "scepctl check-config" runs from a shell, and both must read the same
+ * files. A leading "./" is dropped to keep the paths in log lines short.
+ */
+static enum sg_rc
+put_path(const struct ctx *c, const config_setting_t *st,
+    const struct key *k, const char *key, char *dst, const char *s)
+{
+	int	 n;
+
+	while (s[0] == '.' && s[1] == '/')
+		s += strspn(s + 1, "/") + 1;
+	if (*s == '\0')
+		return fail(c, st, "%s: empty path", key);
+	if (s[0] == '/')
+		n = snprintf(dst, k->size, "%s", s);
+	else
+		n = snprintf(dst, k->size, "%s/%s", c->dir, s);
+	if (n < 0 || (size_t)n >= k->size)
+		return fail(c, st, "%s: path longer than %zu bytes", key,
+		    k->size - 1);
+	return SG_OK;
+}
+
+static bool
+addr_ok(const char *s)
+{
+	unsigned char	buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	    inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static bool
+url_ok(const char *s)
+{
+	const char	*host;
+	size_t		 i;
+
+	if (strncmp(s, "http://", 7) == 0)
+		host = s + 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		host = s + 8;
+	else
+		return false;
+	if (*host == '\0' || *host == '/')
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Check and store any of the string kinds; "st" is NULL for defaults. */
+static enum sg_rc
+put_text(const struct ctx *c, const config_setting_t *st,
+    const struct key *k, const char *key, void *base, const char *s)
+{
+	char	*dst = (char *)base + k->off;
+	size_t	 len = strlen(s);
+	int	 i;
+
+	switch (k->type) {
+	case K_PATH:
+		return put_path(c, st, k, key, dst, s);
+	case K_ENUM:
+		i = enum_index(k->names, s);
+		if (i < 0)
+			return fail(c, st, "%s: must be one of %s", key,
+			    k->names);
+		put_num(k, base, i);
+		return SG_OK;
+	case K_ADDR:
+		if (!addr_ok(s))
+			return fail(c, st, "%s: not a numeric IPv4 or IPv6 "
+			    "address", key);
+		break;
+	case K_ID:
+		if (len == 0 || s[strspn(s, ID_CHARS)] != '\0')
+			return fail(c, st, "%s: must be 1 or more of "
+			    "A-Z a-z 0-9 . _ -", key);
+		break;
+	case K_URL:
+		if (!url_ok(s))
+			return fail(c, st, "%s: not an http:// or https:// "
+			    "URL", key);
+		break;
+	default:
+		break;
+	}
+	if (len >= k->size)
+		return fail(c, st, "%s: longer than %zu bytes", key,
+		    k->size - 1);
+	memcpy(dst, s, len + 1);
+	/* base_url gets paths appended; one form avoids "//". */
+	if (k->type == K_URL)
+		while (len > 0 && dst[len - 1] == '/')
+			dst[--len] = '\0';
+	return SG_OK;
+}
+
+/* The defaults are text in keys[], so they go through the same checks. */
+static enum sg_rc
+put_default(const struct ctx *c, const struct key *k, const char *key,
+    void *base)
+{
+	long	v;
+
+	switch (k->type) {
+	case K_INT:
+		if (!sg_parse_long(k->def, k->min, k->max, &v))
+			return sg_err_set(c->err, SG_EINTERNAL,
+			    "%s: bad built-in default", key);
+		put_num(k, base, v);
+		return SG_OK;
+	case K_BOOL:
+		*(bool *)((char *)base + k->off) = strcmp(k->def, "true") == 0;
+		return SG_OK;
+	case K_GROUP:
+	case K_LIST:
+	case K_IGNORED:
+		return SG_OK;
+	default:
+		return put_text(c, NULL, k, key, base, k->def);
+	}
+}
+
+static bool
+applies(const struct ctx *c, const struct key *k)
+{
+	if (k->flags & F_LOCAL)
+		return c->conf->upstream.type == CONF_UPSTREAM_LOCAL;
+	if (k->flags & F_SCM)
+		return c->conf->upstream.type == CONF_UPSTREAM_SCM;
+	return true;
+}
+
+/* Each entry is a group of "ra" keys; ids must be unique (conf_ra_find). */
+static enum sg_rc
+walk_list(struct ctx *c, const config_setting_t *list, const struct key *k)
+{
+	struct conf		*conf = c->conf;
+	const config_setting_t	*e;
+	char			 key[64];
+	enum sg_rc		 rc;
+	int			 i, j, n;
+
+	n = config_setting_length(list);
+	if (n < k->min || n > k->max)
+		return fail(c, list, "%s: needs %lld to %lld entries, not %d",
+		    k->name, k->min, k->max, n);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(list, i);
+		snprintf(key, sizeof(key), "%s[%d]", k->name, i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+			return fail(c, e, "%s: must be %s", key,
+			    types[K_GROUP].want);
+		rc = walk(c, e, k->name, key, &conf->ra[i]);
+		if (rc != SG_OK)
+			return rc;
+		for (j = 0; j < i; j++)
+			if (strcmp(conf->ra[j].id, conf->ra[i].id) == 0)
+				return fail(c, e, "%s: id '%s' is also %s[%d]",
+				    key, conf->ra[i].id, k->name, j);
+		conf->nra = (size_t)i + 1;
+	}
+	return SG_OK;
+}
+
+/*
+ * XXX libconfig 1.5 (Debian) wraps decimal literals outside int to 32
+ * bits without an error ("port = 4294967297" reads as 1); 1.7 makes them
+ * INT64, which the range check then refuses. All our ranges fit an int.
+ */
+static enum sg_rc
+store(struct ctx *c, const struct key *k, const config_setting_t *st,
+    const char *key, void *base)
+{
+	int	t = config_setting_type(st);
+
+	switch (k->type) {
+	case K_GROUP:
+		if (t != CONFIG_TYPE_GROUP)
+			break;
+		return walk(c, st, k->name, key, base);
+	case K_LIST:
+		if (t != CONFIG_TYPE_LIST)
+			break;
+		return walk_list(c, st, k);
+	case K_INT:
+		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+			break;
+		return put_int(c, st, k, key, base,
+		    config_setting_get_int64(st));
+	case K_BOOL:
+		if (t != CONFIG_TYPE_BOOL)
+			break;
+		*(bool *)((char *)base + k->off) =
+		    config_setting_get_bool(st) != 0;
+		return SG_OK;
+	case K_IGNORED:
+		if (config_setting_is_aggregate(st))
+			break;
+		return SG_OK;
+	case K_STR:
+	case K_PATH:
+	case K_ADDR:
+	case K_ID:
+	case K_URL:
+	case K_ENUM:
+		if (t != CONFIG_TYPE_STRING)
+			break;
+		return put_text(c, st, k, key, base,
+		    config_setting_get_string(st));
+	}
+	if (k->type == K_ENUM)
+		return fail(c, st, "%s: must be one of %s", key, k->names);
+	return fail(c, st, "%s: must be %s", key, types[k->type].want);
+}
+
+/*
+ * Walk the group "grp" (NULL if absent) whose keys have parent "parent":
+ * first every member present, which must be in keys[]; then every key of
+ * that parent, for what is missing, required or in the wrong backend.
+ * The second pass comes after the first because upstream.type, wherever
+ * it sits in the group, decides which upstream keys apply. "path" names
+ * the group in messages; values are stored relative to "base".
+ */
+static enum sg_rc
+walk(struct ctx *c, const config_setting_t *grp, const char *parent,
+    const char *path, void *base)
+{
+	const config_setting_t	*st;
+	const struct key	*k;
+	char			 key[128];
+	enum sg_rc		 rc;
+	size_t			 i;
+	int			 n;
+
+	n = grp != NULL ? config_setting_length(grp) : 0;
+	for (i = 0; i < (size_t)n; i++) {
+		st = config_setting_get_elem(grp, (unsigned int)i);
+		keypath(key, sizeof(key), path, config_setting_name(st));
+		k = find(parent, config_setting_name(st));
+		if (k == NULL)
+			return fail(c, st, "unknown key '%s'", key);
+		rc = store(c, k, st, key, base);
+		if (rc != SG_OK)
+			return rc;
+	}
+
+	for (i = 0; i < NKEYS; i++) {
+		k = &keys[i];
+		if (strcmp(k->parent, parent) != 0)
+			continue;
+		keypath(key, sizeof(key), path, k->name);
+		st = member(grp, k->name);
+		if (st != NULL) {
+			if (!applies(c, k))
+				return fail(c, st, "%s: only for upstream "
+				    "type \"%s\"", key,
+				    (k->flags & F_LOCAL) ? "local" : "scm");
+			continue;
+		}
+		if (!applies(c, k))
+			continue;
+		if (k->flags & F_REQ)
+			return fail(c, grp, "missing key '%s'", key);
+		if (k->type == K_GROUP)
+			rc = walk(c, NULL, k->name, key, base);
+		else if (k->def != NULL && !(k->flags & F_DERIVED))
+			rc = put_default(c, k, key, base);
+		else
+			rc = SG_OK;
+		if (rc != SG_OK)
+			return rc;
+	}
+	return SG_OK;
+}
+
+/* Defaults that depend on other keys. */
+static enum sg_rc
+finish(struct ctx *c)
+{
+	struct conf	*conf = c->conf;
+	bool		 v6;
+	int		 n;
+
+	if (conf->base_url[0] != '\0')
+		return SG_OK;
+	v6 = strchr(conf->listen_address, ':') != NULL;
+	n = snprintf(conf->base_url, sizeof(conf->base_url), "http://%s%s%s:%d",
+	    v6 ? "[" : "", conf->listen_address, v6 ? "]" : "",
+	    conf->listen_port);
+	if (n < 0 || (size_t)n >= sizeof(conf->base_url))
+		return sg_err_set(c->err, SG_EINTERNAL, "base_url too long");
+	return SG_OK;
+}
+
+/*
+ * Fill conf->path (absolute) and c->dir (its directory, "" for "/") from
+ * "name"; with no name, relative paths go against the working directory.
+ */
+static enum sg_rc
+set_path(struct ctx *c, const char *name)
+{
+	struct conf	*conf = c->conf;
+	char		 cwd[CONF_PATH_MAX];
+	char		*slash;
+	int		 n;
+
+	if (name == NULL || name[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return sg_err_set(c->err, SG_ECONF,
+			    "%s: working directory: %s", c->label,
+			    strerror(errno));
+		if (strcmp(cwd, "/") == 0)
+			cwd[0] = '\0';
+	}
+	if (name == NULL) {
+		memcpy(c->dir, cwd, sizeof(c->dir));
+		return SG_OK;
+	}
+	while (name[0] == '.' && name[1] == '/')
+		name += strspn(name + 1, "/") + 1;
+	if (name[0] == '/')
+		n = snprintf(conf->path, sizeof(conf->path), "%s", name);
+	else
+		n = snprintf(conf->path, sizeof(conf->path), "%s/%s", cwd,
+		    name);
+	if (n < 0 || (size_t)n >= sizeof(conf->path))
+		return sg_err_set(c->err, SG_ECONF,
+		    "%s: path longer than %zu bytes", c->label,
+		    sizeof(conf->path) - 1);
+	memcpy(c->dir, conf->path, sizeof(c->dir));
+	slash = strrchr(c->dir, '/');
+	*slash = '\0';
+	return SG_OK;
+}
+
+/*
+ * libconfig opens any file named by "@include" (its scanner takes the
+ * directive at the start of a line, after blanks). The configuration is
+ * one file, so that file:line and check-config stay simple, and the
+ * fuzzer must not reach the file system: refuse the directive before
+ * libconfig sees it. The scan also fires inside strings and comments; it
+ * can only refuse too much, never let a directive through.
+ */
+static enum sg_rc
+no_include(const struct ctx *c, const char *text)
+{
+	const char	*p = text;
+	unsigned int	 line = 1;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		if (strncmp(p, "@include", 8) == 0)
+			return sg_err_set(c->err, SG_ECONF,
+			    "%s:%u: @include is not supported", c->label, line);
+		p = strchr(p, '\n');
+		if (p == NULL)
+			return SG_OK;
+		p++;
+		line++;
+	}
+}
+
+enum sg_rc
+conf_load_string(const char *text, const char *name, struct conf *out,
+    struct sg_err *err)
+{
+	struct ctx	 c;
+	struct conf	*conf = NULL;
+	config_t	 cfg;
+	const char	*file;
+	enum sg_rc	 rc;
+
+	config_init(&cfg);
+	memset(&c, 0, sizeof(c));
+	c.label = (name != NULL && name[0] != '\0') ? name : "<string>";
+	c.err = err;
+	/* Fill a copy: *out is written only on success (STYLE.md 5). */
+	conf = calloc(1, sizeof(*conf));
+	if (conf == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "%s: out of memory", c.label);
+		goto out;
+	}
+	c.conf = conf;
+	rc = set_path(&c, (name != NULL && name[0] != '\0') ? name : NULL);
+	if (rc != SG_OK)
+		goto out;
+	rc = no_include(&c, text);
+	if (rc != SG_OK)
+		goto out;
+	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
+		file = config_error_file(&cfg);
+		rc = sg_err_set(err, SG_ECONF, "%s:%d: %s",
+		    file != NULL ? file : c.label, config_error_line(&cfg),
+		    config_error_text(&cfg) != NULL ?
+		    config_error_text(&cfg) : "parse error");
+		goto out;
+	}
+	rc = walk(&c, config_root_setting(&cfg), "", "", conf);
+	if (rc != SG_OK)
+		goto out;
+	rc = finish(&c);
+	if (rc != SG_OK)
+		goto out;
+	*out = *conf;
+out:
+	config_destroy(&cfg);
+	free(conf);
+	return rc;
+}
+
+/*
+ * Read the file ourselves rather than config_read_file(): the size is
+ * bounded, a NUL byte cannot silently end the text, and the @include
+ * check in conf_load_string() sees exactly what libconfig parses.
+ */
+enum sg_rc
+conf_load(const char *path, struct conf *out, struct sg_err *err)
+{
+	struct sg_buf	 b = { .max = CONF_FILE_MAX };
+	FILE		*fp = NULL;
+	char		 chunk[4096];
+	size_t		 n;
+	enum sg_rc	 rc;
+
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		rc = sg_err_set(err, SG_ECONF, "%s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	/* An empty file leaves b.data NULL; this makes it "". */
+	rc = sg_buf_add(&b, "", 0);
+	while (rc == SG_OK) {
+		n = fread(chunk, 1, sizeof(chunk), fp);
+		if (n == 0)
+			break;
+		rc = sg_buf_add(&b, chunk, n);
+	}
+	if (rc == SG_ELIMIT) {
+		rc = sg_err_set(err, SG_ECONF, "%s: larger than %d bytes",
+		    path, CONF_FILE_MAX);
+		goto out;
+	}
+	if (rc != SG_OK) {
+		rc = sg_err_set(err, rc, "%s: out of memory", path);
+		goto out;
+	}
+	if (ferror(fp)) {
+		rc = sg_err_set(err, SG_ECONF, "%s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (memchr(b.data, '\0', b.len) != NULL) {
+		rc = sg_err_set(err, SG_ECONF, "%s: contains a NUL byte",
+		    path);
+		goto out;
+	}
+	rc = conf_load_string((const char *)b.data, path, out, err);
+out:
+	if (fp != NULL)
+		fclose(fp);
+	sg_buf_free(&b);
+	return rc;
+}
+
+const struct conf_ra *
+conf_ra_find(const struct conf *conf, const char *id)
+{
+	size_t	i;
+
+	if (conf == NULL || id == NULL)
+		return NULL;
+	for (i = 0; i < conf->nra && i < CONF_MAX_RA; i++)
+		if (strcmp(conf->ra[i].id, id) == 0)
+			return &conf->ra[i];
+	return NULL;
+}
+
+void
+conf_describe(FILE *fp)
+{
+	const struct key	*k, *p;
+	char			 key[64], type[64];
+	const char		*def;
+	size_t			 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		k = &keys[i];
+		p = find("", k->parent);
+		if (k->parent[0] == '\0')
+			snprintf(key, sizeof(key), "%s", k->name);
+		else
+			snprintf(key, sizeof(key), "%s%s.%s", k->parent,
+			    p != NULL && p->type == K_LIST ? "[]" : "",
+			    k->name);
+		if (k->type == K_ENUM)
+			snprintf(type, sizeof(type), "%s", k->names);
+		else if (k->type == K_INT || k->type == K_LIST)
+			snprintf(type, sizeof(type), "%s %lld..%lld",
+			    types[k->type].name, k->min, k->max);
+		else
+			snprintf(type, sizeof(type), "%s",
+			    types[k->type].name);
+		if (k->def != NULL)
+			def = k->def;
+		else if ((k->flags & (F_REQ | F_LOCAL)) == (F_REQ | F_LOCAL))
+			def = "required if local";
+		else if (k->flags & F_REQ)
+			def = "required";
+		else
+			def = "-";
+		fprintf(fp, "%-27s %-19s %-23s %s\n", key, type, def,
+		    k->help);
+	}
+}

@@ -1,0 +1,97 @@
+/*
+ * Degenerate certs-only SignedData (RFC 8894 3.4). Built with the PKCS7
+ * API because the CMS encoder DER-sorts the certificate SET, and clients
+ * take the first certificate as the RA (GetCACert) or as their own
+ * (CertRep) (scep-interop.md 3.3, 5.1).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+
+#include "p7.h"
+
+enum sg_rc
+p7_certs_build(STACK_OF(X509) *certs, uint8_t **der, size_t *len,
+    struct sg_err *err)
+{
+	PKCS7		*p7 = NULL;
+	unsigned char	*buf = NULL;
+	int		 i, n;
+	enum sg_rc	 rc;
+
+	if ((p7 = PKCS7_new()) == NULL ||
+	    !PKCS7_set_type(p7, NID_pkcs7_signed) ||
+	    !PKCS7_content_new(p7, NID_pkcs7_data)) {
+		rc = sg_err_set(err, SG_ENOMEM, "certs-only SignedData");
+		goto out;
+	}
+	/* No eContent at all, as in "openssl crl2pkcs7". */
+	PKCS7_set_detached(p7, 1);
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		if (!PKCS7_add_certificate(p7, sk_X509_value(certs, i))) {
+			rc = sg_err_set(err, SG_ENOMEM, "certs-only SignedData");
+			goto out;
+		}
+	}
+	if ((n = i2d_PKCS7(p7, &buf)) <= 0) {
+		rc = sg_err_set(err, SG_EINTERNAL, "certs-only SignedData");
+		goto out;
+	}
+	/* Hand out malloc'ed memory so that callers free() everything. */
+	if ((*der = malloc((size_t)n)) == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "certs-only SignedData");
+		goto out;
+	}
+	memcpy(*der, buf, (size_t)n);
+	*len = (size_t)n;
+	rc = SG_OK;
+out:
+	OPENSSL_free(buf);
+	PKCS7_free(p7);
+	return rc;
+}
+
+enum sg_rc
+p7_certs_parse(const uint8_t *der, size_t len, STACK_OF(X509) **out,
+    struct sg_err *err)
+{
+	const unsigned char	*p = der;
+	PKCS7			*p7 = NULL;
+	STACK_OF(X509)		*certs = NULL;
+	int			 i;
+	enum sg_rc		 rc;
+
+	p7 = d2i_PKCS7(NULL, &p, (long)len);
+	if (p7 == NULL || p != der + len || !PKCS7_type_is_signed(p7) ||
+	    p7->d.sign == NULL) {
+		rc = sg_err_set(err, SG_EPARSE, "certs-only SignedData: RFC "
+		    "8894 3.4: not a SignedData");
+		goto out;
+	}
+	if ((certs = sk_X509_new_null()) == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "certs-only SignedData");
+		goto out;
+	}
+	for (i = 0; i < sk_X509_num(p7->d.sign->cert); i++) {
+		X509 *x = sk_X509_value(p7->d.sign->cert, i);
+
+		if (!X509_up_ref(x))
+			goto nomem;
+		if (!sk_X509_push(certs, x)) {
+			X509_free(x);
+			goto nomem;
+		}
+	}
+	*out = certs;
+	certs = NULL;
+	rc = SG_OK;
+	goto out;
+nomem:
+	rc = sg_err_set(err, SG_ENOMEM, "certs-only SignedData");
+out:
+	sk_X509_pop_free(certs, X509_free);
+	PKCS7_free(p7);
+	return rc;
+}

@@ -1,0 +1,152 @@
+/*
+ * PKCS#10 requests (RFC 2986) as SCEP carries them (RFC 8894 3.3.1),
+ * with the challengePassword read from any DirectoryString type
+ * (scep-interop.md 4.5).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
+#include "p7.h"
+
+void
+p7_csr_free(struct p7_csr *csr)
+{
+	if (csr == NULL)
+		return;
+	X509_REQ_free(csr->req);
+	if (csr->challenge != NULL)
+		OPENSSL_cleanse(csr->challenge, strlen(csr->challenge));
+	free(csr->challenge);
+	free(csr);
+}
+
+/* challengePassword (1.2.840.113549.1.9.7), as UTF-8. */
+static enum sg_rc
+read_challenge(struct p7_csr *csr, struct sg_err *err)
+{
+	X509_ATTRIBUTE	*attr;
+	ASN1_TYPE	*t;
+	unsigned char	*utf8 = NULL;
+	int		 idx, n;
+
+	csr->challenge_type = -1;
+	idx = X509_REQ_get_attr_by_NID(csr->req, NID_pkcs9_challengePassword,
+	    -1);
+	if (idx < 0)
+		return SG_OK;
+	if (X509_REQ_get_attr_by_NID(csr->req, NID_pkcs9_challengePassword,
+	    idx) >= 0)
+		return sg_err_fail(err, SG_EPARSE, SG_FAIL_BADREQUEST,
+		    "PKCS#10: RFC 2985 5.4.1: challengePassword repeated");
+	attr = X509_REQ_get_attr(csr->req, idx);
+	if (X509_ATTRIBUTE_count(attr) != 1 ||
+	    (t = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL)
+		return sg_err_fail(err, SG_EPARSE, SG_FAIL_BADREQUEST,
+		    "PKCS#10: RFC 2985 5.4.1: challengePassword must have "
+		    "one value");
+	switch (t->type) {
+	case V_ASN1_PRINTABLESTRING:
+	case V_ASN1_UTF8STRING:
+	case V_ASN1_BMPSTRING:
+	case V_ASN1_T61STRING:
+	case V_ASN1_UNIVERSALSTRING:
+	case V_ASN1_IA5STRING:
+		break;
+	default:
+		return sg_err_fail(err, SG_EPARSE, SG_FAIL_BADREQUEST,
+		    "PKCS#10: RFC 2985 5.4.1: challengePassword is not a "
+		    "DirectoryString");
+	}
+	n = ASN1_STRING_to_UTF8(&utf8, t->value.asn1_string);
+	if (n < 0 || memchr(utf8, '\0', (size_t)n) != NULL) {
+		if (n > 0)
+			OPENSSL_cleanse(utf8, (size_t)n);
+		OPENSSL_free(utf8);
+		return sg_err_fail(err, SG_EPARSE, SG_FAIL_BADREQUEST,
+		    "PKCS#10: challengePassword cannot be decoded");
+	}
+	csr->challenge = strdup((char *)utf8);
+	OPENSSL_cleanse(utf8, (size_t)n);
+	OPENSSL_free(utf8);
+	if (csr->challenge == NULL)
+		return sg_err_set(err, SG_ENOMEM, "PKCS#10");
+	csr->challenge_type = t->type;
+	return SG_OK;
+}
+
+/* Hash the SubjectPublicKeyInfo: the key's identity for idempotency. */
+static enum sg_rc
+key_id(EVP_PKEY *pk, uint8_t out[32])
+{
+	unsigned char	*der = NULL;
+	unsigned int	 mdlen = 0;
+	int		 n;
+	enum sg_rc	 rc = SG_EINTERNAL;
+
+	n = i2d_PUBKEY(pk, &der);
+	if (n > 0 && EVP_Digest(der, (size_t)n, out, &mdlen, EVP_sha256(),
+	    NULL) == 1)
+		rc = SG_OK;
+	OPENSSL_free(der);
+	return rc;
+}
+
+enum sg_rc
+p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
+    struct sg_err *err)
+{
+	const unsigned char	*p = der;
+	struct p7_csr		*csr = NULL;
+	EVP_PKEY		*pk;
+	BIO			*b = NULL;
+	enum sg_rc		 rc;
+	int			 n;
+
+	if ((csr = calloc(1, sizeof(*csr))) == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "PKCS#10");
+		goto out;
+	}
+	csr->req = d2i_X509_REQ(NULL, &p, (long)len);
+	if (csr->req == NULL || p != der + len) {
+		rc = sg_err_fail(err, SG_EPARSE, SG_FAIL_BADREQUEST,
+		    "PKCS#10: RFC 2986 4: not a CertificationRequest");
+		goto out;
+	}
+	if ((pk = X509_REQ_get0_pubkey(csr->req)) == NULL) {
+		rc = sg_err_fail(err, SG_EALG, SG_FAIL_BADALG,
+		    "PKCS#10: unsupported public key");
+		goto out;
+	}
+	if (X509_REQ_verify(csr->req, pk) != 1) {
+		rc = sg_err_fail(err, SG_EBADSIG, SG_FAIL_BADMSGCHECK,
+		    "PKCS#10: RFC 2986 4.2: self-signature does not verify");
+		goto out;
+	}
+	csr->key_type = EVP_PKEY_get_base_id(pk);
+	csr->key_bits = EVP_PKEY_get_bits(pk);
+	if ((rc = key_id(pk, csr->key_id)) != SG_OK) {
+		sg_err_set(err, rc, "PKCS#10: public key");
+		goto out;
+	}
+	if ((rc = read_challenge(csr, err)) != SG_OK)
+		goto out;
+	if ((b = BIO_new(BIO_s_mem())) == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "PKCS#10");
+		goto out;
+	}
+	X509_NAME_print_ex(b, X509_REQ_get_subject_name(csr->req), 0,
+	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	n = BIO_read(b, csr->subject, sizeof(csr->subject) - 1);
+	csr->subject[n > 0 ? n : 0] = '\0';
+	*out = csr;
+	csr = NULL;
+	rc = SG_OK;
+out:
+	BIO_free(b);
+	p7_csr_free(csr);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/* Helpers shared inside pkcs7/ only. */
+#ifndef P7_INT_H
+#define P7_INT_H
+
+#include <openssl/cms.h>
+
+#include "p7.h"
+
+/* SCEP attribute OIDs (RFC 8894 3.2.1), created once per call site. */
+#define P7_OID_MESSAGETYPE	"2.16.840.1.113733.1.9.2"
+#define P7_OID_PKISTATUS	"2.16.840.1.113733.1.9.3"
+#define P7_OID_FAILINFO		"2.16.840.1.113733.1.9.4"
+#define P7_OID_SENDERNONCE	"2.16.840.1.113733.1.9.5"
+#define P7_OID_RECIPIENTNONCE	"2.16.840.1.113733.1.9.6"
+#define P7_OID_TRANSID		"2.16.840.1.113733.1.9.7"
+#define P7_OID_FAILINFOTEXT	"1.3.6.1.5.5.7.24.1"
+
+/*
+ * Read a single-valued string attribute of a SignerInfo into "out"
+ * (size "outsz", NUL-terminated). PrintableString is what the RFC says;
+ * UTF8String and IA5String are accepted too. Returns SG_ENOTFOUND if
+ * absent, SG_EPARSE if malformed or too long.
+ */
+enum sg_rc	 p7_attr_get_str(CMS_SignerInfo *si, const char *oid,
+		    char *out, size_t outsz);
+/* Read an OCTET STRING attribute; *len gets its length (<= outsz). */
+enum sg_rc	 p7_attr_get_octets(CMS_SignerInfo *si, const char *oid,
+		    uint8_t *out, size_t outsz, size_t *len);
+/* Add a signed attribute of ASN.1 string type "type". */
+enum sg_rc	 p7_attr_add(CMS_SignerInfo *si, const char *oid, int type,
+		    const void *data, size_t len);
+
+#endif /* P7_INT_H */

@@ -1,0 +1,309 @@
+/*
+ * The admin API behind scepctl: validation, the store, and an audit
+ * record for every change (DESIGN.md: admin data is audited).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "ra_int.h"
+
+static const char *const ep_types[] = {
+	[RA_EP_DEVICE] = "device",
+	[RA_EP_CLIENT] = "client",
+	[RA_EP_DEVICE_INTUNE] = "device-intune",
+	[RA_EP_CLIENT_INTUNE] = "client-intune",
+};
+static const char *const cacert_fmts[] = {
+	[RA_CACERT_CMS_CHAIN] = "cms-chain",
+	[RA_CACERT_DER] = "der",
+	[RA_CACERT_PEM] = "pem",
+};
+static const char *const getcert_fmts[] = {
+	[RA_GETCERT_FULL_CHAIN] = "full-chain",
+	[RA_GETCERT_SINGLE] = "single",
+};
+
+static bool
+word_parse(const char *const *words, size_t n, const char *s, int *out)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(words[i], s) == 0) {
+			*out = (int)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+#define NWORDS(a)	(sizeof(a) / sizeof((a)[0]))
+
+bool
+ra_ep_type_parse(const char *s, enum ra_ep_type *out)
+{
+	int	v;
+
+	if (!word_parse(ep_types, NWORDS(ep_types), s, &v))
+		return false;
+	*out = (enum ra_ep_type)v;
+	return true;
+}
+
+const char *
+ra_ep_type_name(enum ra_ep_type t)
+{
+	return (size_t)t < NWORDS(ep_types) ? ep_types[t] : "?";
+}
+
+bool
+ra_cacert_fmt_parse(const char *s, enum ra_cacert_fmt *out)
+{
+	int	v;
+
+	if (!word_parse(cacert_fmts, NWORDS(cacert_fmts), s, &v))
+		return false;
+	*out = (enum ra_cacert_fmt)v;
+	return true;
+}
+
+const char *
+ra_cacert_fmt_name(enum ra_cacert_fmt f)
+{
+	return (size_t)f < NWORDS(cacert_fmts) ? cacert_fmts[f] : "?";
+}
+
+bool
+ra_getcert_fmt_parse(const char *s, enum ra_getcert_fmt *out)
+{
+	int	v;
+
+	if (!word_parse(getcert_fmts, NWORDS(getcert_fmts), s, &v))
+		return false;
+	*out = (enum ra_getcert_fmt)v;
+	return true;
+}
+
+const char *
+ra_getcert_fmt_name(enum ra_getcert_fmt f)
+{
+	return (size_t)f < NWORDS(getcert_fmts) ? getcert_fmts[f] : "?";
+}
+
+void
+ra_audit_admin(struct ra *ra, const char *action, const char *endpoint,
+    const char *account, enum sg_rc rc, const char *details)
+{
+	struct ra_audit	a = { 0 };
+
+	a.actor = ra->actor;
+	a.endpoint = endpoint;
+	a.account = account;
+	a.action = action;
+	a.outcome = rc == SG_OK ? "success" : "failure";
+	a.details = details;
+	if (ra_store_audit_add(ra->store, &a, NULL) != SG_OK)
+		sg_log(SG_LOG_ERR, "%s: cannot write the audit record", action);
+}
+
+static enum sg_rc
+check_name(const char *what, const char *name, struct sg_err *err)
+{
+	if (!ra_policy_name_ok(name))
+		return sg_err_set(err, SG_EPOLICY, "%s name '%s': use 1 to %d "
+		    "letters, digits, spaces and . _ - @", what, name,
+		    RA_NAME_MAX - 1);
+	return SG_OK;
+}
+
+enum sg_rc
+ra_org_add(struct ra *ra, const char *name, struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	if ((rc = check_name("organization", name, err)) == SG_OK)
+		rc = ra_store_org_add(ra->store, name, NULL, err);
+	ra_audit_admin(ra, "org add", NULL, NULL, rc, name);
+	return rc;
+}
+
+enum sg_rc
+ra_org_list(struct ra *ra, struct ra_org **out, size_t *n,
+    struct sg_err *err)
+{
+	return ra_store_org_list(ra->store, NULL, false, out, n, err);
+}
+
+enum sg_rc
+ra_dept_add(struct ra *ra, const char *org, const char *name,
+    struct sg_err *err)
+{
+	char		details[2 * RA_NAME_MAX + 2];
+	enum sg_rc	rc;
+
+	if ((rc = check_name("department", name, err)) == SG_OK)
+		rc = ra_store_org_add(ra->store, org, name, err);
+	snprintf(details, sizeof(details), "%s/%s", org, name);
+	ra_audit_admin(ra, "dept add", NULL, NULL, rc, details);
+	return rc;
+}
+
+enum sg_rc
+ra_dept_list(struct ra *ra, const char *org, struct ra_org **out, size_t *n,
+    struct sg_err *err)
+{
+	return ra_store_org_list(ra->store, org, true, out, n, err);
+}
+
+/* URI extensions: one path segment of URL-safe characters. */
+static bool
+uri_ok(const char *uri)
+{
+	size_t	len = strlen(uri);
+
+	return len > 0 && len < RA_NAME_MAX && strspn(uri,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	    "._-") == len && strcmp(uri, "pkiclient.exe") != 0 &&
+	    uri[0] != '.';
+}
+
+enum sg_rc
+ra_endpoint_add(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	if ((rc = check_name("endpoint", ep->name, err)) != SG_OK)
+		goto out;
+	if (!uri_ok(ep->uri)) {
+		rc = sg_err_set(err, SG_EPOLICY, "URI extension '%s': use "
+		    "letters, digits, '.', '_' and '-'", ep->uri);
+		goto out;
+	}
+	if (ep->ra_id[0] == '\0' && ra->keys.nra > 0)
+		snprintf(ep->ra_id, sizeof(ep->ra_id), "%s", ra->keys.ra[0].id);
+	if (ra_keys_find(&ra->keys, ep->ra_id) == NULL) {
+		rc = sg_err_set(err, SG_ENOTFOUND, "RA certificate '%s' is not "
+		    "in the configuration (see 'ra' in %s)", ep->ra_id,
+		    ra->conf->path);
+		goto out;
+	}
+	if (ep->renewal_days < 0 || ep->renewal_days > 3650) {
+		rc = sg_err_set(err, SG_EPOLICY, "renewal window %d: use 0 to "
+		    "3650 days", ep->renewal_days);
+		goto out;
+	}
+	rc = ra_store_endpoint_add(ra->store, ep, err);
+out:
+	ra_audit_admin(ra, "endpoint add", ep->name, NULL, rc, ep->uri);
+	return rc;
+}
+
+enum sg_rc
+ra_endpoint_get(struct ra *ra, const char *name, struct ra_endpoint *ep,
+    struct sg_err *err)
+{
+	return ra_store_endpoint_get(ra->store, name, false, ep, err);
+}
+
+enum sg_rc
+ra_endpoint_list(struct ra *ra, struct ra_endpoint **out, size_t *n,
+    struct sg_err *err)
+{
+	return ra_store_endpoint_list(ra->store, out, n, err);
+}
+
+enum sg_rc
+ra_endpoint_delete(struct ra *ra, const char *name, bool force,
+    struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	rc = ra_store_endpoint_delete(ra->store, name, force, err);
+	ra_audit_admin(ra, "endpoint delete", name, NULL, rc,
+	    force ? "forced" : NULL);
+	return rc;
+}
+
+void
+ra_endpoint_url(const struct ra *ra, const struct ra_endpoint *ep,
+    char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/scep/%s", ra->conf->base_url, ep->uri);
+}
+
+enum sg_rc
+ra_account_add(struct ra *ra, struct ra_account *acct, const char *code,
+    char *code_out, struct sg_err *err)
+{
+	struct ra_endpoint	ep;
+	char			gen[RA_CODE_MAX + 1];
+	uint8_t			mac[32];
+	enum sg_rc		rc;
+
+	if ((rc = check_name("account", acct->name, err)) != SG_OK)
+		goto out;
+	if ((rc = ra_store_endpoint_get(ra->store, acct->endpoint, false, &ep,
+	    err)) != SG_OK)
+		goto out;
+	if (ep.type == RA_EP_DEVICE_INTUNE || ep.type == RA_EP_CLIENT_INTUNE) {
+		rc = sg_err_set(err, SG_EPOLICY, "endpoint '%s' is an Intune "
+		    "endpoint: it has no accounts", ep.name);
+		goto out;
+	}
+	if (acct->term_days < 1 || acct->term_days > 3650) {
+		rc = sg_err_set(err, SG_EPOLICY, "term %d: use 1 to 3650 days",
+		    acct->term_days);
+		goto out;
+	}
+	if (code == NULL) {
+		if ((rc = ra_policy_gen_code(gen, sizeof(gen))) != SG_OK) {
+			sg_err_set(err, rc, "cannot generate an access code");
+			goto out;
+		}
+		code = gen;
+	} else if (!ra_policy_code_ok(code)) {
+		/* Never echo the code itself (DESIGN.md: secrets). */
+		rc = sg_err_set(err, SG_EPOLICY, "access code: use 8 to %d "
+		    "letters and digits (Windows needs a PrintableString)",
+		    RA_CODE_MAX);
+		goto out;
+	}
+	if ((rc = ra_keys_code_hmac(&ra->keys, code, mac)) != SG_OK) {
+		sg_err_set(err, rc, "access code");
+		goto out;
+	}
+	if ((rc = ra_store_account_add(ra->store, acct, mac, err)) != SG_OK)
+		goto out;
+	snprintf(code_out, RA_CODE_MAX + 1, "%s", code);
+out:
+	OPENSSL_cleanse(gen, sizeof(gen));
+	ra_audit_admin(ra, "account add", acct->endpoint, acct->name, rc,
+	    NULL);
+	return rc;
+}
+
+enum sg_rc
+ra_account_list(struct ra *ra, const char *endpoint, struct ra_account **out,
+    size_t *n, struct sg_err *err)
+{
+	struct ra_endpoint	ep;
+	enum sg_rc		rc;
+
+	if ((rc = ra_store_endpoint_get(ra->store, endpoint, false, &ep,
+	    err)) != SG_OK)
+		return rc;
+	return ra_store_account_list(ra->store, endpoint, out, n, err);
+}
+
+enum sg_rc
+ra_account_delete(struct ra *ra, const char *endpoint, const char *name,
+    struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	rc = ra_store_account_delete(ra->store, endpoint, name, err);
+	ra_audit_admin(ra, "account delete", endpoint, name, rc, NULL);
+	return rc;
+}

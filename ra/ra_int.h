@@ -1,0 +1,234 @@
+/* Shared inside ra/ only. */
+#ifndef RA_INT_H
+#define RA_INT_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "conf.h"
+#include "p7.h"
+#include "ra.h"
+
+/* ---- keys (ra_keys.c: the only holder of RA private keys) ---- */
+
+/* One RA certificate with its key and its precomputed GetCACert bodies. */
+struct ra_key {
+	char		 id[64];
+	X509		*cert;
+	EVP_PKEY	*key;
+	STACK_OF(X509)	*chain;		/* RA cert, then the CA chain */
+	uint8_t		*cms;		/* GetCACert cms-chain body */
+	size_t		 cms_len;
+	uint8_t		*der;		/* GetCACert der body */
+	size_t		 der_len;
+	char		*pem;		/* GetCACert pem body */
+	size_t		 pem_len;
+};
+
+struct ra_keys {
+	struct ra_key	 ra[CONF_MAX_RA];
+	size_t		 nra;
+	uint8_t		 secret[64];	/* HMAC key for access codes */
+	size_t		 secret_len;
+};
+
+/* Load RA keys and the secret; "ca_chain" (issuing CA first) is borrowed. */
+enum sg_rc	 ra_keys_load(struct ra_keys *, const struct conf *,
+		    STACK_OF(X509) *ca_chain, struct sg_err *);
+void		 ra_keys_free(struct ra_keys *);
+const struct ra_key *ra_keys_find(const struct ra_keys *, const char *id);
+/* HMAC-SHA256 of an access code under the server secret. */
+enum sg_rc	 ra_keys_code_hmac(const struct ra_keys *, const char *code,
+		    uint8_t out[32]);
+
+/* PEM helpers shared by keys, the local CA and init. */
+enum sg_rc	 ra_pem_read_cert(const char *path, X509 **, struct sg_err *);
+enum sg_rc	 ra_pem_read_certs(const char *path, STACK_OF(X509) *,
+		    struct sg_err *);
+/* Refuses a key file that others may read. */
+enum sg_rc	 ra_pem_read_key(const char *path, EVP_PKEY **,
+		    struct sg_err *);
+
+/* ---- certificates (ra_x509.c) ---- */
+
+enum ra_x509_profile {
+	RA_X509_ROOT,		/* self-signed CA */
+	RA_X509_RA,		/* RA: digitalSignature, keyEncipherment */
+	RA_X509_DEVICE,		/* end entity: clientAuth, serverAuth */
+	RA_X509_CLIENT,		/* end entity: clientAuth, emailProtection */
+};
+
+struct ra_x509_req {
+	const X509_NAME	*subject;
+	EVP_PKEY	*pubkey;
+	X509		*issuer;	/* NULL: self-signed */
+	EVP_PKEY	*issuer_key;
+	time_t		 now;
+	int		 days;
+	enum ra_x509_profile profile;
+	X509_REQ	*csr;		/* extensions to copy (SAN), or NULL */
+};
+enum sg_rc	 ra_x509_make(const struct ra_x509_req *, X509 **out,
+		    struct sg_err *);
+/* Uppercase hex serial of "x" into out (at least 80 bytes). */
+void		 ra_x509_serial(const X509 *x, char *out, size_t outsz);
+
+/* ---- upstream CAs (ra_up.c, ra_up_local.c) ---- */
+
+struct ra_issue {
+	const struct p7_csr	*csr;
+	const struct ra_endpoint *ep;
+	const struct ra_account	*acct;
+	const char		*transid;
+	time_t			 now;
+};
+
+struct ra_up;
+struct ra_up_ops {
+	const char	*name;
+	/* Issue a certificate; *out owned by the caller. */
+	enum sg_rc	(*issue)(struct ra_up *, const struct ra_issue *,
+			    X509 **out, struct sg_err *);
+	void		(*free)(struct ra_up *);
+};
+struct ra_up {
+	const struct ra_up_ops	*ops;
+	STACK_OF(X509)		*chain;	/* issuing CA first, up to the root */
+	void			*priv;
+};
+enum sg_rc	 ra_up_open(const struct conf *, struct ra_up **,
+		    struct sg_err *);
+void		 ra_up_free(struct ra_up *);
+enum sg_rc	 ra_up_local_open(const struct conf *, struct ra_up **,
+		    struct sg_err *);
+
+/* ---- store (ra_store_sqlite.c alone includes sqlite3.h) ---- */
+
+enum ra_txn_status {
+	RA_TXN_NEW = 0,		/* being processed */
+	RA_TXN_PENDING,
+	RA_TXN_ISSUED,
+	RA_TXN_REJECTED,
+};
+
+struct ra_txn {
+	int64_t		 id;
+	int64_t		 endpoint_id;
+	char		 transid[P7_TRANSID_MAX + 1];
+	int64_t		 account_id;	/* 0 if none */
+	int		 msg_type;
+	enum ra_txn_status status;
+	uint8_t		 key_id[32];
+	char		 subject[512];
+	char		 serial[80];	/* issued certificate, "" if none */
+	int		 failinfo;
+	char		 reason[256];
+	char		 peer[64];
+	const uint8_t	*csr;		/* borrowed, for inserts only */
+	size_t		 csr_len;
+};
+
+struct ra_cert_rec {
+	char		 serial[80];
+	int64_t		 endpoint_id;
+	int64_t		 account_id;
+	int64_t		 txn_id;
+	char		 subject[512];
+	int64_t		 not_before;
+	int64_t		 not_after;
+	const uint8_t	*der;		/* borrowed */
+	size_t		 der_len;
+};
+
+struct ra_audit {
+	const char	*actor;
+	const char	*endpoint;
+	const char	*account;
+	const char	*transid;
+	const char	*action;
+	const char	*outcome;
+	const char	*details;
+};
+
+struct ra_store;
+enum sg_rc	 ra_store_open(const char *path, struct ra_store **,
+		    struct sg_err *);
+void		 ra_store_close(struct ra_store *);
+
+enum sg_rc	 ra_store_org_add(struct ra_store *, const char *org,
+		    const char *dept, struct sg_err *);
+enum sg_rc	 ra_store_org_list(struct ra_store *, const char *org,
+		    bool depts, struct ra_org **, size_t *, struct sg_err *);
+
+enum sg_rc	 ra_store_endpoint_add(struct ra_store *, struct ra_endpoint *,
+		    struct sg_err *);
+/* By name (by_uri false) or by URI extension. */
+enum sg_rc	 ra_store_endpoint_get(struct ra_store *, const char *key,
+		    bool by_uri, struct ra_endpoint *, struct sg_err *);
+enum sg_rc	 ra_store_endpoint_list(struct ra_store *,
+		    struct ra_endpoint **, size_t *, struct sg_err *);
+enum sg_rc	 ra_store_endpoint_delete(struct ra_store *, const char *name,
+		    bool force, struct sg_err *);
+
+enum sg_rc	 ra_store_account_add(struct ra_store *, struct ra_account *,
+		    const uint8_t hmac[32], struct sg_err *);
+/* The enabled or disabled account of an endpoint with this code HMAC. */
+enum sg_rc	 ra_store_account_by_code(struct ra_store *,
+		    int64_t endpoint_id, const uint8_t hmac[32],
+		    struct ra_account *, struct sg_err *);
+enum sg_rc	 ra_store_account_list(struct ra_store *, const char *endpoint,
+		    struct ra_account **, size_t *, struct sg_err *);
+enum sg_rc	 ra_store_account_delete(struct ra_store *,
+		    const char *endpoint, const char *name, struct sg_err *);
+
+/*
+ * Insert a transaction in state NEW. SG_EEXIST when the same
+ * (endpoint, transactionID) is already NEW or PENDING.
+ */
+enum sg_rc	 ra_store_txn_begin(struct ra_store *, struct ra_txn *,
+		    struct sg_err *);
+/* The latest transaction for (endpoint, transactionID). */
+enum sg_rc	 ra_store_txn_find(struct ra_store *, int64_t endpoint_id,
+		    const char *transid, struct ra_txn *, struct sg_err *);
+/* Record the outcome (status, serial, failinfo, reason) of txn->id. */
+enum sg_rc	 ra_store_txn_finish(struct ra_store *, const struct ra_txn *,
+		    struct sg_err *);
+enum sg_rc	 ra_store_cert_add(struct ra_store *,
+		    const struct ra_cert_rec *, struct sg_err *);
+/* The DER of a certificate by serial; *der malloc'ed. */
+enum sg_rc	 ra_store_cert_get(struct ra_store *, const char *serial,
+		    uint8_t **der, size_t *len, struct sg_err *);
+enum sg_rc	 ra_store_audit_add(struct ra_store *, const struct ra_audit *,
+		    struct sg_err *);
+
+/* ---- policy (ra_policy.c) ---- */
+
+/* A random access code of RA_CODE_LEN letters and digits. */
+enum sg_rc	 ra_policy_gen_code(char *out, size_t outsz);
+/* Access codes must be PrintableString letters and digits. */
+bool		 ra_policy_code_ok(const char *code);
+/* Key type and size acceptable for issuance; fills err with badAlg. */
+enum sg_rc	 ra_policy_check_key(const struct p7_csr *, struct sg_err *);
+/* Names: letters, digits, and " ._-@" ; 1..RA_NAME_MAX-1 bytes. */
+bool		 ra_policy_name_ok(const char *name);
+
+/* ---- the RA ---- */
+
+struct ra {
+	const struct conf	*conf;
+	struct ra_store		*store;
+	struct ra_keys		 keys;
+	struct ra_up		*up;
+	char			 caps[256];	/* GetCACaps body */
+	char			 actor[64];
+};
+
+/* Audit and log one admin action (ra_admin.c). */
+void		 ra_audit_admin(struct ra *, const char *action,
+		    const char *endpoint, const char *account,
+		    enum sg_rc rc, const char *details);
+
+#endif /* RA_INT_H */

@@ -1,0 +1,260 @@
+/*
+ * RA keys and the server secret: parsed once at start (DESIGN.md,
+ * performance budget), with the GetCACert bodies precomputed. This file
+ * is the only one that holds RA private keys (STYLE.md 1).
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
+#include "ra_int.h"
+
+enum sg_rc
+ra_pem_read_cert(const char *path, X509 **out, struct sg_err *err)
+{
+	BIO	*b;
+	X509	*x;
+
+	if ((b = BIO_new_file(path, "r")) == NULL)
+		return sg_err_set(err, SG_EIO, "%s: cannot open", path);
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (x == NULL)
+		return sg_err_set(err, SG_EPARSE, "%s: no PEM certificate",
+		    path);
+	*out = x;
+	return SG_OK;
+}
+
+enum sg_rc
+ra_pem_read_certs(const char *path, STACK_OF(X509) *sk, struct sg_err *err)
+{
+	BIO	*b;
+	X509	*x;
+	int	 n = 0;
+
+	if ((b = BIO_new_file(path, "r")) == NULL)
+		return sg_err_set(err, SG_EIO, "%s: cannot open", path);
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			BIO_free(b);
+			return sg_err_set(err, SG_ENOMEM, "%s", path);
+		}
+		n++;
+	}
+	BIO_free(b);
+	ERR_clear_error();	/* the end of the file */
+	if (n == 0)
+		return sg_err_set(err, SG_EPARSE, "%s: no PEM certificate",
+		    path);
+	return SG_OK;
+}
+
+enum sg_rc
+ra_pem_read_key(const char *path, EVP_PKEY **out, struct sg_err *err)
+{
+	struct stat	 sb;
+	BIO		*b;
+	EVP_PKEY	*k;
+
+	if (stat(path, &sb) == -1)
+		return sg_err_set(err, SG_EIO, "%s: cannot open", path);
+	if (sb.st_mode & (S_IRWXG | S_IRWXO))
+		return sg_err_set(err, SG_ECONF, "%s: private key readable by "
+		    "group or others; chmod 600 it", path);
+	if ((b = BIO_new_file(path, "r")) == NULL)
+		return sg_err_set(err, SG_EIO, "%s: cannot open", path);
+	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (k == NULL)
+		return sg_err_set(err, SG_EPARSE, "%s: no PEM private key",
+		    path);
+	*out = k;
+	return SG_OK;
+}
+
+/* The secret file: hex (as scepctl init writes it) or raw bytes. */
+static enum sg_rc
+read_secret(struct ra_keys *k, const char *path, struct sg_err *err)
+{
+	struct stat	 sb;
+	FILE		*fp;
+	char		 buf[256];
+	size_t		 n, i;
+	long		 len;
+	unsigned char	*raw;
+
+	if (stat(path, &sb) == -1 || (fp = fopen(path, "r")) == NULL)
+		return sg_err_set(err, SG_EIO, "%s: cannot open", path);
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		fclose(fp);
+		return sg_err_set(err, SG_ECONF, "%s: secret readable by group "
+		    "or others; chmod 600 it", path);
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	raw = OPENSSL_hexstr2buf(buf, &len);
+	if (raw != NULL && len >= 16 && (size_t)len <= sizeof(k->secret)) {
+		memcpy(k->secret, raw, (size_t)len);
+		k->secret_len = (size_t)len;
+	} else if (n >= 16 && n <= sizeof(k->secret)) {
+		memcpy(k->secret, buf, n);
+		k->secret_len = n;
+	}
+	OPENSSL_clear_free(raw, raw != NULL ? (size_t)len : 0);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	ERR_clear_error();
+	for (i = 0; i < k->secret_len && k->secret[i] == 0; i++)
+		continue;
+	if (k->secret_len == 0 || i == k->secret_len)
+		return sg_err_set(err, SG_ECONF, "%s: the secret must be 16 to "
+		    "64 bytes (or their hex)", path);
+	return SG_OK;
+}
+
+/* PEM text of one certificate, malloc'ed. */
+static enum sg_rc
+cert_pem(X509 *x, char **out, size_t *len)
+{
+	BIO	*b;
+	char	*p;
+	long	 n;
+
+	if ((b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x)) {
+		BIO_free(b);
+		return SG_ENOMEM;
+	}
+	n = BIO_get_mem_data(b, &p);
+	if (n <= 0 || (*out = malloc((size_t)n + 1)) == NULL) {
+		BIO_free(b);
+		return SG_ENOMEM;
+	}
+	memcpy(*out, p, (size_t)n);
+	(*out)[n] = '\0';
+	*len = (size_t)n;
+	BIO_free(b);
+	return SG_OK;
+}
+
+/* Load one RA and precompute its three GetCACert bodies. */
+static enum sg_rc
+load_ra(struct ra_key *rk, const struct conf_ra *cr, STACK_OF(X509) *ca_chain,
+    struct sg_err *err)
+{
+	unsigned char	*der = NULL;
+	enum sg_rc	 rc;
+	int		 i, n;
+
+	snprintf(rk->id, sizeof(rk->id), "%s", cr->id);
+	if ((rc = ra_pem_read_cert(cr->cert, &rk->cert, err)) != SG_OK ||
+	    (rc = ra_pem_read_key(cr->key, &rk->key, err)) != SG_OK)
+		return rc;
+	if (X509_check_private_key(rk->cert, rk->key) != 1)
+		return sg_err_set(err, SG_ECONF, "ra '%s': %s does not match "
+		    "%s", cr->id, cr->key, cr->cert);
+	if (EVP_PKEY_get_base_id(rk->key) != EVP_PKEY_RSA)
+		return sg_err_set(err, SG_ECONF, "ra '%s': RFC 8894 needs an "
+		    "RSA key to decrypt requests", cr->id);
+	/* RA first, then its extra chain, then the CA chain (3.3). */
+	if ((rk->chain = sk_X509_new_null()) == NULL ||
+	    !X509_up_ref(rk->cert) || !sk_X509_push(rk->chain, rk->cert))
+		return sg_err_set(err, SG_ENOMEM, "ra");
+	if (cr->chain[0] != '\0' &&
+	    (rc = ra_pem_read_certs(cr->chain, rk->chain, err)) != SG_OK)
+		return rc;
+	for (i = 0; i < sk_X509_num(ca_chain); i++) {
+		X509 *x = sk_X509_value(ca_chain, i);
+
+		/* The CA acting as its own RA appears once. */
+		if (X509_cmp(x, rk->cert) == 0)
+			continue;
+		if (!X509_up_ref(x) || !sk_X509_push(rk->chain, x))
+			return sg_err_set(err, SG_ENOMEM, "ra");
+	}
+	if ((rc = p7_certs_build(rk->chain, &rk->cms, &rk->cms_len, err)) !=
+	    SG_OK)
+		return rc;
+	if ((n = i2d_X509(rk->cert, &der)) <= 0 ||
+	    (rk->der = malloc((size_t)n)) == NULL) {
+		OPENSSL_free(der);
+		return sg_err_set(err, SG_ENOMEM, "ra");
+	}
+	memcpy(rk->der, der, (size_t)n);
+	rk->der_len = (size_t)n;
+	OPENSSL_free(der);
+	if (cert_pem(rk->cert, &rk->pem, &rk->pem_len) != SG_OK)
+		return sg_err_set(err, SG_ENOMEM, "ra");
+	return SG_OK;
+}
+
+enum sg_rc
+ra_keys_load(struct ra_keys *k, const struct conf *conf,
+    STACK_OF(X509) *ca_chain, struct sg_err *err)
+{
+	enum sg_rc	rc;
+	size_t		i;
+
+	memset(k, 0, sizeof(*k));
+	if ((rc = read_secret(k, conf->secret_file, err)) != SG_OK)
+		return rc;
+	for (i = 0; i < conf->nra; i++) {
+		k->nra++;
+		if ((rc = load_ra(&k->ra[i], &conf->ra[i], ca_chain, err)) !=
+		    SG_OK)
+			return rc;
+	}
+	return SG_OK;
+}
+
+void
+ra_keys_free(struct ra_keys *k)
+{
+	size_t	i;
+
+	for (i = 0; i < k->nra; i++) {
+		X509_free(k->ra[i].cert);
+		EVP_PKEY_free(k->ra[i].key);
+		sk_X509_pop_free(k->ra[i].chain, X509_free);
+		free(k->ra[i].cms);
+		free(k->ra[i].der);
+		free(k->ra[i].pem);
+	}
+	OPENSSL_cleanse(k, sizeof(*k));
+}
+
+const struct ra_key *
+ra_keys_find(const struct ra_keys *k, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < k->nra; i++)
+		if (strcmp(k->ra[i].id, id) == 0)
+			return &k->ra[i];
+	return NULL;
+}
+
+enum sg_rc
+ra_keys_code_hmac(const struct ra_keys *k, const char *code,
+    uint8_t out[32])
+{
+	unsigned int	len = 0;
+
+	if (HMAC(EVP_sha256(), k->secret, (int)k->secret_len,
+	    (const unsigned char *)code, strlen(code), out, &len) == NULL ||
+	    len != 32)
+		return SG_EINTERNAL;
+	return SG_OK;
+}

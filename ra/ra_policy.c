@@ -1,0 +1,76 @@
+/* Access codes and request policy (DESIGN.md "Identity and secrets"). */
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "ra_int.h"
+
+/*
+ * Letters and digits only: Windows needs a PrintableString challenge and
+ * fails on '_', '@', '!' (scep-interop.md 4.5); no space (copy/paste).
+ */
+static const char code_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+enum sg_rc
+ra_policy_gen_code(char *out, size_t outsz)
+{
+	unsigned char	r;
+	size_t		i = 0, n = sizeof(code_alphabet) - 1;
+
+	if (outsz < RA_CODE_LEN + 1)
+		return SG_ELIMIT;
+	while (i < RA_CODE_LEN) {
+		if (RAND_bytes(&r, 1) != 1)
+			return SG_EINTERNAL;
+		/* Rejection sampling: 248 = 4 * 62, so no modulo bias. */
+		if (r >= 4 * n)
+			continue;
+		out[i++] = code_alphabet[r % n];
+	}
+	out[i] = '\0';
+	return SG_OK;
+}
+
+bool
+ra_policy_code_ok(const char *code)
+{
+	size_t	len = strlen(code);
+
+	return len >= 8 && len <= RA_CODE_MAX &&
+	    strspn(code, code_alphabet) == len;
+}
+
+bool
+ra_policy_name_ok(const char *name)
+{
+	size_t	len = strlen(name);
+
+	return len > 0 && len < RA_NAME_MAX &&
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789 ._-@") == len && name[0] != ' ' && name[0] != '-';
+}
+
+enum sg_rc
+ra_policy_check_key(const struct p7_csr *csr, struct sg_err *err)
+{
+	switch (csr->key_type) {
+	case EVP_PKEY_RSA:
+		if (csr->key_bits < 2048)
+			return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
+			    "RSA key of %d bits; at least 2048 required",
+			    csr->key_bits);
+		if (csr->key_bits > 8192)
+			return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
+			    "RSA key of %d bits; at most 8192", csr->key_bits);
+		return SG_OK;
+	case EVP_PKEY_EC:
+		if (csr->key_bits < 256)
+			return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
+			    "EC key of %d bits; at least 256 required",
+			    csr->key_bits);
+		return SG_OK;
+	}
+	return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
+	    "unsupported public key type");
+}

@@ -1,0 +1,142 @@
+/* Certificate construction for the local CA and for scepctl init. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "ra_int.h"
+
+/* Extensions per profile, in openssl.cnf syntax. */
+static const struct {
+	int		 nid;
+	const char	*value;
+	unsigned int	 profiles;	/* bit per enum ra_x509_profile */
+} exts[] = {
+#define P(x)	(1u << (x))
+	{ NID_basic_constraints, "critical,CA:TRUE", P(RA_X509_ROOT) },
+	{ NID_basic_constraints, "critical,CA:FALSE",
+	    P(RA_X509_RA) | P(RA_X509_DEVICE) | P(RA_X509_CLIENT) },
+	/* The CA may answer as its own RA: digitalSignature (RFC 8894
+	 * 2.1.2, scep-interop.md 3.2). */
+	{ NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature",
+	    P(RA_X509_ROOT) },
+	{ NID_key_usage, "critical,digitalSignature,keyEncipherment",
+	    P(RA_X509_RA) | P(RA_X509_DEVICE) | P(RA_X509_CLIENT) },
+	{ NID_ext_key_usage, "clientAuth,serverAuth", P(RA_X509_DEVICE) },
+	{ NID_ext_key_usage, "clientAuth,emailProtection", P(RA_X509_CLIENT) },
+	{ NID_subject_key_identifier, "hash",
+	    P(RA_X509_ROOT) | P(RA_X509_RA) | P(RA_X509_DEVICE) |
+	    P(RA_X509_CLIENT) },
+	{ NID_authority_key_identifier, "keyid:always",
+	    P(RA_X509_RA) | P(RA_X509_DEVICE) | P(RA_X509_CLIENT) },
+#undef P
+};
+
+/* A positive random 127-bit serial: no counter file to race on. */
+static int
+random_serial(X509 *x)
+{
+	unsigned char	 buf[16];
+	BIGNUM		*bn;
+	int		 ok;
+
+	if (RAND_bytes(buf, sizeof(buf)) != 1)
+		return 0;
+	buf[0] &= 0x7f;
+	buf[0] |= 0x40;		/* always 16 bytes long */
+	if ((bn = BN_bin2bn(buf, sizeof(buf), NULL)) == NULL)
+		return 0;
+	ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+	BN_free(bn);
+	return ok;
+}
+
+/* Copy subjectAltName from the request (the only extension we honour). */
+static int
+copy_san(X509 *x, X509_REQ *csr)
+{
+	STACK_OF(X509_EXTENSION) *req_exts;
+	int	 i, ok = 1;
+
+	if ((req_exts = X509_REQ_get_extensions(csr)) == NULL)
+		return 1;
+	for (i = 0; i < sk_X509_EXTENSION_num(req_exts); i++) {
+		X509_EXTENSION *e = sk_X509_EXTENSION_value(req_exts, i);
+
+		if (OBJ_obj2nid(X509_EXTENSION_get_object(e)) ==
+		    NID_subject_alt_name && !X509_add_ext(x, e, -1))
+			ok = 0;
+	}
+	sk_X509_EXTENSION_pop_free(req_exts, X509_EXTENSION_free);
+	return ok;
+}
+
+enum sg_rc
+ra_x509_make(const struct ra_x509_req *r, X509 **out, struct sg_err *err)
+{
+	X509		*x = NULL;
+	X509V3_CTX	 ctx;
+	X509_EXTENSION	*e;
+	size_t		 i;
+	enum sg_rc	 rc;
+
+	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    !random_serial(x) ||
+	    !X509_set_subject_name(x, r->subject) ||
+	    !X509_set_issuer_name(x, r->issuer ?
+	    X509_get_subject_name(r->issuer) : r->subject) ||
+	    !X509_set_pubkey(x, r->pubkey) ||
+	    X509_time_adj_ex(X509_getm_notBefore(x), 0, -300,
+	    (time_t *)&r->now) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), r->days, 0,
+	    (time_t *)&r->now) == NULL) {
+		rc = sg_err_set(err, SG_EINTERNAL, "certificate");
+		goto out;
+	}
+	X509V3_set_ctx(&ctx, r->issuer ? r->issuer : x, x, NULL, NULL, 0);
+	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		if ((exts[i].profiles & (1u << r->profile)) == 0)
+			continue;
+		e = X509V3_EXT_conf_nid(NULL, &ctx, exts[i].nid,
+		    exts[i].value);
+		if (e == NULL || !X509_add_ext(x, e, -1)) {
+			X509_EXTENSION_free(e);
+			rc = sg_err_set(err, SG_EINTERNAL, "certificate: "
+			    "extension %s", OBJ_nid2sn(exts[i].nid));
+			goto out;
+		}
+		X509_EXTENSION_free(e);
+	}
+	if (r->csr != NULL && !copy_san(x, r->csr)) {
+		rc = sg_err_set(err, SG_EINTERNAL, "certificate: "
+		    "subjectAltName");
+		goto out;
+	}
+	if (X509_sign(x, r->issuer_key, EVP_sha256()) <= 0) {
+		rc = sg_err_set(err, SG_EINTERNAL, "certificate: cannot sign");
+		goto out;
+	}
+	*out = x;
+	x = NULL;
+	rc = SG_OK;
+out:
+	X509_free(x);
+	return rc;
+}
+
+void
+ra_x509_serial(const X509 *x, char *out, size_t outsz)
+{
+	BIGNUM	*bn;
+	char	*hex = NULL;
+
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	if (bn != NULL)
+		hex = BN_bn2hex(bn);
+	snprintf(out, outsz, "%s", hex != NULL ? hex : "");
+	OPENSSL_free(hex);
+	BN_free(bn);
+}

@@ -1,0 +1,44 @@
+/*
+ * server/: HTTP only (libmicrohttpd). Translates requests into ra/ calls
+ * and their answers into HTTP; no OpenSSL and no policy here.
+ */
+#ifndef SRV_H
+#define SRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sg.h"
+
+struct conf;
+struct ra;
+struct srv;
+
+/*
+ * Start listening on conf->listen_address:listen_port with a pool of
+ * conf->threads workers. "conf" and "ra" are borrowed and must outlive
+ * the server. Free with srv_stop().
+ */
+enum sg_rc	 srv_start(const struct conf *, struct ra *, struct srv **,
+		    struct sg_err *);
+/* Stop accepting, finish running requests, free. NULL is allowed. */
+void		 srv_stop(struct srv *);
+
+/*
+ * Find parameter "name" in a raw query string ("a=1&b=2", no '?') and
+ * percent-decode its value, leaving '+' alone (scep-interop.md 1.3: a
+ * raw '+' in base64 must survive). *out is malloc'ed, NUL-terminated,
+ * with its length in *outlen; at most "max" bytes. SG_ENOTFOUND if the
+ * parameter is absent, SG_EPARSE for a bad escape, SG_ELIMIT if too long.
+ */
+enum sg_rc	 srv_query_get(const char *query, const char *name,
+		    size_t max, char **out, size_t *outlen);
+
+/*
+ * Split a request path into the endpoint's URI extension: "/scep/EXT",
+ * "/scep/EXT/", "/scep/EXT/pkiclient.exe", "/scep/EXT/cgi-bin/..." all
+ * give EXT. Returns false if the path is not under /scep/.
+ */
+bool		 srv_path_endpoint(const char *path, char *ext, size_t extsz);
+
+#endif /* SRV_H */

@@ -1,0 +1,167 @@
+/*
+ * Routes: /healthz and /scep/<uri-extension>[/...]?operation=... (RFC
+ * 8894 4). One ra/ call per request; this file only picks the HTTP
+ * status: 404 for an unknown endpoint, 400 for what is not SCEP at all,
+ * 413 for a body over the limit, 500 for server faults. SCEP-level
+ * errors travel inside 200 replies as signed FAILURE CertReps.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "ra.h"
+#include "srv.h"
+#include "srv_int.h"
+
+static void
+text(struct srv_answer *a, int status, const char *msg)
+{
+	size_t	n = strlen(msg);
+
+	a->status = status;
+	a->ctype = "text/plain";
+	if ((a->body = malloc(n + 1)) == NULL) {
+		a->len = 0;
+		return;
+	}
+	memcpy(a->body, msg, n);
+	a->body[n] = '\n';
+	a->len = n + 1;
+}
+
+/* An ra/ result as HTTP. */
+static void
+from_ra(struct srv_answer *a, enum sg_rc rc, struct ra_reply *r,
+    const struct sg_err *err)
+{
+	switch (rc) {
+	case SG_OK:
+		a->status = 200;
+		a->ctype = r->ctype;
+		a->body = r->body;
+		a->len = r->len;
+		r->body = NULL;
+		return;
+	case SG_ENOTFOUND:
+		text(a, 404, "unknown SCEP endpoint");
+		return;
+	case SG_EPARSE:
+	case SG_ELIMIT:
+		text(a, 400, err->msg);
+		return;
+	default:
+		sg_log(SG_LOG_ERR, "%s", err->msg);
+		text(a, 500, "internal error");
+		return;
+	}
+}
+
+/* PKIOperation: the DER from the POST body or the GET "message". */
+static void
+pkioperation(const struct conf *conf, struct ra *ra, const char *ext,
+    const struct srv_request *in, struct srv_answer *a)
+{
+	struct ra_reply	 r = { 0 };
+	struct sg_err	 err;
+	char		*msg = NULL;
+	uint8_t		*der = NULL;
+	size_t		 msglen = 0, len = 0;
+	enum sg_rc	 rc;
+
+	sg_err_clear(&err);
+	if (strcmp(in->method, "POST") == 0) {
+		if (in->too_large) {
+			text(a, 413, "request body too large");
+			return;
+		}
+		rc = ra_pkiop(ra, ext, in->body, in->body_len, in->peer, &r,
+		    &err);
+		from_ra(a, rc, &r, &err);
+		ra_reply_free(&r);
+		return;
+	}
+	rc = srv_query_get(in->query, "message", 2 * conf->max_body, &msg,
+	    &msglen);
+	if (rc == SG_ELIMIT) {
+		text(a, 413, "message too large");
+		goto out;
+	}
+	if (rc != SG_OK) {
+		text(a, 400, "PKIOperation: missing or malformed message");
+		goto out;
+	}
+	if (sg_b64_decode(msg, msglen, conf->max_body, &der, &len, &err) !=
+	    SG_OK) {
+		text(a, err.rc == SG_ELIMIT ? 413 : 400, err.msg);
+		goto out;
+	}
+	rc = ra_pkiop(ra, ext, der, len, in->peer, &r, &err);
+	from_ra(a, rc, &r, &err);
+out:
+	ra_reply_free(&r);
+	free(der);
+	free(msg);
+}
+
+void
+srv_scep_answer(const struct conf *conf, struct ra *ra,
+    const struct srv_request *in, struct srv_answer *a)
+{
+	struct ra_reply	 r = { 0 };
+	struct sg_err	 err;
+	char		 ext[RA_NAME_MAX];
+	char		*op = NULL;
+	size_t		 oplen;
+	enum sg_rc	 rc;
+
+	sg_err_clear(&err);
+	a->op = NULL;
+	if (strcmp(in->method, "GET") != 0 && strcmp(in->method, "POST") != 0 &&
+	    strcmp(in->method, "HEAD") != 0) {
+		text(a, 405, "method not allowed");
+		return;
+	}
+	if (strcmp(in->path, "/healthz") == 0) {
+		text(a, 200, "ok");
+		return;
+	}
+	if (!srv_path_endpoint(in->path, ext, sizeof(ext))) {
+		text(a, 404, "not found");
+		return;
+	}
+	rc = srv_query_get(in->query, "operation", 64, &op, &oplen);
+	if (rc == SG_ENOTFOUND && strcmp(in->method, "POST") == 0) {
+		/* RFC 8894 4.3: many CAs do not check it on POST. */
+		a->op = "PKIOperation";
+	} else if (rc != SG_OK) {
+		text(a, 400, "missing operation");
+		return;
+	} else if (strcmp(op, "GetCACaps") == 0)
+		a->op = "GetCACaps";
+	else if (strcmp(op, "GetCACert") == 0 || strcmp(op, "GetCAChain") == 0)
+		a->op = "GetCACert";	/* certmonger asks for GetCAChain */
+	else if (strcmp(op, "PKIOperation") == 0)
+		a->op = "PKIOperation";
+	else if (strcmp(op, "GetNextCACert") == 0)
+		a->op = "GetNextCACert";
+	free(op);
+	if (a->op == NULL) {
+		text(a, 400, "unknown operation");
+		return;
+	}
+	if (strcmp(a->op, "GetCACaps") == 0)
+		rc = ra_getcacaps(ra, ext, &r, &err);
+	else if (strcmp(a->op, "GetCACert") == 0)
+		rc = ra_getcacert(ra, ext, &r, &err);
+	else if (strcmp(a->op, "GetNextCACert") == 0) {
+		/* XXX issue #3: CA rollover is not implemented. */
+		text(a, 404, "no next CA certificate configured");
+		return;
+	} else {
+		pkioperation(conf, ra, ext, in, a);
+		return;
+	}
+	from_ra(a, rc, &r, &err);
+	ra_reply_free(&r);
+}

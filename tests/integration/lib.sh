@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# Helpers sourced by the integration tests. ctest sets SCEPGATE and SCEPCTL
+# to the built binaries. KEEP=1 keeps the scratch directory for inspection.
+#
+# After sg_setup:
+#   DIR   instance directory (ca.pem, ra.pem, scepgate.cfg, server.log)
+#   WORK  scratch directory for client files
+#   PORT  port of the running scepgate on 127.0.0.1
+#   URL   SCEP URL of endpoint "demo", as printed by scepctl init
+#   CODE  access code of the account scepctl init created
+#   CFG   path of scepgate.cfg (for scepctl --config)
+
+# Prints MSG and exits 1 (the EXIT trap then shows the server log).
+sg_fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# Exits unless every TOOL is installed: 77 (ctest skip) on a laptop,
+# 1 when CI is set, because CI installs every client.
+sg_need() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null && continue
+		if [[ -n ${CI:-} ]]; then
+			echo "FAIL: $t is not installed (CI=$CI, run scripts/deps.sh)" >&2
+			exit 1
+		fi
+		echo "SKIP: $t is not installed (scripts/deps.sh installs it)" >&2
+		exit 77
+	done
+}
+
+# Stops the server, shows its log on failure, fails on sanitizer reports
+# in it, removes SG_TMP.
+sg_cleanup() {
+	local rc=$?
+	if [[ -n ${SG_PID:-} ]]; then
+		kill "$SG_PID" 2>/dev/null || true
+		for _ in $(seq 50); do
+			kill -0 "$SG_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$SG_PID" 2>/dev/null || true
+		wait "$SG_PID" 2>/dev/null || true
+	fi
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		"$DIR/server.log" 2>/dev/null; then
+		echo "FAIL: sanitizer report in server.log" >&2
+		rc=1
+	fi
+	if ((rc != 0)) && [[ -f $DIR/server.log ]]; then
+		echo "--- tail of $DIR/server.log ---" >&2
+		tail -n 60 "$DIR/server.log" >&2
+	fi
+	if [[ ${KEEP:-0} == 1 ]]; then
+		echo "kept $SG_TMP" >&2
+	else
+		rm -rf "$SG_TMP"
+	fi
+	exit "$rc"
+}
+
+# Prints the value after "LABEL:" on the first matching line of stdin
+# (reads all of stdin, so the writer never gets SIGPIPE).
+sg_field() {
+	sed -n "/$1:/{s/.*$1: *\([^[:space:]]*\).*/\1/p;:a;n;ba}"
+}
+
+# Creates an instance on a free port and starts scepgate in the background.
+sg_setup() {
+	local out
+	: "${SCEPGATE:?SCEPGATE is not set (run through ctest)}"
+	: "${SCEPCTL:?SCEPCTL is not set (run through ctest)}"
+	sg_need curl python3 openssl
+	SG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/scepgate-it.XXXXXX")
+	trap sg_cleanup EXIT
+	DIR=$SG_TMP/inst
+	WORK=$SG_TMP/work
+	CFG=$DIR/scepgate.cfg
+	mkdir "$WORK"
+	PORT=$(python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+	out=$("$SCEPCTL" init --dir "$DIR" --port "$PORT" --address 127.0.0.1 2>&1) ||
+		sg_fail "scepctl init failed: $out"
+	CODE=$(sg_field 'access code' <<<"$out")
+	URL=$(sg_field 'SCEP URL' <<<"$out")
+	[[ -n $CODE && -n $URL ]] ||
+		sg_fail "no access code or SCEP URL in scepctl init output: $out"
+
+	"$SCEPGATE" --config "$CFG" >"$DIR/server.log" 2>&1 &
+	SG_PID=$!
+	for _ in $(seq 100); do
+		curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/healthz" &&
+			return 0
+		kill -0 "$SG_PID" 2>/dev/null || sg_fail "scepgate exited at start"
+		sleep 0.1
+	done
+	sg_fail "scepgate not healthy after 10 s"
+}

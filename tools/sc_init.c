@@ -1,0 +1,74 @@
+/* scepctl init and check-config. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scepctl.h"
+
+int
+sc_init(struct sc_ctx *ctx, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "address", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ra_init_result	 res;
+	struct sg_err		 err;
+	const char		*dir = NULL, *addr = "127.0.0.1";
+	long			 port = 8080;
+	int			 c;
+
+	(void)ctx;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'p':
+			if (!sg_parse_long(optarg, 1, 65535, &port))
+				return sc_usage("init");
+			break;
+		case 'a':
+			addr = optarg;
+			break;
+		default:
+			return sc_usage("init");
+		}
+	}
+	if (dir == NULL || optind != argc)
+		return sc_usage("init");
+	if (ra_init_instance(dir, addr, (int)port, &res, &err) != SG_OK)
+		return sc_fail(&err);
+	printf("scepgate instance created in %s\n"
+	    "config:      %s\n"
+	    "SCEP URL:    %s\n"
+	    "access code: %s\n"
+	    "(the access code is shown only now; scepctl account add makes "
+	    "more)\n"
+	    "start with:  scepgate --config %s\n",
+	    dir, res.config, res.url, res.code, res.config);
+	return SC_OK;
+}
+
+int
+sc_check_config(struct sc_ctx *ctx, int argc, char *argv[])
+{
+	struct ra	*ra = NULL;
+	struct sg_err	 err;
+
+	if (sc_has_flag(argc, argv, "--describe")) {
+		conf_describe(stdout);
+		return SC_OK;
+	}
+	if (argc != 1)
+		return sc_usage("check-config");
+	/* Load keys and the store too: what scepgate would do at start. */
+	if (ra_open(ctx->conf, &ra, &err) != SG_OK)
+		return sc_fail(&err);
+	ra_close(ra);
+	printf("%s: OK\n", ctx->conf->path);
+	return SC_OK;
+}

@@ -1,0 +1,48 @@
+/* scepctl: one file per subcommand, listed in one table (scepctl.c). */
+#ifndef SCEPCTL_H
+#define SCEPCTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "ra.h"
+
+/* Exit codes: 0 ok, 1 failure, 2 usage (issue: ergonomics). */
+#define SC_OK		0
+#define SC_FAIL		1
+#define SC_USAGE	2
+
+/* What every subcommand gets: the opened RA (NULL for init). */
+struct sc_ctx {
+	const char	*config;
+	struct conf	*conf;
+	struct ra	*ra;
+};
+
+struct sc_cmd {
+	const char	*name;
+	bool		 needs_ra;
+	int		(*run)(struct sc_ctx *, int argc, char *argv[]);
+	const char	*usage;
+};
+
+int	sc_init(struct sc_ctx *, int, char *[]);
+int	sc_org(struct sc_ctx *, int, char *[]);
+int	sc_dept(struct sc_ctx *, int, char *[]);
+int	sc_endpoint(struct sc_ctx *, int, char *[]);
+int	sc_account(struct sc_ctx *, int, char *[]);
+int	sc_check_config(struct sc_ctx *, int, char *[]);
+
+/* Shared helpers (scepctl.c). */
+int	sc_usage(const char *cmd);
+int	sc_fail(const struct sg_err *);
+/* Print a JSON value to stdout, then free it. */
+int	sc_json_print(json_t *);
+/* Does argv contain "--json"? Removes nothing. */
+bool	sc_has_flag(int argc, char *argv[], const char *flag);
+void	sc_time(long long t, char *out, size_t outsz);
+
+#endif /* SCEPCTL_H */
