@@ -138,4 +138,52 @@ enum sg_rc	 p7_rep_build(const struct p7_rep *rep, uint8_t **der,
 /* Name of a message type for logs ("PKCSReq", ...); never NULL. */
 const char	*p7_type_name(int type);
 
+
+/*
+ * The client side, for tests and scep-bench: build a pkiMessage and read
+ * a CertRep. The server never calls these.
+ */
+struct p7_req {
+	int		 type;		/* P7_TYPE_* */
+	const char	*transid;
+	const uint8_t	*sender_nonce;	/* NULL: 16 random bytes */
+	size_t		 sender_nonce_len;
+	const uint8_t	*data;		/* messageData (a PKCS#10, ...) */
+	size_t		 data_len;
+	X509		*signer;	/* usually self-signed */
+	EVP_PKEY	*signer_key;
+	STACK_OF(X509)	*recipients;	/* RA certificate(s) */
+	int		 cipher_nid;	/* 0: AES-128-CBC */
+	int		 digest_nid;	/* 0: SHA-256 */
+};
+
+/* Build a signed, enveloped pkiMessage. *der is malloc'ed (free()). */
+enum sg_rc	 p7_req_build(const struct p7_req *, uint8_t **der,
+		    size_t *len, struct sg_err *err);
+
+/* A decoded CertRep. */
+struct p7_certrep {
+	int		 status;	/* P7_STATUS_* */
+	int		 failinfo;	/* SG_FAIL_*, or SG_FAIL_NONE */
+	char		 failtext[256];
+	char		 transid[P7_TRANSID_MAX + 1];
+	uint8_t		 sender_nonce[P7_NONCE_MAX];
+	size_t		 sender_nonce_len;
+	uint8_t		 recipient_nonce[P7_NONCE_MAX];
+	size_t		 recipient_nonce_len;
+	int		 cipher_nid;	/* of the envelope, SUCCESS only */
+	STACK_OF(X509)	*certs;		/* owned; SUCCESS only */
+};
+
+/*
+ * Decode a CertRep, verify its signature (with "ra_cert" if not NULL,
+ * else with the certificate it carries) and, on SUCCESS, decrypt the
+ * certificates with the requester's certificate and key. Free *out
+ * with p7_certrep_free().
+ */
+enum sg_rc	 p7_certrep_parse(const uint8_t *der, size_t len,
+		    X509 *ra_cert, X509 *my_cert, EVP_PKEY *my_key,
+		    struct p7_certrep **out, struct sg_err *err);
+void		 p7_certrep_free(struct p7_certrep *);
+
 #endif /* P7_H */
