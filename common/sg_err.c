@@ -46,7 +46,7 @@ append_openssl(char *msg, size_t sz)
 	}
 }
 
-static enum sg_rc
+static enum sg_rc __attribute__((format(printf, 4, 0)))
 vset(struct sg_err *err, enum sg_rc rc, int failinfo, const char *fmt,
     va_list ap)
 {

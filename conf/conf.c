@@ -114,6 +114,8 @@ static const struct key keys[] = {
 	    R(key), "PEM RA private key (mode 0600)" },
 	{ "ra", "chain", K_PATH, 0, NULL, 0, 0, NULL,
 	    R(chain), "extra PEM certificates sent with GetCACert" },
+	{ "ra", "next_cert", K_PATH, 0, NULL, 0, 0, NULL,
+	    R(next_cert), "rollover: the next RA certificate (first RA only)" },
 
 	{ "", "upstream", K_GROUP, F_REQ, NULL, 0, 0, NULL, NOF,
 	    "the CA that issues certificates" },
@@ -125,6 +127,11 @@ static const struct key keys[] = {
 	    C(upstream.ca_key), "local: PEM issuing CA private key" },
 	{ "upstream", "ca_chain", K_PATH, F_LOCAL, NULL, 0, 0, NULL,
 	    C(upstream.ca_chain), "local: PEM intermediates and root" },
+	{ "upstream", "next_ca_cert", K_PATH, 0, NULL, 0, 0, NULL,
+	    C(upstream.next_ca_cert), "rollover: the next CA certificate, "
+	    "served by GetNextCACert" },
+	{ "upstream", "crl_days", K_INT, F_LOCAL, "7", 1, 365, NULL,
+	    C(upstream.crl_days), "local: days until a CRL's nextUpdate" },
 	SCM("url", "scm: SCM REST API base URL (not used yet)"),
 	SCM("customer_uri", "scm: SCM customer URI (not used yet)"),
 	SCM("auth", "scm: authentication method (not used yet)"),
@@ -377,7 +384,7 @@ put_text(const struct ctx *c, const config_setting_t *st,
 		return fail(c, st, "%s: longer than %zu bytes", key,
 		    k->size - 1);
 	memcpy(dst, s, len + 1);
-	/* base_url gets paths appended; one form avoids "//". */
+	/* Paths are appended to base_url: one form avoids "//". */
 	if (k->type == K_URL)
 		while (len > 0 && dst[len - 1] == '/')
 			dst[--len] = '\0';

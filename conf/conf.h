@@ -23,6 +23,7 @@ struct conf_ra {
 	char	cert[CONF_PATH_MAX];	/* PEM certificate */
 	char	key[CONF_PATH_MAX];	/* PEM private key (mode 0600) */
 	char	chain[CONF_PATH_MAX];	/* optional extra PEM chain, "" if none */
+	char	next_cert[CONF_PATH_MAX]; /* rollover: next RA cert, "" */
 };
 
 enum conf_upstream_type {
@@ -36,6 +37,8 @@ struct conf_upstream {
 	char	ca_cert[CONF_PATH_MAX];	/* PEM issuing CA certificate */
 	char	ca_key[CONF_PATH_MAX];	/* PEM issuing CA key */
 	char	ca_chain[CONF_PATH_MAX]; /* optional intermediates/root, "" */
+	char	next_ca_cert[CONF_PATH_MAX]; /* rollover: next CA cert, "" */
+	int	crl_days;		/* local CA: CRL validity */
 };
 
 struct conf {

@@ -99,6 +99,19 @@ struct p7_csr {
  */
 enum sg_rc	 p7_csr_parse(const uint8_t *der, size_t len,
 		    struct p7_csr **out, struct sg_err *err);
+/*
+ * The same for a request stored by p7_csr_strip_challenge(): its
+ * signature no longer verifies and is not checked. Only for requests
+ * this program verified and stored itself.
+ */
+enum sg_rc	 p7_csr_parse_stored(const uint8_t *der, size_t len,
+		    struct p7_csr **out, struct sg_err *err);
+/*
+ * The DER of "csr" without its challengePassword, for storage: the
+ * access code never reaches the database. *der is malloc'ed.
+ */
+enum sg_rc	 p7_csr_strip_challenge(const struct p7_csr *csr,
+		    uint8_t **der, size_t *len, struct sg_err *err);
 void		 p7_csr_free(struct p7_csr *);
 
 /*
@@ -108,6 +121,16 @@ void		 p7_csr_free(struct p7_csr *);
  */
 enum sg_rc	 p7_certs_build(STACK_OF(X509) *certs, uint8_t **der,
 		    size_t *len, struct sg_err *err);
+/* The same with one CRL and no certificates (GetCRL, RFC 8894 3.3.2.1). */
+enum sg_rc	 p7_crl_build(X509_CRL *crl, uint8_t **der, size_t *len,
+		    struct sg_err *err);
+/*
+ * GetNextCACert (RFC 8894 4.7.1): a SignedData by the current RA whose
+ * content is the degenerate set of "certs". *der is malloc'ed.
+ */
+enum sg_rc	 p7_next_build(STACK_OF(X509) *certs, X509 *sign_cert,
+		    EVP_PKEY *sign_key, uint8_t **der, size_t *len,
+		    struct sg_err *err);
 /* Decode such a set; *out owned by the caller (sk_X509_pop_free). */
 enum sg_rc	 p7_certs_parse(const uint8_t *der, size_t len,
 		    STACK_OF(X509) **out, struct sg_err *err);
@@ -119,6 +142,7 @@ struct p7_rep {
 	const char	*failtext;	/* failInfoText, may be NULL */
 	const struct p7_msg *req;	/* the request answered */
 	STACK_OF(X509)	*certs;		/* SUCCESS: issued cert first */
+	X509_CRL	*crl;		/* SUCCESS of GetCRL, instead */
 	X509		*sign_cert;	/* RA signing certificate ... */
 	EVP_PKEY	*sign_key;	/* ... and its key */
 	int		 digest_nid;	/* 0: the request's digest */
@@ -173,6 +197,7 @@ struct p7_certrep {
 	size_t		 recipient_nonce_len;
 	int		 cipher_nid;	/* of the envelope, SUCCESS only */
 	STACK_OF(X509)	*certs;		/* owned; SUCCESS only */
+	X509_CRL	*crl;		/* owned; SUCCESS of GetCRL only */
 };
 
 /*

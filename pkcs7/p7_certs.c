@@ -7,13 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
+#include <openssl/cms.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
 #include "p7.h"
 
-enum sg_rc
-p7_certs_build(STACK_OF(X509) *certs, uint8_t **der, size_t *len,
+/* A degenerate SignedData with "certs" (in order) and/or "crl". */
+static enum sg_rc
+degenerate(STACK_OF(X509) *certs, X509_CRL *crl, uint8_t **der, size_t *len,
     struct sg_err *err)
 {
 	PKCS7		*p7 = NULL;
@@ -35,6 +38,10 @@ p7_certs_build(STACK_OF(X509) *certs, uint8_t **der, size_t *len,
 			goto out;
 		}
 	}
+	if (crl != NULL && !PKCS7_add_crl(p7, crl)) {
+		rc = sg_err_set(err, SG_ENOMEM, "certs-only SignedData");
+		goto out;
+	}
 	if ((n = i2d_PKCS7(p7, &buf)) <= 0) {
 		rc = sg_err_set(err, SG_EINTERNAL, "certs-only SignedData");
 		goto out;
@@ -50,6 +57,56 @@ p7_certs_build(STACK_OF(X509) *certs, uint8_t **der, size_t *len,
 out:
 	OPENSSL_free(buf);
 	PKCS7_free(p7);
+	return rc;
+}
+
+enum sg_rc
+p7_certs_build(STACK_OF(X509) *certs, uint8_t **der, size_t *len,
+    struct sg_err *err)
+{
+	return degenerate(certs, NULL, der, len, err);
+}
+
+enum sg_rc
+p7_crl_build(X509_CRL *crl, uint8_t **der, size_t *len, struct sg_err *err)
+{
+	return degenerate(NULL, crl, der, len, err);
+}
+
+enum sg_rc
+p7_next_build(STACK_OF(X509) *certs, X509 *sign_cert, EVP_PKEY *sign_key,
+    uint8_t **der, size_t *len, struct sg_err *err)
+{
+	CMS_ContentInfo	*cms = NULL;
+	BIO		*in = NULL;
+	uint8_t		*inner = NULL;
+	unsigned char	*buf = NULL;
+	size_t		 innerlen;
+	int		 n;
+	enum sg_rc	 rc;
+
+	if ((rc = p7_certs_build(certs, &inner, &innerlen, err)) != SG_OK)
+		goto out;
+	if ((in = BIO_new_mem_buf(inner, (int)innerlen)) == NULL ||
+	    (cms = CMS_sign(sign_cert, sign_key, NULL, in, CMS_BINARY |
+	    CMS_NOSMIMECAP)) == NULL ||
+	    (n = i2d_CMS_ContentInfo(cms, &buf)) <= 0) {
+		rc = sg_err_set(err, SG_EINTERNAL, "GetNextCACert: cannot "
+		    "sign");
+		goto out;
+	}
+	if ((*der = malloc((size_t)n)) == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "GetNextCACert");
+		goto out;
+	}
+	memcpy(*der, buf, (size_t)n);
+	*len = (size_t)n;
+	rc = SG_OK;
+out:
+	OPENSSL_free(buf);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	free(inner);
 	return rc;
 }
 

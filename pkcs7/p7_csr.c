@@ -95,8 +95,8 @@ key_id(EVP_PKEY *pk, uint8_t out[32])
 	return rc;
 }
 
-enum sg_rc
-p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
+static enum sg_rc
+csr_parse(const uint8_t *der, size_t len, bool verify, struct p7_csr **out,
     struct sg_err *err)
 {
 	const unsigned char	*p = der;
@@ -121,7 +121,7 @@ p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
 		    "PKCS#10: unsupported public key");
 		goto out;
 	}
-	if (X509_REQ_verify(csr->req, pk) != 1) {
+	if (verify && X509_REQ_verify(csr->req, pk) != 1) {
 		rc = sg_err_fail(err, SG_EBADSIG, SG_FAIL_BADMSGCHECK,
 		    "PKCS#10: RFC 2986 4.2: self-signature does not verify");
 		goto out;
@@ -148,5 +148,48 @@ p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
 out:
 	BIO_free(b);
 	p7_csr_free(csr);
+	return rc;
+}
+
+enum sg_rc
+p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
+    struct sg_err *err)
+{
+	return csr_parse(der, len, true, out, err);
+}
+
+enum sg_rc
+p7_csr_parse_stored(const uint8_t *der, size_t len, struct p7_csr **out,
+    struct sg_err *err)
+{
+	return csr_parse(der, len, false, out, err);
+}
+
+enum sg_rc
+p7_csr_strip_challenge(const struct p7_csr *csr, uint8_t **der, size_t *len,
+    struct sg_err *err)
+{
+	X509_REQ	*copy;
+	X509_ATTRIBUTE	*attr;
+	unsigned char	*buf = NULL;
+	int		 idx, n;
+	enum sg_rc	 rc = SG_OK;
+
+	if ((copy = X509_REQ_dup(csr->req)) == NULL)
+		return sg_err_set(err, SG_ENOMEM, "PKCS#10");
+	while ((idx = X509_REQ_get_attr_by_NID(copy,
+	    NID_pkcs9_challengePassword, -1)) >= 0) {
+		attr = X509_REQ_delete_attr(copy, idx);
+		X509_ATTRIBUTE_free(attr);
+	}
+	if ((n = i2d_X509_REQ(copy, &buf)) <= 0 ||
+	    (*der = malloc((size_t)n)) == NULL)
+		rc = sg_err_set(err, SG_ENOMEM, "PKCS#10");
+	else {
+		memcpy(*der, buf, (size_t)n);
+		*len = (size_t)n;
+	}
+	OPENSSL_free(buf);
+	X509_REQ_free(copy);
 	return rc;
 }

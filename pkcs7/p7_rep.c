@@ -48,7 +48,9 @@ envelope(const struct p7_rep *rep, uint8_t **out, size_t *outlen,
 	int		 nid, n;
 	enum sg_rc	 rc;
 
-	if ((rc = p7_certs_build(rep->certs, &inner, &innerlen, err)) != SG_OK)
+	rc = rep->crl != NULL ? p7_crl_build(rep->crl, &inner, &innerlen, err) :
+	    p7_certs_build(rep->certs, &inner, &innerlen, err);
+	if (rc != SG_OK)
 		goto out;
 	nid = rep->cipher_nid ? rep->cipher_nid : rep->req->cipher_nid;
 	/* Fetched, so that DES from the legacy provider works when loaded. */
@@ -143,7 +145,8 @@ p7_rep_build(const struct p7_rep *rep, uint8_t **der, size_t *len,
 	enum sg_rc	 rc;
 
 	if (rep->status == P7_STATUS_SUCCESS) {
-		if (rep->certs == NULL || sk_X509_num(rep->certs) < 1) {
+		if (rep->crl == NULL && (rep->certs == NULL ||
+		    sk_X509_num(rep->certs) < 1)) {
 			rc = sg_err_set(err, SG_EINTERNAL, "CertRep: SUCCESS "
 			    "without a certificate");
 			goto out;

@@ -9,6 +9,7 @@
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/objects.h>
+#include <openssl/pkcs7.h>
 #include <openssl/rand.h>
 
 #include "p7_int.h"
@@ -107,7 +108,27 @@ p7_certrep_free(struct p7_certrep *r)
 	if (r == NULL)
 		return;
 	sk_X509_pop_free(r->certs, X509_free);
+	X509_CRL_free(r->crl);
 	free(r);
+}
+
+/* The first CRL of a degenerate SignedData (GetCRL), or NULL. */
+static X509_CRL *
+first_crl(const uint8_t *der, size_t len)
+{
+	const unsigned char	*p = der;
+	PKCS7			*p7;
+	X509_CRL		*crl = NULL;
+
+	p7 = d2i_PKCS7(NULL, &p, (long)len);
+	if (p7 != NULL && PKCS7_type_is_signed(p7) && p7->d.sign != NULL &&
+	    sk_X509_CRL_num(p7->d.sign->crl) > 0) {
+		crl = sk_X509_CRL_value(p7->d.sign->crl, 0);
+		if (!X509_CRL_up_ref(crl))
+			crl = NULL;
+	}
+	PKCS7_free(p7);
+	return crl;
 }
 
 /* pkiStatus, failInfo, failInfoText and the nonces. */
@@ -157,7 +178,7 @@ p7_certrep_parse(const uint8_t *der, size_t len, X509 *ra_cert,
 	STACK_OF(CMS_SignerInfo) *sis;
 	struct p7_msg		 env = { 0 };
 	struct p7_certrep	*r = NULL;
-	BIO			*content = NULL;
+	BIO			*content = NULL, *empty = NULL;
 	unsigned int		 flags = CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY;
 	char			*buf;
 	long			 n;
@@ -187,8 +208,14 @@ p7_certrep_parse(const uint8_t *der, size_t len, X509 *ra_cert,
 		}
 		flags |= CMS_NOINTERN;	/* only the RA may have signed */
 	}
+	/* FAILURE and PENDING sign empty content, detached (3.3.2.2). */
+	if (CMS_is_detached(cms) &&
+	    (empty = BIO_new_mem_buf("", 0)) == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "CertRep");
+		goto out;
+	}
 	if ((content = BIO_new(BIO_s_mem())) == NULL ||
-	    CMS_verify(cms, extra, NULL, NULL, content, flags) != 1) {
+	    CMS_verify(cms, extra, NULL, empty, content, flags) != 1) {
 		rc = sg_err_set(err, SG_EBADSIG, "CertRep: signature does not "
 		    "verify");
 		goto out;
@@ -203,6 +230,8 @@ p7_certrep_parse(const uint8_t *der, size_t len, X509 *ra_cert,
 		if (rc == SG_OK)
 			rc = p7_certs_parse(env.data, env.data_len, &r->certs,
 			    err);
+		if (rc == SG_OK)
+			r->crl = first_crl(env.data, env.data_len);
 		free(env.data);
 		if (rc != SG_OK)
 			goto out;
@@ -211,6 +240,7 @@ p7_certrep_parse(const uint8_t *der, size_t len, X509 *ra_cert,
 	r = NULL;
 	rc = SG_OK;
 out:
+	BIO_free(empty);
 	BIO_free(content);
 	sk_X509_free(extra);
 	CMS_ContentInfo_free(cms);

@@ -41,15 +41,27 @@ enum ra_getcert_fmt {
 	RA_GETCERT_SINGLE,
 };
 
+/* CSR policy bits of an endpoint. */
+#define RA_KEY_RSA		0x01
+#define RA_KEY_EC		0x02
+#define RA_CHAL_PRINTABLE	0x01	/* challengePassword string types */
+#define RA_CHAL_UTF8		0x02
+#define RA_CHAL_BMP		0x04
+#define RA_CHAL_OTHER		0x08	/* T61, IA5, Universal */
+
 struct ra_endpoint {
 	int64_t			id;
 	char			name[RA_NAME_MAX];
 	char			uri[RA_NAME_MAX];	/* URL path extension */
 	enum ra_ep_type		type;
-	char			ra_id[64];		/* RA certificate id */
+	char			ra_id[64];	/* RA certificate that signs */
+	char			ra_enc_id[64];	/* ... and decrypts; "" = ra_id */
 	enum ra_cacert_fmt	cacert_fmt;
 	enum ra_getcert_fmt	getcert_fmt;
-	int			renewal_days;
+	int			renewal_days;	/* 0: renew at any time */
+	int			min_rsa_bits;	/* CSR policy */
+	int			key_types;	/* RA_KEY_* */
+	int			challenge_types; /* RA_CHAL_* */
 	int64_t			created;
 };
 
@@ -62,7 +74,74 @@ struct ra_account {
 	char		profile[RA_NAME_MAX];	/* "" if none */
 	int		term_days;
 	bool		disabled;
+	bool		manual;		/* requests wait for approval */
 	int64_t		created;
+};
+
+/* Request (transaction) states, as the store keeps them. */
+enum ra_req_status {
+	RA_REQ_NEW = 0,		/* being processed */
+	RA_REQ_PENDING,		/* waiting for approval or the upstream */
+	RA_REQ_ISSUED,
+	RA_REQ_REJECTED,
+};
+
+/* One SCEP transaction, for "scepctl request". */
+struct ra_request {
+	int64_t			id;
+	char			endpoint[RA_NAME_MAX];
+	char			account[RA_NAME_MAX];
+	char			transid[130];
+	char			type[16];	/* PKCSReq, RenewalReq */
+	enum ra_req_status	status;
+	char			subject[512];
+	char			serial[80];
+	char			order_id[64];	/* upstream order, "" if none */
+	char			reason[256];
+	char			peer[64];
+	int64_t			created;
+	int64_t			updated;
+};
+
+/* Certificate states. */
+enum ra_cert_status {
+	RA_CERT_VALID = 0,
+	RA_CERT_REVOKED,
+	RA_CERT_SUPERSEDED,	/* renewed: a newer one replaces it */
+};
+
+struct ra_cert {
+	char			serial[80];	/* uppercase hex */
+	char			endpoint[RA_NAME_MAX];
+	char			account[RA_NAME_MAX];
+	char			subject[512];
+	int64_t			not_before;
+	int64_t			not_after;
+	enum ra_cert_status	status;
+	int64_t			revoked_at;
+	int			reason;		/* CRL reason code */
+};
+
+/* One audit record (append-only). */
+struct ra_audit_rec {
+	int64_t		id;
+	int64_t		time;
+	char		actor[96];
+	char		endpoint[RA_NAME_MAX];
+	char		account[RA_NAME_MAX];
+	char		transid[130];
+	char		action[64];
+	char		outcome[16];
+	char		details[512];
+};
+
+/* Filters for ra_audit_list; empty strings and 0 mean "any". */
+struct ra_audit_filter {
+	const char	*endpoint;
+	const char	*account;
+	const char	*outcome;
+	int64_t		 since;
+	int64_t		 until;
 };
 
 struct ra_org {
@@ -102,6 +181,9 @@ enum sg_rc	 ra_getcacaps(struct ra *, const char *uri,
 		    struct ra_reply *, struct sg_err *);
 enum sg_rc	 ra_getcacert(struct ra *, const char *uri,
 		    struct ra_reply *, struct sg_err *);
+/* GetNextCACert (RFC 8894 4.7): SG_ENOTFOUND when none is configured. */
+enum sg_rc	 ra_getnextcacert(struct ra *, const char *uri,
+		    struct ra_reply *, struct sg_err *);
 enum sg_rc	 ra_pkiop(struct ra *, const char *uri, const uint8_t *der,
 		    size_t len, const char *peer, struct ra_reply *,
 		    struct sg_err *);
@@ -138,6 +220,35 @@ enum sg_rc	 ra_account_list(struct ra *, const char *endpoint,
 		    struct ra_account **, size_t *, struct sg_err *);
 enum sg_rc	 ra_account_delete(struct ra *, const char *endpoint,
 		    const char *name, struct sg_err *);
+
+/* Requests: list (status < 0: all), approve (issue now), reject. */
+enum sg_rc	 ra_request_list(struct ra *, int status,
+		    struct ra_request **, size_t *, struct sg_err *);
+enum sg_rc	 ra_request_approve(struct ra *, int64_t id, struct sg_err *);
+enum sg_rc	 ra_request_reject(struct ra *, int64_t id, const char *reason,
+		    struct sg_err *);
+/*
+ * Ask the upstream about every pending order once (the background
+ * collector and CertPoll both end here). Returns how many changed.
+ */
+size_t		 ra_collect_pending(struct ra *);
+
+/* Certificates: list (endpoint NULL, status < 0: all), show, revoke. */
+enum sg_rc	 ra_cert_list(struct ra *, const char *endpoint, int status,
+		    struct ra_cert **, size_t *, struct sg_err *);
+/* *pem (may be NULL) gets the PEM text, malloc'ed. */
+enum sg_rc	 ra_cert_get(struct ra *, const char *serial, struct ra_cert *,
+		    char **pem, struct sg_err *);
+/* Revoke with a CRL reason code (RFC 5280 5.3.1); refreshes the CRL. */
+enum sg_rc	 ra_cert_revoke(struct ra *, const char *serial, int reason,
+		    struct sg_err *);
+bool		 ra_crl_reason_parse(const char *, int *);
+const char	*ra_crl_reason_name(int);
+const char	*ra_cert_status_name(enum ra_cert_status);
+const char	*ra_req_status_name(enum ra_req_status);
+
+enum sg_rc	 ra_audit_list(struct ra *, const struct ra_audit_filter *,
+		    struct ra_audit_rec **, size_t *, struct sg_err *);
 
 /* The URL of an endpoint for messages: base_url + "/scep/" + uri. */
 void		 ra_endpoint_url(const struct ra *, const struct ra_endpoint *,

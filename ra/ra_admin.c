@@ -183,10 +183,26 @@ ra_endpoint_add(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
 	}
 	if (ep->ra_id[0] == '\0' && ra->keys.nra > 0)
 		snprintf(ep->ra_id, sizeof(ep->ra_id), "%s", ra->keys.ra[0].id);
-	if (ra_keys_find(&ra->keys, ep->ra_id) == NULL) {
+	if (ra_keys_find(&ra->keys, ep->ra_id) == NULL ||
+	    (ep->ra_enc_id[0] != '\0' &&
+	    ra_keys_find(&ra->keys, ep->ra_enc_id) == NULL)) {
 		rc = sg_err_set(err, SG_ENOTFOUND, "RA certificate '%s' is not "
-		    "in the configuration (see 'ra' in %s)", ep->ra_id,
-		    ra->conf->path);
+		    "in the configuration (see 'ra' in %s)",
+		    ra_keys_find(&ra->keys, ep->ra_id) == NULL ? ep->ra_id :
+		    ep->ra_enc_id, ra->conf->path);
+		goto out;
+	}
+	/* Defaults of the CSR policy: RSA >= 2048 or EC, any string. */
+	if (ep->min_rsa_bits == 0)
+		ep->min_rsa_bits = 2048;
+	if (ep->key_types == 0)
+		ep->key_types = RA_KEY_RSA | RA_KEY_EC;
+	if (ep->challenge_types == 0)
+		ep->challenge_types = RA_CHAL_PRINTABLE | RA_CHAL_UTF8 |
+		    RA_CHAL_BMP | RA_CHAL_OTHER;
+	if (ep->min_rsa_bits < 1024 || ep->min_rsa_bits > 16384) {
+		rc = sg_err_set(err, SG_EPOLICY, "minimum RSA size %d: use "
+		    "1024 to 16384", ep->min_rsa_bits);
 		goto out;
 	}
 	if (ep->renewal_days < 0 || ep->renewal_days > 3650) {

@@ -76,7 +76,7 @@ enum sg_rc	 ra_x509_make(const struct ra_x509_req *, X509 **out,
 /* Uppercase hex serial of "x" into out (at least 80 bytes). */
 void		 ra_x509_serial(const X509 *x, char *out, size_t outsz);
 
-/* ---- upstream CAs (ra_up.c, ra_up_local.c) ---- */
+/* ---- upstream CAs (ra_up.c, ra_up_local.c, ra_up_scm.c) ---- */
 
 struct ra_issue {
 	const struct p7_csr	*csr;
@@ -86,12 +86,36 @@ struct ra_issue {
 	time_t			 now;
 };
 
+/* A revoked certificate, for the CRL. */
+struct ra_revoked {
+	char		serial[80];
+	int64_t		revoked_at;
+	int		reason;
+};
+
+#define RA_ORDER_MAX	64
+
 struct ra_up;
 struct ra_up_ops {
 	const char	*name;
-	/* Issue a certificate; *out owned by the caller. */
+	/*
+	 * Issue, or order, a certificate. SG_OK with *out set: issued
+	 * (owned by the caller). SG_OK with *out NULL: ordered, the
+	 * upstream's id is in "order" (RA_ORDER_MAX bytes), collect later.
+	 * Otherwise refused: err carries the reason and the failInfo.
+	 */
 	enum sg_rc	(*issue)(struct ra_up *, const struct ra_issue *,
-			    X509 **out, struct sg_err *);
+			    X509 **out, char *order, struct sg_err *);
+	/* Collect an order: as issue(); *out NULL means "not yet". */
+	enum sg_rc	(*collect)(struct ra_up *, const struct ra_endpoint *,
+			    const char *order, X509 **out, struct sg_err *);
+	/* Revoke at the upstream (the local CA has nothing to do). */
+	enum sg_rc	(*revoke)(struct ra_up *, const char *serial,
+			    int reason, struct sg_err *);
+	/* Sign a CRL; SG_ENOTFOUND if this upstream publishes none here. */
+	enum sg_rc	(*crl)(struct ra_up *, const struct ra_revoked *,
+			    size_t n, int64_t number, time_t now,
+			    uint8_t **der, size_t *len, struct sg_err *);
 	void		(*free)(struct ra_up *);
 };
 struct ra_up {
@@ -107,23 +131,18 @@ enum sg_rc	 ra_up_local_open(const struct conf *, struct ra_up **,
 
 /* ---- store (ra_store_sqlite.c alone includes sqlite3.h) ---- */
 
-enum ra_txn_status {
-	RA_TXN_NEW = 0,		/* being processed */
-	RA_TXN_PENDING,
-	RA_TXN_ISSUED,
-	RA_TXN_REJECTED,
-};
-
+/* A transaction row; request rows for scepctl are struct ra_request. */
 struct ra_txn {
 	int64_t		 id;
 	int64_t		 endpoint_id;
 	char		 transid[P7_TRANSID_MAX + 1];
 	int64_t		 account_id;	/* 0 if none */
 	int		 msg_type;
-	enum ra_txn_status status;
+	enum ra_req_status status;
 	uint8_t		 key_id[32];
 	char		 subject[512];
 	char		 serial[80];	/* issued certificate, "" if none */
+	char		 order_id[64];	/* upstream order, "" if none */
 	int		 failinfo;
 	char		 reason[256];
 	char		 peer[64];
@@ -168,6 +187,8 @@ enum sg_rc	 ra_store_endpoint_add(struct ra_store *, struct ra_endpoint *,
 /* By name (by_uri false) or by URI extension. */
 enum sg_rc	 ra_store_endpoint_get(struct ra_store *, const char *key,
 		    bool by_uri, struct ra_endpoint *, struct sg_err *);
+enum sg_rc	 ra_store_endpoint_by_id(struct ra_store *, int64_t id,
+		    struct ra_endpoint *, struct sg_err *);
 enum sg_rc	 ra_store_endpoint_list(struct ra_store *,
 		    struct ra_endpoint **, size_t *, struct sg_err *);
 enum sg_rc	 ra_store_endpoint_delete(struct ra_store *, const char *name,
@@ -175,9 +196,11 @@ enum sg_rc	 ra_store_endpoint_delete(struct ra_store *, const char *name,
 
 enum sg_rc	 ra_store_account_add(struct ra_store *, struct ra_account *,
 		    const uint8_t hmac[32], struct sg_err *);
-/* The enabled or disabled account of an endpoint with this code HMAC. */
+/* The account of an endpoint with this code HMAC. */
 enum sg_rc	 ra_store_account_by_code(struct ra_store *,
 		    int64_t endpoint_id, const uint8_t hmac[32],
+		    struct ra_account *, struct sg_err *);
+enum sg_rc	 ra_store_account_by_id(struct ra_store *, int64_t id,
 		    struct ra_account *, struct sg_err *);
 enum sg_rc	 ra_store_account_list(struct ra_store *, const char *endpoint,
 		    struct ra_account **, size_t *, struct sg_err *);
@@ -193,16 +216,51 @@ enum sg_rc	 ra_store_txn_begin(struct ra_store *, struct ra_txn *,
 /* The latest transaction for (endpoint, transactionID). */
 enum sg_rc	 ra_store_txn_find(struct ra_store *, int64_t endpoint_id,
 		    const char *transid, struct ra_txn *, struct sg_err *);
-/* Record the outcome (status, serial, failinfo, reason) of txn->id. */
-enum sg_rc	 ra_store_txn_finish(struct ra_store *, const struct ra_txn *,
+/* A transaction by id, with its CSR (*csr malloc'ed; csr may be NULL). */
+enum sg_rc	 ra_store_txn_get(struct ra_store *, int64_t id,
+		    struct ra_txn *, uint8_t **csr, size_t *csr_len,
 		    struct sg_err *);
+/*
+ * Record status, serial, order id, failinfo, reason and account of
+ * txn->id, only if its status is still "from" (so that two writers
+ * cannot both finish it); SG_ENOTFOUND if it was not.
+ */
+enum sg_rc	 ra_store_txn_update(struct ra_store *, const struct ra_txn *,
+		    enum ra_req_status from, struct sg_err *);
+/* Requests for scepctl; status < 0 for all. */
+enum sg_rc	 ra_store_txn_list(struct ra_store *, int status,
+		    struct ra_request **, size_t *, struct sg_err *);
+/* Pending transactions that wait for an upstream order. */
+enum sg_rc	 ra_store_txn_orders(struct ra_store *, struct ra_txn **,
+		    size_t *, struct sg_err *);
+
 enum sg_rc	 ra_store_cert_add(struct ra_store *,
 		    const struct ra_cert_rec *, struct sg_err *);
-/* The DER of a certificate by serial; *der malloc'ed. */
+/* A certificate by serial; *der (may be NULL) malloc'ed. */
 enum sg_rc	 ra_store_cert_get(struct ra_store *, const char *serial,
-		    uint8_t **der, size_t *len, struct sg_err *);
+		    struct ra_cert *, int64_t *account_id, uint8_t **der,
+		    size_t *len, struct sg_err *);
+enum sg_rc	 ra_store_cert_list(struct ra_store *, const char *endpoint,
+		    int status, struct ra_cert **, size_t *, struct sg_err *);
+/* Set status (and revocation time and reason) of a valid certificate. */
+enum sg_rc	 ra_store_cert_set_status(struct ra_store *, const char *serial,
+		    enum ra_cert_status, int reason, struct sg_err *);
+
+/* The current CRL (*der malloc'ed) and its nextUpdate. */
+enum sg_rc	 ra_store_crl_get(struct ra_store *, uint8_t **der,
+		    size_t *len, int64_t *next_update, struct sg_err *);
+/* Store a new CRL; *number gets the next CRL number to use first. */
+enum sg_rc	 ra_store_crl_number(struct ra_store *, int64_t *number,
+		    struct sg_err *);
+enum sg_rc	 ra_store_crl_put(struct ra_store *, int64_t number,
+		    const uint8_t *der, size_t len, int64_t next_update,
+		    struct sg_err *);
+
 enum sg_rc	 ra_store_audit_add(struct ra_store *, const struct ra_audit *,
 		    struct sg_err *);
+enum sg_rc	 ra_store_audit_list(struct ra_store *,
+		    const struct ra_audit_filter *, struct ra_audit_rec **,
+		    size_t *, struct sg_err *);
 
 /* ---- policy (ra_policy.c) ---- */
 
@@ -210,8 +268,12 @@ enum sg_rc	 ra_store_audit_add(struct ra_store *, const struct ra_audit *,
 enum sg_rc	 ra_policy_gen_code(char *out, size_t outsz);
 /* Access codes must be PrintableString letters and digits. */
 bool		 ra_policy_code_ok(const char *code);
-/* Key type and size acceptable for issuance; fills err with badAlg. */
-enum sg_rc	 ra_policy_check_key(const struct p7_csr *, struct sg_err *);
+/*
+ * The endpoint's CSR policy: key type and size (badAlg), and the
+ * challengePassword string type when "challenge" (badRequest).
+ */
+enum sg_rc	 ra_policy_check_csr(const struct ra_endpoint *,
+		    const struct p7_csr *, bool challenge, struct sg_err *);
 /* Names: letters, digits, and " ._-@" ; 1..RA_NAME_MAX-1 bytes. */
 bool		 ra_policy_name_ok(const char *name);
 
@@ -224,7 +286,42 @@ struct ra {
 	struct ra_up		*up;
 	char			 caps[256];	/* GetCACaps body */
 	char			 actor[64];
+	uint8_t			*next;		/* GetNextCACert content */
+	size_t			 next_len;	/* (unsigned inner set) */
 };
+
+/* One PKIOperation being answered (ra.c, ra_enroll.c). */
+struct ra_op {
+	struct ra		*ra;
+	struct ra_endpoint	 ep;
+	const struct ra_key	*rk;		/* signs the reply */
+	const struct ra_key	*rk_enc;	/* decrypts the request */
+	struct p7_msg		*msg;
+	const char		*peer;
+	char			 tid[P7_TRANSID_MAX + 1];	/* for logs */
+	char			 account[RA_NAME_MAX];
+	/* The answer. */
+	int			 status;
+	int			 failinfo;
+	const char		*failtext;	/* for the client */
+	char			 reason[256];	/* for log and audit */
+	STACK_OF(X509)		*certs;		/* SUCCESS */
+	X509_CRL		*crl;		/* SUCCESS of GetCRL */
+};
+
+/* Sign a CRL of every revoked certificate (ra_cert.c); *der malloc'ed. */
+enum sg_rc	 ra_cert_crl_sign(struct ra *, int64_t number, uint8_t **der,
+		    size_t *len, struct sg_err *);
+
+/* Message handlers (ra_enroll.c), after the envelope is open. */
+void		 ra_op_pkcsreq(struct ra_op *, bool renewal);
+void		 ra_op_certpoll(struct ra_op *);
+void		 ra_op_getcert(struct ra_op *);
+void		 ra_op_getcrl(struct ra_op *);
+/* Set a FAILURE: "text" for the client, "fmt" for log and audit. */
+void		 ra_op_fail(struct ra_op *, int failinfo, const char *text,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void		 ra_op_fail_err(struct ra_op *, const struct sg_err *);
 
 /* Audit and log one admin action (ra_admin.c). */
 void		 ra_audit_admin(struct ra *, const char *action,

@@ -51,20 +51,41 @@ ra_policy_name_ok(const char *name)
 	    "0123456789 ._-@") == len && name[0] != ' ' && name[0] != '-';
 }
 
-enum sg_rc
-ra_policy_check_key(const struct p7_csr *csr, struct sg_err *err)
+static int
+challenge_bit(int type)
 {
+	switch (type) {
+	case V_ASN1_PRINTABLESTRING:	return RA_CHAL_PRINTABLE;
+	case V_ASN1_UTF8STRING:		return RA_CHAL_UTF8;
+	case V_ASN1_BMPSTRING:		return RA_CHAL_BMP;
+	}
+	return RA_CHAL_OTHER;
+}
+
+enum sg_rc
+ra_policy_check_csr(const struct ra_endpoint *ep, const struct p7_csr *csr,
+    bool challenge, struct sg_err *err)
+{
+	if (challenge && csr->challenge != NULL &&
+	    (ep->challenge_types & challenge_bit(csr->challenge_type)) == 0)
+		return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADREQUEST,
+		    "challengePassword string type %d not allowed here",
+		    csr->challenge_type);
 	switch (csr->key_type) {
 	case EVP_PKEY_RSA:
-		if (csr->key_bits < 2048)
+		if ((ep->key_types & RA_KEY_RSA) == 0)
+			break;
+		if (csr->key_bits < ep->min_rsa_bits)
 			return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
-			    "RSA key of %d bits; at least 2048 required",
-			    csr->key_bits);
-		if (csr->key_bits > 8192)
+			    "RSA key of %d bits; at least %d required",
+			    csr->key_bits, ep->min_rsa_bits);
+		if (csr->key_bits > 16384)
 			return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
-			    "RSA key of %d bits; at most 8192", csr->key_bits);
+			    "RSA key of %d bits; at most 16384", csr->key_bits);
 		return SG_OK;
 	case EVP_PKEY_EC:
+		if ((ep->key_types & RA_KEY_EC) == 0)
+			break;
 		if (csr->key_bits < 256)
 			return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
 			    "EC key of %d bits; at least 256 required",
@@ -72,5 +93,5 @@ ra_policy_check_key(const struct p7_csr *csr, struct sg_err *err)
 		return SG_OK;
 	}
 	return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
-	    "unsupported public key type");
+	    "public key type not allowed on this endpoint");
 }

@@ -2,6 +2,8 @@
  * The SQLite store. One connection per struct ra_store, guarded by one
  * mutex; WAL so that scepctl and scepgate work on the same file at once;
  * every statement prepared once and reused. Nothing here decides policy.
+ * Writes that race between processes (finishing a transaction) are
+ * conditional UPDATEs, so that nothing here assumes a single writer.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -13,8 +15,6 @@
 
 #include "ra_int.h"
 
-#define SCHEMA_VERSION	1
-
 static const char schema[] =
 "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
 "CREATE TABLE IF NOT EXISTS org(id INTEGER PRIMARY KEY,"
@@ -24,21 +24,24 @@ static const char schema[] =
 "  created INTEGER NOT NULL, UNIQUE(org_id, name));"
 "CREATE TABLE IF NOT EXISTS endpoint(id INTEGER PRIMARY KEY,"
 "  name TEXT NOT NULL UNIQUE, uri TEXT NOT NULL UNIQUE,"
-"  type INTEGER NOT NULL, ra_id TEXT NOT NULL, cacert_fmt INTEGER NOT NULL,"
-"  getcert_fmt INTEGER NOT NULL, renewal_days INTEGER NOT NULL,"
+"  type INTEGER NOT NULL, ra_id TEXT NOT NULL, ra_enc_id TEXT NOT NULL,"
+"  cacert_fmt INTEGER NOT NULL, getcert_fmt INTEGER NOT NULL,"
+"  renewal_days INTEGER NOT NULL, min_rsa_bits INTEGER NOT NULL,"
+"  key_types INTEGER NOT NULL, challenge_types INTEGER NOT NULL,"
 "  created INTEGER NOT NULL);"
 "CREATE TABLE IF NOT EXISTS account(id INTEGER PRIMARY KEY,"
 "  endpoint_id INTEGER NOT NULL REFERENCES endpoint(id),"
 "  name TEXT NOT NULL, org_id INTEGER NOT NULL REFERENCES org(id),"
 "  dept_id INTEGER REFERENCES dept(id), profile TEXT NOT NULL,"
 "  term_days INTEGER NOT NULL, code_hmac BLOB NOT NULL,"
-"  disabled INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+"  disabled INTEGER NOT NULL DEFAULT 0, manual INTEGER NOT NULL DEFAULT 0,"
+"  created INTEGER NOT NULL,"
 "  UNIQUE(endpoint_id, name), UNIQUE(endpoint_id, code_hmac));"
 "CREATE TABLE IF NOT EXISTS txn(id INTEGER PRIMARY KEY,"
 "  endpoint_id INTEGER NOT NULL, transid TEXT NOT NULL,"
 "  account_id INTEGER, msg_type INTEGER NOT NULL, status INTEGER NOT NULL,"
-"  key_id BLOB, csr BLOB, subject TEXT, serial TEXT, failinfo INTEGER,"
-"  reason TEXT, peer TEXT, created INTEGER NOT NULL,"
+"  key_id BLOB, csr BLOB, subject TEXT, serial TEXT, order_id TEXT,"
+"  failinfo INTEGER, reason TEXT, peer TEXT, created INTEGER NOT NULL,"
 "  updated INTEGER NOT NULL);"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
 /* At most one live (new or pending) transaction per transactionID. */
@@ -48,54 +51,52 @@ static const char schema[] =
 "  endpoint_id INTEGER NOT NULL, account_id INTEGER, txn_id INTEGER,"
 "  subject TEXT NOT NULL, not_before INTEGER NOT NULL,"
 "  not_after INTEGER NOT NULL, der BLOB NOT NULL,"
-"  status INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, reason TEXT);"
+"  status INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, reason INTEGER);"
+"CREATE TABLE IF NOT EXISTS crl(number INTEGER PRIMARY KEY,"
+"  der BLOB NOT NULL, next_update INTEGER NOT NULL,"
+"  created INTEGER NOT NULL);"
 "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY,"
 "  time INTEGER NOT NULL, actor TEXT NOT NULL, endpoint TEXT,"
 "  account TEXT, transid TEXT, action TEXT NOT NULL, outcome TEXT NOT NULL,"
 "  details TEXT);"
-/* The audit log is append-only (issue: SCM "View Audit"). */
+/* The audit log is append-only (SCM's "View Audit"). */
 "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
-"  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;";
+"  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
+"INSERT OR IGNORE INTO meta VALUES('schema_version', '1');";
 
 enum stmt_id {
-	S_ORG_ADD,
-	S_DEPT_ADD,
-	S_ORG_ID,
-	S_DEPT_ID,
-	S_ORG_LIST,
-	S_DEPT_LIST,
-	S_EP_ADD,
-	S_EP_BY_NAME,
-	S_EP_BY_URI,
-	S_EP_LIST,
-	S_EP_NACCOUNTS,
-	S_EP_DEL_ACCOUNTS,
-	S_EP_DEL,
-	S_ACCT_ADD,
-	S_ACCT_BY_CODE,
-	S_ACCT_LIST,
-	S_ACCT_DEL,
-	S_TXN_BEGIN,
-	S_TXN_FIND,
-	S_TXN_FINISH,
-	S_CERT_ADD,
-	S_CERT_GET,
-	S_AUDIT_ADD,
+	S_ORG_ADD, S_DEPT_ADD, S_ORG_ID, S_DEPT_ID, S_ORG_LIST, S_DEPT_LIST,
+	S_EP_ADD, S_EP_BY_NAME, S_EP_BY_URI, S_EP_BY_ID, S_EP_LIST, S_EP_NACCOUNTS,
+	S_EP_DEL_ACCOUNTS, S_EP_DEL,
+	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_LIST, S_ACCT_DEL,
+	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
+	S_TXN_ORDERS,
+	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
+	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
+	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_MAX
 };
 
-#define EP_COLS "id, name, uri, type, ra_id, cacert_fmt, getcert_fmt, " \
-	"renewal_days, created"
+#define EP_COLS "id, name, uri, type, ra_id, ra_enc_id, cacert_fmt, " \
+	"getcert_fmt, renewal_days, min_rsa_bits, key_types, " \
+	"challenge_types, created"
 #define ACCT_SELECT "SELECT a.id, e.name, a.name, o.name, " \
 	"COALESCE(d.name, ''), a.profile, a.term_days, a.disabled, " \
-	"a.created FROM account a JOIN endpoint e ON e.id = a.endpoint_id " \
+	"a.manual, a.created FROM account a " \
+	"JOIN endpoint e ON e.id = a.endpoint_id " \
 	"JOIN org o ON o.id = a.org_id LEFT JOIN dept d ON d.id = a.dept_id "
 #define TXN_COLS "id, endpoint_id, transid, COALESCE(account_id, 0), " \
 	"msg_type, status, key_id, COALESCE(subject, ''), " \
-	"COALESCE(serial, ''), COALESCE(failinfo, -1), " \
-	"COALESCE(reason, ''), COALESCE(peer, '')"
+	"COALESCE(serial, ''), COALESCE(order_id, ''), " \
+	"COALESCE(failinfo, -1), COALESCE(reason, ''), COALESCE(peer, '')"
+#define CERT_SELECT "SELECT c.serial, e.name, COALESCE(a.name, ''), " \
+	"c.subject, c.not_before, c.not_after, c.status, " \
+	"COALESCE(c.revoked_at, 0), COALESCE(c.reason, 0), " \
+	"COALESCE(c.account_id, 0), c.der FROM cert c " \
+	"JOIN endpoint e ON e.id = c.endpoint_id " \
+	"LEFT JOIN account a ON a.id = c.account_id "
 
 static const char *const sql[S_MAX] = {
 	[S_ORG_ADD] = "INSERT INTO org(name, created) VALUES(?1, ?2)",
@@ -107,21 +108,24 @@ static const char *const sql[S_MAX] = {
 	[S_DEPT_LIST] = "SELECT d.id, d.name, o.name FROM dept d "
 	    "JOIN org o ON o.id = d.org_id "
 	    "WHERE ?1 IS NULL OR o.name = ?1 ORDER BY o.name, d.name",
-	[S_EP_ADD] = "INSERT INTO endpoint(name, uri, type, ra_id, "
-	    "cacert_fmt, getcert_fmt, renewal_days, created) "
-	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_EP_ADD] = "INSERT INTO endpoint(name, uri, type, ra_id, ra_enc_id,"
+	    " cacert_fmt, getcert_fmt, renewal_days, min_rsa_bits, key_types,"
+	    " challenge_types, created) "
+	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	[S_EP_BY_NAME] = "SELECT " EP_COLS " FROM endpoint WHERE name = ?1",
 	[S_EP_BY_URI] = "SELECT " EP_COLS " FROM endpoint WHERE uri = ?1",
+	[S_EP_BY_ID] = "SELECT " EP_COLS " FROM endpoint WHERE id = ?1",
 	[S_EP_LIST] = "SELECT " EP_COLS " FROM endpoint ORDER BY name",
 	[S_EP_NACCOUNTS] = "SELECT COUNT(*) FROM account WHERE "
 	    "endpoint_id = ?1",
 	[S_EP_DEL_ACCOUNTS] = "DELETE FROM account WHERE endpoint_id = ?1",
 	[S_EP_DEL] = "DELETE FROM endpoint WHERE id = ?1",
 	[S_ACCT_ADD] = "INSERT INTO account(endpoint_id, name, org_id, "
-	    "dept_id, profile, term_days, code_hmac, disabled, created) "
-	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	    "dept_id, profile, term_days, code_hmac, disabled, manual, "
+	    "created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[S_ACCT_BY_CODE] = ACCT_SELECT
 	    "WHERE a.endpoint_id = ?1 AND a.code_hmac = ?2",
+	[S_ACCT_BY_ID] = ACCT_SELECT "WHERE a.id = ?1",
 	[S_ACCT_LIST] = ACCT_SELECT "WHERE e.name = ?1 ORDER BY a.name",
 	[S_ACCT_DEL] = "DELETE FROM account WHERE name = ?2 AND "
 	    "endpoint_id = (SELECT id FROM endpoint WHERE name = ?1)",
@@ -130,16 +134,43 @@ static const char *const sql[S_MAX] = {
 	    "VALUES(?1, ?2, NULLIF(?3, 0), ?4, 0, ?5, ?6, ?7, ?8, ?9, ?9)",
 	[S_TXN_FIND] = "SELECT " TXN_COLS " FROM txn WHERE endpoint_id = ?1 "
 	    "AND transid = ?2 ORDER BY id DESC LIMIT 1",
-	[S_TXN_FINISH] = "UPDATE txn SET status = ?2, serial = NULLIF(?3, ''),"
-	    " failinfo = ?4, reason = ?5, account_id = NULLIF(?6, 0), "
-	    "updated = ?7 WHERE id = ?1",
+	[S_TXN_GET] = "SELECT " TXN_COLS ", csr FROM txn WHERE id = ?1",
+	[S_TXN_UPDATE] = "UPDATE txn SET status = ?2, serial = NULLIF(?3, ''),"
+	    " order_id = NULLIF(?4, ''), failinfo = ?5, reason = ?6, "
+	    "account_id = NULLIF(?7, 0), updated = ?8 "
+	    "WHERE id = ?1 AND status = ?9",
+	[S_TXN_LIST] = "SELECT t.id, e.name, COALESCE(a.name, ''), t.transid,"
+	    " t.msg_type, t.status, COALESCE(t.subject, ''), "
+	    "COALESCE(t.serial, ''), COALESCE(t.order_id, ''), "
+	    "COALESCE(t.reason, ''), COALESCE(t.peer, ''), t.created, "
+	    "t.updated FROM txn t JOIN endpoint e ON e.id = t.endpoint_id "
+	    "LEFT JOIN account a ON a.id = t.account_id "
+	    "WHERE ?1 < 0 OR t.status = ?1 ORDER BY t.id",
+	[S_TXN_ORDERS] = "SELECT " TXN_COLS " FROM txn WHERE status = 1 AND "
+	    "order_id IS NOT NULL ORDER BY updated LIMIT 1000",
 	[S_CERT_ADD] = "INSERT INTO cert(serial, endpoint_id, account_id, "
 	    "txn_id, subject, not_before, not_after, der) "
 	    "VALUES(?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0), ?5, ?6, ?7, ?8)",
-	[S_CERT_GET] = "SELECT der FROM cert WHERE serial = ?1",
+	[S_CERT_GET] = CERT_SELECT "WHERE c.serial = ?1",
+	[S_CERT_LIST] = CERT_SELECT "WHERE (?1 IS NULL OR e.name = ?1) AND "
+	    "(?2 < 0 OR c.status = ?2) ORDER BY c.not_before, c.serial",
+	[S_CERT_STATUS] = "UPDATE cert SET status = ?2, revoked_at = "
+	    "CASE WHEN ?2 = 1 THEN ?3 ELSE NULL END, reason = ?4 "
+	    "WHERE serial = ?1 AND status = 0",
+	[S_CRL_GET] = "SELECT der, next_update FROM crl ORDER BY number DESC "
+	    "LIMIT 1",
+	[S_CRL_NUMBER] = "SELECT COALESCE(MAX(number), 0) + 1 FROM crl",
+	[S_CRL_PUT] = "INSERT INTO crl(number, der, next_update, created) "
+	    "VALUES(?1, ?2, ?3, ?4)",
 	[S_AUDIT_ADD] = "INSERT INTO audit(time, actor, endpoint, account, "
 	    "transid, action, outcome, details) "
 	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_AUDIT_LIST] = "SELECT id, time, actor, COALESCE(endpoint, ''), "
+	    "COALESCE(account, ''), COALESCE(transid, ''), action, outcome, "
+	    "COALESCE(details, '') FROM audit WHERE "
+	    "(?1 IS NULL OR endpoint = ?1) AND (?2 IS NULL OR account = ?2) "
+	    "AND (?3 IS NULL OR outcome = ?3) AND time >= ?4 AND time <= ?5 "
+	    "ORDER BY id",
 };
 
 struct ra_store {
@@ -147,6 +178,9 @@ struct ra_store {
 	pthread_mutex_t	 lock;	/* guards db and stmts */
 	sqlite3_stmt	*stmts[S_MAX];
 };
+
+/* A row decoder: fills one element of a result array. */
+typedef void	(*row_fn)(sqlite3_stmt *, void *);
 
 static enum sg_rc
 dberr(struct ra_store *st, struct sg_err *err, const char *what)
@@ -160,9 +194,28 @@ dberr(struct ra_store *st, struct sg_err *err, const char *what)
 	    sqlite3_errmsg(st->db));
 }
 
-/* The prepared statement, reset and unbound; call with the lock held. */
+/* Lock the store and hand out a reset statement; NULL on failure. */
 static sqlite3_stmt *
-stmt(struct ra_store *st, enum stmt_id id)
+begin(struct ra_store *st, enum stmt_id id)
+{
+	sqlite3_stmt	*s;
+
+	pthread_mutex_lock(&st->lock);
+	s = st->stmts[id];
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+			return NULL;
+		st->stmts[id] = s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* A second statement while the lock is held. */
+static sqlite3_stmt *
+also(struct ra_store *st, enum stmt_id id)
 {
 	sqlite3_stmt	*s = st->stmts[id];
 
@@ -178,13 +231,7 @@ stmt(struct ra_store *st, enum stmt_id id)
 }
 
 static void
-lock(struct ra_store *st)
-{
-	pthread_mutex_lock(&st->lock);
-}
-
-static void
-unlock(struct ra_store *st, sqlite3_stmt *s)
+end(struct ra_store *st, sqlite3_stmt *s)
 {
 	if (s != NULL)
 		sqlite3_reset(s);
@@ -208,6 +255,69 @@ bind_text(sqlite3_stmt *s, int idx, const char *v)
 		sqlite3_bind_text(s, idx, v, -1, SQLITE_STATIC);
 }
 
+/* Bind NULL for an empty filter string. */
+static void
+bind_filter(sqlite3_stmt *s, int idx, const char *v)
+{
+	bind_text(s, idx, v != NULL && v[0] != '\0' ? v : NULL);
+}
+
+/* Step a bound statement into a malloc'ed array of "elsize" elements. */
+static enum sg_rc
+rows(struct ra_store *st, sqlite3_stmt *s, size_t elsize, row_fn fn,
+    void **out, size_t *nout, struct sg_err *err, const char *what)
+{
+	uint8_t	*arr = NULL, *na;
+	size_t	 n = 0;
+	int	 r;
+
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((na = realloc(arr, (n + 1) * elsize)) == NULL) {
+			free(arr);
+			return sg_err_set(err, SG_ENOMEM, "%s", what);
+		}
+		arr = na;
+		memset(arr + n * elsize, 0, elsize);
+		fn(s, arr + n * elsize);
+		n++;
+	}
+	if (r != SQLITE_DONE) {
+		free(arr);
+		return dberr(st, err, what);
+	}
+	*out = arr;
+	*nout = n;
+	return SG_OK;
+}
+
+/* Step once expecting one row, decoded by "fn"; SG_ENOTFOUND if none. */
+static enum sg_rc
+one_row(struct ra_store *st, sqlite3_stmt *s, row_fn fn, void *out,
+    struct sg_err *err, const char *what)
+{
+	int	r = sqlite3_step(s);
+
+	if (r == SQLITE_ROW) {
+		fn(s, out);
+		return SG_OK;
+	}
+	if (r == SQLITE_DONE)
+		return sg_err_set(err, SG_ENOTFOUND, "%s: not found", what);
+	return dberr(st, err, what);
+}
+
+/* Step a write; SG_OK if it changed a row (when "must_change"). */
+static enum sg_rc
+write_row(struct ra_store *st, sqlite3_stmt *s, bool must_change,
+    struct sg_err *err, const char *what)
+{
+	if (s == NULL || sqlite3_step(s) != SQLITE_DONE)
+		return dberr(st, err, what);
+	if (must_change && sqlite3_changes(st->db) == 0)
+		return sg_err_set(err, SG_ENOTFOUND, "%s: not found", what);
+	return SG_OK;
+}
+
 enum sg_rc
 ra_store_open(const char *path, struct ra_store **out, struct sg_err *err)
 {
@@ -218,10 +328,10 @@ ra_store_open(const char *path, struct ra_store **out, struct sg_err *err)
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "store");
+	pthread_mutex_init(&st->lock, NULL);
 	/* A new database is private: it holds access-code HMACs. */
 	if ((fd = open(path, O_RDWR | O_CREAT, 0600)) != -1)
 		close(fd);
-	pthread_mutex_init(&st->lock, NULL);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		rc = sg_err_set(err, SG_ESTORE, "%s: %s", path,
@@ -237,8 +347,6 @@ ra_store_open(const char *path, struct ra_store **out, struct sg_err *err)
 		    msg ? msg : sqlite3_errmsg(st->db));
 		goto out;
 	}
-	sqlite3_exec(st->db, "INSERT OR IGNORE INTO meta VALUES"
-	    "('schema_version', '1')", NULL, NULL, NULL);
 	*out = st;
 	st = NULL;
 	rc = SG_OK;
@@ -262,12 +370,12 @@ ra_store_close(struct ra_store *st)
 	free(st);
 }
 
-/* Look up an id by one or two keys; 0 if absent. Lock held. */
+/* Look up an id by a text or integer key and an optional text; 0 if none. */
 static int64_t
 lookup_id(struct ra_store *st, enum stmt_id id, const char *a, int64_t ia,
     const char *b)
 {
-	sqlite3_stmt	*s = stmt(st, id);
+	sqlite3_stmt	*s = also(st, id);
 	int64_t		 v = 0;
 
 	if (s == NULL)
@@ -284,108 +392,85 @@ lookup_id(struct ra_store *st, enum stmt_id id, const char *a, int64_t ia,
 	return v;
 }
 
+/* ---- organizations and departments ---- */
+
 enum sg_rc
 ra_store_org_add(struct ra_store *st, const char *org, const char *dept,
     struct sg_err *err)
 {
-	sqlite3_stmt	*s = NULL;
+	sqlite3_stmt	*s;
 	int64_t		 org_id;
 	enum sg_rc	 rc;
 
-	lock(st);
-	if (dept == NULL) {
-		if ((s = stmt(st, S_ORG_ADD)) == NULL)
-			goto fail;
+	s = begin(st, dept == NULL ? S_ORG_ADD : S_DEPT_ADD);
+	if (s != NULL && dept == NULL) {
 		bind_text(s, 1, org);
 		sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
-	} else {
+	} else if (s != NULL) {
 		if ((org_id = lookup_id(st, S_ORG_ID, org, 0, NULL)) <= 0) {
 			rc = sg_err_set(err, SG_ENOTFOUND, "organization '%s' "
-			    "does not exist", org);
+			    "does not exist (scepctl org add)", org);
 			goto out;
 		}
-		if ((s = stmt(st, S_DEPT_ADD)) == NULL)
-			goto fail;
 		sqlite3_bind_int64(s, 1, org_id);
 		bind_text(s, 2, dept);
 		sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
 	}
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto fail;
-	rc = SG_OK;
-	goto out;
-fail:
-	rc = dberr(st, err, dept ? "department" : "organization");
+	rc = write_row(st, s, false, err, dept ? "department" : "organization");
 out:
-	unlock(st, s);
+	end(st, s);
 	return rc;
 }
 
-/* Grow a result array by one element; NULL when out of memory. */
-static void *
-grow(void **arr, size_t *n, size_t elsize)
+static void
+row_org(sqlite3_stmt *s, void *p)
 {
-	void	*na;
+	struct ra_org	*o = p;
 
-	if ((na = realloc(*arr, (*n + 1) * elsize)) == NULL)
-		return NULL;
-	*arr = na;
-	memset((char *)na + *n * elsize, 0, elsize);
-	return (char *)na + (*n)++ * elsize;
+	o->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, o->name, sizeof(o->name));
+	col_text(s, 2, o->org, sizeof(o->org));
 }
 
 enum sg_rc
 ra_store_org_list(struct ra_store *st, const char *org, bool depts,
-    struct ra_org **out, size_t *nout, struct sg_err *err)
+    struct ra_org **out, size_t *n, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	struct ra_org	*arr = NULL, *o;
-	size_t		 n = 0;
-	enum sg_rc	 rc = SG_OK;
-	int		 r;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, depts ? S_DEPT_LIST : S_ORG_LIST)) == NULL) {
+	if ((s = begin(st, depts ? S_DEPT_LIST : S_ORG_LIST)) == NULL)
 		rc = dberr(st, err, "organizations");
-		goto out;
+	else {
+		if (depts)
+			bind_text(s, 1, org);
+		rc = rows(st, s, sizeof(**out), row_org, (void **)out, n, err,
+		    "organizations");
 	}
-	if (depts)
-		bind_text(s, 1, org);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((o = grow((void **)&arr, &n, sizeof(*arr))) == NULL) {
-			rc = sg_err_set(err, SG_ENOMEM, "organizations");
-			goto out;
-		}
-		o->id = sqlite3_column_int64(s, 0);
-		col_text(s, 1, o->name, sizeof(o->name));
-		col_text(s, 2, o->org, sizeof(o->org));
-	}
-	if (r != SQLITE_DONE)
-		rc = dberr(st, err, "organizations");
-out:
-	unlock(st, s);
-	if (rc != SG_OK) {
-		free(arr);
-		return rc;
-	}
-	*out = arr;
-	*nout = n;
-	return SG_OK;
+	end(st, s);
+	return rc;
 }
 
+/* ---- endpoints ---- */
+
 static void
-row_endpoint(sqlite3_stmt *s, struct ra_endpoint *ep)
+row_endpoint(sqlite3_stmt *s, void *p)
 {
-	memset(ep, 0, sizeof(*ep));
+	struct ra_endpoint	*ep = p;
+
 	ep->id = sqlite3_column_int64(s, 0);
 	col_text(s, 1, ep->name, sizeof(ep->name));
 	col_text(s, 2, ep->uri, sizeof(ep->uri));
 	ep->type = (enum ra_ep_type)sqlite3_column_int(s, 3);
 	col_text(s, 4, ep->ra_id, sizeof(ep->ra_id));
-	ep->cacert_fmt = (enum ra_cacert_fmt)sqlite3_column_int(s, 5);
-	ep->getcert_fmt = (enum ra_getcert_fmt)sqlite3_column_int(s, 6);
-	ep->renewal_days = sqlite3_column_int(s, 7);
-	ep->created = sqlite3_column_int64(s, 8);
+	col_text(s, 5, ep->ra_enc_id, sizeof(ep->ra_enc_id));
+	ep->cacert_fmt = (enum ra_cacert_fmt)sqlite3_column_int(s, 6);
+	ep->getcert_fmt = (enum ra_getcert_fmt)sqlite3_column_int(s, 7);
+	ep->renewal_days = sqlite3_column_int(s, 8);
+	ep->min_rsa_bits = sqlite3_column_int(s, 9);
+	ep->key_types = sqlite3_column_int(s, 10);
+	ep->challenge_types = sqlite3_column_int(s, 11);
+	ep->created = sqlite3_column_int64(s, 12);
 }
 
 enum sg_rc
@@ -393,28 +478,27 @@ ra_store_endpoint_add(struct ra_store *st, struct ra_endpoint *ep,
     struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_EP_ADD)) == NULL) {
-		rc = dberr(st, err, "endpoint");
-		goto out;
+	if ((s = begin(st, S_EP_ADD)) != NULL) {
+		ep->created = (int64_t)time(NULL);
+		bind_text(s, 1, ep->name);
+		bind_text(s, 2, ep->uri);
+		sqlite3_bind_int(s, 3, (int)ep->type);
+		bind_text(s, 4, ep->ra_id);
+		bind_text(s, 5, ep->ra_enc_id);
+		sqlite3_bind_int(s, 6, (int)ep->cacert_fmt);
+		sqlite3_bind_int(s, 7, (int)ep->getcert_fmt);
+		sqlite3_bind_int(s, 8, ep->renewal_days);
+		sqlite3_bind_int(s, 9, ep->min_rsa_bits);
+		sqlite3_bind_int(s, 10, ep->key_types);
+		sqlite3_bind_int(s, 11, ep->challenge_types);
+		sqlite3_bind_int64(s, 12, ep->created);
 	}
-	ep->created = (int64_t)time(NULL);
-	bind_text(s, 1, ep->name);
-	bind_text(s, 2, ep->uri);
-	sqlite3_bind_int(s, 3, (int)ep->type);
-	bind_text(s, 4, ep->ra_id);
-	sqlite3_bind_int(s, 5, (int)ep->cacert_fmt);
-	sqlite3_bind_int(s, 6, (int)ep->getcert_fmt);
-	sqlite3_bind_int(s, 7, ep->renewal_days);
-	sqlite3_bind_int64(s, 8, ep->created);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "endpoint name or URI");
-	else
+	rc = write_row(st, s, false, err, "endpoint name or URI");
+	if (rc == SG_OK)
 		ep->id = sqlite3_last_insert_rowid(st->db);
-out:
-	unlock(st, s);
+	end(st, s);
 	return rc;
 }
 
@@ -423,82 +507,72 @@ ra_store_endpoint_get(struct ra_store *st, const char *key, bool by_uri,
     struct ra_endpoint *ep, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
-	int		 r;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, by_uri ? S_EP_BY_URI : S_EP_BY_NAME)) == NULL) {
+	if ((s = begin(st, by_uri ? S_EP_BY_URI : S_EP_BY_NAME)) == NULL)
 		rc = dberr(st, err, "endpoint");
-		goto out;
+	else {
+		bind_text(s, 1, key);
+		memset(ep, 0, sizeof(*ep));
+		rc = one_row(st, s, row_endpoint, ep, NULL, "endpoint");
+		if (rc == SG_ENOTFOUND)
+			sg_err_set(err, rc, "no endpoint %s '%s'", by_uri ?
+			    "with URI extension" : "named", key);
+		else if (rc != SG_OK)
+			rc = dberr(st, err, "endpoint");
 	}
-	bind_text(s, 1, key);
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW)
-		row_endpoint(s, ep);
-	else if (r == SQLITE_DONE)
-		rc = sg_err_set(err, SG_ENOTFOUND, "no endpoint %s '%s'",
-		    by_uri ? "with URI" : "named", key);
-	else
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_endpoint_by_id(struct ra_store *st, int64_t id,
+    struct ra_endpoint *ep, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_EP_BY_ID)) == NULL)
 		rc = dberr(st, err, "endpoint");
-out:
-	unlock(st, s);
+	else {
+		sqlite3_bind_int64(s, 1, id);
+		memset(ep, 0, sizeof(*ep));
+		rc = one_row(st, s, row_endpoint, ep, err, "endpoint");
+	}
+	end(st, s);
 	return rc;
 }
 
 enum sg_rc
 ra_store_endpoint_list(struct ra_store *st, struct ra_endpoint **out,
-    size_t *nout, struct sg_err *err)
+    size_t *n, struct sg_err *err)
 {
-	sqlite3_stmt		*s;
-	struct ra_endpoint	*arr = NULL, *ep;
-	size_t			 n = 0;
-	enum sg_rc		 rc = SG_OK;
-	int			 r;
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_EP_LIST)) == NULL) {
+	if ((s = begin(st, S_EP_LIST)) == NULL)
 		rc = dberr(st, err, "endpoints");
-		goto out;
-	}
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((ep = grow((void **)&arr, &n, sizeof(*arr))) == NULL) {
-			rc = sg_err_set(err, SG_ENOMEM, "endpoints");
-			goto out;
-		}
-		row_endpoint(s, ep);
-	}
-	if (r != SQLITE_DONE)
-		rc = dberr(st, err, "endpoints");
-out:
-	unlock(st, s);
-	if (rc != SG_OK) {
-		free(arr);
-		return rc;
-	}
-	*out = arr;
-	*nout = n;
-	return SG_OK;
+	else
+		rc = rows(st, s, sizeof(**out), row_endpoint, (void **)out, n,
+		    err, "endpoints");
+	end(st, s);
+	return rc;
 }
 
 enum sg_rc
 ra_store_endpoint_delete(struct ra_store *st, const char *name, bool force,
     struct sg_err *err)
 {
-	sqlite3_stmt	*s = NULL;
+	sqlite3_stmt	*s;
 	int64_t		 id, naccounts;
 	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_EP_BY_NAME)) == NULL)
-		goto fail;
-	bind_text(s, 1, name);
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	s = begin(st, S_EP_BY_NAME);
+	if ((id = lookup_id(st, S_EP_BY_NAME, name, 0, NULL)) <= 0) {
 		rc = sg_err_set(err, SG_ENOTFOUND, "no endpoint named '%s'",
 		    name);
 		goto out;
 	}
-	id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
 	naccounts = lookup_id(st, S_EP_NACCOUNTS, NULL, id, NULL);
 	if (naccounts > 0 && !force) {
 		rc = sg_err_set(err, SG_EPOLICY, "endpoint '%s' has %lld "
@@ -507,34 +581,27 @@ ra_store_endpoint_delete(struct ra_store *st, const char *name, bool force,
 		goto out;
 	}
 	sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if ((s = stmt(st, S_EP_DEL_ACCOUNTS)) == NULL)
-		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto rollback;
-	if ((s = stmt(st, S_EP_DEL)) == NULL)
-		goto rollback;
-	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto rollback;
-	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
-	rc = SG_OK;
-	goto out;
-rollback:
-	rc = dberr(st, err, "endpoint delete");
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	goto out;
-fail:
-	rc = dberr(st, err, "endpoint delete");
+	if ((s = also(st, S_EP_DEL_ACCOUNTS)) != NULL)
+		sqlite3_bind_int64(s, 1, id);
+	if ((rc = write_row(st, s, false, err, "endpoint")) == SG_OK) {
+		if ((s = also(st, S_EP_DEL)) != NULL)
+			sqlite3_bind_int64(s, 1, id);
+		rc = write_row(st, s, true, err, "endpoint");
+	}
+	sqlite3_exec(st->db, rc == SG_OK ? "COMMIT" : "ROLLBACK", NULL, NULL,
+	    NULL);
 out:
-	unlock(st, s);
+	end(st, s);
 	return rc;
 }
 
+/* ---- accounts ---- */
+
 static void
-row_account(sqlite3_stmt *s, struct ra_account *a)
+row_account(sqlite3_stmt *s, void *p)
 {
-	memset(a, 0, sizeof(*a));
+	struct ra_account	*a = p;
+
 	a->id = sqlite3_column_int64(s, 0);
 	col_text(s, 1, a->endpoint, sizeof(a->endpoint));
 	col_text(s, 2, a->name, sizeof(a->name));
@@ -543,18 +610,19 @@ row_account(sqlite3_stmt *s, struct ra_account *a)
 	col_text(s, 5, a->profile, sizeof(a->profile));
 	a->term_days = sqlite3_column_int(s, 6);
 	a->disabled = sqlite3_column_int(s, 7) != 0;
-	a->created = sqlite3_column_int64(s, 8);
+	a->manual = sqlite3_column_int(s, 8) != 0;
+	a->created = sqlite3_column_int64(s, 9);
 }
 
 enum sg_rc
 ra_store_account_add(struct ra_store *st, struct ra_account *a,
     const uint8_t hmac[32], struct sg_err *err)
 {
-	sqlite3_stmt	*s = NULL;
+	sqlite3_stmt	*s;
 	int64_t		 ep_id, org_id, dept_id = 0;
 	enum sg_rc	 rc;
 
-	lock(st);
+	s = begin(st, S_ACCT_ADD);
 	if ((ep_id = lookup_id(st, S_EP_BY_NAME, a->endpoint, 0, NULL)) <= 0) {
 		rc = sg_err_set(err, SG_ENOTFOUND, "no endpoint named '%s'",
 		    a->endpoint);
@@ -571,29 +639,27 @@ ra_store_account_add(struct ra_store *st, struct ra_account *a,
 		    "exist in '%s' (scepctl dept add)", a->dept, a->org);
 		goto out;
 	}
-	if ((s = stmt(st, S_ACCT_ADD)) == NULL)
-		goto fail;
-	a->created = (int64_t)time(NULL);
-	sqlite3_bind_int64(s, 1, ep_id);
-	bind_text(s, 2, a->name);
-	sqlite3_bind_int64(s, 3, org_id);
-	if (dept_id > 0)
-		sqlite3_bind_int64(s, 4, dept_id);
-	bind_text(s, 5, a->profile);
-	sqlite3_bind_int(s, 6, a->term_days);
-	sqlite3_bind_blob(s, 7, hmac, 32, SQLITE_STATIC);
-	sqlite3_bind_int(s, 8, a->disabled);
-	sqlite3_bind_int64(s, 9, a->created);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto fail;
-	a->id = sqlite3_last_insert_rowid(st->db);
-	rc = SG_OK;
-	goto out;
-fail:
+	if (s != NULL) {
+		a->created = (int64_t)time(NULL);
+		sqlite3_bind_int64(s, 1, ep_id);
+		bind_text(s, 2, a->name);
+		sqlite3_bind_int64(s, 3, org_id);
+		if (dept_id > 0)
+			sqlite3_bind_int64(s, 4, dept_id);
+		bind_text(s, 5, a->profile);
+		sqlite3_bind_int(s, 6, a->term_days);
+		sqlite3_bind_blob(s, 7, hmac, 32, SQLITE_STATIC);
+		sqlite3_bind_int(s, 8, a->disabled);
+		sqlite3_bind_int(s, 9, a->manual);
+		sqlite3_bind_int64(s, 10, a->created);
+	}
 	/* The same name, or the same code as another account here. */
-	rc = dberr(st, err, "account (name or access code in use)");
+	rc = write_row(st, s, false, err, "account (name or access code in "
+	    "use)");
+	if (rc == SG_OK)
+		a->id = sqlite3_last_insert_rowid(st->db);
 out:
-	unlock(st, s);
+	end(st, s);
 	return rc;
 }
 
@@ -602,63 +668,54 @@ ra_store_account_by_code(struct ra_store *st, int64_t endpoint_id,
     const uint8_t hmac[32], struct ra_account *a, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
-	int		 r;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_ACCT_BY_CODE)) == NULL) {
+	if ((s = begin(st, S_ACCT_BY_CODE)) == NULL)
 		rc = dberr(st, err, "account");
-		goto out;
+	else {
+		sqlite3_bind_int64(s, 1, endpoint_id);
+		sqlite3_bind_blob(s, 2, hmac, 32, SQLITE_STATIC);
+		memset(a, 0, sizeof(*a));
+		rc = one_row(st, s, row_account, a, err, "account");
 	}
-	sqlite3_bind_int64(s, 1, endpoint_id);
-	sqlite3_bind_blob(s, 2, hmac, 32, SQLITE_STATIC);
-	r = sqlite3_step(s);
-	if (r == SQLITE_ROW)
-		row_account(s, a);
-	else if (r == SQLITE_DONE)
-		rc = sg_err_set(err, SG_ENOTFOUND, "no account with this "
-		    "access code");
-	else
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_account_by_id(struct ra_store *st, int64_t id, struct ra_account *a,
+    struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_ACCT_BY_ID)) == NULL)
 		rc = dberr(st, err, "account");
-out:
-	unlock(st, s);
+	else {
+		sqlite3_bind_int64(s, 1, id);
+		memset(a, 0, sizeof(*a));
+		rc = one_row(st, s, row_account, a, err, "account");
+	}
+	end(st, s);
 	return rc;
 }
 
 enum sg_rc
 ra_store_account_list(struct ra_store *st, const char *endpoint,
-    struct ra_account **out, size_t *nout, struct sg_err *err)
+    struct ra_account **out, size_t *n, struct sg_err *err)
 {
-	sqlite3_stmt		*s;
-	struct ra_account	*arr = NULL, *a;
-	size_t			 n = 0;
-	enum sg_rc		 rc = SG_OK;
-	int			 r;
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_ACCT_LIST)) == NULL) {
+	if ((s = begin(st, S_ACCT_LIST)) == NULL)
 		rc = dberr(st, err, "accounts");
-		goto out;
+	else {
+		bind_text(s, 1, endpoint);
+		rc = rows(st, s, sizeof(**out), row_account, (void **)out, n,
+		    err, "accounts");
 	}
-	bind_text(s, 1, endpoint);
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((a = grow((void **)&arr, &n, sizeof(*arr))) == NULL) {
-			rc = sg_err_set(err, SG_ENOMEM, "accounts");
-			goto out;
-		}
-		row_account(s, a);
-	}
-	if (r != SQLITE_DONE)
-		rc = dberr(st, err, "accounts");
-out:
-	unlock(st, s);
-	if (rc != SG_OK) {
-		free(arr);
-		return rc;
-	}
-	*out = arr;
-	*nout = n;
-	return SG_OK;
+	end(st, s);
+	return rc;
 }
 
 enum sg_rc
@@ -666,56 +723,72 @@ ra_store_account_delete(struct ra_store *st, const char *endpoint,
     const char *name, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_ACCT_DEL)) == NULL) {
-		rc = dberr(st, err, "account");
-		goto out;
+	if ((s = begin(st, S_ACCT_DEL)) != NULL) {
+		bind_text(s, 1, endpoint);
+		bind_text(s, 2, name);
 	}
-	bind_text(s, 1, endpoint);
-	bind_text(s, 2, name);
-	if (sqlite3_step(s) != SQLITE_DONE)
+	rc = write_row(st, s, true, NULL, "account");
+	if (rc == SG_ENOTFOUND)
+		sg_err_set(err, rc, "no account '%s' on endpoint '%s'", name,
+		    endpoint);
+	else if (rc != SG_OK)
 		rc = dberr(st, err, "account");
-	else if (sqlite3_changes(st->db) == 0)
-		rc = sg_err_set(err, SG_ENOTFOUND, "no account '%s' on "
-		    "endpoint '%s'", name, endpoint);
-out:
-	unlock(st, s);
+	end(st, s);
 	return rc;
 }
 
+/* ---- transactions ---- */
+
+static void
+row_txn(sqlite3_stmt *s, void *p)
+{
+	struct ra_txn	*t = p;
+	const void	*kid;
+
+	t->id = sqlite3_column_int64(s, 0);
+	t->endpoint_id = sqlite3_column_int64(s, 1);
+	col_text(s, 2, t->transid, sizeof(t->transid));
+	t->account_id = sqlite3_column_int64(s, 3);
+	t->msg_type = sqlite3_column_int(s, 4);
+	t->status = (enum ra_req_status)sqlite3_column_int(s, 5);
+	kid = sqlite3_column_blob(s, 6);
+	if (kid != NULL && sqlite3_column_bytes(s, 6) == sizeof(t->key_id))
+		memcpy(t->key_id, kid, sizeof(t->key_id));
+	col_text(s, 7, t->subject, sizeof(t->subject));
+	col_text(s, 8, t->serial, sizeof(t->serial));
+	col_text(s, 9, t->order_id, sizeof(t->order_id));
+	t->failinfo = sqlite3_column_int(s, 10);
+	col_text(s, 11, t->reason, sizeof(t->reason));
+	col_text(s, 12, t->peer, sizeof(t->peer));
+}
+
 enum sg_rc
-ra_store_txn_begin(struct ra_store *st, struct ra_txn *t,
-    struct sg_err *err)
+ra_store_txn_begin(struct ra_store *st, struct ra_txn *t, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_TXN_BEGIN)) == NULL) {
-		rc = dberr(st, err, "transaction");
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, t->endpoint_id);
-	bind_text(s, 2, t->transid);
-	sqlite3_bind_int64(s, 3, t->account_id);
-	sqlite3_bind_int(s, 4, t->msg_type);
-	sqlite3_bind_blob(s, 5, t->key_id, sizeof(t->key_id), SQLITE_STATIC);
-	if (t->csr != NULL)
-		sqlite3_bind_blob(s, 6, t->csr, (int)t->csr_len,
+	if ((s = begin(st, S_TXN_BEGIN)) != NULL) {
+		sqlite3_bind_int64(s, 1, t->endpoint_id);
+		bind_text(s, 2, t->transid);
+		sqlite3_bind_int64(s, 3, t->account_id);
+		sqlite3_bind_int(s, 4, t->msg_type);
+		sqlite3_bind_blob(s, 5, t->key_id, sizeof(t->key_id),
 		    SQLITE_STATIC);
-	bind_text(s, 7, t->subject);
-	bind_text(s, 8, t->peer);
-	sqlite3_bind_int64(s, 9, (int64_t)time(NULL));
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "transaction");
-	else {
-		t->id = sqlite3_last_insert_rowid(st->db);
-		t->status = RA_TXN_NEW;
+		if (t->csr != NULL)
+			sqlite3_bind_blob(s, 6, t->csr, (int)t->csr_len,
+			    SQLITE_STATIC);
+		bind_text(s, 7, t->subject);
+		bind_text(s, 8, t->peer);
+		sqlite3_bind_int64(s, 9, (int64_t)time(NULL));
 	}
-out:
-	unlock(st, s);
+	if ((rc = write_row(st, s, false, err, "transaction")) == SG_OK) {
+		t->id = sqlite3_last_insert_rowid(st->db);
+		t->status = RA_REQ_NEW;
+	}
+	end(st, s);
 	return rc;
 }
 
@@ -724,155 +797,382 @@ ra_store_txn_find(struct ra_store *st, int64_t endpoint_id,
     const char *transid, struct ra_txn *t, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
-	const void	*kid;
-	int		 r;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_TXN_FIND)) == NULL) {
+	if ((s = begin(st, S_TXN_FIND)) == NULL)
 		rc = dberr(st, err, "transaction");
-		goto out;
+	else {
+		sqlite3_bind_int64(s, 1, endpoint_id);
+		bind_text(s, 2, transid);
+		memset(t, 0, sizeof(*t));
+		rc = one_row(st, s, row_txn, t, err, "transaction");
 	}
-	sqlite3_bind_int64(s, 1, endpoint_id);
-	bind_text(s, 2, transid);
-	r = sqlite3_step(s);
-	if (r == SQLITE_DONE) {
-		rc = SG_ENOTFOUND;
-		goto out;
-	}
-	if (r != SQLITE_ROW) {
-		rc = dberr(st, err, "transaction");
-		goto out;
-	}
-	memset(t, 0, sizeof(*t));
-	t->id = sqlite3_column_int64(s, 0);
-	t->endpoint_id = sqlite3_column_int64(s, 1);
-	col_text(s, 2, t->transid, sizeof(t->transid));
-	t->account_id = sqlite3_column_int64(s, 3);
-	t->msg_type = sqlite3_column_int(s, 4);
-	t->status = (enum ra_txn_status)sqlite3_column_int(s, 5);
-	kid = sqlite3_column_blob(s, 6);
-	if (kid != NULL && sqlite3_column_bytes(s, 6) == sizeof(t->key_id))
-		memcpy(t->key_id, kid, sizeof(t->key_id));
-	col_text(s, 7, t->subject, sizeof(t->subject));
-	col_text(s, 8, t->serial, sizeof(t->serial));
-	t->failinfo = sqlite3_column_int(s, 9);
-	col_text(s, 10, t->reason, sizeof(t->reason));
-	col_text(s, 11, t->peer, sizeof(t->peer));
-out:
-	unlock(st, s);
+	end(st, s);
 	return rc;
 }
 
 enum sg_rc
-ra_store_txn_finish(struct ra_store *st, const struct ra_txn *t,
+ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
+    uint8_t **csr, size_t *csr_len, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	const void	*blob;
+	int		 n;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_TXN_GET)) == NULL) {
+		rc = dberr(st, err, "request");
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	memset(t, 0, sizeof(*t));
+	if ((rc = one_row(st, s, row_txn, t, NULL, "request")) != SG_OK) {
+		sg_err_set(err, rc, "no request %lld", (long long)id);
+		goto out;
+	}
+	if (csr != NULL) {
+		blob = sqlite3_column_blob(s, 13);
+		n = sqlite3_column_bytes(s, 13);
+		*csr = NULL;
+		*csr_len = 0;
+		if (blob != NULL && n > 0) {
+			if ((*csr = malloc((size_t)n)) == NULL) {
+				rc = sg_err_set(err, SG_ENOMEM, "request");
+				goto out;
+			}
+			memcpy(*csr, blob, (size_t)n);
+			*csr_len = (size_t)n;
+		}
+	}
+out:
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_txn_update(struct ra_store *st, const struct ra_txn *t,
+    enum ra_req_status from, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_TXN_UPDATE)) != NULL) {
+		sqlite3_bind_int64(s, 1, t->id);
+		sqlite3_bind_int(s, 2, (int)t->status);
+		bind_text(s, 3, t->serial);
+		bind_text(s, 4, t->order_id);
+		sqlite3_bind_int(s, 5, t->failinfo);
+		bind_text(s, 6, t->reason);
+		sqlite3_bind_int64(s, 7, t->account_id);
+		sqlite3_bind_int64(s, 8, (int64_t)time(NULL));
+		sqlite3_bind_int(s, 9, (int)from);
+	}
+	rc = write_row(st, s, true, err, "transaction in the expected state");
+	end(st, s);
+	return rc;
+}
+
+static void
+row_request(sqlite3_stmt *s, void *p)
+{
+	struct ra_request	*r = p;
+
+	r->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, r->endpoint, sizeof(r->endpoint));
+	col_text(s, 2, r->account, sizeof(r->account));
+	col_text(s, 3, r->transid, sizeof(r->transid));
+	snprintf(r->type, sizeof(r->type), "%s",
+	    p7_type_name(sqlite3_column_int(s, 4)));
+	r->status = (enum ra_req_status)sqlite3_column_int(s, 5);
+	col_text(s, 6, r->subject, sizeof(r->subject));
+	col_text(s, 7, r->serial, sizeof(r->serial));
+	col_text(s, 8, r->order_id, sizeof(r->order_id));
+	col_text(s, 9, r->reason, sizeof(r->reason));
+	col_text(s, 10, r->peer, sizeof(r->peer));
+	r->created = sqlite3_column_int64(s, 11);
+	r->updated = sqlite3_column_int64(s, 12);
+}
+
+enum sg_rc
+ra_store_txn_list(struct ra_store *st, int status, struct ra_request **out,
+    size_t *n, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_TXN_LIST)) == NULL)
+		rc = dberr(st, err, "requests");
+	else {
+		sqlite3_bind_int(s, 1, status);
+		rc = rows(st, s, sizeof(**out), row_request, (void **)out, n,
+		    err, "requests");
+	}
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_txn_orders(struct ra_store *st, struct ra_txn **out, size_t *n,
     struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_TXN_FINISH)) == NULL) {
-		rc = dberr(st, err, "transaction");
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, t->id);
-	sqlite3_bind_int(s, 2, (int)t->status);
-	bind_text(s, 3, t->serial);
-	sqlite3_bind_int(s, 4, t->failinfo);
-	bind_text(s, 5, t->reason);
-	sqlite3_bind_int64(s, 6, t->account_id);
-	sqlite3_bind_int64(s, 7, (int64_t)time(NULL));
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "transaction");
-out:
-	unlock(st, s);
+	if ((s = begin(st, S_TXN_ORDERS)) == NULL)
+		rc = dberr(st, err, "orders");
+	else
+		rc = rows(st, s, sizeof(**out), row_txn, (void **)out, n, err,
+		    "orders");
+	end(st, s);
 	return rc;
 }
+
+/* ---- certificates and CRLs ---- */
 
 enum sg_rc
 ra_store_cert_add(struct ra_store *st, const struct ra_cert_rec *c,
     struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_CERT_ADD)) == NULL) {
-		rc = dberr(st, err, "certificate");
-		goto out;
+	if ((s = begin(st, S_CERT_ADD)) != NULL) {
+		bind_text(s, 1, c->serial);
+		sqlite3_bind_int64(s, 2, c->endpoint_id);
+		sqlite3_bind_int64(s, 3, c->account_id);
+		sqlite3_bind_int64(s, 4, c->txn_id);
+		bind_text(s, 5, c->subject);
+		sqlite3_bind_int64(s, 6, c->not_before);
+		sqlite3_bind_int64(s, 7, c->not_after);
+		sqlite3_bind_blob(s, 8, c->der, (int)c->der_len,
+		    SQLITE_STATIC);
 	}
-	bind_text(s, 1, c->serial);
-	sqlite3_bind_int64(s, 2, c->endpoint_id);
-	sqlite3_bind_int64(s, 3, c->account_id);
-	sqlite3_bind_int64(s, 4, c->txn_id);
-	bind_text(s, 5, c->subject);
-	sqlite3_bind_int64(s, 6, c->not_before);
-	sqlite3_bind_int64(s, 7, c->not_after);
-	sqlite3_bind_blob(s, 8, c->der, (int)c->der_len, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "certificate");
-out:
-	unlock(st, s);
+	rc = write_row(st, s, false, err, "certificate");
+	end(st, s);
 	return rc;
 }
 
+static void
+row_cert(sqlite3_stmt *s, void *p)
+{
+	struct ra_cert	*c = p;
+
+	col_text(s, 0, c->serial, sizeof(c->serial));
+	col_text(s, 1, c->endpoint, sizeof(c->endpoint));
+	col_text(s, 2, c->account, sizeof(c->account));
+	col_text(s, 3, c->subject, sizeof(c->subject));
+	c->not_before = sqlite3_column_int64(s, 4);
+	c->not_after = sqlite3_column_int64(s, 5);
+	c->status = (enum ra_cert_status)sqlite3_column_int(s, 6);
+	c->revoked_at = sqlite3_column_int64(s, 7);
+	c->reason = sqlite3_column_int(s, 8);
+}
+
 enum sg_rc
-ra_store_cert_get(struct ra_store *st, const char *serial, uint8_t **der,
-    size_t *len, struct sg_err *err)
+ra_store_cert_get(struct ra_store *st, const char *serial, struct ra_cert *c,
+    int64_t *account_id, uint8_t **der, size_t *len, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
+	struct ra_cert	 tmp;
 	const void	*blob;
 	int		 n;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_CERT_GET)) == NULL) {
+	if (c == NULL)
+		c = &tmp;
+	if ((s = begin(st, S_CERT_GET)) == NULL) {
 		rc = dberr(st, err, "certificate");
 		goto out;
 	}
 	bind_text(s, 1, serial);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		rc = sg_err_set(err, SG_ENOTFOUND, "no certificate with "
-		    "serial %s", serial);
+	memset(c, 0, sizeof(*c));
+	if ((rc = one_row(st, s, row_cert, c, NULL, "certificate")) != SG_OK) {
+		sg_err_set(err, rc, "no certificate with serial %s", serial);
+		goto out;
+	}
+	if (account_id != NULL)
+		*account_id = sqlite3_column_int64(s, 9);
+	if (der != NULL) {
+		blob = sqlite3_column_blob(s, 10);
+		n = sqlite3_column_bytes(s, 10);
+		if (blob == NULL || n <= 0 ||
+		    (*der = malloc((size_t)n)) == NULL) {
+			rc = sg_err_set(err, SG_ENOMEM, "certificate");
+			goto out;
+		}
+		memcpy(*der, blob, (size_t)n);
+		*len = (size_t)n;
+	}
+out:
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_cert_list(struct ra_store *st, const char *endpoint, int status,
+    struct ra_cert **out, size_t *n, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_CERT_LIST)) == NULL)
+		rc = dberr(st, err, "certificates");
+	else {
+		bind_filter(s, 1, endpoint);
+		sqlite3_bind_int(s, 2, status);
+		rc = rows(st, s, sizeof(**out), row_cert, (void **)out, n,
+		    err, "certificates");
+	}
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_cert_set_status(struct ra_store *st, const char *serial,
+    enum ra_cert_status status, int reason, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_CERT_STATUS)) != NULL) {
+		bind_text(s, 1, serial);
+		sqlite3_bind_int(s, 2, (int)status);
+		sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
+		sqlite3_bind_int(s, 4, reason);
+	}
+	rc = write_row(st, s, true, NULL, "certificate");
+	if (rc == SG_ENOTFOUND)
+		sg_err_set(err, rc, "no valid certificate with serial %s",
+		    serial);
+	else if (rc != SG_OK)
+		rc = dberr(st, err, "certificate");
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_crl_get(struct ra_store *st, uint8_t **der, size_t *len,
+    int64_t *next_update, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	const void	*blob;
+	int		 n, r;
+	enum sg_rc	 rc = SG_OK;
+
+	if ((s = begin(st, S_CRL_GET)) == NULL) {
+		rc = dberr(st, err, "CRL");
+		goto out;
+	}
+	if ((r = sqlite3_step(s)) != SQLITE_ROW) {
+		rc = r == SQLITE_DONE ? sg_err_set(err, SG_ENOTFOUND, "no CRL "
+		    "yet") : dberr(st, err, "CRL");
 		goto out;
 	}
 	blob = sqlite3_column_blob(s, 0);
 	n = sqlite3_column_bytes(s, 0);
 	if (blob == NULL || n <= 0 || (*der = malloc((size_t)n)) == NULL) {
-		rc = sg_err_set(err, SG_ENOMEM, "certificate");
+		rc = sg_err_set(err, SG_ENOMEM, "CRL");
 		goto out;
 	}
 	memcpy(*der, blob, (size_t)n);
 	*len = (size_t)n;
+	*next_update = sqlite3_column_int64(s, 1);
 out:
-	unlock(st, s);
+	end(st, s);
 	return rc;
 }
+
+enum sg_rc
+ra_store_crl_number(struct ra_store *st, int64_t *number, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc = SG_OK;
+
+	if ((s = begin(st, S_CRL_NUMBER)) == NULL ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		rc = dberr(st, err, "CRL number");
+	else
+		*number = sqlite3_column_int64(s, 0);
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_crl_put(struct ra_store *st, int64_t number, const uint8_t *der,
+    size_t len, int64_t next_update, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_CRL_PUT)) != NULL) {
+		sqlite3_bind_int64(s, 1, number);
+		sqlite3_bind_blob(s, 2, der, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, next_update);
+		sqlite3_bind_int64(s, 4, (int64_t)time(NULL));
+	}
+	rc = write_row(st, s, false, err, "CRL");
+	end(st, s);
+	return rc;
+}
+
+/* ---- audit ---- */
 
 enum sg_rc
 ra_store_audit_add(struct ra_store *st, const struct ra_audit *a,
     struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
+	enum sg_rc	 rc;
 
-	lock(st);
-	if ((s = stmt(st, S_AUDIT_ADD)) == NULL) {
-		rc = dberr(st, err, "audit");
-		goto out;
+	if ((s = begin(st, S_AUDIT_ADD)) != NULL) {
+		sqlite3_bind_int64(s, 1, (int64_t)time(NULL));
+		bind_text(s, 2, a->actor);
+		bind_text(s, 3, a->endpoint);
+		bind_text(s, 4, a->account);
+		bind_text(s, 5, a->transid);
+		bind_text(s, 6, a->action);
+		bind_text(s, 7, a->outcome);
+		bind_text(s, 8, a->details);
 	}
-	sqlite3_bind_int64(s, 1, (int64_t)time(NULL));
-	bind_text(s, 2, a->actor);
-	bind_text(s, 3, a->endpoint);
-	bind_text(s, 4, a->account);
-	bind_text(s, 5, a->transid);
-	bind_text(s, 6, a->action);
-	bind_text(s, 7, a->outcome);
-	bind_text(s, 8, a->details);
-	if (sqlite3_step(s) != SQLITE_DONE)
+	rc = write_row(st, s, false, err, "audit");
+	end(st, s);
+	return rc;
+}
+
+static void
+row_audit(sqlite3_stmt *s, void *p)
+{
+	struct ra_audit_rec	*a = p;
+
+	a->id = sqlite3_column_int64(s, 0);
+	a->time = sqlite3_column_int64(s, 1);
+	col_text(s, 2, a->actor, sizeof(a->actor));
+	col_text(s, 3, a->endpoint, sizeof(a->endpoint));
+	col_text(s, 4, a->account, sizeof(a->account));
+	col_text(s, 5, a->transid, sizeof(a->transid));
+	col_text(s, 6, a->action, sizeof(a->action));
+	col_text(s, 7, a->outcome, sizeof(a->outcome));
+	col_text(s, 8, a->details, sizeof(a->details));
+}
+
+enum sg_rc
+ra_store_audit_list(struct ra_store *st, const struct ra_audit_filter *f,
+    struct ra_audit_rec **out, size_t *n, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_AUDIT_LIST)) == NULL)
 		rc = dberr(st, err, "audit");
-out:
-	unlock(st, s);
+	else {
+		bind_filter(s, 1, f->endpoint);
+		bind_filter(s, 2, f->account);
+		bind_filter(s, 3, f->outcome);
+		sqlite3_bind_int64(s, 4, f->since);
+		sqlite3_bind_int64(s, 5, f->until > 0 ? f->until : INT64_MAX);
+		rc = rows(st, s, sizeof(**out), row_audit, (void **)out, n,
+		    err, "audit");
+	}
+	end(st, s);
 	return rc;
 }

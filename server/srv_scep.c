@@ -44,7 +44,7 @@ from_ra(struct srv_answer *a, enum sg_rc rc, struct ra_reply *r,
 		r->body = NULL;
 		return;
 	case SG_ENOTFOUND:
-		text(a, 404, "unknown SCEP endpoint");
+		text(a, 404, err->msg[0] ? err->msg : "not found");
 		return;
 	case SG_EPARSE:
 	case SG_ELIMIT:
@@ -154,11 +154,9 @@ srv_scep_answer(const struct conf *conf, struct ra *ra,
 		rc = ra_getcacaps(ra, ext, &r, &err);
 	else if (strcmp(a->op, "GetCACert") == 0)
 		rc = ra_getcacert(ra, ext, &r, &err);
-	else if (strcmp(a->op, "GetNextCACert") == 0) {
-		/* XXX issue #3: CA rollover is not implemented. */
-		text(a, 404, "no next CA certificate configured");
-		return;
-	} else {
+	else if (strcmp(a->op, "GetNextCACert") == 0)
+		rc = ra_getnextcacert(ra, ext, &r, &err);
+	else {
 		pkioperation(conf, ra, ext, in, a);
 		return;
 	}

@@ -1,0 +1,197 @@
+/* Certificates and the audit log for scepctl: list, show, revoke. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+
+#include "ra_int.h"
+
+/* CRL reason codes (RFC 5280 5.3.1); 7 is unused. */
+static const char *const reasons[] = {
+	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+	"superseded", "cessationOfOperation", "certificateHold", NULL,
+	"removeFromCRL", "privilegeWithdrawn", "aACompromise",
+};
+
+bool
+ra_crl_reason_parse(const char *s, int *out)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		if (reasons[i] != NULL && strcmp(reasons[i], s) == 0) {
+			*out = (int)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *
+ra_crl_reason_name(int r)
+{
+	if (r < 0 || (size_t)r >= sizeof(reasons) / sizeof(reasons[0]) ||
+	    reasons[r] == NULL)
+		return "?";
+	return reasons[r];
+}
+
+const char *
+ra_cert_status_name(enum ra_cert_status s)
+{
+	switch (s) {
+	case RA_CERT_VALID:		return "valid";
+	case RA_CERT_REVOKED:		return "revoked";
+	case RA_CERT_SUPERSEDED:	return "superseded";
+	}
+	return "?";
+}
+
+const char *
+ra_req_status_name(enum ra_req_status s)
+{
+	switch (s) {
+	case RA_REQ_NEW:	return "new";
+	case RA_REQ_PENDING:	return "pending";
+	case RA_REQ_ISSUED:	return "issued";
+	case RA_REQ_REJECTED:	return "rejected";
+	}
+	return "?";
+}
+
+enum sg_rc
+ra_cert_list(struct ra *ra, const char *endpoint, int status,
+    struct ra_cert **out, size_t *n, struct sg_err *err)
+{
+	return ra_store_cert_list(ra->store, endpoint, status, out, n, err);
+}
+
+/* Serials are stored as uppercase hex without leading zeros. */
+static void
+norm_serial(const char *in, char *out, size_t outsz)
+{
+	size_t	i, j = 0;
+
+	for (i = 0; in[i] != '\0' && j + 1 < outsz; i++) {
+		char c = in[i];
+
+		if (c == ':')
+			continue;
+		if (c >= 'a' && c <= 'f')
+			c = (char)(c - 'a' + 'A');
+		if (j == 0 && c == '0' && in[i + 1] != '\0')
+			continue;
+		out[j++] = c;
+	}
+	out[j] = '\0';
+}
+
+enum sg_rc
+ra_cert_get(struct ra *ra, const char *serial, struct ra_cert *c, char **pem,
+    struct sg_err *err)
+{
+	const unsigned char	*p;
+	uint8_t			*der = NULL;
+	size_t			 len = 0;
+	X509			*x = NULL;
+	BIO			*b = NULL;
+	char			 s[80], *d;
+	long			 n;
+	enum sg_rc		 rc;
+
+	norm_serial(serial, s, sizeof(s));
+	if ((rc = ra_store_cert_get(ra->store, s, c, NULL, pem ? &der : NULL,
+	    &len, err)) != SG_OK || pem == NULL)
+		return rc;
+	p = der;
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL ||
+	    (b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x) ||
+	    (n = BIO_get_mem_data(b, &d)) <= 0 ||
+	    (*pem = malloc((size_t)n + 1)) == NULL)
+		rc = sg_err_set(err, SG_EINTERNAL, "certificate %s", s);
+	else {
+		memcpy(*pem, d, (size_t)n);
+		(*pem)[n] = '\0';
+	}
+	BIO_free(b);
+	X509_free(x);
+	free(der);
+	return rc;
+}
+
+enum sg_rc
+ra_cert_crl_sign(struct ra *ra, int64_t number, uint8_t **der, size_t *len,
+    struct sg_err *err)
+{
+	struct ra_cert		*certs = NULL;
+	struct ra_revoked	*rev = NULL;
+	size_t			 n = 0, i;
+	enum sg_rc		 rc;
+
+	if (ra->up->ops->crl == NULL)
+		return sg_err_set(err, SG_ENOTFOUND, "the %s upstream "
+		    "publishes no CRL here", ra->up->ops->name);
+	/* Revoked certificates only; superseded ones stay valid. */
+	if ((rc = ra_store_cert_list(ra->store, NULL, RA_CERT_REVOKED, &certs,
+	    &n, err)) != SG_OK)
+		return rc;
+	if (n > 0 && (rev = calloc(n, sizeof(*rev))) == NULL) {
+		free(certs);
+		return sg_err_set(err, SG_ENOMEM, "CRL");
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(rev[i].serial, sizeof(rev[i].serial), "%s",
+		    certs[i].serial);
+		rev[i].revoked_at = certs[i].revoked_at;
+		rev[i].reason = certs[i].reason;
+	}
+	rc = ra->up->ops->crl(ra->up, rev, n, number, time(NULL), der, len,
+	    err);
+	free(rev);
+	free(certs);
+	return rc;
+}
+
+enum sg_rc
+ra_cert_revoke(struct ra *ra, const char *serial, int reason,
+    struct sg_err *err)
+{
+	char		s[80], details[160];
+	enum sg_rc	rc = SG_OK;
+
+	norm_serial(serial, s, sizeof(s));
+	if (ra->up->ops->revoke != NULL)
+		rc = ra->up->ops->revoke(ra->up, s, reason, err);
+	if (rc == SG_OK)
+		rc = ra_store_cert_set_status(ra->store, s, RA_CERT_REVOKED,
+		    reason, err);
+	/* A fresh CRL at once (scepctl holds the same keys as scepgate). */
+	if (rc == SG_OK && ra->up->ops->crl != NULL) {
+		int64_t		 number;
+		uint8_t		*der = NULL;
+		size_t		 len = 0;
+
+		if (ra_store_crl_number(ra->store, &number, NULL) == SG_OK &&
+		    ra_cert_crl_sign(ra, number, &der, &len, NULL) == SG_OK)
+			ra_store_crl_put(ra->store, number, der, len,
+			    (int64_t)time(NULL) +
+			    (int64_t)ra->conf->upstream.crl_days * 86400, NULL);
+		free(der);
+	}
+	snprintf(details, sizeof(details), "serial %s reason %s", s,
+	    ra_crl_reason_name(reason));
+	ra_audit_admin(ra, "cert revoke", NULL, NULL, rc, details);
+	if (rc == SG_OK)
+		sg_log(SG_LOG_INFO, "serial %s revoked (%s)", s,
+		    ra_crl_reason_name(reason));
+	return rc;
+}
+
+enum sg_rc
+ra_audit_list(struct ra *ra, const struct ra_audit_filter *f,
+    struct ra_audit_rec **out, size_t *n, struct sg_err *err)
+{
+	return ra_store_audit_list(ra->store, f, out, n, err);
+}
