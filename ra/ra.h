@@ -62,7 +62,39 @@ struct ra_endpoint {
 	int			min_rsa_bits;	/* CSR policy */
 	int			key_types;	/* RA_KEY_* */
 	int			challenge_types; /* RA_CHAL_* */
+	bool			delegated;	/* false: General (all orgs) */
+	/* Intune endpoints: what accounts supply on plain SCEP ones. */
+	char			org[RA_NAME_MAX];
+	char			dept[RA_NAME_MAX];
+	char			profile[RA_NAME_MAX];
+	int			term_days;
+	char			azure[RA_NAME_MAX];	/* Azure account */
 	int64_t			created;
+};
+
+/* One delegation entry: an organization, or one of its departments. */
+struct ra_deleg {
+	char	org[RA_NAME_MAX];
+	char	dept[RA_NAME_MAX];	/* "" for the whole organization */
+};
+
+/* An RA certificate of the configuration, for "scepctl ra". */
+struct ra_racert {
+	char	id[64];
+	char	subject[256];
+	char	issuer[256];
+	char	key_usage[96];
+	char	serial[80];
+	int64_t	not_after;
+	char	endpoints[512];		/* names of endpoints using it */
+};
+
+/* Account changes: NULL / -1 keep the current value. */
+struct ra_account_edit {
+	const char	*profile;
+	int		 term_days;	/* 0 keeps */
+	int		 disabled;	/* -1 keeps, 0, 1 */
+	int		 manual;	/* -1 keeps, 0, 1 */
 };
 
 struct ra_account {
@@ -205,7 +237,20 @@ enum sg_rc	 ra_endpoint_get(struct ra *, const char *name,
 		    struct ra_endpoint *, struct sg_err *);
 enum sg_rc	 ra_endpoint_list(struct ra *, struct ra_endpoint **,
 		    size_t *, struct sg_err *);
-/* Refuses an endpoint with accounts unless "force". */
+/* Update the mutable fields of endpoint ep->name (not its type). */
+enum sg_rc	 ra_endpoint_update(struct ra *, struct ra_endpoint *ep,
+		    struct sg_err *);
+/*
+ * Delegation (SCM's General vs Customized): general, or exactly the
+ * listed organizations and departments. Accounts can only be created
+ * for what the endpoint is delegated to.
+ */
+enum sg_rc	 ra_endpoint_delegate(struct ra *, const char *name,
+		    bool general, const struct ra_deleg *, size_t n,
+		    struct sg_err *);
+enum sg_rc	 ra_endpoint_delegations(struct ra *, const char *name,
+		    struct ra_deleg **, size_t *, struct sg_err *);
+/* Refuses an endpoint with accounts or pending requests unless "force". */
 enum sg_rc	 ra_endpoint_delete(struct ra *, const char *name, bool force,
 		    struct sg_err *);
 
@@ -220,6 +265,20 @@ enum sg_rc	 ra_account_list(struct ra *, const char *endpoint,
 		    struct ra_account **, size_t *, struct sg_err *);
 enum sg_rc	 ra_account_delete(struct ra *, const char *endpoint,
 		    const char *name, struct sg_err *);
+enum sg_rc	 ra_account_get(struct ra *, const char *endpoint,
+		    const char *name, struct ra_account *, struct sg_err *);
+enum sg_rc	 ra_account_edit(struct ra *, const char *endpoint,
+		    const char *name, const struct ra_account_edit *,
+		    struct sg_err *);
+/* A new generated access code (shown once) replaces the old one. */
+enum sg_rc	 ra_account_rotate_code(struct ra *, const char *endpoint,
+		    const char *name, char *code_out, struct sg_err *);
+
+/* The RA certificates of the configuration; *pem: ra_racert_pem(). */
+enum sg_rc	 ra_racert_list(struct ra *, struct ra_racert **, size_t *,
+		    struct sg_err *);
+/* PEM of RA certificate "id" (borrowed; lives as long as the RA). */
+const char	*ra_racert_pem(struct ra *, const char *id);
 
 /* Requests: list (status < 0: all), approve (issue now), reject. */
 enum sg_rc	 ra_request_list(struct ra *, int status,

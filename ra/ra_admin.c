@@ -323,3 +323,147 @@ ra_account_delete(struct ra *ra, const char *endpoint, const char *name,
 	ra_audit_admin(ra, "account delete", endpoint, name, rc, NULL);
 	return rc;
 }
+
+enum sg_rc
+ra_endpoint_update(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
+{
+	struct ra_endpoint	cur;
+	enum sg_rc		rc;
+
+	if ((rc = ra_store_endpoint_get(ra->store, ep->name, false, &cur,
+	    err)) != SG_OK)
+		goto out;
+	if (ep->type != cur.type) {
+		rc = sg_err_set(err, SG_EPOLICY, "the type of an endpoint is "
+		    "fixed at creation; create a new endpoint instead");
+		goto out;
+	}
+	if (!uri_ok(ep->uri)) {
+		rc = sg_err_set(err, SG_EPOLICY, "URI extension '%s': use "
+		    "letters, digits, '.', '_' and '-'", ep->uri);
+		goto out;
+	}
+	if (ra_keys_find(&ra->keys, ep->ra_id) == NULL ||
+	    (ep->ra_enc_id[0] != '\0' &&
+	    ra_keys_find(&ra->keys, ep->ra_enc_id) == NULL)) {
+		rc = sg_err_set(err, SG_ENOTFOUND, "RA certificate not in the "
+		    "configuration (scepctl ra list)");
+		goto out;
+	}
+	if (ep->min_rsa_bits < 1024 || ep->min_rsa_bits > 16384 ||
+	    ep->renewal_days < 0 || ep->renewal_days > 3650) {
+		rc = sg_err_set(err, SG_EPOLICY, "minimum RSA size 1024..16384, "
+		    "renewal window 0..3650 days");
+		goto out;
+	}
+	/* Organization and department of an Intune endpoint are fixed. */
+	if (strcmp(ep->org, cur.org) != 0 || strcmp(ep->dept, cur.dept) != 0) {
+		rc = sg_err_set(err, SG_EPOLICY, "organization and department "
+		    "are fixed once the endpoint exists");
+		goto out;
+	}
+	ep->id = cur.id;
+	ep->created = cur.created;
+	ep->delegated = cur.delegated;
+	rc = ra_store_endpoint_update(ra->store, ep, err);
+out:
+	ra_audit_admin(ra, "endpoint edit", ep->name, NULL, rc, NULL);
+	return rc;
+}
+
+enum sg_rc
+ra_endpoint_delegate(struct ra *ra, const char *name, bool general,
+    const struct ra_deleg *d, size_t n, struct sg_err *err)
+{
+	char		details[512];
+	size_t		i, off;
+	enum sg_rc	rc;
+
+	if (!general && n == 0)
+		rc = sg_err_set(err, SG_EPOLICY, "give --general, or at least "
+		    "one --org ORG[/DEPT]");
+	else
+		rc = ra_store_delegate(ra->store, name, general, d,
+		    general ? 0 : n, err);
+	off = (size_t)snprintf(details, sizeof(details), "%s",
+	    general ? "general" : "customized:");
+	for (i = 0; !general && i < n && off < sizeof(details); i++)
+		off += (size_t)snprintf(details + off, sizeof(details) - off,
+		    " %s%s%s", d[i].org, d[i].dept[0] ? "/" : "", d[i].dept);
+	ra_audit_admin(ra, "endpoint delegate", name, NULL, rc, details);
+	return rc;
+}
+
+enum sg_rc
+ra_endpoint_delegations(struct ra *ra, const char *name,
+    struct ra_deleg **out, size_t *n, struct sg_err *err)
+{
+	return ra_store_delegations(ra->store, name, out, n, err);
+}
+
+enum sg_rc
+ra_account_get(struct ra *ra, const char *endpoint, const char *name,
+    struct ra_account *a, struct sg_err *err)
+{
+	return ra_store_account_by_name(ra->store, endpoint, name, a, err);
+}
+
+enum sg_rc
+ra_account_edit(struct ra *ra, const char *endpoint, const char *name,
+    const struct ra_account_edit *ed, struct sg_err *err)
+{
+	struct ra_account	a;
+	char			details[64] = "";
+	enum sg_rc		rc;
+
+	if ((rc = ra_store_account_by_name(ra->store, endpoint, name, &a,
+	    err)) != SG_OK)
+		goto out;
+	if (ed->profile != NULL)
+		snprintf(a.profile, sizeof(a.profile), "%s", ed->profile);
+	if (ed->term_days != 0) {
+		if (ed->term_days < 1 || ed->term_days > 3650) {
+			rc = sg_err_set(err, SG_EPOLICY, "term %d: use 1 to "
+			    "3650 days", ed->term_days);
+			goto out;
+		}
+		a.term_days = ed->term_days;
+	}
+	if (ed->disabled >= 0)
+		a.disabled = ed->disabled != 0;
+	if (ed->manual >= 0)
+		a.manual = ed->manual != 0;
+	snprintf(details, sizeof(details), "%s%s",
+	    ed->disabled == 1 ? "disabled" : ed->disabled == 0 ? "enabled" : "",
+	    ed->manual == 1 ? " approval=manual" : ed->manual == 0 ?
+	    " approval=auto" : "");
+	rc = ra_store_account_update(ra->store, &a, NULL, err);
+out:
+	ra_audit_admin(ra, "account edit", endpoint, name, rc, details);
+	return rc;
+}
+
+enum sg_rc
+ra_account_rotate_code(struct ra *ra, const char *endpoint, const char *name,
+    char *code_out, struct sg_err *err)
+{
+	struct ra_account	a;
+	char			code[RA_CODE_MAX + 1];
+	uint8_t			mac[32];
+	enum sg_rc		rc;
+
+	if ((rc = ra_store_account_by_name(ra->store, endpoint, name, &a,
+	    err)) != SG_OK)
+		goto out;
+	if ((rc = ra_policy_gen_code(code, sizeof(code))) != SG_OK ||
+	    (rc = ra_keys_code_hmac(&ra->keys, code, mac)) != SG_OK) {
+		sg_err_set(err, rc, "cannot generate an access code");
+		goto out;
+	}
+	if ((rc = ra_store_account_update(ra->store, &a, mac, err)) == SG_OK)
+		snprintf(code_out, RA_CODE_MAX + 1, "%s", code);
+out:
+	OPENSSL_cleanse(code, sizeof(code));
+	ra_audit_admin(ra, "account rotate-code", endpoint, name, rc, NULL);
+	return rc;
+}

@@ -195,3 +195,45 @@ ra_audit_list(struct ra *ra, const struct ra_audit_filter *f,
 {
 	return ra_store_audit_list(ra->store, f, out, n, err);
 }
+
+enum sg_rc
+ra_racert_list(struct ra *ra, struct ra_racert **out, size_t *n,
+    struct sg_err *err)
+{
+	struct ra_endpoint	*eps = NULL;
+	struct ra_racert	*arr;
+	size_t			 neps = 0, i, j, off;
+	enum sg_rc		 rc;
+
+	if ((rc = ra_store_endpoint_list(ra->store, &eps, &neps, err)) !=
+	    SG_OK)
+		return rc;
+	if ((arr = calloc(ra->keys.nra + 1, sizeof(*arr))) == NULL) {
+		free(eps);
+		return sg_err_set(err, SG_ENOMEM, "RA certificates");
+	}
+	for (i = 0; i < ra->keys.nra; i++) {
+		ra_keys_describe(&ra->keys.ra[i], &arr[i]);
+		off = 0;
+		for (j = 0; j < neps && off < sizeof(arr[i].endpoints); j++) {
+			if (strcmp(eps[j].ra_id, arr[i].id) != 0 &&
+			    strcmp(eps[j].ra_enc_id, arr[i].id) != 0)
+				continue;
+			off += (size_t)snprintf(arr[i].endpoints + off,
+			    sizeof(arr[i].endpoints) - off, "%s%s",
+			    off ? "," : "", eps[j].name);
+		}
+	}
+	free(eps);
+	*out = arr;
+	*n = ra->keys.nra;
+	return SG_OK;
+}
+
+const char *
+ra_racert_pem(struct ra *ra, const char *id)
+{
+	const struct ra_key	*rk = ra_keys_find(&ra->keys, id);
+
+	return rk != NULL ? rk->pem : NULL;
+}

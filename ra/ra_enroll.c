@@ -523,9 +523,20 @@ ra_op_getcert(struct ra_op *op)
 {
 	char	serial[80];
 
+	struct ra_cert	info;
+	X509		*x;
+
 	if (!ias_serial(op, serial, sizeof(serial))) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "GetCert:"
 		    " RFC 8894 3.3.4: not an IssuerAndSerialNumber");
+		return;
+	}
+	/* Only certificates of this endpoint are handed out here. */
+	x = load_cert(op->ra, serial, &info, NULL);
+	X509_free(x);
+	if (x == NULL || strcmp(info.endpoint, op->ep.name) != 0) {
+		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
+		    "GetCert: no certificate %s on this endpoint", serial);
 		return;
 	}
 	deliver(op, serial);

@@ -44,6 +44,9 @@ const struct ra_key *ra_keys_find(const struct ra_keys *, const char *id);
 enum sg_rc	 ra_keys_code_hmac(const struct ra_keys *, const char *code,
 		    uint8_t out[32]);
 
+/* Subject, issuer, key usage, serial and expiry of an RA certificate. */
+void		 ra_keys_describe(const struct ra_key *, struct ra_racert *);
+
 /* PEM helpers shared by keys, the local CA and init. */
 enum sg_rc	 ra_pem_read_cert(const char *path, X509 **, struct sg_err *);
 enum sg_rc	 ra_pem_read_certs(const char *path, STACK_OF(X509) *,
@@ -193,6 +196,13 @@ enum sg_rc	 ra_store_endpoint_list(struct ra_store *,
 		    struct ra_endpoint **, size_t *, struct sg_err *);
 enum sg_rc	 ra_store_endpoint_delete(struct ra_store *, const char *name,
 		    bool force, struct sg_err *);
+enum sg_rc	 ra_store_endpoint_update(struct ra_store *,
+		    const struct ra_endpoint *, struct sg_err *);
+enum sg_rc	 ra_store_delegate(struct ra_store *, const char *name,
+		    bool general, const struct ra_deleg *, size_t,
+		    struct sg_err *);
+enum sg_rc	 ra_store_delegations(struct ra_store *, const char *name,
+		    struct ra_deleg **, size_t *, struct sg_err *);
 
 enum sg_rc	 ra_store_account_add(struct ra_store *, struct ra_account *,
 		    const uint8_t hmac[32], struct sg_err *);
@@ -202,6 +212,13 @@ enum sg_rc	 ra_store_account_by_code(struct ra_store *,
 		    struct ra_account *, struct sg_err *);
 enum sg_rc	 ra_store_account_by_id(struct ra_store *, int64_t id,
 		    struct ra_account *, struct sg_err *);
+enum sg_rc	 ra_store_account_by_name(struct ra_store *,
+		    const char *endpoint, const char *name, struct ra_account *,
+		    struct sg_err *);
+/* Write profile, term, disabled, manual of a->id; or only its code HMAC. */
+enum sg_rc	 ra_store_account_update(struct ra_store *,
+		    const struct ra_account *, const uint8_t *hmac,
+		    struct sg_err *);
 enum sg_rc	 ra_store_account_list(struct ra_store *, const char *endpoint,
 		    struct ra_account **, size_t *, struct sg_err *);
 enum sg_rc	 ra_store_account_delete(struct ra_store *,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -15,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "ra_int.h"
 
@@ -257,4 +259,46 @@ ra_keys_code_hmac(const struct ra_keys *k, const char *code,
 	    len != 32)
 		return SG_EINTERNAL;
 	return SG_OK;
+}
+
+/* keyUsage bits as words, for "scepctl ra list". */
+static void
+key_usage_text(X509 *x, char *out, size_t outsz)
+{
+	static const struct {
+		uint32_t	 bit;
+		const char	*name;
+	} bits[] = {
+		{ KU_DIGITAL_SIGNATURE, "digitalSignature" },
+		{ KU_KEY_ENCIPHERMENT, "keyEncipherment" },
+		{ KU_KEY_CERT_SIGN, "keyCertSign" },
+		{ KU_CRL_SIGN, "cRLSign" },
+	};
+	uint32_t	ku = X509_get_key_usage(x);
+	size_t		i, off = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]) && off < outsz; i++)
+		if (ku != UINT32_MAX && (ku & bits[i].bit))
+			off += (size_t)snprintf(out + off, outsz - off, "%s%s",
+			    off ? "," : "", bits[i].name);
+	if (ku == UINT32_MAX)
+		snprintf(out, outsz, "(any)");
+}
+
+/* One certificate's fields into "rc". */
+void
+ra_keys_describe(const struct ra_key *rk, struct ra_racert *rc)
+{
+	struct tm	tm;
+
+	snprintf(rc->id, sizeof(rc->id), "%s", rk->id);
+	X509_NAME_oneline(X509_get_subject_name(rk->cert), rc->subject,
+	    sizeof(rc->subject));
+	X509_NAME_oneline(X509_get_issuer_name(rk->cert), rc->issuer,
+	    sizeof(rc->issuer));
+	key_usage_text(rk->cert, rc->key_usage, sizeof(rc->key_usage));
+	ra_x509_serial(rk->cert, rc->serial, sizeof(rc->serial));
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(rk->cert), &tm) == 1)
+		rc->not_after = (int64_t)timegm(&tm);
 }

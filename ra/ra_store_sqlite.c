@@ -28,7 +28,14 @@ static const char schema[] =
 "  cacert_fmt INTEGER NOT NULL, getcert_fmt INTEGER NOT NULL,"
 "  renewal_days INTEGER NOT NULL, min_rsa_bits INTEGER NOT NULL,"
 "  key_types INTEGER NOT NULL, challenge_types INTEGER NOT NULL,"
+"  delegated INTEGER NOT NULL DEFAULT 0, org TEXT NOT NULL DEFAULT '',"
+"  dept TEXT NOT NULL DEFAULT '', profile TEXT NOT NULL DEFAULT '',"
+"  term_days INTEGER NOT NULL DEFAULT 0, azure TEXT NOT NULL DEFAULT '',"
 "  created INTEGER NOT NULL);"
+"CREATE TABLE IF NOT EXISTS delegation("
+"  endpoint_id INTEGER NOT NULL REFERENCES endpoint(id) ON DELETE CASCADE,"
+"  org_id INTEGER NOT NULL REFERENCES org(id),"
+"  dept_id INTEGER REFERENCES dept(id));"
 "CREATE TABLE IF NOT EXISTS account(id INTEGER PRIMARY KEY,"
 "  endpoint_id INTEGER NOT NULL REFERENCES endpoint(id),"
 "  name TEXT NOT NULL, org_id INTEGER NOT NULL REFERENCES org(id),"
@@ -69,8 +76,10 @@ static const char schema[] =
 enum stmt_id {
 	S_ORG_ADD, S_DEPT_ADD, S_ORG_ID, S_DEPT_ID, S_ORG_LIST, S_DEPT_LIST,
 	S_EP_ADD, S_EP_BY_NAME, S_EP_BY_URI, S_EP_BY_ID, S_EP_LIST, S_EP_NACCOUNTS,
-	S_EP_DEL_ACCOUNTS, S_EP_DEL,
-	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_LIST, S_ACCT_DEL,
+	S_EP_NPENDING, S_EP_DEL_ACCOUNTS, S_EP_DEL, S_EP_UPDATE,
+	S_DELEG_CLEAR, S_DELEG_ADD, S_DELEG_LIST, S_DELEG_OK,
+	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_BY_NAME, S_ACCT_LIST,
+	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
 	S_TXN_ORDERS,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
@@ -81,7 +90,8 @@ enum stmt_id {
 
 #define EP_COLS "id, name, uri, type, ra_id, ra_enc_id, cacert_fmt, " \
 	"getcert_fmt, renewal_days, min_rsa_bits, key_types, " \
-	"challenge_types, created"
+	"challenge_types, created, delegated, org, dept, profile, " \
+	"term_days, azure"
 #define ACCT_SELECT "SELECT a.id, e.name, a.name, o.name, " \
 	"COALESCE(d.name, ''), a.profile, a.term_days, a.disabled, " \
 	"a.manual, a.created FROM account a " \
@@ -110,8 +120,26 @@ static const char *const sql[S_MAX] = {
 	    "WHERE ?1 IS NULL OR o.name = ?1 ORDER BY o.name, d.name",
 	[S_EP_ADD] = "INSERT INTO endpoint(name, uri, type, ra_id, ra_enc_id,"
 	    " cacert_fmt, getcert_fmt, renewal_days, min_rsa_bits, key_types,"
-	    " challenge_types, created) "
-	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	    " challenge_types, created, delegated, org, dept, profile, "
+	    "term_days, azure) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	[S_EP_UPDATE] = "UPDATE endpoint SET uri = ?2, ra_id = ?4, "
+	    "ra_enc_id = ?5, cacert_fmt = ?6, getcert_fmt = ?7, "
+	    "renewal_days = ?8, min_rsa_bits = ?9, key_types = ?10, "
+	    "challenge_types = ?11, delegated = ?13, org = ?14, dept = ?15, "
+	    "profile = ?16, term_days = ?17, azure = ?18 WHERE name = ?1",
+	[S_EP_NPENDING] = "SELECT COUNT(*) FROM txn WHERE endpoint_id = ?1 "
+	    "AND status IN (0, 1)",
+	[S_DELEG_CLEAR] = "DELETE FROM delegation WHERE endpoint_id = ?1",
+	[S_DELEG_ADD] = "INSERT INTO delegation(endpoint_id, org_id, dept_id) "
+	    "VALUES(?1, ?2, NULLIF(?3, 0))",
+	[S_DELEG_LIST] = "SELECT o.name, COALESCE(d.name, '') FROM delegation g"
+	    " JOIN endpoint e ON e.id = g.endpoint_id "
+	    "JOIN org o ON o.id = g.org_id LEFT JOIN dept d ON d.id = g.dept_id"
+	    " WHERE e.name = ?1 ORDER BY o.name, d.name",
+	/* Allowed: the whole organization, or exactly this department. */
+	[S_DELEG_OK] = "SELECT COUNT(*) FROM delegation WHERE endpoint_id = ?1"
+	    " AND org_id = ?2 AND (dept_id IS NULL OR dept_id = ?3)",
 	[S_EP_BY_NAME] = "SELECT " EP_COLS " FROM endpoint WHERE name = ?1",
 	[S_EP_BY_URI] = "SELECT " EP_COLS " FROM endpoint WHERE uri = ?1",
 	[S_EP_BY_ID] = "SELECT " EP_COLS " FROM endpoint WHERE id = ?1",
@@ -127,6 +155,10 @@ static const char *const sql[S_MAX] = {
 	    "WHERE a.endpoint_id = ?1 AND a.code_hmac = ?2",
 	[S_ACCT_BY_ID] = ACCT_SELECT "WHERE a.id = ?1",
 	[S_ACCT_LIST] = ACCT_SELECT "WHERE e.name = ?1 ORDER BY a.name",
+	[S_ACCT_BY_NAME] = ACCT_SELECT "WHERE e.name = ?1 AND a.name = ?2",
+	[S_ACCT_UPDATE] = "UPDATE account SET profile = ?2, term_days = ?3, "
+	    "disabled = ?4, manual = ?5 WHERE id = ?1",
+	[S_ACCT_CODE] = "UPDATE account SET code_hmac = ?2 WHERE id = ?1",
 	[S_ACCT_DEL] = "DELETE FROM account WHERE name = ?2 AND "
 	    "endpoint_id = (SELECT id FROM endpoint WHERE name = ?1)",
 	[S_TXN_BEGIN] = "INSERT INTO txn(endpoint_id, transid, account_id, "
@@ -471,6 +503,36 @@ row_endpoint(sqlite3_stmt *s, void *p)
 	ep->key_types = sqlite3_column_int(s, 10);
 	ep->challenge_types = sqlite3_column_int(s, 11);
 	ep->created = sqlite3_column_int64(s, 12);
+	ep->delegated = sqlite3_column_int(s, 13) != 0;
+	col_text(s, 14, ep->org, sizeof(ep->org));
+	col_text(s, 15, ep->dept, sizeof(ep->dept));
+	col_text(s, 16, ep->profile, sizeof(ep->profile));
+	ep->term_days = sqlite3_column_int(s, 17);
+	col_text(s, 18, ep->azure, sizeof(ep->azure));
+}
+
+/* The columns of S_EP_ADD and S_EP_UPDATE, by the same numbers. */
+static void
+bind_endpoint(sqlite3_stmt *s, const struct ra_endpoint *ep)
+{
+	bind_text(s, 1, ep->name);
+	bind_text(s, 2, ep->uri);
+	sqlite3_bind_int(s, 3, (int)ep->type);
+	bind_text(s, 4, ep->ra_id);
+	bind_text(s, 5, ep->ra_enc_id);
+	sqlite3_bind_int(s, 6, (int)ep->cacert_fmt);
+	sqlite3_bind_int(s, 7, (int)ep->getcert_fmt);
+	sqlite3_bind_int(s, 8, ep->renewal_days);
+	sqlite3_bind_int(s, 9, ep->min_rsa_bits);
+	sqlite3_bind_int(s, 10, ep->key_types);
+	sqlite3_bind_int(s, 11, ep->challenge_types);
+	sqlite3_bind_int64(s, 12, ep->created);
+	sqlite3_bind_int(s, 13, ep->delegated);
+	bind_text(s, 14, ep->org);
+	bind_text(s, 15, ep->dept);
+	bind_text(s, 16, ep->profile);
+	sqlite3_bind_int(s, 17, ep->term_days);
+	bind_text(s, 18, ep->azure);
 }
 
 enum sg_rc
@@ -482,18 +544,7 @@ ra_store_endpoint_add(struct ra_store *st, struct ra_endpoint *ep,
 
 	if ((s = begin(st, S_EP_ADD)) != NULL) {
 		ep->created = (int64_t)time(NULL);
-		bind_text(s, 1, ep->name);
-		bind_text(s, 2, ep->uri);
-		sqlite3_bind_int(s, 3, (int)ep->type);
-		bind_text(s, 4, ep->ra_id);
-		bind_text(s, 5, ep->ra_enc_id);
-		sqlite3_bind_int(s, 6, (int)ep->cacert_fmt);
-		sqlite3_bind_int(s, 7, (int)ep->getcert_fmt);
-		sqlite3_bind_int(s, 8, ep->renewal_days);
-		sqlite3_bind_int(s, 9, ep->min_rsa_bits);
-		sqlite3_bind_int(s, 10, ep->key_types);
-		sqlite3_bind_int(s, 11, ep->challenge_types);
-		sqlite3_bind_int64(s, 12, ep->created);
+		bind_endpoint(s, ep);
 	}
 	rc = write_row(st, s, false, err, "endpoint name or URI");
 	if (rc == SG_OK)
@@ -560,11 +611,107 @@ ra_store_endpoint_list(struct ra_store *st, struct ra_endpoint **out,
 }
 
 enum sg_rc
+ra_store_endpoint_update(struct ra_store *st, const struct ra_endpoint *ep,
+    struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_EP_UPDATE)) != NULL)
+		bind_endpoint(s, ep);
+	rc = write_row(st, s, true, err, "endpoint (URI extension in use?)");
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_delegate(struct ra_store *st, const char *name, bool general,
+    const struct ra_deleg *d, size_t n, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	int64_t		 ep_id, org_id, dept_id;
+	size_t		 i;
+	enum sg_rc	 rc = SG_OK;
+
+	s = begin(st, S_DELEG_CLEAR);
+	if ((ep_id = lookup_id(st, S_EP_BY_NAME, name, 0, NULL)) <= 0) {
+		rc = sg_err_set(err, SG_ENOTFOUND, "no endpoint named '%s'",
+		    name);
+		goto out;
+	}
+	sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if ((s = also(st, S_DELEG_CLEAR)) != NULL)
+		sqlite3_bind_int64(s, 1, ep_id);
+	rc = write_row(st, s, false, err, "delegation");
+	for (i = 0; rc == SG_OK && i < n; i++) {
+		if ((org_id = lookup_id(st, S_ORG_ID, d[i].org, 0, NULL)) <= 0) {
+			rc = sg_err_set(err, SG_ENOTFOUND, "organization '%s' "
+			    "does not exist", d[i].org);
+			break;
+		}
+		dept_id = 0;
+		if (d[i].dept[0] != '\0' && (dept_id = lookup_id(st,
+		    S_DEPT_ID, NULL, org_id, d[i].dept)) <= 0) {
+			rc = sg_err_set(err, SG_ENOTFOUND, "department '%s' "
+			    "does not exist in '%s'", d[i].dept, d[i].org);
+			break;
+		}
+		if ((s = also(st, S_DELEG_ADD)) != NULL) {
+			sqlite3_bind_int64(s, 1, ep_id);
+			sqlite3_bind_int64(s, 2, org_id);
+			sqlite3_bind_int64(s, 3, dept_id);
+		}
+		rc = write_row(st, s, false, err, "delegation");
+	}
+	if (rc == SG_OK) {
+		char	sqlbuf[96];
+
+		snprintf(sqlbuf, sizeof(sqlbuf), "UPDATE endpoint SET "
+		    "delegated = %d WHERE id = %lld", general ? 0 : 1,
+		    (long long)ep_id);
+		if (sqlite3_exec(st->db, sqlbuf, NULL, NULL, NULL) != SQLITE_OK)
+			rc = dberr(st, err, "delegation");
+	}
+	sqlite3_exec(st->db, rc == SG_OK ? "COMMIT" : "ROLLBACK", NULL, NULL,
+	    NULL);
+out:
+	end(st, s);
+	return rc;
+}
+
+static void
+row_deleg(sqlite3_stmt *s, void *p)
+{
+	struct ra_deleg	*d = p;
+
+	col_text(s, 0, d->org, sizeof(d->org));
+	col_text(s, 1, d->dept, sizeof(d->dept));
+}
+
+enum sg_rc
+ra_store_delegations(struct ra_store *st, const char *name,
+    struct ra_deleg **out, size_t *n, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_DELEG_LIST)) == NULL)
+		rc = dberr(st, err, "delegation");
+	else {
+		bind_text(s, 1, name);
+		rc = rows(st, s, sizeof(**out), row_deleg, (void **)out, n,
+		    err, "delegation");
+	}
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
 ra_store_endpoint_delete(struct ra_store *st, const char *name, bool force,
     struct sg_err *err)
 {
 	sqlite3_stmt	*s;
-	int64_t		 id, naccounts;
+	int64_t		 id, naccounts, npending;
 	enum sg_rc	 rc;
 
 	s = begin(st, S_EP_BY_NAME);
@@ -574,10 +721,12 @@ ra_store_endpoint_delete(struct ra_store *st, const char *name, bool force,
 		goto out;
 	}
 	naccounts = lookup_id(st, S_EP_NACCOUNTS, NULL, id, NULL);
-	if (naccounts > 0 && !force) {
+	npending = lookup_id(st, S_EP_NPENDING, NULL, id, NULL);
+	if ((naccounts > 0 || npending > 0) && !force) {
 		rc = sg_err_set(err, SG_EPOLICY, "endpoint '%s' has %lld "
-		    "account(s); delete them first or use --force", name,
-		    (long long)naccounts);
+		    "account(s) and %lld pending request(s); use --force to "
+		    "delete it anyway", name, (long long)naccounts,
+		    (long long)npending);
 		goto out;
 	}
 	sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -614,6 +763,33 @@ row_account(sqlite3_stmt *s, void *p)
 	a->created = sqlite3_column_int64(s, 9);
 }
 
+/* Customized delegation that excludes this organization/department. */
+static bool
+deleg_denied(struct ra_store *st, int64_t ep_id, int64_t org_id,
+    int64_t dept_id)
+{
+	sqlite3_stmt	*s = also(st, S_EP_BY_ID);
+	bool		 delegated = false;
+	int64_t		 n;
+
+	if (s == NULL)
+		return true;
+	sqlite3_bind_int64(s, 1, ep_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		delegated = sqlite3_column_int(s, 13) != 0;
+	sqlite3_reset(s);
+	if (!delegated)
+		return false;
+	if ((s = also(st, S_DELEG_OK)) == NULL)
+		return true;
+	sqlite3_bind_int64(s, 1, ep_id);
+	sqlite3_bind_int64(s, 2, org_id);
+	sqlite3_bind_int64(s, 3, dept_id);
+	n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	return n == 0;
+}
+
 enum sg_rc
 ra_store_account_add(struct ra_store *st, struct ra_account *a,
     const uint8_t hmac[32], struct sg_err *err)
@@ -637,6 +813,12 @@ ra_store_account_add(struct ra_store *st, struct ra_account *a,
 	    (dept_id = lookup_id(st, S_DEPT_ID, NULL, org_id, a->dept)) <= 0) {
 		rc = sg_err_set(err, SG_ENOTFOUND, "department '%s' does not "
 		    "exist in '%s' (scepctl dept add)", a->dept, a->org);
+		goto out;
+	}
+	if (deleg_denied(st, ep_id, org_id, dept_id)) {
+		rc = sg_err_set(err, SG_EPOLICY, "endpoint '%s' is not "
+		    "delegated to '%s%s%s' (scepctl endpoint delegate)",
+		    a->endpoint, a->org, a->dept[0] ? "/" : "", a->dept);
 		goto out;
 	}
 	if (s != NULL) {
@@ -696,6 +878,54 @@ ra_store_account_by_id(struct ra_store *st, int64_t id, struct ra_account *a,
 		memset(a, 0, sizeof(*a));
 		rc = one_row(st, s, row_account, a, err, "account");
 	}
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_account_by_name(struct ra_store *st, const char *endpoint,
+    const char *name, struct ra_account *a, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_ACCT_BY_NAME)) == NULL)
+		rc = dberr(st, err, "account");
+	else {
+		bind_text(s, 1, endpoint);
+		bind_text(s, 2, name);
+		memset(a, 0, sizeof(*a));
+		rc = one_row(st, s, row_account, a, NULL, "account");
+		if (rc == SG_ENOTFOUND)
+			sg_err_set(err, rc, "no account '%s' on endpoint '%s'",
+			    name, endpoint);
+		else if (rc != SG_OK)
+			rc = dberr(st, err, "account");
+	}
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_account_update(struct ra_store *st, const struct ra_account *a,
+    const uint8_t *hmac, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, hmac != NULL ? S_ACCT_CODE : S_ACCT_UPDATE)) !=
+	    NULL) {
+		sqlite3_bind_int64(s, 1, a->id);
+		if (hmac != NULL)
+			sqlite3_bind_blob(s, 2, hmac, 32, SQLITE_STATIC);
+		else {
+			bind_text(s, 2, a->profile);
+			sqlite3_bind_int(s, 3, a->term_days);
+			sqlite3_bind_int(s, 4, a->disabled);
+			sqlite3_bind_int(s, 5, a->manual);
+		}
+	}
+	rc = write_row(st, s, true, err, "account (access code in use?)");
 	end(st, s);
 	return rc;
 }

@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# bench/run.sh: the performance budget of DESIGN.md, measured.
+#
+# Starts scepgate (local CA, RSA-2048) and, when installed, micromdm's
+# scepserver with an RSA-2048 CA; runs the same loads against both with
+# tools/scep-bench and wrk; runs `openssl speed rsa2048` for the crypto
+# floor; prints one table with the budgets met or missed.
+#
+# Environment (defaults in brackets; the whole run takes about 2 min on
+# 2 cores):
+#   BUILD         build directory [<repo>/build]; its scepgate, scepctl
+#                 and scep-bench are (re)built first unless NO_BUILD=1
+#   COUNT         enrollments per concurrency level, at least 4 per
+#                 client [300]
+#   LEVELS        concurrency levels ["1 8 64"]
+#   KEYS          client RSA-2048 keys, reused round-robin [64]
+#   WRK_SECONDS   wrk run per operation and server [5]
+#   WRK_CONNS     wrk connections [64]; WRK_THREADS [2]
+#   HOLD          connections held open for the RSS check [1000]
+#   SPEED_SECONDS openssl speed duration [3]
+#   MICROMDM=0    skip micromdm's scepserver
+#   PROFILE=1     also profile scepgate enrollments with callgrind
+#   STRICT=1      exit 1 when a budget is missed
+#   KEEP=1        keep the scratch directory
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+COUNT=${COUNT:-300}
+LEVELS=${LEVELS:-"1 8 64"}
+KEYS=${KEYS:-64}
+WRK_SECONDS=${WRK_SECONDS:-5}
+WRK_CONNS=${WRK_CONNS:-64}
+WRK_THREADS=${WRK_THREADS:-2}
+HOLD=${HOLD:-1000}
+SPEED_SECONDS=${SPEED_SECONDS:-3}
+MICROMDM=${MICROMDM:-1}
+PROFILE=${PROFILE:-0}
+STRICT=${STRICT:-0}
+
+log() { echo "== $*"; }
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# Install Debian packages that are missing (we may be root in a VM).
+need_pkg() { # need_pkg COMMAND PACKAGE
+	command -v "$1" >/dev/null && return 0
+	local sudo=()
+	[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+	log "installing $2"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		--no-install-recommends "$2" >/dev/null 2>&1 ||
+		{ "${sudo[@]}" apt-get update >/dev/null 2>&1 &&
+			"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y --no-install-recommends "$2" \
+				>/dev/null 2>&1; } || return 1
+}
+
+for t in curl openssl python3; do
+	command -v "$t" >/dev/null || die "$t is required"
+done
+need_pkg wrk wrk || die "wrk is not installed and apt-get failed"
+if [[ $MICROMDM == 1 ]] && ! need_pkg scepserver scep; then
+	echo "bench: micromdm scepserver unavailable; scepgate only" >&2
+	MICROMDM=0
+fi
+
+if [[ ${NO_BUILD:-0} != 1 ]]; then
+	log "building scepgate, scepctl, scep-bench in $BUILD"
+	[[ -f $BUILD/CMakeCache.txt ]] ||
+		cmake -S "$ROOT" -B "$BUILD" >/dev/null
+	cmake --build "$BUILD" -j"$(nproc)" --target scepgate scepctl \
+		scep-bench >/dev/null || die "build failed"
+fi
+SCEPGATE=$BUILD/server/scepgate
+SCEPCTL=$BUILD/tools/scepctl
+BENCH=$BUILD/tools/scep-bench
+for b in "$SCEPGATE" "$SCEPCTL" "$BENCH"; do
+	[[ -x $b ]] || die "$b is missing"
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/scepgate-bench.XXXXXX")
+RES=$TMP/results
+mkdir "$RES"
+SG_PID=
+MD_PID=
+cleanup() {
+	local p
+	for p in $SG_PID $MD_PID; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in $SG_PID $MD_PID; do
+		wait "$p" 2>/dev/null || true
+	done
+	if [[ ${KEEP:-0} == 1 ]]; then
+		echo "kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+
+# Both servers and the held connections need descriptors.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL PID: until URL answers 200, or the server died.
+wait_http() {
+	local i
+	for i in $(seq 100); do
+		curl -fs -o /dev/null --max-time 1 "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# Machine and versions, for RESULTS.md.
+echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "machine:  $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' \
+	/proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' \
+	/proc/meminfo), Linux $(uname -r)"
+echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min, before the run)"
+echo "software: $(openssl version), scepgate $(git -C "$ROOT" describe \
+	--always --dirty 2>/dev/null || echo '?'), $(
+	[[ $MICROMDM == 1 ]] && echo "micromdm scepserver $(scepserver -version 2>&1)" ||
+		echo "no micromdm")"
+
+log "openssl speed -seconds $SPEED_SECONDS rsa2048"
+openssl speed -seconds "$SPEED_SECONDS" rsa2048 2>/dev/null |
+	tee "$RES/speed.txt" | grep -E '^(rsa|  )' || true
+
+log "starting scepgate (local CA, RSA-2048, log level warn)"
+SG_PORT=$(free_port)
+out=$("$SCEPCTL" init --dir "$TMP/sg" --port "$SG_PORT" 2>&1) ||
+	die "scepctl init: $out"
+SG_CODE=$(sed -n 's/^access code: *//p' <<<"$out")
+SG_URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")
+[[ -n $SG_CODE && -n $SG_URL ]] || die "scepctl init printed: $out"
+sed -i 's/level = "[a-z]*"/level = "warn"/' "$TMP/sg/scepgate.cfg"
+"$SCEPGATE" --config "$TMP/sg/scepgate.cfg" >"$TMP/sg/server.log" 2>&1 &
+SG_PID=$!
+wait_http "http://127.0.0.1:$SG_PORT/healthz" "$SG_PID" ||
+	die "scepgate did not start: $(tail -5 "$TMP/sg/server.log")"
+SERVERS=(scepgate)
+declare -A URL PID CODE
+URL[scepgate]=$SG_URL
+PID[scepgate]=$SG_PID
+CODE[scepgate]=$SG_CODE
+
+if [[ $MICROMDM == 1 ]]; then
+	log "starting micromdm scepserver (file depot, RSA-2048 CA)"
+	MD_PORT=$(free_port)
+	mkdir "$TMP/md"
+	scepserver ca -init -depot "$TMP/md/depot" -keySize 2048 \
+		>"$TMP/md/init.log" 2>&1 || die "scepserver ca -init failed"
+	MD_CODE=bench-$RANDOM$RANDOM
+	scepserver -depot "$TMP/md/depot" -port "$MD_PORT" \
+		-challenge "$MD_CODE" >"$TMP/md/server.log" 2>&1 &
+	MD_PID=$!
+	URL[micromdm]=http://127.0.0.1:$MD_PORT/scep
+	PID[micromdm]=$MD_PID
+	CODE[micromdm]=$MD_CODE
+	wait_http "${URL[micromdm]}?operation=GetCACaps" "$MD_PID" ||
+		die "scepserver did not start: $(tail -5 "$TMP/md/server.log")"
+	SERVERS+=(micromdm)
+fi
+
+# RSS first, on fresh servers: HOLD keep-alive connections, each after
+# one GetCACaps, held 3 s.
+for s in "${SERVERS[@]}"; do
+	log "$s: $HOLD connections held open"
+	timeout 60 "$BENCH" --url "${URL[$s]}" --hold-connections "$HOLD" \
+		--server-pid "${PID[$s]}" --json >"$RES/$s-hold.json" ||
+		echo "bench: $s: not every connection was answered and kept" >&2
+	cat "$RES/$s-hold.json"
+done
+
+# Enrollments: one warm-up (also generates or loads the keys), then
+# each concurrency level.
+for s in "${SERVERS[@]}"; do
+	log "$s: warm-up and $KEYS client keys"
+	timeout 120 "$BENCH" --url "${URL[$s]}" --challenge "${CODE[$s]}" \
+		--count 8 --keys "$KEYS" --key-file "$TMP/keys.pem" ||
+		die "$s: warm-up enrollments failed"
+	for c in $LEVELS; do
+		n=$COUNT
+		((n >= 4 * c)) || n=$((4 * c))
+		log "$s: $n enrollments at concurrency $c"
+		timeout 600 "$BENCH" --url "${URL[$s]}" --challenge "${CODE[$s]}" \
+			--count "$n" --concurrency "$c" --keys "$KEYS" \
+			--key-file "$TMP/keys.pem" --server-pid "${PID[$s]}" \
+			--json >"$RES/$s-enroll-$c.json" 2>"$RES/$s-enroll-$c.err" ||
+			true
+		python3 - "$RES/$s-enroll-$c.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("   %d ok, %d failed %s; %.1f enrollments/s; latency p50 %.1f p90 %.1f"
+      " p99 %.1f ms; server %.2f CPU ms each; reply %s%s" % (
+      r["ok"], r["failed"],
+      {k: v for k, v in r["failures"].items() if v} or "", r["ok_per_s"],
+      r["latency_ms"]["p50"], r["latency_ms"]["p90"], r["latency_ms"]["p99"],
+      r.get("server_cpu_ms_per_ok", -1), r.get("reply_cipher", "?"),
+      ("; first error: " + r["first_error"]) if r["first_error"] else ""))
+EOF
+	done
+done
+
+# GetCACaps and GetCACert storms with wrk (static answers: HTTP speed).
+for s in "${SERVERS[@]}"; do
+	for op in GetCACaps GetCACert; do
+		log "$s: wrk $op, $WRK_CONNS connections, ${WRK_SECONDS}s"
+		wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECONDS}s" \
+			"${URL[$s]}?operation=$op" >"$RES/$s-wrk-$op.txt" 2>&1 || true
+		grep -E 'Requests/sec|Non-2xx|Socket errors|Latency ' \
+			"$RES/$s-wrk-$op.txt" | sed 's/^/   /'
+	done
+done
+
+for s in "${SERVERS[@]}"; do
+	grep -E '^Vm(HWM|RSS)' "/proc/${PID[$s]}/status" |
+		tr -s ' \t' ' ' >"$RES/$s-status.txt" || true
+done
+
+if [[ $PROFILE == 1 ]] && command -v valgrind >/dev/null; then
+	log "profile: scepgate under callgrind, 50 enrollments"
+	PF_PORT=$(free_port)
+	out=$("$SCEPCTL" init --dir "$TMP/pf" --port "$PF_PORT" 2>&1)
+	PF_CODE=$(sed -n 's/^access code: *//p' <<<"$out")
+	sed -i 's/level = "[a-z]*"/level = "warn"/' "$TMP/pf/scepgate.cfg"
+	valgrind --tool=callgrind --callgrind-out-file="$TMP/pf/cg.out" \
+		"$SCEPGATE" --config "$TMP/pf/scepgate.cfg" >"$TMP/pf/log" 2>&1 &
+	PF_PID=$!
+	if wait_http "http://127.0.0.1:$PF_PORT/healthz" "$PF_PID"; then
+		"$BENCH" --url "$(sed -n 's/^SCEP URL: *//p' <<<"$out")" \
+			--challenge "$PF_CODE" --count 50 --keys "$KEYS" \
+			--key-file "$TMP/keys.pem" >/dev/null 2>&1 || true
+	fi
+	kill "$PF_PID" 2>/dev/null || true
+	wait "$PF_PID" 2>/dev/null || true
+	callgrind_annotate --inclusive=yes "$TMP/pf/cg.out" 2>/dev/null |
+		grep -E '^ *[0-9,]+ \( *[0-9.]+%\) ' |
+		grep -vE 'clone|start_thread|libmicrohttpd|\?\?\?:0x' | head -40 |
+		sed -E 's#/[^ ]*/([a-z0-9_]+/[a-z0-9_]+\.c):#\1:#; s# \[[^]]*\]$##'
+fi
+
+log "results"
+python3 - "$RES" "$LEVELS" "$HOLD" "${SERVERS[@]}" <<'EOF'
+import json, os, re, sys
+
+res, levels, hold = sys.argv[1], sys.argv[2].split(), int(sys.argv[3])
+servers = sys.argv[4:]
+
+def load(name):
+    p = os.path.join(res, name)
+    return json.load(open(p)) if os.path.exists(p) and os.path.getsize(p) else None
+
+m = re.search(r"^rsa\s+2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)",
+              open(os.path.join(res, "speed.txt")).read(), re.M)
+sign_s = float(m.group(1))
+floor_ms = 3 * 1000.0 / sign_s
+
+def wrk_rps(s, op):
+    p = os.path.join(res, "%s-wrk-%s.txt" % (s, op))
+    t = open(p).read() if os.path.exists(p) else ""
+    m = re.search(r"Requests/sec:\s+([\d.]+)", t)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+    err = re.search(r"Socket errors: (.*)", t)
+    return (float(m.group(1)) if m else 0.0, int(bad.group(1)) if bad else 0,
+            err.group(1) if err else "")
+
+def status_kb(s, field):
+    p = os.path.join(res, s + "-status.txt")
+    for line in open(p) if os.path.exists(p) else []:
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return -1
+
+rows, data = [], {s: {} for s in servers}
+for s in servers:
+    d = data[s]
+    cpu = ok = 0.0
+    for c in levels:
+        r = load("%s-enroll-%s.json" % (s, c))
+        d["enroll", c] = r
+        if r and "server_cpu_s" in r:
+            cpu += r["server_cpu_s"]
+            ok += r["ok"]
+    d["cpu_ms"] = cpu * 1000 / ok if ok else float("nan")
+    for op in ("GetCACaps", "GetCACert"):
+        d[op] = wrk_rps(s, op)
+    d["hold"] = load(s + "-hold.json")
+    d["hwm"] = status_kb(s, "VmHWM")
+
+def col(f):
+    return [f(s) for s in servers]
+
+def fmt_enroll(c):
+    def f(s):
+        r = data[s]["enroll", c]
+        return "%.1f" % r["ok_per_s"] if r else "-"
+    return f
+
+def fmt_fail(s):
+    out = []
+    for c in levels:
+        r = data[s]["enroll", c]
+        out.append(str(r["failed"]) if r else "?")
+    return "/".join(out)
+
+table = []
+for c in levels:
+    table.append(("enrollments/s, concurrency %s" % c, col(fmt_enroll(c)), ""))
+table.append(("failed enrollments, c=%s" % "/".join(levels), col(fmt_fail), ""))
+table.append(("server CPU ms per enrollment", col(lambda s: "%.2f" % data[s]["cpu_ms"]), ""))
+table.append(("  ratio to the floor (%.2f ms)" % floor_ms,
+              col(lambda s: "%.2fx" % (data[s]["cpu_ms"] / floor_ms)), ""))
+for op in ("GetCACaps", "GetCACert"):
+    table.append(("%s requests/s (wrk)" % op,
+                  col(lambda s: "%.0f" % data[s][op][0]), ""))
+table.append(("RSS MB, %d connections open" % hold,
+              col(lambda s: "%.1f" % (data[s]["hold"]["server_vmrss_kb"] / 1024)
+                  if data[s]["hold"] else "-"), ""))
+table.append(("peak RSS MB (VmHWM, whole run)",
+              col(lambda s: "%.1f" % (data[s]["hwm"] / 1024)), ""))
+
+w0 = max(len(t[0]) for t in table) + 2
+print("\nfloor: openssl speed rsa2048 = %.1f sign/s -> %.3f ms per private-key"
+      " operation, x3 = %.2f ms per enrollment\n" % (sign_s, 1000 / sign_s, floor_ms))
+print("%-*s" % (w0, "") + "".join("%14s" % s for s in servers))
+for name, vals, _ in table:
+    print("%-*s" % (w0, name) + "".join("%14s" % v for v in vals))
+
+# Budgets (DESIGN.md, issue 6).
+verdicts = []
+sg = data["scepgate"]
+ratio = sg["cpu_ms"] / floor_ms
+verdicts.append(("server CPU per local-CA enrollment <= 1.3x floor",
+                 ratio <= 1.3, "%.2fx (%.2f ms vs %.2f ms allowed)" %
+                 (ratio, sg["cpu_ms"], 1.3 * floor_ms)))
+if "micromdm" in data:
+    for op in ("GetCACaps", "GetCACert"):
+        a, b = sg[op][0], data["micromdm"][op][0]
+        r = a / b if b else float("inf")
+        note = "%.2fx micromdm (%.0f vs %.0f req/s)" % (r, a, b)
+        if sg[op][1] or sg[op][2]:
+            note += "; wrk errors: %d non-2xx, %s" % (sg[op][1], sg[op][2] or "-")
+        verdicts.append(("%s >= 1.5x micromdm" % op, r >= 1.5 and not sg[op][1], note))
+fails = {c: (sg["enroll", c] or {}).get("failed", -1) for c in levels}
+verdicts.append(("zero failed enrollments at c=%s" % "/".join(levels),
+                 all(v == 0 for v in fails.values()) and
+                 all(sg["enroll", c] and sg["enroll", c]["ok"] > 0 for c in levels),
+                 ", ".join("c=%s: %s" % (c, v) for c, v in fails.items())))
+h = sg["hold"]
+if h:
+    mb = max(h["server_vmrss_kb"], h["server_vmhwm_kb"]) / 1024
+    verdicts.append(("peak RSS <= 64 MB with %d connections open" % hold,
+                     mb <= 64 and h["alive"] == hold,
+                     "%.1f MB (VmHWM at that point; %d of %d answered and kept)"
+                     % (mb, h["alive"], hold)))
+print("\nbudgets (scepgate):")
+missed = 0
+for name, ok, note in verdicts:
+    print("  %-6s %-48s %s" % ("met" if ok else "MISSED", name, note))
+    missed += not ok
+open(os.path.join(res, "missed"), "w").write(str(missed))
+EOF
+if [[ $STRICT == 1 && $(cat "$RES/missed") != 0 ]]; then
+	exit 1
+fi
