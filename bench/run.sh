@@ -121,6 +121,11 @@ wait_http() {
 	return 1
 }
 
+# utime + stime of PID in clock ticks (/proc/PID/stat fields 14, 15).
+cpu_ticks() {
+	sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
 # Machine and versions, for RESULTS.md.
 echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine:  $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' \
@@ -149,8 +154,9 @@ SG_PID=$!
 wait_http "http://127.0.0.1:$SG_PORT/healthz" "$SG_PID" ||
 	die "scepgate did not start: $(tail -5 "$TMP/sg/server.log")"
 SERVERS=(scepgate)
-declare -A URL PID CODE
+declare -A URL PID CODE LOGF
 URL[scepgate]=$SG_URL
+LOGF[scepgate]=$TMP/sg/server.log
 PID[scepgate]=$SG_PID
 CODE[scepgate]=$SG_CODE
 
@@ -167,15 +173,22 @@ if [[ $MICROMDM == 1 ]]; then
 	URL[micromdm]=http://127.0.0.1:$MD_PORT/scep
 	PID[micromdm]=$MD_PID
 	CODE[micromdm]=$MD_CODE
+	LOGF[micromdm]=$TMP/md/server.log
 	wait_http "${URL[micromdm]}?operation=GetCACaps" "$MD_PID" ||
 		die "scepserver did not start: $(tail -5 "$TMP/md/server.log")"
 	SERVERS+=(micromdm)
 fi
 
-# RSS first, on fresh servers: HOLD keep-alive connections, each after
-# one GetCACaps, held 3 s.
+# RSS first, on fresh servers: HOLD connections held 3 s, first idle
+# (connected, nothing sent), then keep-alive after one GetCACaps each.
 for s in "${SERVERS[@]}"; do
-	log "$s: $HOLD connections held open"
+	log "$s: $HOLD idle connections held open"
+	timeout 60 "$BENCH" --url "${URL[$s]}" --hold-connections "$HOLD" \
+		--hold-idle --server-pid "${PID[$s]}" --json \
+		>"$RES/$s-hold-idle.json" ||
+		echo "bench: $s: not every connection was kept" >&2
+	cat "$RES/$s-hold-idle.json"
+	log "$s: $HOLD keep-alive connections held open, one GetCACaps each"
 	timeout 60 "$BENCH" --url "${URL[$s]}" --hold-connections "$HOLD" \
 		--server-pid "${PID[$s]}" --json >"$RES/$s-hold.json" ||
 		echo "bench: $s: not every connection was answered and kept" >&2
@@ -210,14 +223,21 @@ print("   %d ok, %d failed %s; %.1f enrollments/s; latency p50 %.1f p90 %.1f"
       ("; first error: " + r["first_error"]) if r["first_error"] else ""))
 EOF
 	done
+	# The server's own words on what failed, if anything did.
+	grep -iE 'error|fail|warn' "${LOGF[$s]}" |
+		sed -E 's/^.*(msg=|WARN |ERR )/\1/; s/transid=[^ ]* //' |
+		sort | uniq -c | sort -rn | head -3 | sed "s/^ */   $s log: /" || true
 done
 
 # GetCACaps and GetCACert storms with wrk (static answers: HTTP speed).
 for s in "${SERVERS[@]}"; do
 	for op in GetCACaps GetCACert; do
 		log "$s: wrk $op, $WRK_CONNS connections, ${WRK_SECONDS}s"
+		t0=$(cpu_ticks "${PID[$s]}")
 		wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECONDS}s" \
 			"${URL[$s]}?operation=$op" >"$RES/$s-wrk-$op.txt" 2>&1 || true
+		echo "server_ticks: $(($(cpu_ticks "${PID[$s]}") - t0))" \
+			>>"$RES/$s-wrk-$op.txt"
 		grep -E 'Requests/sec|Non-2xx|Socket errors|Latency ' \
 			"$RES/$s-wrk-$op.txt" | sed 's/^/   /'
 	done
@@ -246,7 +266,8 @@ if [[ $PROFILE == 1 ]] && command -v valgrind >/dev/null; then
 	wait "$PF_PID" 2>/dev/null || true
 	callgrind_annotate --inclusive=yes "$TMP/pf/cg.out" 2>/dev/null |
 		grep -E '^ *[0-9,]+ \( *[0-9.]+%\) ' |
-		grep -vE 'clone|start_thread|libmicrohttpd|\?\?\?:0x' | head -40 |
+		grep -vE 'clone|start_thread|libmicrohttpd|\?\?\?:0x' |
+		awk '!seen[$0]++' | head -40 |
 		sed -E 's#/[^ ]*/([a-z0-9_]+/[a-z0-9_]+\.c):#\1:#; s# \[[^]]*\]$##'
 fi
 
@@ -272,8 +293,12 @@ def wrk_rps(s, op):
     m = re.search(r"Requests/sec:\s+([\d.]+)", t)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
     err = re.search(r"Socket errors: (.*)", t)
+    n = re.search(r"(\d+) requests in", t)
+    ticks = re.search(r"server_ticks: (\d+)", t)
+    us = (int(ticks.group(1)) * 1e6 / os.sysconf("SC_CLK_TCK") / int(n.group(1))
+          if n and ticks and int(n.group(1)) else float("nan"))
     return (float(m.group(1)) if m else 0.0, int(bad.group(1)) if bad else 0,
-            err.group(1) if err else "")
+            err.group(1) if err else "", us)
 
 def status_kb(s, field):
     p = os.path.join(res, s + "-status.txt")
@@ -324,9 +349,15 @@ table.append(("  ratio to the floor (%.2f ms)" % floor_ms,
 for op in ("GetCACaps", "GetCACert"):
     table.append(("%s requests/s (wrk)" % op,
                   col(lambda s: "%.0f" % data[s][op][0]), ""))
-table.append(("RSS MB, %d connections open" % hold,
-              col(lambda s: "%.1f" % (data[s]["hold"]["server_vmrss_kb"] / 1024)
-                  if data[s]["hold"] else "-"), ""))
+    table.append(("  server CPU us per %s" % op,
+                  col(lambda s: "%.1f" % data[s][op][3]), ""))
+def rss(key):
+    def f(s):
+        h = load("%s-%s.json" % (s, key))
+        return "%.1f" % (h["server_vmrss_kb"] / 1024) if h else "-"
+    return f
+table.append(("RSS MB, %d idle connections" % hold, col(rss("hold-idle")), ""))
+table.append(("RSS MB, %d keep-alive connections" % hold, col(rss("hold")), ""))
 table.append(("peak RSS MB (VmHWM, whole run)",
               col(lambda s: "%.1f" % (data[s]["hwm"] / 1024)), ""))
 

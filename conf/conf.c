@@ -38,7 +38,6 @@ enum ktype {
 	K_ENUM,		/* one of "names", stored as its index */
 	K_INT,
 	K_BOOL,
-	K_IGNORED,	/* any single value, accepted and dropped */
 };
 
 static const struct {
@@ -55,7 +54,6 @@ static const struct {
 	[K_ENUM] =	{ "enum",	"a string" },
 	[K_INT] =	{ "int",	"an integer" },
 	[K_BOOL] =	{ "bool",	"true or false" },
-	[K_IGNORED] =	{ "any",	"a single value" },
 };
 
 #define F_REQ		0x01	/* must be present */
@@ -81,14 +79,9 @@ struct key {
 #define R(m)	offsetof(struct conf_ra, m), sizeof(((struct conf_ra *)0)->m)
 #define NOF	0, 0
 
-/*
- * XXX upstream type "scm" is accepted, but struct conf_upstream has no
- * fields for it yet: these keys are known (so a file written for the SCM
- * backend loads) and dropped without checking their types. Give them real
- * types and fields together with ra_up_scm.c.
- */
-#define SCM(n, h) \
-	{ "upstream", n, K_IGNORED, F_SCM, NULL, 0, 0, NULL, NOF, h }
+/* The SCM token server of the Admin Operations API (scm-rest-api.md 1.3). */
+#define SCM_TOKEN_URL	"https://auth.sso.sectigo.com/auth/realms/apiclients" \
+			"/protocol/openid-connect/token"
 
 static const struct key keys[] = {
 	{ "", "listen", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
@@ -125,27 +118,53 @@ static const struct key keys[] = {
 	    C(upstream.ca_cert), "local: PEM issuing CA certificate" },
 	{ "upstream", "ca_key", K_PATH, F_REQ | F_LOCAL, NULL, 0, 0, NULL,
 	    C(upstream.ca_key), "local: PEM issuing CA private key" },
-	{ "upstream", "ca_chain", K_PATH, F_LOCAL, NULL, 0, 0, NULL,
-	    C(upstream.ca_chain), "local: PEM intermediates and root" },
+	{ "upstream", "ca_chain", K_PATH, 0, NULL, 0, 0, NULL,
+	    C(upstream.ca_chain), "PEM CA chain; local: intermediates and "
+	    "root; scm (required): issuing CA first, up to the root" },
 	{ "upstream", "next_ca_cert", K_PATH, 0, NULL, 0, 0, NULL,
 	    C(upstream.next_ca_cert), "rollover: the next CA certificate, "
 	    "served by GetNextCACert" },
 	{ "upstream", "crl_days", K_INT, F_LOCAL, "7", 1, 365, NULL,
 	    C(upstream.crl_days), "local: days until a CRL's nextUpdate" },
-	SCM("url", "scm: SCM REST API base URL (not used yet)"),
-	SCM("customer_uri", "scm: SCM customer URI (not used yet)"),
-	SCM("auth", "scm: authentication method (not used yet)"),
-	SCM("login", "scm: API login (not used yet)"),
-	SCM("password_file", "scm: file holding the password (not used yet)"),
-	SCM("client_cert", "scm: TLS client certificate (not used yet)"),
-	SCM("client_key", "scm: TLS client key (not used yet)"),
-	SCM("token_url", "scm: OAuth token URL (not used yet)"),
-	SCM("client_id", "scm: OAuth client id (not used yet)"),
-	SCM("client_secret_file", "scm: file holding the OAuth secret "
-	    "(not used yet)"),
-	SCM("smime_api_version", "scm: S/MIME API version (not used yet)"),
-	SCM("timeout", "scm: request timeout (not used yet)"),
-	SCM("poll_interval", "scm: pending poll interval (not used yet)"),
+	{ "upstream", "url", K_URL, F_REQ | F_SCM, NULL, 0, 0, NULL,
+	    C(upstream.url), "scm: REST API base, e.g. "
+	    "https://cert-manager.com/api" },
+	{ "upstream", "customer_uri", K_STR, F_SCM, NULL, 0, 0, NULL,
+	    C(upstream.customer_uri), "scm: customer URI (password and "
+	    "client-cert auth)" },
+	{ "upstream", "auth", K_ENUM, F_SCM, "password", 0, 0,
+	    "password|client-cert|oauth", C(upstream.auth),
+	    "scm: how to log in" },
+	{ "upstream", "login", K_STR, F_SCM, NULL, 0, 0, NULL,
+	    C(upstream.login), "scm: admin login (password and client-cert "
+	    "auth)" },
+	{ "upstream", "password_file", K_PATH, F_SCM, NULL, 0, 0, NULL,
+	    C(upstream.password_file), "scm: file holding the password "
+	    "(mode 0600)" },
+	{ "upstream", "client_cert", K_PATH, F_SCM, NULL, 0, 0, NULL,
+	    C(upstream.client_cert), "scm: PEM TLS client certificate "
+	    "(client-cert auth)" },
+	{ "upstream", "client_key", K_PATH, F_SCM, NULL, 0, 0, NULL,
+	    C(upstream.client_key), "scm: PEM TLS client key (mode 0600)" },
+	{ "upstream", "token_url", K_URL, F_SCM, SCM_TOKEN_URL, 0, 0, NULL,
+	    C(upstream.token_url), "scm: OAuth token endpoint (oauth auth)" },
+	{ "upstream", "client_id", K_STR, F_SCM, NULL, 0, 0, NULL,
+	    C(upstream.client_id), "scm: OAuth client id (oauth auth)" },
+	{ "upstream", "client_secret_file", K_PATH, F_SCM, NULL, 0, 0, NULL,
+	    C(upstream.client_secret_file), "scm: file holding the OAuth "
+	    "client secret (mode 0600)" },
+	{ "upstream", "tls_ca_file", K_PATH, F_SCM, NULL, 0, 0, NULL,
+	    C(upstream.tls_ca_file), "scm: PEM CAs that verify SCM's TLS "
+	    "server (default: system store)" },
+	{ "upstream", "smime_api_version", K_INT, F_SCM, "1", 1, 2, NULL,
+	    C(upstream.smime_api_version), "scm: client certificate API "
+	    "/api/smime/vN" },
+	{ "upstream", "timeout", K_INT, F_SCM, "30", 1, 600, NULL,
+	    C(upstream.timeout), "scm: seconds per HTTP call, retries "
+	    "included" },
+	{ "upstream", "poll_interval", K_INT, F_SCM, "5", 1, 3600, NULL,
+	    C(upstream.poll_interval), "scm: seconds between collects of a "
+	    "pending order" },
 
 	{ "", "crypto", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
 	    "legacy algorithms" },
@@ -176,6 +195,8 @@ static const struct key keys[] = {
 /* put_num() stores an enum upstream type through an int. */
 _Static_assert(sizeof(enum conf_upstream_type) == sizeof(int),
     "enum conf_upstream_type is not int-sized");
+_Static_assert(sizeof(enum conf_scm_auth) == sizeof(int),
+    "enum conf_scm_auth is not int-sized");
 
 struct ctx {
 	struct conf	*conf;		/* being filled */
@@ -410,7 +431,6 @@ put_default(const struct ctx *c, const struct key *k, const char *key,
 		return SG_OK;
 	case K_GROUP:
 	case K_LIST:
-	case K_IGNORED:
 		return SG_OK;
 	default:
 		return put_text(c, NULL, k, key, base, k->def);
@@ -490,10 +510,6 @@ store(struct ctx *c, const struct key *k, const config_setting_t *st,
 		*(bool *)((char *)base + k->off) =
 		    config_setting_get_bool(st) != 0;
 		return SG_OK;
-	case K_IGNORED:
-		if (config_setting_is_aggregate(st))
-			break;
-		return SG_OK;
 	case K_STR:
 	case K_PATH:
 	case K_ADDR:
@@ -570,14 +586,68 @@ walk(struct ctx *c, const config_setting_t *grp, const char *parent,
 	return SG_OK;
 }
 
+/*
+ * What the SCM login method needs (scm-rest-api.md 1): the header trio,
+ * the TLS client certificate, or an OAuth client. Keys of the other
+ * methods may stay in the file, unused, to switch methods quickly.
+ */
+static enum sg_rc
+finish_scm(struct ctx *c)
+{
+	const struct conf_upstream	*u = &c->conf->upstream;
+	static const char *const	 auth[] = { "password", "client-cert",
+					    "oauth" };
+	const char			*need = NULL;
+
+	if (u->type != CONF_UPSTREAM_SCM)
+		return SG_OK;
+	if (u->ca_chain[0] == '\0')
+		return fail(c, NULL, "upstream.ca_chain: required with upstream "
+		    "type \"scm\" (the issuing CA, for replies and GetCACert)");
+	switch (u->auth) {
+	case CONF_SCM_AUTH_PASSWORD:
+		if (u->login[0] == '\0')
+			need = "login";
+		else if (u->password_file[0] == '\0')
+			need = "password_file";
+		else if (u->customer_uri[0] == '\0')
+			need = "customer_uri";
+		break;
+	case CONF_SCM_AUTH_CLIENT_CERT:
+		if (u->login[0] == '\0')
+			need = "login";
+		else if (u->client_cert[0] == '\0')
+			need = "client_cert";
+		else if (u->client_key[0] == '\0')
+			need = "client_key";
+		else if (u->customer_uri[0] == '\0')
+			need = "customer_uri";
+		break;
+	case CONF_SCM_AUTH_OAUTH:
+		if (u->client_id[0] == '\0')
+			need = "client_id";
+		else if (u->client_secret_file[0] == '\0')
+			need = "client_secret_file";
+		break;
+	}
+	if (need != NULL)
+		return fail(c, NULL, "upstream.%s: required with upstream.auth "
+		    "\"%s\"", need, auth[u->auth]);
+	return SG_OK;
+}
+
 /* Defaults that depend on other keys. */
 static enum sg_rc
 finish(struct ctx *c)
 {
 	struct conf	*conf = c->conf;
+	enum sg_rc	 rc;
 	bool		 v6;
 	int		 n;
 
+	rc = finish_scm(c);
+	if (rc != SG_OK)
+		return rc;
 	if (conf->base_url[0] != '\0')
 		return SG_OK;
 	v6 = strchr(conf->listen_address, ':') != NULL;
@@ -802,6 +872,8 @@ conf_describe(FILE *fp)
 			def = k->def;
 		else if ((k->flags & (F_REQ | F_LOCAL)) == (F_REQ | F_LOCAL))
 			def = "required if local";
+		else if ((k->flags & (F_REQ | F_SCM)) == (F_REQ | F_SCM))
+			def = "required if scm";
 		else if (k->flags & F_REQ)
 			def = "required";
 		else

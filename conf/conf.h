@@ -31,14 +31,38 @@ enum conf_upstream_type {
 	CONF_UPSTREAM_SCM,
 };
 
+/* How scepgate logs in to SCM (docs/upstream-scm.md). */
+enum conf_scm_auth {
+	CONF_SCM_AUTH_PASSWORD = 0,	/* headers login, password, customerUri */
+	CONF_SCM_AUTH_CLIENT_CERT,	/* TLS client certificate, /private/api */
+	CONF_SCM_AUTH_OAUTH,		/* client credentials, bearer token */
+};
+
 struct conf_upstream {
 	enum conf_upstream_type type;
 	/* local */
 	char	ca_cert[CONF_PATH_MAX];	/* PEM issuing CA certificate */
 	char	ca_key[CONF_PATH_MAX];	/* PEM issuing CA key */
-	char	ca_chain[CONF_PATH_MAX]; /* optional intermediates/root, "" */
+	/* local: optional intermediates/root; scm (required): issuing CA
+	 * first, up to the root */
+	char	ca_chain[CONF_PATH_MAX];
 	char	next_ca_cert[CONF_PATH_MAX]; /* rollover: next CA cert, "" */
 	int	crl_days;		/* local CA: CRL validity */
+	/* scm: secrets stay in their files; ra/ reads them once */
+	char	url[256];		/* REST base, ".../api", no final '/' */
+	char	customer_uri[128];
+	enum conf_scm_auth auth;
+	char	login[128];
+	char	password_file[CONF_PATH_MAX];
+	char	client_cert[CONF_PATH_MAX];	/* PEM, client-cert auth */
+	char	client_key[CONF_PATH_MAX];	/* PEM, mode 0600 */
+	char	token_url[256];			/* oauth */
+	char	client_id[256];			/* oauth */
+	char	client_secret_file[CONF_PATH_MAX]; /* oauth, mode 0600 */
+	char	tls_ca_file[CONF_PATH_MAX];	/* "": the system store */
+	int	smime_api_version;	/* 1 or 2 */
+	int	timeout;		/* seconds per HTTP call, with retries */
+	int	poll_interval;		/* seconds between collects */
 };
 
 struct conf {

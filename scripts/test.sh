@@ -31,4 +31,7 @@ cmake --build build-asan -j2
 phase "build-asan/: ctest -L 'unit|integration|fuzz'"
 (cd build-asan && ctest --output-on-failure --no-tests=error -j2 -L 'unit|integration|fuzz')
 
+phase "fuzz smoke: every libFuzzer target briefly (build-fuzz/, scripts/fuzz.sh)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} bash scripts/fuzz.sh
+
 phase "all tests passed"

@@ -1,4 +1,5 @@
-/* scepctl account. */
+/* scepctl account: add, edit, delete, list, show, rotate-code,
+ * disable, enable. Accounts are addressed as --endpoint E --name N. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,9 @@ struct acct_args {
 	struct ra_account	 a;
 	const char		*code;
 	bool			 have_term;
+	bool			 have_profile;
+	bool			 have_org;
+	int			 manual;	/* -1 unset */
 	bool			 json;
 };
 
@@ -25,12 +29,14 @@ parse(int argc, char *argv[], struct acct_args *aa)
 		{ "profile", required_argument, NULL, 'p' },
 		{ "term", required_argument, NULL, 't' },
 		{ "access-code", required_argument, NULL, 'c' },
+		{ "approval", required_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long	v;
 	int	c;
 
+	aa->manual = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -43,13 +49,16 @@ parse(int argc, char *argv[], struct acct_args *aa)
 			break;
 		case 'o':
 			snprintf(aa->a.org, sizeof(aa->a.org), "%s", optarg);
+			aa->have_org = true;
 			break;
 		case 'd':
 			snprintf(aa->a.dept, sizeof(aa->a.dept), "%s", optarg);
+			aa->have_org = true;
 			break;
 		case 'p':
 			snprintf(aa->a.profile, sizeof(aa->a.profile), "%s",
 			    optarg);
+			aa->have_profile = true;
 			break;
 		case 't':
 			if (!sg_parse_long(optarg, 1, 3650, &v)) {
@@ -63,6 +72,15 @@ parse(int argc, char *argv[], struct acct_args *aa)
 		case 'c':
 			aa->code = optarg;
 			break;
+		case 'A':
+			if (strcmp(optarg, "manual") != 0 &&
+			    strcmp(optarg, "auto") != 0) {
+				fprintf(stderr, "scepctl: --approval: auto or "
+				    "manual\n");
+				return SC_USAGE;
+			}
+			aa->manual = strcmp(optarg, "manual") == 0;
+			break;
 		case 'j':
 			aa->json = true;
 			break;
@@ -70,9 +88,27 @@ parse(int argc, char *argv[], struct acct_args *aa)
 			return SC_USAGE;
 		}
 	}
-	if (optind != argc || aa->a.endpoint[0] == '\0')
+	if (optind != argc || aa->a.endpoint[0] == '\0') {
+		fprintf(stderr, "scepctl: accounts are addressed as --endpoint "
+		    "NAME --name N\n");
 		return SC_USAGE;
+	}
 	return SC_OK;
+}
+
+static json_t *
+acct_json(const struct ra_account *a)
+{
+	char	created[32];
+
+	sc_time(a->created, created, sizeof(created));
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, "
+	    "s:s}", "id", (json_int_t)a->id, "endpoint", a->endpoint,
+	    "name", a->name, "org", a->org, "dept", a->dept,
+	    "profile", a->profile, "term_days", a->term_days,
+	    "approval", a->manual ? "manual" : "auto",
+	    "state", a->disabled ? "disabled" : "enabled",
+	    "created", created);
 }
 
 static int
@@ -81,34 +117,105 @@ acct_list(struct sc_ctx *ctx, const struct acct_args *aa)
 	struct ra_account	*a = NULL;
 	struct sg_err		 err;
 	json_t			*arr;
-	char			 created[32];
 	size_t			 n = 0, i;
 
 	if (ra_account_list(ctx->ra, aa->a.endpoint, &a, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (aa->json) {
 		arr = json_array();
-		for (i = 0; arr != NULL && i < n; i++) {
-			sc_time(a[i].created, created, sizeof(created));
-			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, "
-			    "s:s, s:s, s:s, s:i, s:b, s:s}",
-			    "id", (json_int_t)a[i].id, "endpoint",
-			    a[i].endpoint, "name", a[i].name, "org", a[i].org,
-			    "dept", a[i].dept, "profile", a[i].profile,
-			    "term_days", a[i].term_days, "disabled",
-			    a[i].disabled, "created", created));
-		}
+		for (i = 0; arr != NULL && i < n; i++)
+			json_array_append_new(arr, acct_json(&a[i]));
 		free(a);
 		return sc_json_print(arr);
 	}
-	printf("%-20s  %-20s  %-16s  %-12s  %5s  %s\n", "NAME", "ORGANIZATION",
-	    "DEPARTMENT", "PROFILE", "TERM", "STATE");
+	printf("%-20s  %-20s  %-16s  %-12s  %5s  %-8s  %s\n", "NAME",
+	    "ORGANIZATION", "DEPARTMENT", "PROFILE", "TERM", "APPROVAL",
+	    "STATE");
 	for (i = 0; i < n; i++)
-		printf("%-20s  %-20s  %-16s  %-12s  %5d  %s\n", a[i].name,
+		printf("%-20s  %-20s  %-16s  %-12s  %5d  %-8s  %s\n", a[i].name,
 		    a[i].org, a[i].dept[0] ? a[i].dept : "-",
 		    a[i].profile[0] ? a[i].profile : "-", a[i].term_days,
+		    a[i].manual ? "manual" : "auto",
 		    a[i].disabled ? "disabled" : "enabled");
 	free(a);
+	return SC_OK;
+}
+
+static int
+acct_show(struct sc_ctx *ctx, const struct acct_args *aa)
+{
+	struct ra_account	 a;
+	struct sg_err		 err;
+	json_t			*v, *val;
+	const char		*key;
+
+	if (ra_account_get(ctx->ra, aa->a.endpoint, aa->a.name, &a, &err) !=
+	    SG_OK)
+		return sc_fail(&err);
+	if ((v = acct_json(&a)) == NULL)
+		return SC_FAIL;
+	if (aa->json)
+		return sc_json_print(v);
+	json_object_foreach(v, key, val) {
+		if (json_is_string(val))
+			printf("%-12s %s\n", key, json_string_value(val));
+		else
+			printf("%-12s %lld\n", key,
+			    (long long)json_integer_value(val));
+	}
+	printf("%-12s (stored as an HMAC; 'account rotate-code' issues a "
+	    "new one)\n", "access code");
+	json_decref(v);
+	return SC_OK;
+}
+
+static int
+acct_add(struct sc_ctx *ctx, struct acct_args *aa)
+{
+	struct sg_err	err;
+	char		code[RA_CODE_MAX + 1];
+
+	if (aa->a.name[0] == '\0' || aa->a.org[0] == '\0' || !aa->have_term) {
+		fprintf(stderr, "scepctl: account add needs --name, --org and "
+		    "--term\n");
+		return sc_usage("account");
+	}
+	aa->a.manual = aa->manual == 1;
+	if (ra_account_add(ctx->ra, &aa->a, aa->code, code, &err) != SG_OK)
+		return sc_fail(&err);
+	printf("account '%s' added to endpoint '%s'\n"
+	    "access code: %s\n"
+	    "(shown once; only its HMAC is stored)\n",
+	    aa->a.name, aa->a.endpoint, code);
+	OPENSSL_cleanse(code, sizeof(code));
+	return SC_OK;
+}
+
+static int
+acct_edit(struct sc_ctx *ctx, const struct acct_args *aa, int disabled)
+{
+	struct ra_account_edit	ed;
+	struct sg_err		err;
+
+	if (aa->have_org) {
+		fprintf(stderr, "scepctl: organization and department are "
+		    "fixed once an account exists; create a new account "
+		    "instead\n");
+		return SC_FAIL;
+	}
+	if (aa->code != NULL) {
+		fprintf(stderr, "scepctl: use 'account rotate-code' for a new "
+		    "access code\n");
+		return SC_USAGE;
+	}
+	ed.profile = aa->have_profile ? aa->a.profile : NULL;
+	ed.term_days = aa->have_term ? aa->a.term_days : 0;
+	ed.disabled = disabled;
+	ed.manual = aa->manual;
+	if (ra_account_edit(ctx->ra, aa->a.endpoint, aa->a.name, &ed, &err) !=
+	    SG_OK)
+		return sc_fail(&err);
+	printf("account '%s' updated\n", aa->a.name);
 	return SC_OK;
 }
 
@@ -118,33 +225,41 @@ sc_account(struct sc_ctx *ctx, int argc, char *argv[])
 	struct acct_args	 aa;
 	struct sg_err		 err;
 	char			 code[RA_CODE_MAX + 1];
-	int			 ret;
+	const char		*verb;
 
 	memset(&aa, 0, sizeof(aa));
 	if (argc < 2 || parse(argc - 1, argv + 1, &aa) != SC_OK)
 		return sc_usage("account");
-	if (strcmp(argv[1], "add") == 0) {
-		if (aa.a.name[0] == '\0' || aa.a.org[0] == '\0' ||
-		    !aa.have_term) {
-			fprintf(stderr, "scepctl: account add needs --name, "
-			    "--org and --term\n");
-			return sc_usage("account");
-		}
-		if (ra_account_add(ctx->ra, &aa.a, aa.code, code, &err) !=
-		    SG_OK)
+	verb = argv[1];
+	if (strcmp(verb, "add") == 0)
+		return acct_add(ctx, &aa);
+	if (strcmp(verb, "list") == 0)
+		return acct_list(ctx, &aa);
+	if (aa.a.name[0] == '\0') {
+		fprintf(stderr, "scepctl: account %s needs --name\n", verb);
+		return sc_usage("account");
+	}
+	if (strcmp(verb, "show") == 0)
+		return acct_show(ctx, &aa);
+	if (strcmp(verb, "edit") == 0)
+		return acct_edit(ctx, &aa, -1);
+	if (strcmp(verb, "disable") == 0)
+		return acct_edit(ctx, &aa, 1);
+	if (strcmp(verb, "enable") == 0)
+		return acct_edit(ctx, &aa, 0);
+	if (strcmp(verb, "rotate-code") == 0) {
+		if (ra_account_rotate_code(ctx->ra, aa.a.endpoint, aa.a.name,
+		    code, &err) != SG_OK)
 			return sc_fail(&err);
-		printf("account '%s' added to endpoint '%s'\n"
-		    "access code: %s\n"
-		    "(shown once; only its HMAC is stored)\n",
-		    aa.a.name, aa.a.endpoint, code);
+		printf("account '%s': new access code\n"
+		    "access code: %s\n(shown once; the old code no longer "
+		    "works)\n", aa.a.name, code);
 		OPENSSL_cleanse(code, sizeof(code));
 		return SC_OK;
 	}
-	if (strcmp(argv[1], "list") == 0)
-		return acct_list(ctx, &aa);
-	if (strcmp(argv[1], "delete") == 0 && aa.a.name[0] != '\0') {
-		ret = ra_account_delete(ctx->ra, aa.a.endpoint, aa.a.name, &err);
-		if (ret != SG_OK)
+	if (strcmp(verb, "delete") == 0) {
+		if (ra_account_delete(ctx->ra, aa.a.endpoint, aa.a.name,
+		    &err) != SG_OK)
 			return sc_fail(&err);
 		printf("account '%s' deleted\n", aa.a.name);
 		return SC_OK;

@@ -18,33 +18,63 @@ static const struct sc_cmd cmds[] = {
 	  "    example: scepctl init --dir /var/lib/scepgate --port 8080" },
 	{ "check-config", false, sc_check_config,
 	  "check-config [--describe]\n"
-	  "    validate the configuration file (like acme-client -n);\n"
-	  "    --describe lists every key with its default and meaning.\n"
+	  "    validate the configuration file and load its keys (like\n"
+	  "    acme-client -n); --describe lists every key.\n"
 	  "    example: scepctl --config scepgate.cfg check-config" },
 	{ "org", true, sc_org,
 	  "org add NAME | org list [--json]\n"
-	  "    example: scepctl --config scepgate.cfg org add \"Example Corp\"" },
+	  "    example: scepctl org add \"Example Corp\"" },
 	{ "dept", true, sc_dept,
 	  "dept add ORG NAME | dept list [ORG] [--json]\n"
-	  "    example: scepctl --config scepgate.cfg dept add Demo Sales" },
+	  "    example: scepctl dept add \"Example Corp\" Sales" },
 	{ "endpoint", true, sc_endpoint,
-	  "endpoint add NAME --type device|client --uri EXT [--ra ID]\n"
+	  "endpoint add NAME --type device|client|device-intune|client-intune\n"
+	  "              --uri EXT [--ra ID] [--ra-enc ID]\n"
 	  "              [--cacert-format pem|der|cms-chain]\n"
-	  "              [--getcert-format single|full-chain]"
-	  " [--renewal-days N]\n"
+	  "              [--getcert-format single|full-chain]\n"
+	  "              [--renewal-days N] [--min-rsa BITS]\n"
+	  "              [--key-types rsa,ec]\n"
+	  "              [--challenge-types printable,utf8,bmp,other]\n"
+	  "              Intune: --org ORG [--dept D] --profile P --term DAYS\n"
+	  "              --azure ACCOUNT\n"
+	  "endpoint edit NAME [the same options but --type]\n"
+	  "endpoint delegate NAME --general | --org ORG[/DEPT] ...\n"
 	  "endpoint list [--json] | endpoint show NAME [--json]\n"
 	  "endpoint delete NAME [--force]\n"
-	  "    example: scepctl --config scepgate.cfg endpoint add routers \\\n"
-	  "             --type device --uri routers --cacert-format cms-chain" },
+	  "    example: scepctl endpoint add routers --type device \\\n"
+	  "             --uri routers --cacert-format cms-chain" },
 	{ "account", true, sc_account,
-	  "account add --endpoint NAME --name N --org ORG [--dept D]\n"
+	  "account add --endpoint E --name N --org ORG [--dept D]\n"
 	  "            [--profile P] --term DAYS [--access-code CODE]\n"
-	  "account list --endpoint NAME [--json]\n"
-	  "account delete --endpoint NAME --name N\n"
-	  "    Without --access-code a strong code is generated and shown\n"
-	  "    once; only its HMAC is stored.\n"
-	  "    example: scepctl --config scepgate.cfg account add --endpoint \\\n"
-	  "             demo --name lab --org Demo --term 365" },
+	  "            [--approval auto|manual]\n"
+	  "account edit --endpoint E --name N [--profile P] [--term DAYS]\n"
+	  "            [--approval auto|manual]\n"
+	  "account list --endpoint E [--json]\n"
+	  "account show|delete|rotate-code|disable|enable --endpoint E "
+	  "--name N\n"
+	  "    Codes are shown once; only their HMAC is stored.\n"
+	  "    example: scepctl account add --endpoint demo --name lab \\\n"
+	  "             --org Demo --term 365" },
+	{ "request", true, sc_request,
+	  "request list [--status new|pending|issued|rejected] [--json]\n"
+	  "request approve ID | request reject ID --reason TEXT\n"
+	  "    example: scepctl request list --status pending" },
+	{ "cert", true, sc_cert,
+	  "cert list [--endpoint E] [--status valid|revoked|superseded] "
+	  "[--json]\n"
+	  "cert show SERIAL [--json|--pem]\n"
+	  "cert revoke SERIAL --reason keyCompromise|superseded|...\n"
+	  "    example: scepctl cert revoke 5A3F... --reason keyCompromise" },
+	{ "audit", true, sc_audit,
+	  "audit list [--endpoint E] [--account A] [--since T] [--until T]\n"
+	  "           [--outcome success|failure|pending] [--json]\n"
+	  "audit export --format csv|json [the same filters]\n"
+	  "    T is YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or epoch seconds.\n"
+	  "    example: scepctl audit export --format csv > audit.csv" },
+	{ "ra", true, sc_ra,
+	  "ra list [--json] | ra show ID [--json] | ra export ID\n"
+	  "    the SCEP RA certificates of the configuration.\n"
+	  "    example: scepctl ra export ra1 > ra.pem" },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))

@@ -35,6 +35,10 @@ int	sc_dept(struct sc_ctx *, int, char *[]);
 int	sc_endpoint(struct sc_ctx *, int, char *[]);
 int	sc_account(struct sc_ctx *, int, char *[]);
 int	sc_check_config(struct sc_ctx *, int, char *[]);
+int	sc_request(struct sc_ctx *, int, char *[]);
+int	sc_cert(struct sc_ctx *, int, char *[]);
+int	sc_audit(struct sc_ctx *, int, char *[]);
+int	sc_ra(struct sc_ctx *, int, char *[]);
 
 /* Shared helpers (scepctl.c). */
 int	sc_usage(const char *cmd);

@@ -6,7 +6,8 @@
  * The input, cut at its first NUL as a C string would be, is split at
  * its first '?' into a path and a query, as libmicrohttpd hands them
  * over; without a '?' the whole input is both. The calls and limits are
- * those of srv_scep.c with the default max_body.
+ * those of srv_scep.c with the default max_body. sg_safe_str(), which
+ * puts outside strings into log lines, gets the path too.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char	*in = (const char *)data, *q;
 	char		*path = NULL, *query = NULL, *op = NULL, *msg = NULL;
-	char		*ext = NULL;
+	char		*ext = NULL, *safe = NULL;
 	uint8_t		*der = NULL;
 	size_t		 n, len, oplen, msglen;
 
@@ -50,8 +51,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    dup_range(in, n);
 	/* srv_scep.c's buffer is RA_NAME_MAX on the stack; here exact. */
 	ext = malloc(RA_NAME_MAX);
-	if (path == NULL || query == NULL || ext == NULL)
+	safe = malloc(64);
+	if (path == NULL || query == NULL || ext == NULL || safe == NULL)
 		goto out;
+
+	sg_safe_str(path, safe, 64);
+	if (strlen(safe) >= 64)
+		abort();
 
 	if (srv_path_endpoint(path, ext, RA_NAME_MAX))
 		(void)strlen(ext);
@@ -66,6 +72,7 @@ out:
 	free(der);
 	free(msg);
 	free(op);
+	free(safe);
 	free(ext);
 	free(query);
 	free(path);

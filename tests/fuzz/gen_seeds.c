@@ -6,8 +6,9 @@
  *   fuzz_keys.inc      the fixed RA and client keys (fuzz_keys.h)
  *   corpus/p7_msg/     pkiMessages of every type, cipher and digest,
  *                      bare EnvelopedData, hostile variants
- *   corpus/certs/      CertReps (SUCCESS, PENDING, FAILURE) and
- *                      certs-only SignedData
+ *   corpus/certs/      CertReps (SUCCESS with certificates or a CRL,
+ *                      PENDING, FAILURE), certs-only and CRL-only
+ *                      SignedData, a GetNextCACert reply
  *   corpus/csr/        the PKCS#10 the requests carry
  *   corpus/query/      GET query strings and paths, real base64 inside
  *
@@ -41,6 +42,9 @@
 #define OID_TRANSID	"2.16.840.1.113733.1.9.7"
 
 static const char	*outdir;
+
+static void	die(const char *, ...)
+		    __attribute__((noreturn, format(printf, 1, 2)));
 
 static void
 die(const char *fmt, ...)
@@ -375,7 +379,7 @@ write_ber_request(const struct ids *ids, const uint8_t *csr, size_t csrlen)
 
 static void
 write_reply(const struct ids *ids, const char *name, const struct p7_msg *req,
-    int status, int failinfo, const char *failtext)
+    int status, int failinfo, const char *failtext, X509_CRL *crl)
 {
 	struct p7_rep		 rep = { 0 };
 	struct p7_certrep	*cr = NULL;
@@ -393,7 +397,8 @@ write_reply(const struct ids *ids, const char *name, const struct p7_msg *req,
 	rep.failinfo = failinfo;
 	rep.failtext = failtext;
 	rep.req = req;
-	rep.certs = certs;
+	rep.certs = crl == NULL ? certs : NULL;
+	rep.crl = crl;
 	rep.sign_cert = ids->ra_cert;
 	rep.sign_key = ids->ra_key;
 	if (p7_rep_build(&rep, &der, &len, &err) != SG_OK)
@@ -418,6 +423,66 @@ write_certs_only(const char *name, STACK_OF(X509) *certs)
 
 	if (p7_certs_build(certs, &der, &len, &err) != SG_OK)
 		die("p7_certs_build: %s", err.msg);
+	write_file("corpus/certs", name, der, len);
+	free(der);
+}
+
+/* A CRL by the RA with one revoked serial (GetCRL, RFC 8894 3.3.4). */
+static X509_CRL *
+make_crl(const struct ids *ids)
+{
+	X509_CRL	*crl;
+	X509_REVOKED	*rev;
+	ASN1_TIME	*t;
+	ASN1_INTEGER	*serial;
+
+	if ((crl = X509_CRL_new()) == NULL || (rev = X509_REVOKED_new()) ==
+	    NULL || (t = ASN1_TIME_new()) == NULL ||
+	    (serial = ASN1_INTEGER_new()) == NULL ||
+	    !X509_CRL_set_version(crl, 1) ||
+	    !X509_CRL_set_issuer_name(crl,
+	    X509_get_subject_name(ids->ra_cert)) ||
+	    X509_gmtime_adj(t, 0) == NULL ||
+	    !X509_CRL_set1_lastUpdate(crl, t) ||
+	    X509_gmtime_adj(t, 7L * 86400) == NULL ||
+	    !X509_CRL_set1_nextUpdate(crl, t) ||
+	    !ASN1_INTEGER_set(serial, 2) ||
+	    !X509_REVOKED_set_serialNumber(rev, serial) ||
+	    X509_gmtime_adj(t, 0) == NULL ||
+	    !X509_REVOKED_set_revocationDate(rev, t) ||
+	    !X509_CRL_add0_revoked(crl, rev) ||
+	    !X509_CRL_sort(crl) || X509_CRL_sign(crl, ids->ra_key,
+	    EVP_sha256()) <= 0)
+		die("CRL");
+	ASN1_TIME_free(t);
+	ASN1_INTEGER_free(serial);
+	return crl;
+}
+
+static void
+write_crl_only(const char *name, X509_CRL *crl)
+{
+	struct sg_err	 err;
+	uint8_t		*der = NULL;
+	size_t		 len;
+
+	if (p7_crl_build(crl, &der, &len, &err) != SG_OK)
+		die("p7_crl_build: %s", err.msg);
+	write_file("corpus/certs", name, der, len);
+	free(der);
+}
+
+/* GetNextCACert's reply (RFC 8894 4.7.1), signed by the RA. */
+static void
+write_next(const struct ids *ids, const char *name)
+{
+	struct sg_err	 err;
+	uint8_t		*der = NULL;
+	size_t		 len;
+
+	if (p7_next_build(ids->two, ids->ra_cert, ids->ra_key, &der, &len,
+	    &err) != SG_OK)
+		die("p7_next_build: %s", err.msg);
 	write_file("corpus/certs", name, der, len);
 	free(der);
 }
@@ -530,6 +595,7 @@ main(int argc, char *argv[])
 	uint8_t		*csr, *csr_utf8, *ias, *iasn, *der, *bad;
 	size_t		 csrlen, csr_utf8len, iaslen, iasnlen, len;
 	STACK_OF(X509)	*none;
+	X509_CRL	*crl;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: gen_seeds tests/fuzz\n");
@@ -622,16 +688,23 @@ main(int argc, char *argv[])
 	write_oaep_envelope(&ids, csr, csrlen);
 
 	/* CertReps to those requests, and certs-only SignedData. */
+	crl = make_crl(&ids);
 	write_reply(&ids, "certrep_success_aes128_sha256.der", req_aes,
-	    P7_STATUS_SUCCESS, SG_FAIL_NONE, NULL);
+	    P7_STATUS_SUCCESS, SG_FAIL_NONE, NULL, NULL);
 	write_reply(&ids, "certrep_success_3des_sha1.der", req_3des,
-	    P7_STATUS_SUCCESS, SG_FAIL_NONE, NULL);
+	    P7_STATUS_SUCCESS, SG_FAIL_NONE, NULL, NULL);
+	write_reply(&ids, "certrep_success_crl_aes128.der", req_aes,
+	    P7_STATUS_SUCCESS, SG_FAIL_NONE, NULL, crl);
 	write_reply(&ids, "certrep_pending.der", req_aes, P7_STATUS_PENDING,
-	    SG_FAIL_NONE, NULL);
+	    SG_FAIL_NONE, NULL, NULL);
 	write_reply(&ids, "certrep_failure_badrequest.der", req_aes,
-	    P7_STATUS_FAILURE, SG_FAIL_BADREQUEST, "access code mismatch");
+	    P7_STATUS_FAILURE, SG_FAIL_BADREQUEST, "access code mismatch",
+	    NULL);
 	write_certs_only("certs_only_two.der", ids.two);
 	write_certs_only("certs_only_empty.der", none);
+	write_crl_only("crl_only.der", crl);
+	write_next(&ids, "getnextcacert_signed.der");
+	X509_CRL_free(crl);
 
 	/* GET query strings, with a real CertPoll as the message. */
 	der = request(&ids, P7_TYPE_CERTPOLL, "query", ias, iaslen,

@@ -10,8 +10,9 @@
 #                   by cryptlib, MIT licence, no key: they never open)
 #   corpus/csr/     gen_seeds, jscep_scep_req0.der, openssl_*: "openssl
 #                   req" with each challengePassword string type
-#   corpus/certs/   gen_seeds (CertReps, p7_certs_build), jscep_*,
-#                   openssl_*: "openssl crl2pkcs7 -nocrl"
+#   corpus/certs/   gen_seeds (CertReps, p7_certs_build, p7_crl_build,
+#                   p7_next_build), jscep_*, openssl_*: "openssl
+#                   crl2pkcs7" with certificates, none, or a CRL
 #   corpus/query/   gen_seeds: GET query strings and paths
 #   corpus/conf/    hand-written, not touched here
 #
@@ -77,6 +78,16 @@ openssl crl2pkcs7 -nocrl -certfile "$tmp/chain.pem" -outform DER \
 	-out "$here/corpus/certs/openssl_crl2pkcs7_chain.der"
 openssl crl2pkcs7 -nocrl -outform DER \
 	-out "$here/corpus/certs/openssl_crl2pkcs7_empty.der"
+# ... and a CRL from "openssl ca -gencrl" with its issuer.
+printf '[ca]\ndefault_ca = d\n[d]\ndatabase = %s\ncrlnumber = %s\n' \
+	"$tmp/index.txt" "$tmp/crlnumber" >"$tmp/ca.cnf"
+printf 'default_md = sha256\ndefault_crl_days = 30\n' >>"$tmp/ca.cnf"
+: >"$tmp/index.txt"
+echo 01 >"$tmp/crlnumber"
+openssl ca -config "$tmp/ca.cnf" -gencrl -keyfile "$tmp/ca.key" \
+	-cert "$tmp/ca.pem" -out "$tmp/crl.pem" 2>/dev/null
+openssl crl2pkcs7 -in "$tmp/crl.pem" -certfile "$tmp/ca.pem" -outform DER \
+	-out "$here/corpus/certs/openssl_crl2pkcs7_crl_and_ca.der"
 
 for d in p7_msg csr certs query; do
 	printf '%-8s %3d files, largest %s bytes\n' "$d" \

@@ -26,6 +26,10 @@
 #define RA	"ra = ( " RA1 " );\n"
 #define UP	"upstream = { type = \"local\"; ca_cert = \"ca.pem\"; " \
 		"ca_key = \"ca.key\"; };\n"
+/* The least an "scm" upstream needs; close it with "};\n". */
+#define SCM_MIN	"upstream = { type = \"scm\"; url = \"https://scm.example/api/\";" \
+		" customer_uri = \"examplecorp\"; login = \"scep-gw\";" \
+		" password_file = \"scm.pw\"; ca_chain = \"scm-chain.pem\"; "
 /* Four lines: a key appended after BASE sits on line 5. */
 #define BASE	DB SECRET RA UP
 
@@ -80,9 +84,14 @@ static const struct tcase cases[] = {
 	    " password_file = \"pw\"; client_cert = \"c.pem\";\n"
 	    " client_key = \"c.key\"; token_url = \"https://t\";\n"
 	    " client_id = \"id\"; client_secret_file = \"s\";\n"
-	    " smime_api_version = 2; timeout = 30; poll_interval = 60; };\n",
+	    " smime_api_version = 2; timeout = 30; poll_interval = 60;\n"
+	    " ca_chain = \"chain.pem\"; tls_ca_file = \"tls.pem\"; };\n",
 	    SG_OK, "" },
-	{ "scm minimal", DB SECRET RA "upstream = { type = \"scm\"; };\n",
+	{ "scm minimal", DB SECRET RA SCM_MIN "};\n", SG_OK, "" },
+	{ "scm client-cert", DB SECRET RA "upstream = { type = \"scm\";"
+	    " url = \"https://x/api\"; ca_chain = \"c.pem\";\n"
+	    " auth = \"client-cert\"; login = \"l\"; customer_uri = \"c\";"
+	    " client_cert = \"c.pem\"; client_key = \"c.key\"; };\n",
 	    SG_OK, "" },
 	{ "@include in a string", BASE "log = { level = \"info\n"
 	    "@include\"; };\n", SG_ECONF, ":6: @include is not supported" },
@@ -145,7 +154,17 @@ static const struct tcase cases[] = {
 	    "log.level: must be one of err|warn|info|debug" },
 	{ "scm key group", DB SECRET RA
 	    "upstream = { type = \"scm\"; timeout = { a = 1; }; };\n",
-	    SG_ECONF, "upstream.timeout: must be a single value" },
+	    SG_ECONF, "upstream.timeout: must be an integer" },
+	{ "scm auth name", DB SECRET RA SCM_MIN "auth = \"basic\"; };\n",
+	    SG_ECONF, "upstream.auth: must be one of password|client-cert|oauth" },
+	{ "scm url", DB SECRET RA "upstream = { type = \"scm\";"
+	    " url = \"ftp://x\"; };\n", SG_ECONF,
+	    "upstream.url: not an http:// or https:// URL" },
+	{ "scm smime version", DB SECRET RA SCM_MIN
+	    "smime_api_version = 3; };\n", SG_ECONF,
+	    "upstream.smime_api_version: 3 is out of range 1..2" },
+	{ "scm timeout 0", DB SECRET RA SCM_MIN "timeout = 0; };\n",
+	    SG_ECONF, "upstream.timeout: 0 is out of range 1..600" },
 
 	/* required keys */
 	{ "no database", SECRET RA UP, SG_ECONF,
@@ -170,6 +189,32 @@ static const struct tcase cases[] = {
 	    SG_ECONF, "missing key 'ra[0].cert'" },
 	{ "no ra key", DB SECRET UP "ra = ( { id = \"a\"; cert = \"c\"; } );\n",
 	    SG_ECONF, "missing key 'ra[0].key'" },
+
+	/* what the SCM login method needs */
+	{ "scm no url", DB SECRET RA "upstream = { type = \"scm\"; };\n",
+	    SG_ECONF, NAME ":4: missing key 'upstream.url'" },
+	{ "scm no ca_chain", DB SECRET RA "upstream = { type = \"scm\";"
+	    " url = \"https://x/api\"; login = \"l\"; customer_uri = \"c\";"
+	    " password_file = \"p\"; };\n", SG_ECONF,
+	    NAME ": upstream.ca_chain: required with upstream type \"scm\"" },
+	{ "scm no password_file", DB SECRET RA "upstream = { type = \"scm\";"
+	    " url = \"https://x/api\"; ca_chain = \"c\"; login = \"l\";"
+	    " customer_uri = \"c\"; };\n", SG_ECONF, "upstream.password_file:"
+	    " required with upstream.auth \"password\"" },
+	{ "scm no customer_uri", DB SECRET RA "upstream = { type = \"scm\";"
+	    " url = \"https://x/api\"; ca_chain = \"c\"; login = \"l\";"
+	    " password_file = \"p\"; };\n", SG_ECONF, "upstream.customer_uri:"
+	    " required with upstream.auth \"password\"" },
+	{ "scm no client_key", DB SECRET RA "upstream = { type = \"scm\";"
+	    " url = \"https://x/api\"; ca_chain = \"c\"; login = \"l\";"
+	    " customer_uri = \"c\"; auth = \"client-cert\";"
+	    " client_cert = \"c\"; };\n", SG_ECONF, "upstream.client_key:"
+	    " required with upstream.auth \"client-cert\"" },
+	{ "scm no client_secret_file", DB SECRET RA "upstream = { type ="
+	    " \"scm\"; url = \"https://x/api\"; ca_chain = \"c\";"
+	    " auth = \"oauth\"; client_id = \"i\"; };\n", SG_ECONF,
+	    "upstream.client_secret_file: required with upstream.auth "
+	    "\"oauth\"" },
 
 	/* upstream type */
 	{ "bad type", DB SECRET RA "upstream = { type = \"acme\"; };\n",
@@ -404,11 +449,23 @@ test_values(void **state)
 	assert_string_equal(conf.base_url, "https://scep.example.com/scep");
 	assert_int_equal(conf.log_level, SG_LOG_DEBUG);
 
-	assert_int_equal(conf_load_string(DB SECRET RA
-	    "upstream = { type = \"scm\"; timeout = 5; };\n"
+	assert_int_equal(conf_load_string(DB SECRET RA SCM_MIN
+	    "timeout = 5; };\n"
 	    "log = { level = \"warn\"; };\n", NAME, &conf, &err), SG_OK);
 	assert_int_equal(conf.upstream.type, CONF_UPSTREAM_SCM);
 	assert_string_equal(conf.upstream.ca_cert, "");
+	assert_string_equal(conf.upstream.url, "https://scm.example/api");
+	assert_string_equal(conf.upstream.customer_uri, "examplecorp");
+	assert_int_equal(conf.upstream.auth, CONF_SCM_AUTH_PASSWORD);
+	assert_string_equal(conf.upstream.login, "scep-gw");
+	assert_string_equal(conf.upstream.password_file, "/etc/sg/scm.pw");
+	assert_string_equal(conf.upstream.ca_chain, "/etc/sg/scm-chain.pem");
+	assert_string_equal(conf.upstream.tls_ca_file, "");
+	assert_true(strncmp(conf.upstream.token_url, "https://auth.sso.",
+	    17) == 0);
+	assert_int_equal(conf.upstream.smime_api_version, 1);
+	assert_int_equal(conf.upstream.timeout, 5);
+	assert_int_equal(conf.upstream.poll_interval, 5);
 	assert_int_equal(conf.log_level, SG_LOG_WARN);
 }
 
@@ -607,7 +664,9 @@ test_describe(void **state)
 		"secret_file", "ra ", "list 1..8", "ra[].id", "ra[].chain",
 		"upstream.type", "local|scm", "upstream.ca_cert",
 		"required if local", "upstream.client_secret_file",
-		"upstream.poll_interval", "crypto.allow_des",
+		"upstream.poll_interval", "required if scm",
+		"password|client-cert|oauth", "upstream.tls_ca_file",
+		"crypto.allow_des",
 		"crypto.allow_sha1", "limits.max_body", "int 1024..16777216",
 		"65536", "limits.threads", "limits.connections",
 		"int 1..100000", "log.level", "err|warn|info|debug",
@@ -628,8 +687,8 @@ test_describe(void **state)
 	for (p = buf; *p != '\0'; p++)
 		if (*p == '\n')
 			lines++;
-	/* 9 top-level keys; listen 2, ra 5, upstream 19, crypto 2, ... */
-	assert_int_equal(lines, 9 + 2 + 5 + 19 + 2 + 3 + 2);
+	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2, ... */
+	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 3 + 2);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }

@@ -126,6 +126,8 @@ make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey,
 {
 	X509		*x;
 	X509_NAME	*name;
+	X509_EXTENSION	*ext;
+	X509V3_CTX	 ctx;
 
 	x = X509_new();
 	assert_non_null(x);
@@ -139,6 +141,13 @@ make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey,
 	    (const unsigned char *)cn, -1, -1, 0));
 	assert_true(X509_set_issuer_name(x, issuer != NULL ?
 	    X509_get_subject_name(issuer) : name));
+	/* A subjectKeyIdentifier, so that CMS can name the key by it. */
+	X509V3_set_ctx(&ctx, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier,
+	    "hash");
+	assert_non_null(ext);
+	assert_true(X509_add_ext(x, ext, -1));
+	X509_EXTENSION_free(ext);
 	assert_true(X509_sign(x, ikey, EVP_sha256()) > 0);
 	return x;
 }
@@ -828,6 +837,8 @@ test_two_recipients(void **state)
 #define H_STREAM	0x0080	/* BER, indefinite lengths, chunks */
 #define H_TWO_SIGNERS	0x0100	/* a second SignerInfo */
 #define H_DETACHED	0x0200	/* no eContent */
+#define H_SIGNER_KEYID	0x0400	/* SignerInfo sid: subjectKeyIdentifier */
+#define H_RCPT_KEYID	0x0800	/* RecipientInfo rid: the same */
 
 struct hand {
 	const char	*name;
@@ -851,6 +862,8 @@ static const struct hand hand_cases[] = {
 	{ "valid", "19", "HAND", 0, 0, 0, 0, 0, GOOD },
 	{ "RSAES-OAEP recipient", "19", "HAND", 0, 0, 0, 0, H_OAEP, GOOD },
 	{ "BER, chunked eContent", "19", "HAND", 0, 0, 0, 0, H_STREAM, GOOD },
+	{ "signer named by keyid", "19", "HAND", 0, 0, 0, 0, H_SIGNER_KEYID,
+	    GOOD },
 	{ "messageType 99 (ra/ decides)", "99", "HAND", 0, 0, 0, 0, 0, GOOD },
 	{ "messageType 255", "255", "HAND", 0, 0, 0, 0, 0, GOOD },
 	{ "no messageType", NULL, "HAND", 0, 0, 0, 0, 0, BADREQ },
@@ -907,7 +920,7 @@ static const struct hand hand_cases[] = {
 
 /* The EnvelopedData for the RA, with PKCS#1 v1.5 or OAEP. */
 static uint8_t *
-hand_envelope(const struct fx *f, bool oaep, size_t *len)
+hand_envelope(const struct fx *f, bool oaep, bool keyid, size_t *len)
 {
 	CMS_ContentInfo		*cms;
 	CMS_RecipientInfo	*ri;
@@ -922,7 +935,7 @@ hand_envelope(const struct fx *f, bool oaep, size_t *len)
 	cms = CMS_encrypt(NULL, NULL, EVP_aes_128_cbc(), flags);
 	assert_non_null(cms);
 	ri = CMS_add1_recipient_cert(cms, f->ra_cert, flags |
-	    (oaep ? CMS_KEY_PARAM : 0));
+	    (oaep ? CMS_KEY_PARAM : 0) | (keyid ? CMS_USE_KEYID : 0));
 	assert_non_null(ri);
 	if (oaep)
 		assert_true(EVP_PKEY_CTX_set_rsa_padding(
@@ -977,7 +990,8 @@ hand_build(const struct fx *f, const struct hand *h, size_t *len)
 	unsigned int	 flags = CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP;
 	int		 n;
 
-	env = hand_envelope(f, (h->flags & H_OAEP) != 0, &envlen);
+	env = hand_envelope(f, (h->flags & H_OAEP) != 0,
+	    (h->flags & H_RCPT_KEYID) != 0, &envlen);
 	if (h->flags & H_NOATTR)
 		flags |= CMS_NOATTR;
 	if (h->flags & H_NO_CERTS)
@@ -992,7 +1006,7 @@ hand_build(const struct fx *f, const struct hand *h, size_t *len)
 		assert_int_equal(CMS_set1_eContentType(cms,
 		    OBJ_nid2obj(NID_pkcs7_signed)), 1);
 	si = CMS_add1_signer(cms, f->cli_cert, f->cli_key, EVP_sha256(),
-	    flags);
+	    flags | (h->flags & H_SIGNER_KEYID ? CMS_USE_KEYID : 0));
 	assert_non_null(si);
 	if (h->flags & H_TWO_SIGNERS)
 		assert_non_null(CMS_add1_signer(cms, f->other_cert,
@@ -1113,6 +1127,47 @@ test_hand_table(void **state)
 			bad++;
 	if (bad > 0)
 		fail_msg("%zu of %zu rows failed", bad, NELEM(hand_cases));
+}
+
+/*
+ * XXX KNOWN BUG (pkcs7/p7_msg.c, envelope_cipher() via p7_msg_open()):
+ * the content cipher is read with the PKCS#7 v1.5 decoder, which only
+ * knows RecipientInfos named by issuerAndSerialNumber. An EnvelopedData
+ * whose RecipientInfo names the RA key by subjectKeyIdentifier (RFC 5652
+ * 6.2.1, version 2; CMS_USE_KEYID) does not decode there, the cipher
+ * reads as NID_undef, and p7_msg_open() returns SG_EALG with failinfo
+ * badAlg, although CMS_decrypt() opens it. The same happens to any
+ * envelope PKCS#7 cannot represent (KeyAgree/KEK/Password recipients,
+ * originatorInfo, unprotectedAttrs). This test fails until the cipher
+ * is read from the CMS structure.
+ */
+static void
+test_bug_open_keyid(void **state)
+{
+	static const struct hand h = {
+		"recipient named by keyid", "19", "HAND", 0, 0, 0, 0,
+		H_RCPT_KEYID, GOOD,
+	};
+	struct fx	*f = *state;
+	struct p7_msg	*msg = NULL;
+	struct sg_err	 err;
+	uint8_t		*der;
+	size_t		 len;
+	enum sg_rc	 rc;
+
+	der = hand_build(f, &h, &len);
+	assert_int_equal(p7_msg_parse(der, len, &msg, &err), SG_OK);
+	sg_err_clear(&err);
+	rc = p7_msg_open(msg, f->ra_cert, f->ra_key, &err);
+	if (rc != SG_OK)
+		print_error("p7_msg_open: rc %d failinfo %d: %s\n", rc,
+		    err.failinfo, err.msg);
+	assert_int_equal(rc, SG_OK);
+	assert_int_equal(msg->cipher_nid, NID_aes_128_cbc);
+	assert_int_equal(msg->data_len, f->csr_len);
+	assert_memory_equal(msg->data, f->csr, f->csr_len);
+	p7_msg_free(msg);
+	free(der);
 }
 
 /*
@@ -1800,6 +1855,7 @@ main(void)
 		cmocka_unit_test(test_flip_all),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test(test_type_names),
+		cmocka_unit_test(test_bug_open_keyid),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,239 @@
+/* scepctl request (list, approve, reject) and cert (list, show, revoke). */
+#include <getopt.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scepctl.h"
+
+static bool
+req_status_parse(const char *s, int *out)
+{
+	int	i;
+
+	for (i = RA_REQ_NEW; i <= RA_REQ_REJECTED; i++) {
+		if (strcmp(s, ra_req_status_name((enum ra_req_status)i)) == 0) {
+			*out = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool
+cert_status_parse(const char *s, int *out)
+{
+	int	i;
+
+	for (i = RA_CERT_VALID; i <= RA_CERT_SUPERSEDED; i++) {
+		if (strcmp(s, ra_cert_status_name((enum ra_cert_status)i)) ==
+		    0) {
+			*out = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The value after "--flag" in argv, or NULL. */
+static const char *
+opt_value(int argc, char *argv[], const char *flag)
+{
+	int	i;
+
+	for (i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+static int
+req_list(struct sc_ctx *ctx, int status, bool json)
+{
+	struct ra_request	*r = NULL;
+	struct sg_err		 err;
+	char			 created[32];
+	json_t			*arr;
+	size_t			 n = 0, i;
+
+	if (ra_request_list(ctx->ra, status, &r, &n, &err) != SG_OK)
+		return sc_fail(&err);
+	if (json) {
+		arr = json_array();
+		for (i = 0; arr != NULL && i < n; i++) {
+			sc_time(r[i].created, created, sizeof(created));
+			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, "
+			    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			    "id", (json_int_t)r[i].id, "endpoint",
+			    r[i].endpoint, "account", r[i].account, "transid",
+			    r[i].transid, "type", r[i].type, "status",
+			    ra_req_status_name(r[i].status), "subject",
+			    r[i].subject, "serial", r[i].serial, "order",
+			    r[i].order_id, "reason", r[i].reason, "peer",
+			    r[i].peer, "created", created));
+		}
+		free(r);
+		return sc_json_print(arr);
+	}
+	printf("%-6s  %-12s  %-16s  %-10s  %-8s  %-20s  %s\n", "ID",
+	    "ENDPOINT", "ACCOUNT", "TYPE", "STATUS", "CREATED", "SUBJECT");
+	for (i = 0; i < n; i++) {
+		sc_time(r[i].created, created, sizeof(created));
+		printf("%-6lld  %-12s  %-16s  %-10s  %-8s  %-20s  %s\n",
+		    (long long)r[i].id, r[i].endpoint,
+		    r[i].account[0] ? r[i].account : "-", r[i].type,
+		    ra_req_status_name(r[i].status), created, r[i].subject);
+	}
+	free(r);
+	return SC_OK;
+}
+
+int
+sc_request(struct sc_ctx *ctx, int argc, char *argv[])
+{
+	struct sg_err	 err;
+	const char	*v, *reason;
+	long		 id;
+	int		 status = -1;
+
+	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
+		if ((v = opt_value(argc, argv, "--status")) != NULL &&
+		    !req_status_parse(v, &status)) {
+			fprintf(stderr, "scepctl: --status: new, pending, "
+			    "issued or rejected\n");
+			return SC_USAGE;
+		}
+		return req_list(ctx, status, sc_has_flag(argc, argv, "--json"));
+	}
+	if (argc < 3 || !sg_parse_long(argv[2], 1, INT64_MAX > LONG_MAX ?
+	    LONG_MAX : (long)INT64_MAX, &id))
+		return sc_usage("request");
+	if (strcmp(argv[1], "approve") == 0 && argc == 3) {
+		if (ra_request_approve(ctx->ra, id, &err) != SG_OK)
+			return sc_fail(&err);
+		printf("request %ld approved\n", id);
+		return SC_OK;
+	}
+	if (strcmp(argv[1], "reject") == 0 && argc == 5 &&
+	    (reason = opt_value(argc, argv, "--reason")) != NULL) {
+		if (ra_request_reject(ctx->ra, id, reason, &err) != SG_OK)
+			return sc_fail(&err);
+		printf("request %ld rejected\n", id);
+		return SC_OK;
+	}
+	return sc_usage("request");
+}
+
+static json_t *
+cert_json(const struct ra_cert *c)
+{
+	char	nb[32], na[32], ra[32] = "";
+
+	sc_time(c->not_before, nb, sizeof(nb));
+	sc_time(c->not_after, na, sizeof(na));
+	if (c->status == RA_CERT_REVOKED)
+		sc_time(c->revoked_at, ra, sizeof(ra));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "serial", c->serial, "endpoint", c->endpoint, "account",
+	    c->account, "subject", c->subject, "not_before", nb, "not_after",
+	    na, "status", ra_cert_status_name(c->status), "revoked_at", ra,
+	    "reason", c->status == RA_CERT_REVOKED ?
+	    ra_crl_reason_name(c->reason) : "");
+}
+
+static int
+cert_list(struct sc_ctx *ctx, int argc, char *argv[])
+{
+	struct ra_cert	*c = NULL;
+	struct sg_err	 err;
+	const char	*v;
+	char		 na[32];
+	json_t		*arr;
+	size_t		 n = 0, i;
+	int		 status = -1;
+
+	if ((v = opt_value(argc, argv, "--status")) != NULL &&
+	    !cert_status_parse(v, &status)) {
+		fprintf(stderr, "scepctl: --status: valid, revoked or "
+		    "superseded\n");
+		return SC_USAGE;
+	}
+	if (ra_cert_list(ctx->ra, opt_value(argc, argv, "--endpoint"), status,
+	    &c, &n, &err) != SG_OK)
+		return sc_fail(&err);
+	if (sc_has_flag(argc, argv, "--json")) {
+		arr = json_array();
+		for (i = 0; arr != NULL && i < n; i++)
+			json_array_append_new(arr, cert_json(&c[i]));
+		free(c);
+		return sc_json_print(arr);
+	}
+	printf("%-34s  %-12s  %-16s  %-10s  %-20s  %s\n", "SERIAL", "ENDPOINT",
+	    "ACCOUNT", "STATUS", "NOT AFTER", "SUBJECT");
+	for (i = 0; i < n; i++) {
+		sc_time(c[i].not_after, na, sizeof(na));
+		printf("%-34s  %-12s  %-16s  %-10s  %-20s  %s\n", c[i].serial,
+		    c[i].endpoint, c[i].account[0] ? c[i].account : "-",
+		    ra_cert_status_name(c[i].status), na, c[i].subject);
+	}
+	free(c);
+	return SC_OK;
+}
+
+int
+sc_cert(struct sc_ctx *ctx, int argc, char *argv[])
+{
+	struct ra_cert	 c;
+	struct sg_err	 err;
+	const char	*v;
+	char		*pem = NULL;
+	json_t		*j;
+	int		 reason;
+
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return cert_list(ctx, argc, argv);
+	if (argc >= 3 && strcmp(argv[1], "show") == 0) {
+		if (ra_cert_get(ctx->ra, argv[2], &c, &pem, &err) != SG_OK)
+			return sc_fail(&err);
+		if (sc_has_flag(argc, argv, "--pem"))
+			fputs(pem, stdout);
+		else if (sc_has_flag(argc, argv, "--json")) {
+			j = cert_json(&c);
+			json_object_set_new(j, "pem", json_string(pem));
+			free(pem);
+			return sc_json_print(j);
+		} else {
+			j = cert_json(&c);
+			printf("serial      %s\nendpoint    %s\naccount     %s\n"
+			    "subject     %s\nnot before  %s\nnot after   %s\n"
+			    "status      %s%s%s\n%s",
+			    c.serial, c.endpoint, c.account, c.subject,
+			    json_string_value(json_object_get(j, "not_before")),
+			    json_string_value(json_object_get(j, "not_after")),
+			    ra_cert_status_name(c.status),
+			    c.status == RA_CERT_REVOKED ? ", " : "",
+			    c.status == RA_CERT_REVOKED ?
+			    ra_crl_reason_name(c.reason) : "", pem);
+			json_decref(j);
+		}
+		free(pem);
+		return SC_OK;
+	}
+	if (argc == 5 && strcmp(argv[1], "revoke") == 0) {
+		if ((v = opt_value(argc, argv, "--reason")) == NULL ||
+		    !ra_crl_reason_parse(v, &reason)) {
+			fprintf(stderr, "scepctl: --reason: unspecified, "
+			    "keyCompromise, cACompromise, affiliationChanged, "
+			    "superseded, cessationOfOperation, "
+			    "certificateHold, privilegeWithdrawn\n");
+			return SC_USAGE;
+		}
+		if (ra_cert_revoke(ctx->ra, argv[2], reason, &err) != SG_OK)
+			return sc_fail(&err);
+		printf("certificate %s revoked (%s); the CRL is updated\n",
+		    argv[2], v);
+		return SC_OK;
+	}
+	return sc_usage("cert");
+}
