@@ -224,7 +224,7 @@ print("   %d ok, %d failed %s; %.1f enrollments/s; latency p50 %.1f p90 %.1f"
 EOF
 	done
 	# The server's own words on what failed, if anything did.
-	grep -iE 'error|fail|warn' "${LOGF[$s]}" |
+	grep -E 'msg="failed|level=(error|warn)| (WARN|ERR) ' "${LOGF[$s]}" |
 		sed -E 's/^.*(msg=|WARN |ERR )/\1/; s/transid=[^ ]* //' |
 		sort | uniq -c | sort -rn | head -3 | sed "s/^ */   $s log: /" || true
 done
@@ -267,8 +267,8 @@ if [[ $PROFILE == 1 ]] && command -v valgrind >/dev/null; then
 	callgrind_annotate --inclusive=yes "$TMP/pf/cg.out" 2>/dev/null |
 		grep -E '^ *[0-9,]+ \( *[0-9.]+%\) ' |
 		grep -vE 'clone|start_thread|libmicrohttpd|\?\?\?:0x' |
-		awk '!seen[$0]++' | head -40 |
-		sed -E 's#/[^ ]*/([a-z0-9_]+/[a-z0-9_]+\.c):#\1:#; s# \[[^]]*\]$##'
+		sed -E 's#/[^ ]*/([a-z0-9_]+/[a-z0-9_]+\.c):#\1:#; s# \[[^]]*\]$##' |
+		awk '!seen[$0]++ && n++ < 40' || true
 fi
 
 log "results"

@@ -20,7 +20,8 @@ sg_b64_decode(const char *in, size_t inlen, size_t max, uint8_t **out,
 	int		 l1 = 0, l2 = 0;
 	enum sg_rc	 rc;
 
-	if (inlen / 4 * 3 > max + 3) {
+	/* Line breaks add a few percent; the exact check follows below. */
+	if (inlen / 2 > max + 16) {
 		rc = sg_err_set(err, SG_ELIMIT, "base64: %zu characters "
 		    "exceed the limit", inlen);
 		goto out;
@@ -45,6 +46,11 @@ sg_b64_decode(const char *in, size_t inlen, size_t max, uint8_t **out,
 	}
 	while (n % 4 != 0)
 		norm[n++] = '=';
+	if (n / 4 * 3 > max + 3) {
+		rc = sg_err_set(err, SG_ELIMIT, "base64: decoded message "
+		    "exceeds %zu bytes", max);
+		goto out;
+	}
 	if (n == 0) {
 		rc = sg_err_set(err, SG_EPARSE, "base64: empty message");
 		goto out;

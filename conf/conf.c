@@ -181,6 +181,9 @@ static const struct key keys[] = {
 	    C(threads), "HTTP worker threads" },
 	{ "limits", "connections", K_INT, 0, "1024", 1, 100000, NULL,
 	    C(connection_limit), "concurrent HTTP connections" },
+	{ "limits", "workers", K_INT, 0, "16", 1, 256, NULL,
+	    C(workers), "PKIOperation worker threads (RSA work and upstream "
+	    "waits)" },
 
 	{ "", "log", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
 	    "logging" },

@@ -89,6 +89,7 @@ struct conf {
 	size_t	max_body;	/* bytes of a POST body or GET message */
 	int	threads;	/* HTTP worker threads */
 	int	connection_limit;
+	int	workers;	/* PKIOperation worker threads */
 
 	/* log = { ... } */
 	int	log_level;	/* enum sg_log_level */

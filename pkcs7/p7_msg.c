@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1t.h>
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/objects.h>
@@ -186,21 +187,64 @@ out:
 	return rc;
 }
 
+/*
+ * Just enough of EnvelopedData (RFC 5652 6.1) to read its content
+ * encryption algorithm, which the CMS API keeps to itself. The PKCS7
+ * decoder would do, but it refuses RecipientInfos that name the key by
+ * subjectKeyIdentifier (version 2), which CMS clients may send.
+ */
+typedef struct {
+	ASN1_OBJECT		*type;
+	X509_ALGOR		*alg;
+	ASN1_OCTET_STRING	*data;
+} P7_ECI;
+
+typedef struct {
+	ASN1_INTEGER		*version;
+	STACK_OF(ASN1_TYPE)	*originator;
+	STACK_OF(ASN1_TYPE)	*recipients;
+	P7_ECI			*eci;
+	STACK_OF(ASN1_TYPE)	*attrs;
+} P7_ENV;
+
+typedef struct {
+	ASN1_OBJECT		*type;
+	P7_ENV			*env;
+} P7_ENVCI;
+
+ASN1_SEQUENCE(P7_ECI) = {
+	ASN1_SIMPLE(P7_ECI, type, ASN1_OBJECT),
+	ASN1_SIMPLE(P7_ECI, alg, X509_ALGOR),
+	ASN1_IMP_OPT(P7_ECI, data, ASN1_OCTET_STRING, 0),
+} static_ASN1_SEQUENCE_END(P7_ECI)
+
+ASN1_SEQUENCE(P7_ENV) = {
+	ASN1_SIMPLE(P7_ENV, version, ASN1_INTEGER),
+	ASN1_IMP_SEQUENCE_OF_OPT(P7_ENV, originator, ASN1_ANY, 0),
+	ASN1_SET_OF(P7_ENV, recipients, ASN1_ANY),
+	ASN1_SIMPLE(P7_ENV, eci, P7_ECI),
+	ASN1_IMP_SET_OF_OPT(P7_ENV, attrs, ASN1_ANY, 1),
+} static_ASN1_SEQUENCE_END(P7_ENV)
+
+ASN1_SEQUENCE(P7_ENVCI) = {
+	ASN1_SIMPLE(P7_ENVCI, type, ASN1_OBJECT),
+	ASN1_EXP(P7_ENVCI, env, P7_ENV, 0),
+} static_ASN1_SEQUENCE_END(P7_ENVCI)
+
 /* The content-encryption algorithm of an EnvelopedData, or NID_undef. */
 static int
 envelope_cipher(const uint8_t *der, size_t len)
 {
 	const unsigned char	*p = der;
-	PKCS7			*p7;
+	P7_ENVCI		*ci;
 	int			 nid = NID_undef;
 
-	/* CMS has no getter for it; the PKCS7 decoder reads the field. */
-	p7 = d2i_PKCS7(NULL, &p, (long)len);
-	if (p7 != NULL && PKCS7_type_is_enveloped(p7) &&
-	    p7->d.enveloped->enc_data != NULL &&
-	    p7->d.enveloped->enc_data->algorithm != NULL)
-		nid = OBJ_obj2nid(p7->d.enveloped->enc_data->algorithm->algorithm);
-	PKCS7_free(p7);
+	ci = (P7_ENVCI *)ASN1_item_d2i(NULL, &p, (long)len,
+	    ASN1_ITEM_rptr(P7_ENVCI));
+	if (ci != NULL && ci->env != NULL && ci->env->eci != NULL &&
+	    ci->env->eci->alg != NULL)
+		nid = OBJ_obj2nid(ci->env->eci->alg->algorithm);
+	ASN1_item_free((ASN1_VALUE *)ci, ASN1_ITEM_rptr(P7_ENVCI));
 	return nid;
 }
 

@@ -115,6 +115,13 @@ ra_close(struct ra *ra)
 	free(ra);
 }
 
+int
+ra_poll_interval(const struct ra *ra)
+{
+	/* XXX a setting once the SCM upstream has one; 5 s meanwhile. */
+	return ra->up->ops->collect != NULL ? 5 : 0;
+}
+
 void
 ra_set_actor(struct ra *ra, const char *actor)
 {

@@ -313,6 +313,9 @@ enum sg_rc	 ra_audit_list(struct ra *, const struct ra_audit_filter *,
 void		 ra_endpoint_url(const struct ra *, const struct ra_endpoint *,
 		    char *out, size_t outsz);
 
+/* Seconds between collects of pending upstream orders; 0 if none. */
+int		 ra_poll_interval(const struct ra *);
+
 /* Set the audit actor for admin calls (default: "system"). */
 void		 ra_set_actor(struct ra *, const char *actor);
 

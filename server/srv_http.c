@@ -2,6 +2,8 @@
  * libmicrohttpd front end: one struct req per request, bounded bodies,
  * the raw URI kept for the query (libmicrohttpd would turn a raw '+'
  * into a space, scep-interop.md 1.3), one log line per request.
+ * PKIOperations suspend their connection and run on a worker
+ * (srv_work.c); everything else is answered on libmicrohttpd's threads.
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -19,19 +21,39 @@
 #include "srv.h"
 #include "srv_int.h"
 
+/* Worker threads and queue length: RSA work plus upstream waits. */
+#define SRV_QUEUE	4096
+
 struct srv {
 	struct MHD_Daemon	*mhd;
 	const struct conf	*conf;
 	struct ra		*ra;
+	struct srv_work		*work;
+	struct srv_metrics	 metrics;
+};
+
+enum req_state {
+	REQ_HEADERS = 0,	/* the first call: headers only */
+	REQ_BODY,		/* receiving the body */
+	REQ_RUNNING,		/* suspended, on a worker */
+	REQ_DONE,		/* answer ready, connection resumed */
 };
 
 /* Per request; freed by request_done(). */
 struct req {
-	char		*raw_uri;	/* path and query as sent */
-	struct sg_buf	 body;
-	bool		 too_large;
-	bool		 headers_seen;	/* the first handler call was made */
-	struct timespec	 start;
+	struct srv_job		 job;	/* first: the worker's handle */
+	struct srv		*srv;
+	struct MHD_Connection	*con;
+	char			*raw_uri;	/* path and query as sent */
+	char			*path;
+	char			 method[16];
+	char			 peer[64];
+	struct sg_buf		 body;
+	bool			 too_large;
+	enum req_state		 state;
+	struct srv_request	 in;
+	struct srv_answer	 out;
+	struct timespec		 start;
 };
 
 static void *
@@ -43,6 +65,7 @@ uri_logger(void *cls, const char *uri, struct MHD_Connection *con)
 	(void)con;
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		return NULL;
+	req->srv = srv;
 	req->raw_uri = strdup(uri);
 	req->body.max = srv->conf->max_body;
 	clock_gettime(CLOCK_MONOTONIC, &req->start);
@@ -61,6 +84,8 @@ request_done(void *cls, struct MHD_Connection *con, void **con_cls,
 	if (req == NULL)
 		return;
 	free(req->raw_uri);
+	free(req->path);
+	free(req->out.body);
 	sg_buf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
@@ -84,32 +109,6 @@ peer_name(struct MHD_Connection *con, char *out, size_t outsz)
 		    (const void *)sa)->sin6_addr, out, (socklen_t)outsz);
 }
 
-/* Send "a" (whose body is taken over) with its status and type. */
-static enum MHD_Result
-send_answer(struct MHD_Connection *con, struct srv_answer *a)
-{
-	struct MHD_Response	*resp;
-	enum MHD_Result		 ret;
-
-	resp = MHD_create_response_from_buffer(a->len, a->body,
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(a->body);
-		a->body = NULL;
-		return MHD_NO;
-	}
-	a->body = NULL;		/* libmicrohttpd frees it */
-	if (a->ctype != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    a->ctype);
-	if (a->status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
-		    "GET, POST, HEAD");
-	ret = MHD_queue_response(con, (unsigned int)a->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
 static long
 elapsed_us(const struct timespec *start)
 {
@@ -120,26 +119,144 @@ elapsed_us(const struct timespec *start)
 	    (now.tv_nsec - start->tv_nsec) / 1000;
 }
 
+static const char *const op_names[SRV_OP_MAX] = {
+	"GetCACaps", "GetCACert", "GetNextCACert", "PKIOperation", "health",
+	"other",
+};
+
+static size_t
+op_index(const char *op)
+{
+	size_t	i;
+
+	for (i = 0; op != NULL && i < SRV_OP_MAX - 1; i++)
+		if (strcmp(op, op_names[i]) == 0)
+			return i;
+	return SRV_OP_MAX - 1;
+}
+
+enum sg_rc
+srv_metrics_text(const struct srv_metrics *m, uint8_t **out, size_t *len)
+{
+	struct sg_buf	b = { 0 };
+	size_t		i, j;
+	enum sg_rc	rc;
+
+	rc = sg_buf_addstr(&b, "# HELP scepgate_requests_total HTTP requests "
+	    "by SCEP operation and status class.\n"
+	    "# TYPE scepgate_requests_total counter\n");
+	for (i = 0; rc == SG_OK && i < SRV_OP_MAX; i++)
+		for (j = 1; rc == SG_OK && j < 6; j++)
+			if (atomic_load(&m->requests[i][j]) > 0)
+				rc = sg_buf_printf(&b, "scepgate_requests_total"
+				    "{operation=\"%s\",code=\"%zuxx\"} %lu\n",
+				    op_names[i], j,
+				    atomic_load(&m->requests[i][j]));
+	if (rc == SG_OK)
+		rc = sg_buf_addstr(&b, "# HELP scepgate_request_seconds_total "
+		    "Time spent answering, by operation.\n"
+		    "# TYPE scepgate_request_seconds_total counter\n");
+	for (i = 0; rc == SG_OK && i < SRV_OP_MAX; i++)
+		rc = sg_buf_printf(&b, "scepgate_request_seconds_total"
+		    "{operation=\"%s\"} %.6f\n", op_names[i],
+		    (double)atomic_load(&m->usec_total[i]) / 1e6);
+	if (rc == SG_OK)
+		rc = sg_buf_printf(&b, "# HELP scepgate_busy_total Requests "
+		    "refused with 503 because every worker was busy.\n"
+		    "# TYPE scepgate_busy_total counter\n"
+		    "scepgate_busy_total %lu\n", atomic_load(&m->busy));
+	if (rc != SG_OK) {
+		sg_buf_free(&b);
+		return rc;
+	}
+	*out = b.data;
+	*len = b.len;
+	return SG_OK;
+}
+
+/* Send the answer (its body is handed to libmicrohttpd) and log it. */
+static enum MHD_Result
+send_answer(struct req *req)
+{
+	struct srv_answer	*a = &req->out;
+	struct MHD_Response	*resp;
+	enum MHD_Result		 ret;
+	char			 safe[160];
+	long			 us = elapsed_us(&req->start);
+	size_t			 op = op_index(a->op);
+
+	atomic_fetch_add(&req->srv->metrics.requests[op][a->status / 100 % 6],
+	    1);
+	atomic_fetch_add(&req->srv->metrics.usec_total[op], (unsigned long)us);
+	sg_safe_str(req->path, safe, sizeof(safe));
+	sg_log(SG_LOG_INFO, "peer=%s %s %s op=%s status=%d bytes=%zu us=%ld",
+	    req->peer, req->method, safe, a->op != NULL ? a->op : "-",
+	    a->status, a->len, us);
+	resp = MHD_create_response_from_buffer(a->len, a->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+		return MHD_NO;
+	a->body = NULL;		/* libmicrohttpd frees it */
+	if (a->ctype != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    a->ctype);
+	if (a->status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+		    "GET, POST, HEAD");
+	ret = MHD_queue_response(req->con, (unsigned int)a->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* On a worker: answer, then hand the connection back. */
+static void
+run_job(struct srv_job *job)
+{
+	struct req	*req = (struct req *)(void *)job;
+
+	srv_scep_answer(req->srv->conf, req->srv->ra, &req->in, &req->out);
+	req->state = REQ_DONE;
+	MHD_resume_connection(req->con);
+}
+
+static void
+answer_text(struct srv_answer *a, int status, const char *ctype,
+    const char *text)
+{
+	size_t	n = strlen(text);
+
+	a->status = status;
+	a->ctype = ctype;
+	if ((a->body = malloc(n + 1)) != NULL) {
+		memcpy(a->body, text, n + 1);
+		a->len = n;
+	}
+}
+
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *con, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	struct srv		*srv = cls;
-	struct req		*req = *con_cls;
-	struct srv_request	 in = { 0 };
-	struct srv_answer	 a = { 0 };
-	char			 peer[64], safe[160];
-	const char		*q;
-	enum MHD_Result		 ret;
+	struct srv	*srv = cls;
+	struct req	*req = *con_cls;
+	const char	*q;
 
 	(void)version;
 	if (req == NULL)
 		return MHD_NO;	/* out of memory in uri_logger */
-	if (!req->headers_seen) {
+	switch (req->state) {
+	case REQ_HEADERS:
 		/* The first call has the headers only; the body follows. */
-		req->headers_seen = true;
+		req->state = REQ_BODY;
+		req->con = con;
 		return MHD_YES;
+	case REQ_RUNNING:
+		return MHD_YES;	/* spurious: still on a worker */
+	case REQ_DONE:
+		return send_answer(req);
+	case REQ_BODY:
+		break;
 	}
 	if (*upload_data_size > 0) {
 		/* Bounded: past max_body, drain and answer 413 at the end. */
@@ -149,22 +266,44 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	peer_name(con, peer, sizeof(peer));
+	peer_name(con, req->peer, sizeof(req->peer));
+	snprintf(req->method, sizeof(req->method), "%s", method);
+	if ((req->path = strdup(url)) == NULL)
+		return MHD_NO;
 	q = req->raw_uri != NULL ? strchr(req->raw_uri, '?') : NULL;
-	in.path = url;
-	in.query = q != NULL ? q + 1 : "";
-	in.method = method;
-	in.body = req->body.data;
-	in.body_len = req->body.len;
-	in.too_large = req->too_large;
-	in.peer = peer;
-	srv_scep_answer(srv->conf, srv->ra, &in, &a);
-	sg_safe_str(url, safe, sizeof(safe));
-	sg_log(SG_LOG_INFO, "peer=%s %s %s op=%s status=%d bytes=%zu us=%ld",
-	    peer, method, safe, a.op != NULL ? a.op : "-", a.status, a.len,
-	    elapsed_us(&req->start));
-	ret = send_answer(con, &a);
-	return ret;
+	req->in.path = req->path;
+	req->in.query = q != NULL ? q + 1 : "";
+	req->in.method = req->method;
+	req->in.body = req->body.data;
+	req->in.body_len = req->body.len;
+	req->in.too_large = req->too_large;
+	req->in.peer = req->peer;
+	if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0) {
+		req->out.op = "health";
+		req->out.status = 200;
+		req->out.ctype = "text/plain; version=0.0.4";
+		if (srv_metrics_text(&srv->metrics, &req->out.body,
+		    &req->out.len) != SG_OK)
+			answer_text(&req->out, 500, "text/plain",
+			    "internal error\n");
+		return send_answer(req);
+	}
+	if (!srv_scep_is_slow(&req->in)) {
+		srv_scep_answer(srv->conf, srv->ra, &req->in, &req->out);
+		return send_answer(req);
+	}
+	req->job.run = run_job;
+	req->state = REQ_RUNNING;
+	MHD_suspend_connection(con);
+	if (!srv_work_submit(srv->work, &req->job)) {
+		atomic_fetch_add(&srv->metrics.busy, 1);
+		req->out.op = "PKIOperation";
+		answer_text(&req->out, 503, "text/plain", "server busy, retry "
+		    "later\n");
+		req->state = REQ_DONE;
+		MHD_resume_connection(con);
+	}
+	return MHD_YES;
 }
 
 enum sg_rc
@@ -173,21 +312,40 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 {
 	struct srv		*srv;
 	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+	struct sockaddr		*sa;
+	unsigned int		 flags;
+	enum sg_rc		 rc;
 
 	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)conf->listen_port);
-	if (inet_pton(AF_INET, conf->listen_address, &sin.sin_addr) != 1)
+	memset(&sin6, 0, sizeof(sin6));
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+	if (inet_pton(AF_INET, conf->listen_address, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)conf->listen_port);
+		sa = (struct sockaddr *)&sin;
+	} else if (inet_pton(AF_INET6, conf->listen_address,
+	    &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)conf->listen_port);
+		sa = (struct sockaddr *)&sin6;
+		flags |= MHD_USE_IPv6;
+	} else
 		return sg_err_set(err, SG_ECONF, "listen.address '%s' is not "
-		    "an IPv4 address", conf->listen_address);
+		    "an IP address", conf->listen_address);
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "server");
 	srv->conf = conf;
 	srv->ra = ra;
-	srv->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
-	    (uint16_t)conf->listen_port, NULL, NULL, handler, srv,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+	if ((rc = srv_work_start(ra, (size_t)conf->workers, SRV_QUEUE,
+	    ra_poll_interval(ra), &srv->work, err)) != SG_OK) {
+		free(srv);
+		return rc;
+	}
+	srv->mhd = MHD_start_daemon(flags, (uint16_t)conf->listen_port,
+	    NULL, NULL, handler, srv,
+	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)conf->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)conf->connection_limit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
@@ -198,6 +356,7 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
 	    MHD_OPTION_END);
 	if (srv->mhd == NULL) {
+		srv_work_stop(srv->work);
 		free(srv);
 		return sg_err_set(err, SG_EIO, "cannot listen on %s:%d",
 		    conf->listen_address, conf->listen_port);
@@ -211,6 +370,10 @@ srv_stop(struct srv *srv)
 {
 	if (srv == NULL)
 		return;
+	/* Suspended connections must be resumed before the daemon stops. */
+	MHD_quiesce_daemon(srv->mhd);
+	srv_work_drain(srv->work);
 	MHD_stop_daemon(srv->mhd);
+	srv_work_stop(srv->work);
 	free(srv);
 }

@@ -104,6 +104,24 @@ out:
 	free(msg);
 }
 
+bool
+srv_scep_is_slow(const struct srv_request *in)
+{
+	char	*op = NULL;
+	size_t	 oplen;
+	bool	 slow;
+
+	if (strncmp(in->path, "/scep/", 6) != 0)
+		return false;
+	if (strcmp(in->method, "POST") == 0)
+		return !in->too_large;
+	if (srv_query_get(in->query, "operation", 64, &op, &oplen) != SG_OK)
+		return false;
+	slow = strcmp(op, "PKIOperation") == 0;
+	free(op);
+	return slow;
+}
+
 void
 srv_scep_answer(const struct conf *conf, struct ra *ra,
     const struct srv_request *in, struct srv_answer *a)

@@ -1,0 +1,143 @@
+/*
+ * The pure parts of the SCM backend (ra_up_scm.c): JSON in and out,
+ * the meaning of SCM's answers, back-off arithmetic. No sockets and no
+ * clock reads, so tests/unit/test_scm.c can drive them with tables.
+ * Section numbers refer to reference/scm-rest-api.md.
+ */
+#ifndef RA_UP_SCM_INT_H
+#define RA_UP_SCM_INT_H
+
+#include <limits.h>
+#include <time.h>
+
+#include "ra_int.h"
+
+/* An answer without a JSON "code" (4.1: accept a missing code). */
+#define SCM_NO_CODE	INT_MIN
+
+/* Which call answered: the same code means different things (4.2). */
+enum scm_call {
+	SCM_CALL_ENROLL,
+	SCM_CALL_COLLECT,
+	SCM_CALL_REVOKE,
+	SCM_CALL_OTHER,		/* listings, details, token */
+};
+
+/* What the gateway does with an answer (4.2, 4.3). */
+enum scm_class {
+	SCM_C_OK,		/* 2xx */
+	SCM_C_PENDING,		/* collect: 0, -1400, -183, -109 */
+	SCM_C_TRANSIENT,	/* 429, 5xx, -140, -195, -2, -65: back off */
+	SCM_C_AUTH,		/* 401, -16, -970; -3, -25, -37 privileges */
+	SCM_C_CSR,		/* the request itself: badRequest */
+	SCM_C_ALG,		/* key algorithm or size: badAlg */
+	SCM_C_CONFIG,		/* org, profile, term, fields: the setup */
+	SCM_C_REVOKED,		/* collect: -110, -192 */
+	SCM_C_NOTFOUND,		/* 404, -5101, -124 */
+	SCM_C_DONE,		/* revoke: -159, already revoked */
+	SCM_C_FAIL,		/* anything else */
+};
+
+enum scm_class	 scm_classify(enum scm_call, long http, int code);
+const char	*scm_class_name(enum scm_class);
+
+/*
+ * Read an error body leniently (4.1): "code" (SCM_NO_CODE if absent or
+ * not JSON) and "description" (or OAuth's "error"), made printable, into
+ * desc ("" if none). "body" is borrowed and need not be NUL-terminated.
+ */
+void		 scm_error_parse(const uint8_t *body, size_t len, int *code,
+		    char *desc, size_t descsz);
+
+/*
+ * Fill err for a failed call "what" (e.g. "enroll"): SG_EUPSTREAM, the
+ * failInfo of its class (badAlg for SCM_C_ALG, else badRequest) and a
+ * message with HTTP status, code and SCM's description. Returns the rc.
+ */
+enum sg_rc	 scm_error_set(struct sg_err *, enum scm_call,
+		    const char *what, long http, int code, const char *desc);
+
+/* Certificate states of details and lists (3.4, 3.8), any casing. */
+enum scm_state {
+	SCM_S_PENDING,		/* requested, approved, applied, ... */
+	SCM_S_ISSUED,		/* issued, downloaded */
+	SCM_S_DECLINED,		/* declined, rejected */
+	SCM_S_REVOKED,		/* revoked, pre_revoked, expired */
+};
+enum scm_state	 scm_state_parse(const char *);
+
+/* The S/MIME person of a client certificate (3.8). */
+struct scm_person {
+	char	email[129];
+	char	first[65];
+	char	last[65];
+	char	cn[65];		/* "" if the subject has no CN */
+};
+/*
+ * Email from the subject's emailAddress, else the first rfc822Name SAN;
+ * names from givenName and surname, else the CN split at its last
+ * space, else the email's local part split at its last '.', '_' or '-'
+ * (one word is used for both names). SG_EPOLICY with failInfo
+ * badRequest when there is no email address or a name is too long.
+ */
+enum sg_rc	 scm_person_from_csr(X509_REQ *, struct scm_person *,
+		    struct sg_err *);
+
+/* One enroll body (3.3 device, 3.8 client). */
+struct scm_enroll {
+	bool		 client;	/* S/MIME API, with the person */
+	long		 org_id;	/* organization or department */
+	long		 cert_type;	/* profile id */
+	int		 term;		/* days */
+	const char	*comments;	/* SCEP transactionID and endpoint */
+	X509_REQ	*csr;		/* borrowed; sent as PEM */
+	const struct scm_person *person;	/* client only */
+};
+/* The JSON text of an enroll body; *json malloc'ed (free()). */
+enum sg_rc	 scm_enroll_json(const struct scm_enroll *, char **json,
+		    struct sg_err *);
+/*
+ * The order id of an enroll answer: deviceCertId (device) or the
+ * backendCertId string (client), into order (RA_ORDER_MAX bytes).
+ */
+enum sg_rc	 scm_enroll_order(bool client, const uint8_t *body, size_t len,
+		    char *order, struct sg_err *);
+/* "status" of details, or "state"/"status" of a list's first entry. */
+enum sg_rc	 scm_status_field(const uint8_t *body, size_t len, char *out,
+		    size_t outsz);
+
+/* The first certificate of a collect body (PEM, or DER); *out owned. */
+enum sg_rc	 scm_cert_parse(const uint8_t *body, size_t len, X509 **out,
+		    struct sg_err *);
+
+/* Organizations, departments and profiles, flattened (3.1, 3.2). */
+struct scm_entry {
+	long	id;
+	char	name[RA_NAME_MAX];
+	char	parent[RA_NAME_MAX];	/* departments: their org; else "" */
+};
+/* A listing; *out malloc'ed (free()), may be NULL when *n is 0. */
+enum sg_rc	 scm_orgs_parse(const uint8_t *, size_t, struct scm_entry **out,
+		    size_t *n, struct sg_err *);
+enum sg_rc	 scm_types_parse(const uint8_t *, size_t,
+		    struct scm_entry **out, size_t *n, struct sg_err *);
+/* The id of "name" under "parent" ("" for top level), or -1. */
+long		 scm_entry_find(const struct scm_entry *, size_t n,
+		    const char *name, const char *parent);
+/* A decimal id of 1..INT32_MAX ("7311"), or -1. */
+long		 scm_numeric_id(const char *);
+
+/* Uppercase hex "1A2B3" -> "01:A2:B3" (3.6 shows colon-separated). */
+bool		 scm_serial_colon(const char *hex, char *out, size_t outsz);
+
+/* Retry-After in seconds (delta or HTTP date), or -1. */
+long		 scm_retry_after(const char *value, time_t now);
+/*
+ * Milliseconds to wait before try "attempt" + 2: exponential from
+ * 500 ms, capped at 8 s, with jitter from "rnd", never less than
+ * Retry-After (seconds, -1 for none).
+ */
+long		 scm_backoff_ms(unsigned attempt, long retry_after,
+		    unsigned rnd);
+
+#endif /* RA_UP_SCM_INT_H */
