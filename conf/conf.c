@@ -184,6 +184,12 @@ static const struct key keys[] = {
 	{ "limits", "workers", K_INT, 0, "16", 1, 256, NULL,
 	    C(workers), "PKIOperation worker threads (RSA work and upstream "
 	    "waits)" },
+	{ "limits", "lockout_failures", K_INT, 0, "5", 0, 1000, NULL,
+	    C(lockout_failures), "wrong access codes from one address "
+	    "before it is locked out; 0 disables" },
+	{ "limits", "lockout_seconds", K_INT, 0, "900", 1, 86400, NULL,
+	    C(lockout_seconds), "window for counting wrong codes, and the "
+	    "length of a lockout" },
 
 	{ "", "log", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
 	    "logging" },

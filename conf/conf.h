@@ -90,6 +90,8 @@ struct conf {
 	int	threads;	/* HTTP worker threads */
 	int	connection_limit;
 	int	workers;	/* PKIOperation worker threads */
+	int	lockout_failures; /* wrong codes before a lockout; 0: off */
+	int	lockout_seconds;  /* counting window and lockout length */
 
 	/* log = { ... } */
 	int	log_level;	/* enum sg_log_level */

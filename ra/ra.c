@@ -94,6 +94,8 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 	if ((rc = ra_up_open(conf, &ra->up, err)) != SG_OK ||
 	    (rc = ra_keys_load(&ra->keys, conf, ra->up->chain, err)) != SG_OK ||
 	    (rc = load_next(ra, err)) != SG_OK ||
+	    (ra->throttle = ra_throttle_new(conf->lockout_failures,
+	    conf->lockout_seconds)) == NULL ||
 	    (rc = ra_store_open(conf->database, &ra->store, err)) != SG_OK) {
 		ra_close(ra);
 		return rc;
@@ -111,6 +113,7 @@ ra_close(struct ra *ra)
 	ra_store_close(ra->store);
 	ra_keys_free(&ra->keys);
 	ra_up_free(ra->up);
+	ra_throttle_free(ra->throttle);
 	free(ra->next);
 	free(ra);
 }

@@ -276,6 +276,11 @@ authorize(struct ra_op *op, const struct p7_csr *csr, struct ra_account *acct)
 		    "validation is not implemented yet");
 		return false;
 	}
+	if (ra_throttle_locked(op->ra->throttle, op->peer, time(NULL))) {
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "too many attempts",
+		    "locked out after repeated wrong access codes");
+		return false;
+	}
 	if (csr->challenge == NULL || csr->challenge[0] == '\0') {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "access code required",
 		    "no challengePassword in the request");
@@ -287,6 +292,9 @@ authorize(struct ra_op *op, const struct p7_csr *csr, struct ra_account *acct)
 	    &e)) == SG_ENOTFOUND) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "bad access code",
 		    "access code mismatch");
+		if (ra_throttle_fail(op->ra->throttle, op->peer, time(NULL)))
+			sg_log(SG_LOG_WARN, "peer=%s: locked out for repeated "
+			    "wrong access codes", op->peer);
 		return false;
 	}
 	if (rc != SG_OK) {

@@ -294,6 +294,18 @@ enum sg_rc	 ra_policy_check_csr(const struct ra_endpoint *,
 /* Names: letters, digits, and " ._-@" ; 1..RA_NAME_MAX-1 bytes. */
 bool		 ra_policy_name_ok(const char *name);
 
+/* ---- lockout of wrong access codes (ra_throttle.c) ---- */
+
+struct ra_throttle;
+struct ra_throttle *ra_throttle_new(int max_fails, int seconds);
+void		 ra_throttle_free(struct ra_throttle *);
+/* Is "peer" locked out now? */
+bool		 ra_throttle_locked(struct ra_throttle *, const char *peer,
+		    time_t now);
+/* Count a wrong code from "peer"; true if that locked it out. */
+bool		 ra_throttle_fail(struct ra_throttle *, const char *peer,
+		    time_t now);
+
 /* ---- the RA ---- */
 
 struct ra {
@@ -303,6 +315,7 @@ struct ra {
 	struct ra_up		*up;
 	char			 caps[256];	/* GetCACaps body */
 	char			 actor[64];
+	struct ra_throttle	*throttle;	/* wrong access codes */
 	uint8_t			*next;		/* GetNextCACert content */
 	size_t			 next_len;	/* (unsigned inner set) */
 };

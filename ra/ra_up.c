@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "ra_int.h"
+#include "ra_up_scm_int.h"
 
 enum sg_rc
 ra_up_open(const struct conf *conf, struct ra_up **out, struct sg_err *err)
@@ -10,9 +11,7 @@ ra_up_open(const struct conf *conf, struct ra_up **out, struct sg_err *err)
 	case CONF_UPSTREAM_LOCAL:
 		return ra_up_local_open(conf, out, err);
 	case CONF_UPSTREAM_SCM:
-		/* XXX issue #4: the SCM REST client is not written yet. */
-		return sg_err_set(err, SG_ECONF, "%s: upstream type \"scm\" "
-		    "is not implemented yet; use \"local\"", conf->path);
+		return ra_up_scm_open(conf, out, err);
 	}
 	return sg_err_set(err, SG_ECONF, "%s: unknown upstream type",
 	    conf->path);

@@ -127,6 +127,20 @@ long		 scm_entry_find(const struct scm_entry *, size_t n,
 /* A decimal id of 1..INT32_MAX ("7311"), or -1. */
 long		 scm_numeric_id(const char *);
 
+/*
+ * An OAuth token answer (1.3): access_token into tok (tokz bytes; only
+ * characters allowed in a header) and expires_in (300 if absent).
+ */
+enum sg_rc	 scm_token_parse(const uint8_t *body, size_t len, char *tok,
+		    size_t toksz, long *expires_in);
+
+/*
+ * The REST base: "url" as configured, with "/private" put before a
+ * final "/api" for client-certificate login (1.2).
+ */
+void		 scm_base_url(const char *url, bool client_cert, char *out,
+		    size_t outsz);
+
 /* Uppercase hex "1A2B3" -> "01:A2:B3" (3.6 shows colon-separated). */
 bool		 scm_serial_colon(const char *hex, char *out, size_t outsz);
 
@@ -139,5 +153,9 @@ long		 scm_retry_after(const char *value, time_t now);
  */
 long		 scm_backoff_ms(unsigned attempt, long retry_after,
 		    unsigned rnd);
+
+/* The SCM upstream; the contract is ra_up_open()'s (ra_up.c). */
+enum sg_rc	 ra_up_scm_open(const struct conf *, struct ra_up **,
+		    struct sg_err *);
 
 #endif /* RA_UP_SCM_INT_H */

@@ -540,6 +540,53 @@ scm_numeric_id(const char *s)
 	return v;
 }
 
+enum sg_rc
+scm_token_parse(const uint8_t *body, size_t len, char *tok, size_t toksz,
+    long *expires_in)
+{
+	json_t		*j, *t, *e;
+	const char	*v;
+	enum sg_rc	 rc = SG_EPARSE;
+	size_t		 n;
+
+	if ((j = json_parse(body, len)) == NULL)
+		return SG_EPARSE;
+	t = json_object_get(j, "access_token");
+	e = json_object_get(j, "expires_in");
+	if (json_is_string(t)) {
+		v = json_string_value(t);
+		n = json_string_length(t);
+		/* RFC 6750 2.1 b64token characters. */
+		if (n > 0 && n < toksz && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789-._~+/=") == n) {
+			memcpy(tok, v, n + 1);
+			rc = SG_OK;
+		}
+	}
+	*expires_in = 300;	/* 1.3: what clients assume */
+	if (json_is_integer(e) && json_integer_value(e) > 0 &&
+	    json_integer_value(e) < 86400 * 366)
+		*expires_in = (long)json_integer_value(e);
+	/* The token is a secret: do not leave it in freed memory. */
+	if (json_is_string(t))
+		OPENSSL_cleanse((char *)json_string_value(t),
+		    json_string_length(t));
+	json_decref(j);
+	return rc;
+}
+
+void
+scm_base_url(const char *url, bool client_cert, char *out, size_t outsz)
+{
+	size_t	n = strlen(url);
+
+	if (client_cert && n >= 4 && strcmp(url + n - 4, "/api") == 0 &&
+	    (n < 12 || strcmp(url + n - 12, "/private/api") != 0))
+		snprintf(out, outsz, "%.*s/private/api", (int)(n - 4), url);
+	else
+		snprintf(out, outsz, "%s", url);
+}
+
 bool
 scm_serial_colon(const char *hex, char *out, size_t outsz)
 {

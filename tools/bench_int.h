@@ -105,9 +105,9 @@ enum sg_rc	 bench_url_op(const char *url, const char *op, char **out);
 /*
  * Open "n" TCP connections to the host and port of "url", send one
  * keep-alive GetCACaps on each (unless "idle") and read the answers,
- * then keep them all open "hold_s" seconds. Reports how many answered and how many the
- * server still held at the end; with "pid" > 0 the server's VmRSS
- * while they were open.
+ * then keep them all open "hold_s" seconds. Reports how many answered
+ * and how many the server still held at the end; with "pid" > 0 the
+ * server's VmRSS while they were open.
  */
 struct bench_hold {
 	size_t		 opened;	/* connect() succeeded */

@@ -600,6 +600,7 @@ main(int argc, char *argv[])
 	struct bench_ca		 ca = { 0 };
 	struct bench_key	*keys = NULL;
 	struct result		 res = { 0 };
+	OSSL_PROVIDER		*legacy, *deflt;
 	struct sg_err		 err;
 	char			*url = NULL;
 	unsigned char		 tag[4];
@@ -612,13 +613,14 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	/* Single DES (--cipher des, and micromdm's replies) is legacy. */
-	if (OSSL_PROVIDER_load(NULL, "legacy") == NULL ||
-	    OSSL_PROVIDER_load(NULL, "default") == NULL)
+	legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	deflt = OSSL_PROVIDER_load(NULL, "default");
+	if (legacy == NULL || deflt == NULL)
 		fprintf(stderr, "scep-bench: warning: no OpenSSL legacy "
 		    "provider: DES replies will not decrypt\n");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "scep-bench: libcurl init failed\n");
-		return 1;
+		goto out;
 	}
 	if (o.hold > 0) {
 		ret = hold(&o);
@@ -669,5 +671,9 @@ out:
 	bench_ca_free(&ca);
 	free(url);
 	curl_global_cleanup();
+	if (legacy != NULL)
+		OSSL_PROVIDER_unload(legacy);
+	if (deflt != NULL)
+		OSSL_PROVIDER_unload(deflt);
 	return ret;
 }

@@ -688,7 +688,7 @@ test_describe(void **state)
 		if (*p == '\n')
 			lines++;
 	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2, ... */
-	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 4 + 2);
+	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 6 + 2);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }

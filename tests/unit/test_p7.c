@@ -291,6 +291,28 @@ server_read(const struct fx *f, const uint8_t *der, size_t len)
 	return msg;
 }
 
+/* Build a SUCCESS with "certs" (or PENDING if NULL) to "msg". */
+static uint8_t *
+make_rep(const struct fx *f, struct p7_msg *msg, STACK_OF(X509) *certs,
+    int cipher, int digest, size_t *len)
+{
+	struct p7_rep	 rep = { 0 };
+	struct sg_err	 err;
+	uint8_t		*der = NULL;
+
+	rep.status = certs != NULL ? P7_STATUS_SUCCESS : P7_STATUS_PENDING;
+	rep.failinfo = SG_FAIL_NONE;
+	rep.req = msg;
+	rep.certs = certs;
+	rep.sign_cert = f->ra_cert;
+	rep.sign_key = f->ra_key;
+	rep.cipher_nid = cipher;
+	rep.digest_nid = digest;
+	if (p7_rep_build(&rep, &der, len, &err) != SG_OK)
+		fail_msg("p7_rep_build: %s", err.msg);
+	return der;
+}
+
 /* The digest of the only SignerInfo of a SignedData, or NID_undef. */
 static int
 signer_digest(const uint8_t *der, size_t len)
@@ -853,6 +875,66 @@ test_two_recipients(void **state)
 }
 
 /*
+ * An EC client (RFC 8894 3.1 leaves non-RSA keys to the client): the RA
+ * reads its request as any other, and the SUCCESS envelope to its
+ * certificate becomes a KeyAgreeRecipientInfo (ECDH), which the client
+ * reader must open too.
+ */
+static void
+test_ec_client(void **state)
+{
+	struct fx		*f = *state;
+	struct p7_req		 rq = { 0 };
+	struct p7_msg		*msg;
+	struct p7_csr		*csr = NULL;
+	struct p7_certrep	*cr = NULL;
+	struct sg_err		 err;
+	STACK_OF(X509)		*certs;
+	X509			*ec_cert;
+	uint8_t			*csrder, *der = NULL, *rder;
+	size_t			 csrlen, len, rlen;
+
+	ec_cert = make_cert("EC client", f->ec_key, NULL, f->ec_key, 6);
+	csrder = make_csr(f->ec_key, V_ASN1_PRINTABLESTRING, STR("abc"), 1,
+	    &csrlen);
+	rq.type = P7_TYPE_PKCSREQ;
+	rq.transid = "EC";
+	rq.data = csrder;
+	rq.data_len = csrlen;
+	rq.signer = ec_cert;
+	rq.signer_key = f->ec_key;
+	rq.recipients = f->ra_stack;
+	assert_int_equal(p7_req_build(&rq, &der, &len, &err), SG_OK);
+	msg = server_read(f, der, len);
+	assert_non_null(msg);
+	assert_int_equal(X509_cmp(msg->signer, ec_cert), 0);
+	assert_int_equal(p7_csr_parse(msg->data, msg->data_len, &csr, &err),
+	    SG_OK);
+	assert_int_equal(csr->key_type, EVP_PKEY_EC);
+	assert_string_equal(csr->challenge, "abc");
+	certs = sk_X509_new_null();
+	assert_non_null(certs);
+	assert_true(sk_X509_push(certs, f->chain[0]));
+	rder = make_rep(f, msg, certs, 0, 0, &rlen);
+	if (p7_certrep_parse(rder, rlen, f->ra_cert, ec_cert, f->ec_key, &cr,
+	    &err) != SG_OK)
+		fail_msg("p7_certrep_parse: %s", err.msg);
+	assert_int_equal(cr->status, P7_STATUS_SUCCESS);
+	assert_int_equal(cr->cipher_nid, NID_aes_128_cbc);
+	assert_int_equal(sk_X509_num(cr->certs), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(cr->certs, 0), f->chain[0]),
+	    0);
+	p7_certrep_free(cr);
+	sk_X509_free(certs);
+	free(rder);
+	p7_csr_free(csr);
+	p7_msg_free(msg);
+	free(der);
+	free(csrder);
+	X509_free(ec_cert);
+}
+
+/*
  * Hand-built pkiMessages (CMS API directly): what p7_req_build cannot
  * make, valid (RSA-OAEP, BER streaming) or not (attributes missing,
  * repeated, of the wrong type or size)
@@ -1161,19 +1243,15 @@ test_hand_table(void **state)
 }
 
 /*
- * XXX KNOWN BUG (pkcs7/p7_msg.c, envelope_cipher() via p7_msg_open()):
- * the content cipher is read with the PKCS#7 v1.5 decoder, which only
- * knows RecipientInfos named by issuerAndSerialNumber. An EnvelopedData
- * whose RecipientInfo names the RA key by subjectKeyIdentifier (RFC 5652
- * 6.2.1, version 2; CMS_USE_KEYID) does not decode there, the cipher
- * reads as NID_undef, and p7_msg_open() returns SG_EALG with failinfo
- * badAlg, although CMS_decrypt() opens it. The same happens to any
- * envelope PKCS#7 cannot represent (KeyAgree/KEK/Password recipients,
- * originatorInfo, unprotectedAttrs). This test fails until the cipher
- * is read from the CMS structure.
+ * Regression (found by this test, fixed in dea5330): p7_msg_open() read
+ * the content cipher with the PKCS#7 v1.5 decoder, which only knows
+ * RecipientInfos named by issuerAndSerialNumber. An EnvelopedData whose
+ * RecipientInfo names the RA key by subjectKeyIdentifier (RFC 5652
+ * 6.2.1, version 2; CMS_USE_KEYID) read as cipher NID_undef and was
+ * refused with SG_EALG/badAlg, although CMS_decrypt() opens it.
  */
 static void
-test_bug_open_keyid(void **state)
+test_open_keyid(void **state)
 {
 	static const struct hand h = {
 		"recipient named by keyid", "19", "HAND", 0, 0, 0, 0,
@@ -1328,28 +1406,6 @@ test_rep_table(void **state)
 		fail_msg("%zu of %zu rows failed", bad, NELEM(rep_cases));
 }
 
-/* Build a SUCCESS with "certs" (or PENDING if NULL) to a fresh request. */
-static uint8_t *
-make_rep(const struct fx *f, struct p7_msg *msg, STACK_OF(X509) *certs,
-    int cipher, int digest, size_t *len)
-{
-	struct p7_rep	 rep = { 0 };
-	struct sg_err	 err;
-	uint8_t		*der = NULL;
-
-	rep.status = certs != NULL ? P7_STATUS_SUCCESS : P7_STATUS_PENDING;
-	rep.failinfo = SG_FAIL_NONE;
-	rep.req = msg;
-	rep.certs = certs;
-	rep.sign_cert = f->ra_cert;
-	rep.sign_key = f->ra_key;
-	rep.cipher_nid = cipher;
-	rep.digest_nid = digest;
-	if (p7_rep_build(&rep, &der, len, &err) != SG_OK)
-		fail_msg("p7_rep_build: %s", err.msg);
-	return der;
-}
-
 /*
  * A fresh senderNonce in every reply (jscep rejects repeats, 5.2), the
  * explicit cipher and digest overrides, and who may read a reply.
@@ -1440,7 +1496,7 @@ test_certs_order(void **state)
 
 	/* 64 characters, the most a CN may have (RFC 5280 A.1). */
 	longer = make_cert("a much longer common name than the RA's, so "
-	    "it encodes longer.", f->other_key, NULL, f->other_key, 99);
+	    "it encodes longer.", f->cli_key, NULL, f->cli_key, 99);
 	assert_true(i2d_X509(longer, NULL) > i2d_X509(f->ra_cert, NULL));
 	in = sk_X509_new_null();
 	assert_non_null(in);
@@ -1878,6 +1934,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_des),
 		cmocka_unit_test(test_req_defaults),
 		cmocka_unit_test(test_two_recipients),
+		cmocka_unit_test(test_ec_client),
 		cmocka_unit_test(test_hand_table),
 		cmocka_unit_test(test_rep_table),
 		cmocka_unit_test(test_rep_details),
@@ -1889,7 +1946,7 @@ main(void)
 		cmocka_unit_test(test_flip_all),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test(test_type_names),
-		cmocka_unit_test(test_bug_open_keyid),
+		cmocka_unit_test(test_open_keyid),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -388,6 +388,9 @@ group_setup(void **state)
 	if (rc != SG_OK)
 		fail_msg("conf_load: %s", err.msg);
 	assert_true(fx->conf->allow_des);
+	/* Many wrong codes come from one address here; test_lockout
+	 * checks the lockout with its own RA. */
+	fx->conf->lockout_failures = 0;
 	snprintf(fx->db, sizeof(fx->db), "%s", fx->conf->database);
 	rc = ra_open(fx->conf, &fx->ra, &err);
 	if (rc != SG_OK)
@@ -1492,6 +1495,40 @@ test_secret_not_stored_after_enroll(void **state)
 		fail_msg("the demo access code is in the database");
 }
 
+/* Repeated wrong codes lock the address out, even for a right code. */
+static void
+test_lockout(void **state)
+{
+	struct fx		*fx = *state;
+	struct conf		 c = *fx->conf;
+	struct ra		*saved = fx->ra, *ra2 = NULL;
+	struct sg_err		 err;
+	struct p7_certrep	*rep;
+	char			 tid[64];
+	int			 i;
+
+	c.lockout_failures = 3;
+	c.lockout_seconds = 600;
+	assert_int_equal(ra_open(&c, &ra2, &err), SG_OK);
+	fx->ra = ra2;
+	for (i = 0; i < 3; i++) {
+		new_transid(fx, "lockout", tid, sizeof(tid));
+		rep = enroll(fx, "demo", tid, 0, "WrongCode1234");
+		expect_status(rep, P7_STATUS_FAILURE, SG_FAIL_BADREQUEST,
+		    "wrong code before the lockout");
+		assert_string_equal(rep->failtext, "bad access code");
+		p7_certrep_free(rep);
+	}
+	new_transid(fx, "lockout", tid, sizeof(tid));
+	rep = enroll(fx, "demo", tid, 0, fx->code);
+	expect_status(rep, P7_STATUS_FAILURE, SG_FAIL_BADREQUEST,
+	    "right code while locked out");
+	assert_string_equal(rep->failtext, "too many attempts");
+	p7_certrep_free(rep);
+	fx->ra = saved;
+	ra_close(ra2);
+}
+
 int
 main(void)
 {
@@ -1512,6 +1549,7 @@ main(void)
 		cmocka_unit_test(test_endpoint_delete),
 		cmocka_unit_test(test_secret_not_stored),
 		cmocka_unit_test(test_secret_not_stored_after_enroll),
+		cmocka_unit_test(test_lockout),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
