@@ -207,7 +207,8 @@ main(int argc, char *argv[])
 		return SC_OK;
 	}
 	sg_log_init(SG_LOG_WARN, false, "scepctl");
-	if (cmd->needs_ra || strcmp(cmd->name, "check-config") == 0) {
+	if (cmd->needs_ra || (strcmp(cmd->name, "check-config") == 0 &&
+	    !sc_has_flag(argc, argv, "--describe"))) {
 		if (ctx.config == NULL) {
 			fprintf(stderr, "scepctl: no configuration: give "
 			    "--config FILE or set SCEPGATE_CONFIG\n");
