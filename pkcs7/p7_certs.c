@@ -12,7 +12,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
-#include "p7.h"
+#include "p7_int.h"
 
 /* A degenerate SignedData with "certs" (in order) and/or "crl". */
 static enum sg_rc
@@ -42,20 +42,10 @@ degenerate(STACK_OF(X509) *certs, X509_CRL *crl, uint8_t **der, size_t *len,
 		rc = sg_err_set(err, SG_ENOMEM, "certs-only SignedData");
 		goto out;
 	}
-	if ((n = i2d_PKCS7(p7, &buf)) <= 0) {
-		rc = sg_err_set(err, SG_EINTERNAL, "certs-only SignedData");
-		goto out;
-	}
-	/* Hand out malloc'ed memory so that callers free() everything. */
-	if ((*der = malloc((size_t)n)) == NULL) {
-		rc = sg_err_set(err, SG_ENOMEM, "certs-only SignedData");
-		goto out;
-	}
-	memcpy(*der, buf, (size_t)n);
-	*len = (size_t)n;
-	rc = SG_OK;
+	n = i2d_PKCS7(p7, &buf);
+	if ((rc = p7_der_take(buf, n, der, len)) != SG_OK)
+		sg_err_set(err, rc, "certs-only SignedData");
 out:
-	OPENSSL_free(buf);
 	PKCS7_free(p7);
 	return rc;
 }
@@ -80,9 +70,7 @@ p7_next_build(STACK_OF(X509) *certs, X509 *sign_cert, EVP_PKEY *sign_key,
 	CMS_ContentInfo	*cms = NULL;
 	BIO		*in = NULL;
 	uint8_t		*inner = NULL;
-	unsigned char	*buf = NULL;
 	size_t		 innerlen;
-	int		 n;
 	enum sg_rc	 rc;
 
 	if ((rc = p7_certs_build(certs, &inner, &innerlen, err)) != SG_OK)
@@ -90,20 +78,12 @@ p7_next_build(STACK_OF(X509) *certs, X509 *sign_cert, EVP_PKEY *sign_key,
 	if ((in = BIO_new_mem_buf(inner, (int)innerlen)) == NULL ||
 	    (cms = CMS_sign(sign_cert, sign_key, NULL, in, CMS_BINARY |
 	    CMS_NOSMIMECAP)) == NULL ||
-	    (n = i2d_CMS_ContentInfo(cms, &buf)) <= 0) {
+	    (rc = p7_der_cms(cms, der, len)) != SG_OK) {
 		rc = sg_err_set(err, SG_EINTERNAL, "GetNextCACert: cannot "
 		    "sign");
 		goto out;
 	}
-	if ((*der = malloc((size_t)n)) == NULL) {
-		rc = sg_err_set(err, SG_ENOMEM, "GetNextCACert");
-		goto out;
-	}
-	memcpy(*der, buf, (size_t)n);
-	*len = (size_t)n;
-	rc = SG_OK;
 out:
-	OPENSSL_free(buf);
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	free(inner);

@@ -10,7 +10,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
-#include "p7.h"
+#include "p7_int.h"
 
 void
 p7_csr_free(struct p7_csr *csr)
@@ -182,14 +182,9 @@ p7_csr_strip_challenge(const struct p7_csr *csr, uint8_t **der, size_t *len,
 		attr = X509_REQ_delete_attr(copy, idx);
 		X509_ATTRIBUTE_free(attr);
 	}
-	if ((n = i2d_X509_REQ(copy, &buf)) <= 0 ||
-	    (*der = malloc((size_t)n)) == NULL)
-		rc = sg_err_set(err, SG_ENOMEM, "PKCS#10");
-	else {
-		memcpy(*der, buf, (size_t)n);
-		*len = (size_t)n;
-	}
-	OPENSSL_free(buf);
+	n = i2d_X509_REQ(copy, &buf);
+	if ((rc = p7_der_take(buf, n, der, len)) != SG_OK)
+		sg_err_set(err, rc, "PKCS#10");
 	X509_REQ_free(copy);
 	return rc;
 }

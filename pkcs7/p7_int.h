@@ -26,6 +26,14 @@ enum sg_rc	 p7_attr_get_str(CMS_SignerInfo *si, const char *oid,
 /* Read an OCTET STRING attribute; *len gets its length (<= outsz). */
 enum sg_rc	 p7_attr_get_octets(CMS_SignerInfo *si, const char *oid,
 		    uint8_t *out, size_t outsz, size_t *len);
+/*
+ * Copy an i2d result (OPENSSL_malloc'ed "buf" of "n" bytes, n <= 0 on
+ * failure) into malloc'ed *der and free "buf" (p7_der.c).
+ */
+enum sg_rc	 p7_der_take(unsigned char *buf, int n, uint8_t **der,
+		    size_t *len);
+/* The DER of a CMS ContentInfo, malloc'ed. */
+enum sg_rc	 p7_der_cms(CMS_ContentInfo *cms, uint8_t **der, size_t *len);
 /* Add a signed attribute of ASN.1 string type "type". */
 enum sg_rc	 p7_attr_add(CMS_SignerInfo *si, const char *oid, int type,
 		    const void *data, size_t len);

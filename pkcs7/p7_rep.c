@@ -43,9 +43,8 @@ envelope(const struct p7_rep *rep, uint8_t **out, size_t *outlen,
 	EVP_CIPHER	*cipher = NULL;
 	BIO		*in = NULL;
 	uint8_t		*inner = NULL;
-	unsigned char	*der = NULL;
 	size_t		 innerlen;
-	int		 nid, n;
+	int		 nid;
 	enum sg_rc	 rc;
 
 	rc = rep->crl != NULL ? p7_crl_build(rep->crl, &inner, &innerlen, err) :
@@ -67,20 +66,12 @@ envelope(const struct p7_rep *rep, uint8_t **out, size_t *outlen,
 		goto out;
 	}
 	cms = CMS_encrypt(rcpt, in, cipher, CMS_BINARY);
-	if (cms == NULL || (n = i2d_CMS_ContentInfo(cms, &der)) <= 0) {
+	if (cms == NULL || (rc = p7_der_cms(cms, out, outlen)) != SG_OK) {
 		rc = sg_err_set(err, SG_EINTERNAL, "CertRep: cannot encrypt "
 		    "to the requester");
 		goto out;
 	}
-	if ((*out = malloc((size_t)n)) == NULL) {
-		rc = sg_err_set(err, SG_ENOMEM, "CertRep");
-		goto out;
-	}
-	memcpy(*out, der, (size_t)n);
-	*outlen = (size_t)n;
-	rc = SG_OK;
 out:
-	OPENSSL_free(der);
 	CMS_ContentInfo_free(cms);
 	BIO_free(in);
 	sk_X509_free(rcpt);	/* the certificate is borrowed */
@@ -138,10 +129,8 @@ p7_rep_build(const struct p7_rep *rep, uint8_t **der, size_t *len,
 	CMS_SignerInfo	*si;
 	BIO		*data = NULL;
 	uint8_t		*env = NULL;
-	unsigned char	*buf = NULL;
 	size_t		 envlen = 0;
 	unsigned int	 flags = CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP;
-	int		 n;
 	enum sg_rc	 rc;
 
 	if (rep->status == P7_STATUS_SUCCESS) {
@@ -174,19 +163,11 @@ p7_rep_build(const struct p7_rep *rep, uint8_t **der, size_t *len,
 		goto out;
 	}
 	if (CMS_final(cms, data, NULL, flags) != 1 ||
-	    (n = i2d_CMS_ContentInfo(cms, &buf)) <= 0) {
+	    (rc = p7_der_cms(cms, der, len)) != SG_OK) {
 		rc = sg_err_set(err, SG_EINTERNAL, "CertRep: cannot sign");
 		goto out;
 	}
-	if ((*der = malloc((size_t)n)) == NULL) {
-		rc = sg_err_set(err, SG_ENOMEM, "CertRep");
-		goto out;
-	}
-	memcpy(*der, buf, (size_t)n);
-	*len = (size_t)n;
-	rc = SG_OK;
 out:
-	OPENSSL_free(buf);
 	CMS_ContentInfo_free(cms);
 	BIO_free(data);
 	free(env);

@@ -14,25 +14,6 @@
 
 #include "p7_int.h"
 
-/* A malloc'ed copy of an i2d result. */
-static enum sg_rc
-take_der(CMS_ContentInfo *cms, uint8_t **der, size_t *len)
-{
-	unsigned char	*buf = NULL;
-	int		 n;
-
-	if ((n = i2d_CMS_ContentInfo(cms, &buf)) <= 0)
-		return SG_EINTERNAL;
-	if ((*der = malloc((size_t)n)) == NULL) {
-		OPENSSL_free(buf);
-		return SG_ENOMEM;
-	}
-	memcpy(*der, buf, (size_t)n);
-	*len = (size_t)n;
-	OPENSSL_free(buf);
-	return SG_OK;
-}
-
 enum sg_rc
 p7_req_build(const struct p7_req *rq, uint8_t **der, size_t *len,
     struct sg_err *err)
@@ -56,7 +37,7 @@ p7_req_build(const struct p7_req *rq, uint8_t **der, size_t *len,
 	}
 	if ((in = BIO_new_mem_buf(rq->data, (int)rq->data_len)) == NULL ||
 	    (env = CMS_encrypt(rq->recipients, in, cipher, CMS_BINARY)) ==
-	    NULL || (rc = take_der(env, &envder, &envlen)) != SG_OK) {
+	    NULL || (rc = p7_der_cms(env, &envder, &envlen)) != SG_OK) {
 		rc = sg_err_set(err, SG_EINTERNAL, "pkiMessage: envelope");
 		goto out;
 	}
@@ -87,7 +68,7 @@ p7_req_build(const struct p7_req *rq, uint8_t **der, size_t *len,
 		goto out;
 	}
 	if (CMS_final(cms, envbio, NULL, flags) != 1 ||
-	    (rc = take_der(cms, der, len)) != SG_OK) {
+	    (rc = p7_der_cms(cms, der, len)) != SG_OK) {
 		rc = sg_err_set(err, SG_EINTERNAL, "pkiMessage: signature");
 		goto out;
 	}

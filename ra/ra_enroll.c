@@ -112,6 +112,33 @@ store_issued(struct ra *ra, const struct ra_txn *t, X509 *x,
 }
 
 /*
+ * Record certificate "x" as the outcome of transaction "t"; the one a
+ * renewal replaces is superseded (RFC 8894 2.4: it stays valid, but
+ * cannot renew again).
+ */
+static enum sg_rc
+record_issued(struct ra *ra, struct ra_txn *t, X509 *x, struct sg_err *e)
+{
+	enum sg_rc	rc;
+
+	ra_x509_serial(x, t->serial, sizeof(t->serial));
+	if ((rc = store_issued(ra, t, x, t->serial, e)) != SG_OK)
+		return rc;
+	t->status = RA_REQ_ISSUED;
+	if (t->renews[0] == '\0') {
+		snprintf(t->reason, sizeof(t->reason), "issued serial %s",
+		    t->serial);
+		return SG_OK;
+	}
+	snprintf(t->reason, sizeof(t->reason), "renewed serial %s as %s",
+	    t->renews, t->serial);
+	if (ra_store_cert_set_status(ra->store, t->renews, RA_CERT_SUPERSEDED,
+	    0, e) != SG_OK)
+		sg_log(SG_LOG_ERR, "serial %s: %s", t->renews, e->msg);
+	return SG_OK;
+}
+
+/*
  * Ask the upstream for a certificate for transaction "t" and record the
  * outcome in "t": ISSUED (with serial; *out set), PENDING (with the
  * order id) or REJECTED (failinfo, reason). "t" is then written back.
@@ -140,19 +167,12 @@ issue(struct ra *ra, const struct ra_endpoint *ep,
 		t->status = RA_REQ_PENDING;
 		snprintf(t->reason, sizeof(t->reason), "ordered at the "
 		    "upstream as %s", t->order_id);
-	} else {
-		ra_x509_serial(x, t->serial, sizeof(t->serial));
-		if (store_issued(ra, t, x, t->serial, &e) != SG_OK) {
-			t->status = RA_REQ_REJECTED;
-			t->failinfo = SG_FAIL_BADREQUEST;
-			snprintf(t->reason, sizeof(t->reason), "%s", e.msg);
-			X509_free(x);
-			x = NULL;
-		} else {
-			t->status = RA_REQ_ISSUED;
-			snprintf(t->reason, sizeof(t->reason), "issued serial "
-			    "%s", t->serial);
-		}
+	} else if (record_issued(ra, t, x, &e) != SG_OK) {
+		t->status = RA_REQ_REJECTED;
+		t->failinfo = SG_FAIL_BADREQUEST;
+		snprintf(t->reason, sizeof(t->reason), "%s", e.msg);
+		X509_free(x);
+		x = NULL;
 	}
 	if (ra_store_txn_update(ra->store, t, from, &e) != SG_OK)
 		sg_log(SG_LOG_ERR, "transaction %lld: %s", (long long)t->id,
@@ -202,17 +222,11 @@ collect_one(struct ra *ra, struct ra_txn *t)
 		t->status = RA_REQ_REJECTED;
 		t->failinfo = e.failinfo >= 0 ? e.failinfo : SG_FAIL_BADREQUEST;
 		snprintf(t->reason, sizeof(t->reason), "upstream: %s", e.msg);
-	} else {
-		ra_x509_serial(x, t->serial, sizeof(t->serial));
-		if (store_issued(ra, t, x, t->serial, &e) != SG_OK) {
-			/* Keep it pending: the next collect retries. */
-			sg_log(SG_LOG_ERR, "order %s: %s", t->order_id, e.msg);
-			X509_free(x);
-			return false;
-		}
-		t->status = RA_REQ_ISSUED;
-		snprintf(t->reason, sizeof(t->reason), "issued serial %s",
-		    t->serial);
+	} else if (record_issued(ra, t, x, &e) != SG_OK) {
+		/* Keep it pending: the next collect retries. */
+		sg_log(SG_LOG_ERR, "order %s: %s", t->order_id, e.msg);
+		X509_free(x);
+		return false;
 	}
 	X509_free(x);
 	if (ra_store_txn_update(ra->store, t, RA_REQ_PENDING, &e) != SG_OK)
@@ -416,6 +430,8 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	t.csr = stored;
 	t.csr_len = stored_len;
 	t.failinfo = -1;
+	if (renewal)
+		ra_x509_serial(op->msg->signer, t.renews, sizeof(t.renews));
 	if ((rc = ra_store_txn_begin(op->ra->store, &t, &e)) == SG_EEXIST) {
 		/* The same transaction, concurrently: in progress. */
 		op->status = P7_STATUS_PENDING;
@@ -440,13 +456,8 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	}
 	issue(op->ra, &op->ep, &acct, csr, &t, &x);
 	answer_txn(op, &t);
-	if (renewal && x != NULL) {
-		if (ra_store_cert_set_status(op->ra->store, old,
-		    RA_CERT_SUPERSEDED, 0, &e) != SG_OK)
-			sg_log(SG_LOG_ERR, "serial %s: %s", old, e.msg);
-		snprintf(op->reason, sizeof(op->reason), "renewed serial %s "
-		    "as %s", old, t.serial);
-	}
+	if (x != NULL)
+		snprintf(op->reason, sizeof(op->reason), "%s", t.reason);
 	goto out;
 refused:
 	/* Refused before reaching the upstream. */
@@ -461,13 +472,19 @@ out:
 	p7_csr_free(csr);
 }
 
-/* Does the request's signer hold the key of transaction "t"? */
+/*
+ * Does the request's signer own transaction "t"? It holds the new key,
+ * or, for a renewal, it is the certificate being renewed (clients sign
+ * their renewal polls with the old certificate).
+ */
 static bool
 signer_owns(const struct ra_op *op, const struct ra_txn *t)
 {
 	unsigned char	*der = NULL;
 	uint8_t		 md[32];
 	unsigned int	 mdlen = 0;
+	char		 serial[80];
+	X509		*old;
 	int		 n;
 	bool		 ok = false;
 
@@ -476,6 +493,14 @@ signer_owns(const struct ra_op *op, const struct ra_txn *t)
 	    NULL) == 1)
 		ok = memcmp(md, t->key_id, sizeof(md)) == 0;
 	OPENSSL_free(der);
+	if (ok || t->renews[0] == '\0')
+		return ok;
+	ra_x509_serial(op->msg->signer, serial, sizeof(serial));
+	if (strcmp(serial, t->renews) != 0)
+		return false;
+	old = load_cert(op->ra, serial, NULL, NULL);
+	ok = old != NULL && X509_cmp(old, op->msg->signer) == 0;
+	X509_free(old);
 	return ok;
 }
 
@@ -506,7 +531,8 @@ ra_op_certpoll(struct ra_op *op)
 
 /* The serial of an IssuerAndSerialNumber, as uppercase hex. */
 static bool
-ias_serial(const struct ra_op *op, char *out, size_t outsz)
+ias_serial(const struct ra_op *op, char *out, size_t outsz,
+    X509_NAME **issuer)
 {
 	const unsigned char	*p = op->msg->data;
 	PKCS7_ISSUER_AND_SERIAL	*ias;
@@ -517,6 +543,10 @@ ias_serial(const struct ra_op *op, char *out, size_t outsz)
 	if (ias != NULL && p == op->msg->data + op->msg->data_len &&
 	    (bn = ASN1_INTEGER_to_BN(ias->serial, NULL)) != NULL)
 		hex = BN_bn2hex(bn);
+	if (hex != NULL && (*issuer = X509_NAME_dup(ias->issuer)) == NULL) {
+		OPENSSL_free(hex);
+		hex = NULL;
+	}
 	if (hex != NULL)
 		snprintf(out, outsz, "%s", hex);
 	OPENSSL_free(hex);
@@ -529,22 +559,27 @@ ias_serial(const struct ra_op *op, char *out, size_t outsz)
 void
 ra_op_getcert(struct ra_op *op)
 {
-	char	serial[80];
-
-	struct ra_cert	info;
+	struct ra_cert	 info;
+	X509_NAME	*issuer = NULL;
 	X509		*x;
+	char		 serial[80];
+	bool		 found;
 
-	if (!ias_serial(op, serial, sizeof(serial))) {
+	if (!ias_serial(op, serial, sizeof(serial), &issuer)) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "GetCert:"
 		    " RFC 8894 3.3.4: not an IssuerAndSerialNumber");
 		return;
 	}
-	/* Only certificates of this endpoint are handed out here. */
+	/* Only certificates of this endpoint, by issuer and serial. */
 	x = load_cert(op->ra, serial, &info, NULL);
+	found = x != NULL && strcmp(info.endpoint, op->ep.name) == 0 &&
+	    X509_NAME_cmp(issuer, X509_get_issuer_name(x)) == 0;
 	X509_free(x);
-	if (x == NULL || strcmp(info.endpoint, op->ep.name) != 0) {
+	X509_NAME_free(issuer);
+	if (!found) {
 		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
-		    "GetCert: no certificate %s on this endpoint", serial);
+		    "GetCert: no certificate %s of this issuer on this "
+		    "endpoint", serial);
 		return;
 	}
 	deliver(op, serial);
@@ -582,12 +617,23 @@ out:
 void
 ra_op_getcrl(struct ra_op *op)
 {
-	struct sg_err	e;
-	char		serial[80];
+	struct sg_err	 e;
+	X509_NAME	*issuer = NULL;
+	char		 serial[80];
+	bool		 ours;
 
-	if (!ias_serial(op, serial, sizeof(serial))) {
+	if (!ias_serial(op, serial, sizeof(serial), &issuer)) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "GetCRL: "
 		    "RFC 8894 3.3.5: not an IssuerAndSerialNumber");
+		return;
+	}
+	/* The CRL of our issuing CA only. */
+	ours = X509_NAME_cmp(issuer, X509_get_subject_name(
+	    sk_X509_value(op->ra->up->chain, 0))) == 0;
+	X509_NAME_free(issuer);
+	if (!ours) {
+		ra_op_fail(op, SG_FAIL_BADCERTID, "unknown issuer", "GetCRL: "
+		    "the issuer is not this gateway's CA");
 		return;
 	}
 	sg_err_clear(&e);

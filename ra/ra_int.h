@@ -146,6 +146,7 @@ struct ra_txn {
 	char		 subject[512];
 	char		 serial[80];	/* issued certificate, "" if none */
 	char		 order_id[64];	/* upstream order, "" if none */
+	char		 renews[80];	/* RenewalReq: the old serial, or "" */
 	int		 failinfo;
 	char		 reason[256];
 	char		 peer[64];

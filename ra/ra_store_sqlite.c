@@ -48,6 +48,7 @@ static const char schema[] =
 "  endpoint_id INTEGER NOT NULL, transid TEXT NOT NULL,"
 "  account_id INTEGER, msg_type INTEGER NOT NULL, status INTEGER NOT NULL,"
 "  key_id BLOB, csr BLOB, subject TEXT, serial TEXT, order_id TEXT,"
+"  renews TEXT,"
 "  failinfo INTEGER, reason TEXT, peer TEXT, created INTEGER NOT NULL,"
 "  updated INTEGER NOT NULL);"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
@@ -100,7 +101,8 @@ enum stmt_id {
 #define TXN_COLS "id, endpoint_id, transid, COALESCE(account_id, 0), " \
 	"msg_type, status, key_id, COALESCE(subject, ''), " \
 	"COALESCE(serial, ''), COALESCE(order_id, ''), " \
-	"COALESCE(failinfo, -1), COALESCE(reason, ''), COALESCE(peer, '')"
+	"COALESCE(failinfo, -1), COALESCE(reason, ''), COALESCE(peer, ''), " \
+	"COALESCE(renews, '')"
 #define CERT_SELECT "SELECT c.serial, e.name, COALESCE(a.name, ''), " \
 	"c.subject, c.not_before, c.not_after, c.status, " \
 	"COALESCE(c.revoked_at, 0), COALESCE(c.reason, 0), " \
@@ -162,8 +164,9 @@ static const char *const sql[S_MAX] = {
 	[S_ACCT_DEL] = "DELETE FROM account WHERE name = ?2 AND "
 	    "endpoint_id = (SELECT id FROM endpoint WHERE name = ?1)",
 	[S_TXN_BEGIN] = "INSERT INTO txn(endpoint_id, transid, account_id, "
-	    "msg_type, status, key_id, csr, subject, peer, created, updated) "
-	    "VALUES(?1, ?2, NULLIF(?3, 0), ?4, 0, ?5, ?6, ?7, ?8, ?9, ?9)",
+	    "msg_type, status, key_id, csr, subject, peer, created, updated, "
+	    "renews) VALUES(?1, ?2, NULLIF(?3, 0), ?4, 0, ?5, ?6, ?7, ?8, ?9, "
+	    "?9, NULLIF(?10, ''))",
 	[S_TXN_FIND] = "SELECT " TXN_COLS " FROM txn WHERE endpoint_id = ?1 "
 	    "AND transid = ?2 ORDER BY id DESC LIMIT 1",
 	[S_TXN_GET] = "SELECT " TXN_COLS ", csr FROM txn WHERE id = ?1",
@@ -992,6 +995,7 @@ row_txn(sqlite3_stmt *s, void *p)
 	t->failinfo = sqlite3_column_int(s, 10);
 	col_text(s, 11, t->reason, sizeof(t->reason));
 	col_text(s, 12, t->peer, sizeof(t->peer));
+	col_text(s, 13, t->renews, sizeof(t->renews));
 }
 
 enum sg_rc
@@ -1013,6 +1017,7 @@ ra_store_txn_begin(struct ra_store *st, struct ra_txn *t, struct sg_err *err)
 		bind_text(s, 7, t->subject);
 		bind_text(s, 8, t->peer);
 		sqlite3_bind_int64(s, 9, (int64_t)time(NULL));
+		bind_text(s, 10, t->renews);
 	}
 	if ((rc = write_row(st, s, false, err, "transaction")) == SG_OK) {
 		t->id = sqlite3_last_insert_rowid(st->db);
@@ -1061,8 +1066,8 @@ ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
 		goto out;
 	}
 	if (csr != NULL) {
-		blob = sqlite3_column_blob(s, 13);
-		n = sqlite3_column_bytes(s, 13);
+		blob = sqlite3_column_blob(s, 14);
+		n = sqlite3_column_bytes(s, 14);
 		*csr = NULL;
 		*csr_len = 0;
 		if (blob != NULL && n > 0) {

@@ -17,6 +17,7 @@
 
 #include "bench_int.h"
 
+/* libcurl's write callback: the body, bounded by BENCH_BODY_MAX. */
 static size_t
 on_data(char *p, size_t size, size_t nmemb, void *cls)
 {
@@ -43,6 +44,7 @@ bench_http_init(struct bench_http *h, long timeout_s)
 		curl_slist_free_all(l);
 		return SG_ENOMEM;
 	}
+	/* Threads: no SIGALRM for timeouts; small requests: no Nagle. */
 	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(h->curl, CURLOPT_TCP_NODELAY, 1L);
@@ -74,6 +76,7 @@ bench_http_do(struct bench_http *h, const char *url, const uint8_t *body,
 	h->ctype[0] = '\0';
 	h->errbuf[0] = '\0';
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	/* PKIOperation by POST (RFC 8894 4.3), the DER as the body. */
 	if (body != NULL) {
 		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->hdrs);
 		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -216,7 +219,10 @@ bench_hold_run(const char *url, size_t n, bool idle, unsigned hold_s,
 		if (fds[i] != -1)
 			out->opened++;
 	}
-	/* Read each answer's first bytes; 10 s for all of them. */
+	/*
+	 * Read each answer's first bytes; 10 s for all of them. The rest
+	 * of an answer may stay unread: only the connection matters.
+	 */
 	waiting = idle ? 0 : out->opened;
 	deadline = bench_now_us() + 10000000u;
 	while (waiting > 0 && bench_now_us() < deadline) {

@@ -72,6 +72,7 @@ spki_sha1(EVP_PKEY *k, char out[41])
 	return ok;
 }
 
+/* Up to "n" PEM private keys from "path"; how many were read. */
 static size_t
 keys_load(const char *path, struct bench_key *keys, size_t n)
 {
@@ -88,6 +89,7 @@ keys_load(const char *path, struct bench_key *keys, size_t n)
 	return i;
 }
 
+/* The whole set, mode 0600: they are private keys, if throwaway ones. */
 static enum sg_rc
 keys_save(const char *path, const struct bench_key *keys, size_t n,
     struct sg_err *err)
@@ -363,6 +365,11 @@ bench_enroll_one(const struct bench_enroll *e, struct bench_http *h,
 		rc = sg_err_set(err, SG_EINTERNAL, "CSR or signer certificate");
 		goto out;
 	}
+	/*
+	 * Our own senderNonce, so that the reply's recipientNonce can be
+	 * checked (RFC 8894 3.2.1.5); the RA certificate is both the
+	 * envelope's recipient and the reply's expected signer.
+	 */
 	rq.type = P7_TYPE_PKCSREQ;
 	rq.transid = transid;
 	rq.sender_nonce = nonce;
@@ -377,6 +384,7 @@ bench_enroll_one(const struct bench_enroll *e, struct bench_http *h,
 	if ((rc = p7_req_build(&rq, &msg, &msglen, err)) != SG_OK)
 		goto out;
 
+	/* The latency is the HTTP exchange only: client crypto excluded. */
 	t0 = bench_now_us();
 	rc = bench_http_do(h, e->url, msg, msglen);
 	res->lat_us = bench_now_us() - t0;
@@ -417,6 +425,7 @@ bench_enroll_one(const struct bench_enroll *e, struct bench_http *h,
 		    "%d: %s", rep->failinfo, rep->failtext);
 		goto out;
 	}
+	/* RFC 8894 3.3.2: the issued certificate comes first. */
 	if (sk_X509_num(rep->certs) < 1 || EVP_PKEY_eq(X509_get0_pubkey(
 	    sk_X509_value(rep->certs, 0)), key->pkey) != 1) {
 		res->kind = BENCH_F_KEY;

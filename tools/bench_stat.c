@@ -24,6 +24,7 @@ bench_fail_name(enum bench_fail f)
 	return (unsigned)f < BENCH_F_MAX ? names[f] : "?";
 }
 
+/* CLOCK_MONOTONIC: immune to clock steps during a run. */
 uint64_t
 bench_now_us(void)
 {
@@ -33,6 +34,7 @@ bench_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Latencies are kept whole (4 bytes each) for exact percentiles. */
 bool
 bench_stats_add(struct bench_stats *s, uint64_t lat_us)
 {
@@ -107,6 +109,7 @@ bench_stats_pct(const struct bench_stats *s, double p)
 	return s->lat_us[rank - 1];
 }
 
+/* proc(5): /proc/PID/stat counts utime and stime in clock ticks. */
 double
 bench_proc_cpu(pid_t pid)
 {
@@ -143,6 +146,7 @@ bench_proc_cpu(pid_t pid)
 	return (double)(v[0] + v[1]) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* proc(5): "VmHWM:   12345 kB" lines in /proc/PID/status. */
 long
 bench_proc_kb(pid_t pid, const char *field)
 {

@@ -6,17 +6,6 @@
 
 #include "scepctl.h"
 
-static const char *
-opt_value(int argc, char *argv[], const char *flag)
-{
-	int	i;
-
-	for (i = 0; i + 1 < argc; i++)
-		if (strcmp(argv[i], flag) == 0)
-			return argv[i + 1];
-	return NULL;
-}
-
 /* "2026-11-21", "2026-11-21T10:00:00Z" or seconds since the epoch. */
 static bool
 parse_time(const char *s, int64_t *out)
@@ -123,19 +112,19 @@ sc_audit(struct sc_ctx *ctx, int argc, char *argv[])
 	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
 	    strcmp(argv[1], "export") != 0))
 		return sc_usage("audit");
-	f.endpoint = opt_value(argc, argv, "--endpoint");
-	f.account = opt_value(argc, argv, "--account");
-	f.outcome = opt_value(argc, argv, "--outcome");
-	if (((v = opt_value(argc, argv, "--since")) != NULL &&
+	f.endpoint = sc_opt_value(argc, argv, "--endpoint");
+	f.account = sc_opt_value(argc, argv, "--account");
+	f.outcome = sc_opt_value(argc, argv, "--outcome");
+	if (((v = sc_opt_value(argc, argv, "--since")) != NULL &&
 	    !parse_time(v, &f.since)) ||
-	    ((v = opt_value(argc, argv, "--until")) != NULL &&
+	    ((v = sc_opt_value(argc, argv, "--until")) != NULL &&
 	    !parse_time(v, &f.until))) {
 		fprintf(stderr, "scepctl: times are YYYY-MM-DD, "
 		    "YYYY-MM-DDTHH:MM:SSZ or seconds since 1970\n");
 		return SC_USAGE;
 	}
 	if (strcmp(argv[1], "export") == 0) {
-		format = opt_value(argc, argv, "--format");
+		format = sc_opt_value(argc, argv, "--format");
 		if (format == NULL || (strcmp(format, "csv") != 0 &&
 		    strcmp(format, "json") != 0)) {
 			fprintf(stderr, "scepctl: audit export --format csv|"

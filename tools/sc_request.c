@@ -36,18 +36,6 @@ cert_status_parse(const char *s, int *out)
 	return false;
 }
 
-/* The value after "--flag" in argv, or NULL. */
-static const char *
-opt_value(int argc, char *argv[], const char *flag)
-{
-	int	i;
-
-	for (i = 0; i + 1 < argc; i++)
-		if (strcmp(argv[i], flag) == 0)
-			return argv[i + 1];
-	return NULL;
-}
-
 static int
 req_list(struct sc_ctx *ctx, int status, bool json)
 {
@@ -98,7 +86,7 @@ sc_request(struct sc_ctx *ctx, int argc, char *argv[])
 	int		 status = -1;
 
 	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
-		if ((v = opt_value(argc, argv, "--status")) != NULL &&
+		if ((v = sc_opt_value(argc, argv, "--status")) != NULL &&
 		    !req_status_parse(v, &status)) {
 			fprintf(stderr, "scepctl: --status: new, pending, "
 			    "issued or rejected\n");
@@ -116,7 +104,7 @@ sc_request(struct sc_ctx *ctx, int argc, char *argv[])
 		return SC_OK;
 	}
 	if (strcmp(argv[1], "reject") == 0 && argc == 5 &&
-	    (reason = opt_value(argc, argv, "--reason")) != NULL) {
+	    (reason = sc_opt_value(argc, argv, "--reason")) != NULL) {
 		if (ra_request_reject(ctx->ra, id, reason, &err) != SG_OK)
 			return sc_fail(&err);
 		printf("request %ld rejected\n", id);
@@ -153,13 +141,13 @@ cert_list(struct sc_ctx *ctx, int argc, char *argv[])
 	size_t		 n = 0, i;
 	int		 status = -1;
 
-	if ((v = opt_value(argc, argv, "--status")) != NULL &&
+	if ((v = sc_opt_value(argc, argv, "--status")) != NULL &&
 	    !cert_status_parse(v, &status)) {
 		fprintf(stderr, "scepctl: --status: valid, revoked or "
 		    "superseded\n");
 		return SC_USAGE;
 	}
-	if (ra_cert_list(ctx->ra, opt_value(argc, argv, "--endpoint"), status,
+	if (ra_cert_list(ctx->ra, sc_opt_value(argc, argv, "--endpoint"), status,
 	    &c, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (sc_has_flag(argc, argv, "--json")) {
@@ -221,7 +209,7 @@ sc_cert(struct sc_ctx *ctx, int argc, char *argv[])
 		return SC_OK;
 	}
 	if (argc == 5 && strcmp(argv[1], "revoke") == 0) {
-		if ((v = opt_value(argc, argv, "--reason")) == NULL ||
+		if ((v = sc_opt_value(argc, argv, "--reason")) == NULL ||
 		    !ra_crl_reason_parse(v, &reason)) {
 			fprintf(stderr, "scepctl: --reason: unspecified, "
 			    "keyCompromise, cACompromise, affiliationChanged, "

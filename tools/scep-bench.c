@@ -101,6 +101,7 @@ usage(FILE *fp)
 	    "  --verbose             print every failure on stderr\n");
 }
 
+/* Map an option's word to its NID. */
 static bool
 pick(const char *s, const char *const names[], const int nids[], size_t n,
     int *out)
@@ -243,12 +244,20 @@ parse_opts(int argc, char *argv[], struct opts *o)
 		return 2;
 	if (o->count == 0 && o->duration == 0)
 		o->count = 100;
+	/*
+	 * An RSA-2048 key takes ~100 ms to make, so keys are reused
+	 * round-robin; each request still gets its own CSR, signer
+	 * certificate and transaction.
+	 */
 	if (o->nkeys == 0)
 		o->nkeys = o->count > 0 && o->count < 64 ? o->count : 64;
 	return 0;
 }
 
-/* Count one request in the worker's statistics. */
+/*
+ * Count one request in the worker's statistics (each worker has its
+ * own, merged after the run, so the hot path takes no lock).
+ */
 static void
 record(struct worker *w, const struct bench_result *res, bool ok,
     const struct sg_err *err, unsigned long long seq)
@@ -312,6 +321,7 @@ worker_run(void *cls)
 	unsigned long long	 seq;
 	bool			 ok;
 
+	/* Workers share one sequence: --count is exact at any concurrency. */
 	for (;;) {
 		seq = atomic_fetch_add(&r->next, 1);
 		if (r->o->count > 0 && seq >= (unsigned long long)r->o->count)
@@ -334,27 +344,33 @@ static enum sg_rc
 discover(const struct opts *o, struct bench_ca *ca, struct sg_err *err)
 {
 	struct bench_http	 h;
-	char			*url = NULL;
+	char			*url = NULL, subj[256];
+	size_t			 i;
 	enum sg_rc		 rc;
 
-	if ((rc = bench_http_init(&h, o->timeout_s)) != SG_OK)
-		return sg_err_set(err, rc, "libcurl");
+	if ((rc = bench_http_init(&h, o->timeout_s)) != SG_OK) {
+		sg_err_set(err, rc, "libcurl");
+		goto out;
+	}
 	if ((rc = bench_url_op(o->url, "GetCACaps", &url)) != SG_OK ||
 	    (rc = bench_http_do(&h, url, NULL, 0)) != SG_OK) {
 		sg_err_set(err, rc, "GetCACaps: %s", h.errbuf);
 		goto out;
 	}
+	if (h.status != 200 || h.body.len == 0) {
+		fprintf(stderr, "scep-bench: warning: GetCACaps: HTTP %ld, %zu "
+		    "bytes\n", h.status, h.body.len);
+	} else if (strstr((char *)h.body.data, "POSTPKIOperation") == NULL)
+		fprintf(stderr, "scep-bench: warning: the server does not "
+		    "announce POSTPKIOperation; POSTing anyway\n");
 	if (!o->json && h.status == 200 && h.body.len > 0) {
-		for (size_t i = 0; i < h.body.len; i++)
+		for (i = 0; i < h.body.len; i++)
 			if (h.body.data[i] == '\n' || h.body.data[i] == '\r')
 				h.body.data[i] = ' ';
 		fprintf(stderr, "scep-bench: GetCACaps: %s\n", h.body.data);
 	}
-	if (h.status == 200 && strstr((char *)h.body.data, "POSTPKIOperation")
-	    == NULL)
-		fprintf(stderr, "scep-bench: warning: the server does not "
-		    "announce POSTPKIOperation; POSTing anyway\n");
 	free(url);
+	url = NULL;
 	if ((rc = bench_url_op(o->url, "GetCACert", &url)) != SG_OK ||
 	    (rc = bench_http_do(&h, url, NULL, 0)) != SG_OK) {
 		sg_err_set(err, rc, "GetCACert: %s", h.errbuf);
@@ -366,8 +382,6 @@ discover(const struct opts *o, struct bench_ca *ca, struct sg_err *err)
 	}
 	rc = bench_ca_parse(h.ctype, h.body.data, h.body.len, ca, err);
 	if (rc == SG_OK && !o->json) {
-		char subj[256];
-
 		X509_NAME_oneline(X509_get_subject_name(ca->ra), subj,
 		    sizeof(subj));
 		fprintf(stderr, "scep-bench: GetCACert: %s, %d certificate(s), "
@@ -379,7 +393,7 @@ out:
 	return rc;
 }
 
-/* A JSON string: quotes, backslashes and controls escaped. */
+/* A JSON string (RFC 8259 7): quotes, backslashes, controls escaped. */
 static void
 json_str(FILE *fp, const char *s)
 {
@@ -395,6 +409,7 @@ json_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
+/* One run, all workers merged. */
 struct result {
 	struct bench_stats	 st;
 	double			 elapsed_s;
@@ -404,6 +419,7 @@ struct result {
 	long			 hwm_kb;
 };
 
+/* Requests that were not a success, of any kind. */
 static size_t
 failed(const struct result *res)
 {
@@ -414,6 +430,7 @@ failed(const struct result *res)
 	return n;
 }
 
+/* For bench/run.sh: one object, field names stable. */
 static void
 report_json(const struct opts *o, size_t nkeys, const struct result *res)
 {
@@ -450,6 +467,7 @@ report_json(const struct opts *o, size_t nkeys, const struct result *res)
 	printf("}\n");
 }
 
+/* For people: the same numbers, one topic a line. */
 static void
 report_text(const struct opts *o, size_t nkeys, const struct result *res)
 {
@@ -491,6 +509,7 @@ report_text(const struct opts *o, size_t nkeys, const struct result *res)
 		    (double)st->ok : 0.0, res->rss_kb, res->hwm_kb);
 }
 
+/* Our own CPU seconds: the client's share of the machine. */
 static double
 self_cpu(void)
 {
@@ -522,6 +541,10 @@ run_load(struct run *r, struct result *res, struct sg_err *err)
 			goto out;
 		}
 	}
+	/*
+	 * The server's utime + stime around the run, divided by successes
+	 * later: its CPU cost per enrollment whatever the client costs.
+	 */
 	res->server_cpu_s = -1;
 	if (o->server_pid > 0)
 		srv0 = bench_proc_cpu((pid_t)o->server_pid);
@@ -565,6 +588,10 @@ out:
 	return rc;
 }
 
+/*
+ * --hold-connections: what the server's memory does with many open
+ * connections. Exit 1 unless all of them were kept (and answered).
+ */
 static int
 hold(const struct opts *o)
 {
@@ -582,12 +609,15 @@ hold(const struct opts *o)
 		    "\"server_vmrss_kb\":%ld,\"server_vmhwm_kb\":%ld}\n",
 		    o->hold_idle ? "true" : "false", o->hold, h.opened,
 		    h.answered, h.alive, h.rss_kb, h.hwm_kb);
-	else
+	else {
 		printf("scep-bench hold %s\n  connections %ld%s: %zu opened, "
-		    "%zu answered, %zu still open after %ld s\n  server VmRSS "
-		    "%ld kB with them open, VmHWM %ld kB\n", o->url, o->hold,
-		    o->hold_idle ? " (idle)" : "", h.opened, h.answered,
-		    h.alive, o->hold_s, h.rss_kb, h.hwm_kb);
+		    "%zu answered, %zu still open after %ld s\n", o->url,
+		    o->hold, o->hold_idle ? " (idle)" : "", h.opened,
+		    h.answered, h.alive, o->hold_s);
+		if (h.rss_kb >= 0)
+			printf("  server    VmRSS %ld kB with them open, VmHWM "
+			    "%ld kB\n", h.rss_kb, h.hwm_kb);
+	}
 	return h.alive == (size_t)o->hold && (o->hold_idle ||
 	    h.answered == (size_t)o->hold) ? 0 : 1;
 }
@@ -622,6 +652,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "scep-bench: libcurl init failed\n");
 		goto out;
 	}
+	/* libcurl's global state is set up before any thread starts. */
 	if (o.hold > 0) {
 		ret = hold(&o);
 		goto out;
@@ -639,6 +670,10 @@ main(int argc, char *argv[])
 			fprintf(stderr, "scep-bench: %s\n", err.msg);
 			goto out;
 		}
+		/*
+		 * A tag per run keeps transactionIDs and subjects unique
+		 * across runs against the same database or depot.
+		 */
 		if (RAND_bytes(tag, sizeof(tag)) != 1)
 			goto out;
 		sg_hex(tag, sizeof(tag), runtag);

@@ -140,6 +140,17 @@ sc_has_flag(int argc, char *argv[], const char *flag)
 	return false;
 }
 
+const char *
+sc_opt_value(int argc, char *argv[], const char *flag)
+{
+	int	i;
+
+	for (i = 0; i + 1 < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
 void
 sc_time(long long t, char *out, size_t outsz)
 {

@@ -48,5 +48,7 @@ int	sc_json_print(json_t *);
 /* Does argv contain "--json"? Removes nothing. */
 bool	sc_has_flag(int argc, char *argv[], const char *flag);
 void	sc_time(long long t, char *out, size_t outsz);
+/* The value after "--flag" in argv, or NULL. */
+const char *sc_opt_value(int argc, char *argv[], const char *flag);
 
 #endif /* SCEPCTL_H */

@@ -81,7 +81,8 @@ load(const char *name, size_t *len)
 
 	snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir :
 	    "tests/data", name);
-	if ((fp = fopen(path, "rb")) == NULL)
+	fp = fopen(path, "rb");
+	if (fp == NULL)
 		fail_msg("cannot open %s", path);
 	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
 	n = ftell(fp);
@@ -118,8 +119,10 @@ find(const uint8_t *hay, size_t haylen, const uint8_t *needle, size_t nlen)
 	return p != NULL ? (long)(p - hay) : -1;
 }
 
-/* A certificate for "pub" named CN="cn", signed by "ikey" ("issuer"
- * NULL: self-signed). */
+/*
+ * A certificate for "pub" named CN="cn", signed by "ikey" ("issuer"
+ * NULL: self-signed).
+ */
 static X509 *
 make_cert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey,
     long serial)
@@ -342,9 +345,11 @@ has_econtent(const uint8_t *der, size_t len)
 	ASN1_OCTET_STRING	**pos;
 	int			 r = -1;
 
-	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL)
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	if (cms == NULL)
 		return -1;
-	if ((pos = CMS_get0_content(cms)) != NULL)
+	pos = CMS_get0_content(cms);
+	if (pos != NULL)
 		r = *pos != NULL;
 	CMS_ContentInfo_free(cms);
 	return r;
