@@ -12,8 +12,16 @@
 
 #include "ra_int.h"
 
-static pthread_once_t	legacy_once = PTHREAD_ONCE_INIT;
-static bool		legacy_ok;
+/* OpenSSL library state, loaded once per process (see common/sg.h). */
+static pthread_once_t	 legacy_once = PTHREAD_ONCE_INIT;
+static OSSL_PROVIDER	*legacy, *deflt;
+
+static void
+unload_legacy(void)
+{
+	OSSL_PROVIDER_unload(legacy);
+	OSSL_PROVIDER_unload(deflt);
+}
 
 /*
  * Single DES (micromdm scepclient, old Cisco, certmonger) lives in the
@@ -23,8 +31,9 @@ static bool		legacy_ok;
 static void
 load_legacy(void)
 {
-	legacy_ok = OSSL_PROVIDER_load(NULL, "legacy") != NULL &&
-	    OSSL_PROVIDER_load(NULL, "default") != NULL;
+	legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	deflt = OSSL_PROVIDER_load(NULL, "default");
+	atexit(unload_legacy);
 }
 
 static void
@@ -87,7 +96,7 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 	snprintf(ra->actor, sizeof(ra->actor), "system");
 	if (conf->allow_des) {
 		pthread_once(&legacy_once, load_legacy);
-		if (!legacy_ok)
+		if (legacy == NULL || deflt == NULL)
 			sg_log(SG_LOG_WARN, "OpenSSL legacy provider not "
 			    "available: single-DES requests will fail");
 	}
