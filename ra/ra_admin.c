@@ -94,10 +94,18 @@ ra_getcert_fmt_name(enum ra_getcert_fmt f)
 
 void
 ra_audit_admin(struct ra *ra, const char *action, const char *endpoint,
-    const char *account, enum sg_rc rc, const char *details)
+    const char *account, enum sg_rc rc, const struct sg_err *err,
+    const char *details)
 {
 	struct ra_audit	a = { 0 };
+	char		buf[512];
 
+	/* A refusal records why; the message never holds a secret. */
+	if (rc != SG_OK && err != NULL && err->msg[0] != '\0') {
+		snprintf(buf, sizeof(buf), "%s%s%s", details ? details : "",
+		    details ? ": " : "", err->msg);
+		details = buf;
+	}
 	a.actor = ra->actor;
 	a.endpoint = endpoint;
 	a.account = account;
@@ -125,7 +133,7 @@ ra_org_add(struct ra *ra, const char *name, struct sg_err *err)
 
 	if ((rc = check_name("organization", name, err)) == SG_OK)
 		rc = ra_store_org_add(ra->store, name, NULL, err);
-	ra_audit_admin(ra, "org add", NULL, NULL, rc, name);
+	ra_audit_admin(ra, "org add", NULL, NULL, rc, err, name);
 	return rc;
 }
 
@@ -146,7 +154,7 @@ ra_dept_add(struct ra *ra, const char *org, const char *name,
 	if ((rc = check_name("department", name, err)) == SG_OK)
 		rc = ra_store_org_add(ra->store, org, name, err);
 	snprintf(details, sizeof(details), "%s/%s", org, name);
-	ra_audit_admin(ra, "dept add", NULL, NULL, rc, details);
+	ra_audit_admin(ra, "dept add", NULL, NULL, rc, err, details);
 	return rc;
 }
 
@@ -212,7 +220,7 @@ ra_endpoint_add(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
 	}
 	rc = ra_store_endpoint_add(ra->store, ep, err);
 out:
-	ra_audit_admin(ra, "endpoint add", ep->name, NULL, rc, ep->uri);
+	ra_audit_admin(ra, "endpoint add", ep->name, NULL, rc, err, ep->uri);
 	return rc;
 }
 
@@ -237,7 +245,7 @@ ra_endpoint_delete(struct ra *ra, const char *name, bool force,
 	enum sg_rc	rc;
 
 	rc = ra_store_endpoint_delete(ra->store, name, force, err);
-	ra_audit_admin(ra, "endpoint delete", name, NULL, rc,
+	ra_audit_admin(ra, "endpoint delete", name, NULL, rc, err,
 	    force ? "forced" : NULL);
 	return rc;
 }
@@ -295,7 +303,7 @@ ra_account_add(struct ra *ra, struct ra_account *acct, const char *code,
 	snprintf(code_out, RA_CODE_MAX + 1, "%s", code);
 out:
 	OPENSSL_cleanse(gen, sizeof(gen));
-	ra_audit_admin(ra, "account add", acct->endpoint, acct->name, rc,
+	ra_audit_admin(ra, "account add", acct->endpoint, acct->name, rc, err,
 	    NULL);
 	return rc;
 }
@@ -320,7 +328,7 @@ ra_account_delete(struct ra *ra, const char *endpoint, const char *name,
 	enum sg_rc	rc;
 
 	rc = ra_store_account_delete(ra->store, endpoint, name, err);
-	ra_audit_admin(ra, "account delete", endpoint, name, rc, NULL);
+	ra_audit_admin(ra, "account delete", endpoint, name, rc, err, NULL);
 	return rc;
 }
 
@@ -367,7 +375,7 @@ ra_endpoint_update(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
 	ep->delegated = cur.delegated;
 	rc = ra_store_endpoint_update(ra->store, ep, err);
 out:
-	ra_audit_admin(ra, "endpoint edit", ep->name, NULL, rc, NULL);
+	ra_audit_admin(ra, "endpoint edit", ep->name, NULL, rc, err, NULL);
 	return rc;
 }
 
@@ -390,7 +398,7 @@ ra_endpoint_delegate(struct ra *ra, const char *name, bool general,
 	for (i = 0; !general && i < n && off < sizeof(details); i++)
 		off += (size_t)snprintf(details + off, sizeof(details) - off,
 		    " %s%s%s", d[i].org, d[i].dept[0] ? "/" : "", d[i].dept);
-	ra_audit_admin(ra, "endpoint delegate", name, NULL, rc, details);
+	ra_audit_admin(ra, "endpoint delegate", name, NULL, rc, err, details);
 	return rc;
 }
 
@@ -439,7 +447,7 @@ ra_account_edit(struct ra *ra, const char *endpoint, const char *name,
 	    " approval=auto" : "");
 	rc = ra_store_account_update(ra->store, &a, NULL, err);
 out:
-	ra_audit_admin(ra, "account edit", endpoint, name, rc, details);
+	ra_audit_admin(ra, "account edit", endpoint, name, rc, err, details);
 	return rc;
 }
 
@@ -464,6 +472,6 @@ ra_account_rotate_code(struct ra *ra, const char *endpoint, const char *name,
 		snprintf(code_out, RA_CODE_MAX + 1, "%s", code);
 out:
 	OPENSSL_cleanse(code, sizeof(code));
-	ra_audit_admin(ra, "account rotate-code", endpoint, name, rc, NULL);
+	ra_audit_admin(ra, "account rotate-code", endpoint, name, rc, err, NULL);
 	return rc;
 }

@@ -182,7 +182,7 @@ ra_cert_revoke(struct ra *ra, const char *serial, int reason,
 	}
 	snprintf(details, sizeof(details), "serial %s reason %s", s,
 	    ra_crl_reason_name(reason));
-	ra_audit_admin(ra, "cert revoke", NULL, NULL, rc, details);
+	ra_audit_admin(ra, "cert revoke", NULL, NULL, rc, err, details);
 	if (rc == SG_OK)
 		sg_log(SG_LOG_INFO, "serial %s revoked (%s)", s,
 		    ra_crl_reason_name(reason));

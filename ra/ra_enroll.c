@@ -504,6 +504,17 @@ signer_owns(const struct ra_op *op, const struct ra_txn *t)
 	return ok;
 }
 
+/* Name the transaction's account in the log line and the audit. */
+static void
+set_account(struct ra_op *op, int64_t account_id)
+{
+	struct ra_account	a;
+
+	if (account_id > 0 && ra_store_account_by_id(op->ra->store,
+	    account_id, &a, NULL) == SG_OK)
+		snprintf(op->account, sizeof(op->account), "%s", a.name);
+}
+
 /*
  * CertPoll (RFC 8894 3.3.3): the transaction is named by its
  * transactionID; the IssuerAndSubject inside is not needed. Polls are
@@ -520,6 +531,7 @@ ra_op_certpoll(struct ra_op *op)
 		    "CertPoll for an unknown transaction");
 		return;
 	}
+	set_account(op, t.account_id);
 	if (t.status == RA_REQ_ISSUED && !signer_owns(op, &t)) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "no such transaction",
 		    "CertPoll signed with another key than the request");
@@ -698,7 +710,7 @@ ra_request_approve(struct ra *ra, int64_t id, struct sg_err *err)
 out:
 	snprintf(details, sizeof(details), "request %lld", (long long)id);
 	ra_audit_admin(ra, "request approve", rc == SG_OK ? ep.name : NULL,
-	    rc == SG_OK ? acct.name : NULL, rc, details);
+	    rc == SG_OK ? acct.name : NULL, rc, err, details);
 	X509_free(x);
 	p7_csr_free(csr);
 	free(der);
@@ -722,6 +734,6 @@ ra_request_reject(struct ra *ra, int64_t id, const char *reason,
 	}
 	snprintf(details, sizeof(details), "request %lld: %s", (long long)id,
 	    reason);
-	ra_audit_admin(ra, "request reject", NULL, NULL, rc, details);
+	ra_audit_admin(ra, "request reject", NULL, NULL, rc, err, details);
 	return rc;
 }

@@ -357,6 +357,7 @@ void		 ra_op_fail_err(struct ra_op *, const struct sg_err *);
 /* Audit and log one admin action (ra_admin.c). */
 void		 ra_audit_admin(struct ra *, const char *action,
 		    const char *endpoint, const char *account,
-		    enum sg_rc rc, const char *details);
+		    enum sg_rc rc, const struct sg_err *err,
+		    const char *details);
 
 #endif /* RA_INT_H */
