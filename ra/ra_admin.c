@@ -3,6 +3,7 @@
  * record for every change (DESIGN.md: admin data is audited).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -116,6 +117,35 @@ ra_audit_admin(struct ra *ra, const char *action, const char *endpoint,
 		sg_log(SG_LOG_ERR, "%s: cannot write the audit record", action);
 }
 
+void
+ra_audit_txn(struct ra *ra, const char *action, const struct ra_txn *t,
+    enum sg_rc rc, const struct sg_err *err, const char *details)
+{
+	struct ra_endpoint	ep = { 0 };
+	struct ra_account	acct = { 0 };
+	struct ra_audit		a = { 0 };
+	char			buf[512];
+
+	if (t->endpoint_id > 0)
+		ra_store_endpoint_by_id(ra->store, t->endpoint_id, &ep, NULL);
+	if (t->account_id > 0)
+		ra_store_account_by_id(ra->store, t->account_id, &acct, NULL);
+	if (rc != SG_OK && err != NULL && err->msg[0] != '\0') {
+		snprintf(buf, sizeof(buf), "%s%s%s", details ? details : "",
+		    details ? ": " : "", err->msg);
+		details = buf;
+	}
+	a.actor = ra->actor;
+	a.endpoint = ep.name[0] ? ep.name : NULL;
+	a.account = acct.name[0] ? acct.name : NULL;
+	a.transid = t->transid[0] ? t->transid : NULL;
+	a.action = action;
+	a.outcome = rc == SG_OK ? "success" : "failure";
+	a.details = details;
+	if (ra_store_audit_add(ra->store, &a, NULL) != SG_OK)
+		sg_log(SG_LOG_ERR, "%s: cannot write the audit record", action);
+}
+
 static enum sg_rc
 check_name(const char *what, const char *name, struct sg_err *err)
 {
@@ -165,6 +195,31 @@ ra_dept_list(struct ra *ra, const char *org, struct ra_org **out, size_t *n,
 	return ra_store_org_list(ra->store, org, true, out, n, err);
 }
 
+/* Does organization "org" (and its department "dept", if any) exist? */
+static enum sg_rc
+org_exists(struct ra *ra, const char *org, const char *dept,
+    struct sg_err *err)
+{
+	struct ra_org	*list = NULL;
+	size_t		 n = 0, i;
+	bool		 found = false;
+	enum sg_rc	 rc;
+
+	if ((rc = ra_store_org_list(ra->store, org, dept[0] != '\0', &list, &n,
+	    err)) != SG_OK)
+		return rc;
+	for (i = 0; i < n && !found; i++)
+		found = strcmp(dept[0] != '\0' ? list[i].org : list[i].name,
+		    org) == 0 && (dept[0] == '\0' ||
+		    strcmp(list[i].name, dept) == 0);
+	free(list);
+	if (!found)
+		return sg_err_set(err, SG_ENOTFOUND, "organization '%s%s%s' "
+		    "does not exist (scepctl org add, dept add)", org,
+		    dept[0] ? "/" : "", dept);
+	return SG_OK;
+}
+
 /* URI extensions: one path segment of URL-safe characters. */
 static bool
 uri_ok(const char *uri)
@@ -199,6 +254,15 @@ ra_endpoint_add(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
 		    ra_keys_find(&ra->keys, ep->ra_id) == NULL ? ep->ra_id :
 		    ep->ra_enc_id, ra->conf->path);
 		goto out;
+	}
+	if (ep->type == RA_EP_DEVICE_INTUNE || ep->type == RA_EP_CLIENT_INTUNE) {
+		if (ep->org[0] == '\0' || ep->term_days < 1) {
+			rc = sg_err_set(err, SG_EPOLICY, "Intune endpoints need "
+			    "an organization and a term");
+			goto out;
+		}
+		if ((rc = org_exists(ra, ep->org, ep->dept, err)) != SG_OK)
+			goto out;
 	}
 	/* Defaults of the CSR policy: RSA >= 2048 or EC, any string. */
 	if (ep->min_rsa_bits == 0)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/bn.h>
 #include <openssl/pem.h>
 
 #include "ra_int.h"
@@ -68,24 +69,26 @@ ra_cert_list(struct ra *ra, const char *endpoint, int status,
 	return ra_store_cert_list(ra->store, endpoint, status, out, n, err);
 }
 
-/* Serials are stored as uppercase hex without leading zeros. */
+/*
+ * Serials are stored as BN_bn2hex() writes them (ra_x509_serial);
+ * accept "0a:3f", "0A3F" or "a3f" from admins and write it that way.
+ */
 static void
 norm_serial(const char *in, char *out, size_t outsz)
 {
-	size_t	i, j = 0;
+	BIGNUM	*bn = NULL;
+	char	 hex[160], *canon = NULL;
+	size_t	 i, j = 0;
 
-	for (i = 0; in[i] != '\0' && j + 1 < outsz; i++) {
-		char c = in[i];
-
-		if (c == ':')
-			continue;
-		if (c >= 'a' && c <= 'f')
-			c = (char)(c - 'a' + 'A');
-		if (j == 0 && c == '0' && in[i + 1] != '\0')
-			continue;
-		out[j++] = c;
-	}
-	out[j] = '\0';
+	for (i = 0; in[i] != '\0' && j + 1 < sizeof(hex); i++)
+		if (in[i] != ':')
+			hex[j++] = in[i];
+	hex[j] = '\0';
+	if (BN_hex2bn(&bn, hex) == (int)j && j > 0)
+		canon = BN_bn2hex(bn);
+	snprintf(out, outsz, "%s", canon != NULL ? canon : hex);
+	OPENSSL_free(canon);
+	BN_free(bn);
 }
 
 enum sg_rc
@@ -158,11 +161,18 @@ enum sg_rc
 ra_cert_revoke(struct ra *ra, const char *serial, int reason,
     struct sg_err *err)
 {
+	struct ra_cert	c;
 	char		s[80], details[160];
 	enum sg_rc	rc = SG_OK;
 
 	norm_serial(serial, s, sizeof(s));
-	if (ra->up->ops->revoke != NULL)
+	memset(&c, 0, sizeof(c));
+	if (ra_store_cert_get(ra->store, s, &c, NULL, NULL, NULL, err) != SG_OK)
+		rc = SG_ENOTFOUND;
+	else if (c.status == RA_CERT_REVOKED)
+		rc = sg_err_set(err, SG_EPOLICY, "certificate %s is revoked "
+		    "already", s);
+	if (rc == SG_OK && ra->up->ops->revoke != NULL)
 		rc = ra->up->ops->revoke(ra->up, s, reason, err);
 	if (rc == SG_OK)
 		rc = ra_store_cert_set_status(ra->store, s, RA_CERT_REVOKED,
@@ -182,7 +192,8 @@ ra_cert_revoke(struct ra *ra, const char *serial, int reason,
 	}
 	snprintf(details, sizeof(details), "serial %s reason %s", s,
 	    ra_crl_reason_name(reason));
-	ra_audit_admin(ra, "cert revoke", NULL, NULL, rc, err, details);
+	ra_audit_admin(ra, "cert revoke", c.endpoint[0] ? c.endpoint : NULL,
+	    c.account[0] ? c.account : NULL, rc, err, details);
 	if (rc == SG_OK)
 		sg_log(SG_LOG_INFO, "serial %s revoked (%s)", s,
 		    ra_crl_reason_name(reason));

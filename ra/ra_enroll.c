@@ -687,7 +687,7 @@ awaiting(struct ra *ra, int64_t id, struct ra_txn *t, uint8_t **csr,
 enum sg_rc
 ra_request_approve(struct ra *ra, int64_t id, struct sg_err *err)
 {
-	struct ra_txn		 t;
+	struct ra_txn		 t = { 0 };
 	struct ra_endpoint	 ep;
 	struct ra_account	 acct;
 	struct p7_csr		*csr = NULL;
@@ -708,9 +708,9 @@ ra_request_approve(struct ra *ra, int64_t id, struct sg_err *err)
 	if (t.status == RA_REQ_REJECTED)
 		rc = sg_err_set(err, SG_EUPSTREAM, "%s", t.reason);
 out:
-	snprintf(details, sizeof(details), "request %lld", (long long)id);
-	ra_audit_admin(ra, "request approve", rc == SG_OK ? ep.name : NULL,
-	    rc == SG_OK ? acct.name : NULL, rc, err, details);
+	snprintf(details, sizeof(details), "request %lld%s%s", (long long)id,
+	    rc == SG_OK ? ": " : "", rc == SG_OK ? t.reason : "");
+	ra_audit_txn(ra, "request approve", &t, rc, err, details);
 	X509_free(x);
 	p7_csr_free(csr);
 	free(der);
@@ -721,7 +721,7 @@ enum sg_rc
 ra_request_reject(struct ra *ra, int64_t id, const char *reason,
     struct sg_err *err)
 {
-	struct ra_txn	t;
+	struct ra_txn	t = { 0 };
 	char		details[320];
 	enum sg_rc	rc;
 
@@ -734,6 +734,6 @@ ra_request_reject(struct ra *ra, int64_t id, const char *reason,
 	}
 	snprintf(details, sizeof(details), "request %lld: %s", (long long)id,
 	    reason);
-	ra_audit_admin(ra, "request reject", NULL, NULL, rc, err, details);
+	ra_audit_txn(ra, "request reject", &t, rc, err, details);
 	return rc;
 }

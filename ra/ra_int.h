@@ -340,6 +340,11 @@ struct ra_op {
 	X509_CRL		*crl;		/* SUCCESS of GetCRL */
 };
 
+/* Audit an admin action on a request: its endpoint, account, transid. */
+void		 ra_audit_txn(struct ra *, const char *action,
+		    const struct ra_txn *, enum sg_rc, const struct sg_err *,
+		    const char *details);
+
 /* Sign a CRL of every revoked certificate (ra_cert.c); *der malloc'ed. */
 enum sg_rc	 ra_cert_crl_sign(struct ra *, int64_t number, uint8_t **der,
 		    size_t *len, struct sg_err *);

@@ -191,7 +191,7 @@ static const char *const sql[S_MAX] = {
 	    "(?2 < 0 OR c.status = ?2) ORDER BY c.not_before, c.serial",
 	[S_CERT_STATUS] = "UPDATE cert SET status = ?2, revoked_at = "
 	    "CASE WHEN ?2 = 1 THEN ?3 ELSE NULL END, reason = ?4 "
-	    "WHERE serial = ?1 AND status = 0",
+	    "WHERE serial = ?1 AND (status = 0 OR (?2 = 1 AND status = 2))",
 	[S_CRL_GET] = "SELECT der, next_update FROM crl ORDER BY number DESC "
 	    "LIMIT 1",
 	[S_CRL_NUMBER] = "SELECT COALESCE(MAX(number), 0) + 1 FROM crl",

@@ -515,9 +515,13 @@ call(struct scm *s, const struct req *q, struct resp *r, struct sg_err *err)
 			    SG_FAIL_BADREQUEST, "SCM %s: %s", q->what,
 			    cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
 		}
-		sg_log(SG_LOG_WARN, "scm: %s: %s, try %u again in %lld ms",
-		    q->what, cc == CURLE_OK ? "SCM is busy" : "no answer",
-		    attempt + 1, (long long)wait);
+		if (cc == CURLE_OK)
+			sg_log(SG_LOG_WARN, "scm: %s: HTTP %ld%s%s, try %u in "
+			    "%lld ms", q->what, r->http, r->desc[0] != '\0' ?
+			    " " : "", r->desc, attempt + 1, (long long)wait);
+		else
+			sg_log(SG_LOG_WARN, "scm: %s: no answer, try %u in "
+			    "%lld ms", q->what, attempt + 1, (long long)wait);
 		sleep_ms(wait);
 	}
 }
@@ -1058,6 +1062,14 @@ static const struct ra_up_ops scm_ops = {
 	.free = scm_free,
 };
 
+/* A test double on this host: no warning about plain http. */
+static bool
+loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 ||
+	    strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
+}
+
 /* Read what the login method needs, once (1.1 to 1.3). */
 static enum sg_rc
 load_secrets(struct scm *s, struct sg_err *err)
@@ -1139,7 +1151,7 @@ ra_up_scm_open(const struct conf *conf, struct ra_up **out,
 	if ((rc = load_secrets(s, err)) != SG_OK)
 		goto out;
 	if (strncmp(s->base, "http://", 7) == 0 &&
-	    u->auth != CONF_SCM_AUTH_CLIENT_CERT)
+	    u->auth != CONF_SCM_AUTH_CLIENT_CERT && !loopback(s->base + 7))
 		sg_log(SG_LOG_WARN, "scm: %s is plain http: the credentials "
 		    "travel unencrypted", s->base);
 	sg_log(SG_LOG_DEBUG, "scm: %s, auth %s as %s", s->base, auth[u->auth],

@@ -87,11 +87,11 @@ audit_print(const struct ra_audit_rec *a, size_t n, const char *format)
 		}
 		return SC_OK;
 	}
-	printf("%-20s  %-22s  %-12s  %-16s  %-18s  %-8s  %s\n", "TIME", "ACTOR",
+	printf("%-20s  %-22s  %-12s  %-16s  %-20s  %-8s  %s\n", "TIME", "ACTOR",
 	    "ENDPOINT", "ACCOUNT", "ACTION", "OUTCOME", "DETAILS");
 	for (i = 0; i < n; i++) {
 		sc_time(a[i].time, t, sizeof(t));
-		printf("%-20s  %-22s  %-12s  %-16s  %-18s  %-8s  %s\n", t,
+		printf("%-20s  %-22s  %-12s  %-16s  %-20s  %-8s  %s\n", t,
 		    a[i].actor, a[i].endpoint[0] ? a[i].endpoint : "-",
 		    a[i].account[0] ? a[i].account : "-", a[i].action,
 		    a[i].outcome, a[i].details);
@@ -109,12 +109,24 @@ sc_audit(struct sc_ctx *ctx, int argc, char *argv[])
 	size_t			 n = 0;
 	int			 ret;
 
+	static const char *const vals[] = { "--endpoint", "--account",
+	    "--outcome", "--since", "--until", "--format", NULL };
+	static const char *const flags[] = { "--json", NULL };
+
 	if (argc < 2 || (strcmp(argv[1], "list") != 0 &&
-	    strcmp(argv[1], "export") != 0))
+	    strcmp(argv[1], "export") != 0) ||
+	    !sc_args_ok(argc, argv, 2, vals, flags, 0))
 		return sc_usage("audit");
 	f.endpoint = sc_opt_value(argc, argv, "--endpoint");
 	f.account = sc_opt_value(argc, argv, "--account");
 	f.outcome = sc_opt_value(argc, argv, "--outcome");
+	if (f.outcome != NULL && strcmp(f.outcome, "success") != 0 &&
+	    strcmp(f.outcome, "failure") != 0 &&
+	    strcmp(f.outcome, "pending") != 0) {
+		fprintf(stderr, "scepctl: --outcome: success, failure or "
+		    "pending\n");
+		return SC_USAGE;
+	}
 	if (((v = sc_opt_value(argc, argv, "--since")) != NULL &&
 	    !parse_time(v, &f.since)) ||
 	    ((v = sc_opt_value(argc, argv, "--until")) != NULL &&
@@ -163,7 +175,10 @@ sc_ra(struct sc_ctx *ctx, int argc, char *argv[])
 	size_t			 n = 0, i;
 	bool			 json = sc_has_flag(argc, argv, "--json");
 	int			 ret = SC_OK;
+	static const char *const flags[] = { "--json", NULL };
 
+	if (!sc_args_ok(argc, argv, 2, NULL, flags, 1))
+		return sc_usage("ra");
 	if (argc == 3 && strcmp(argv[1], "export") == 0) {
 		if ((pem = ra_racert_pem(ctx->ra, argv[2])) == NULL) {
 			fprintf(stderr, "scepctl: no RA certificate '%s' (see "

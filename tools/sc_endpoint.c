@@ -255,15 +255,25 @@ ep_edit(struct sc_ctx *ctx, int argc, char *argv[])
 	struct ra_endpoint	 ep;
 	struct sg_err		 err;
 	char			 name[RA_NAME_MAX];
-	bool			 have_type = false;
+	bool			 have_type = false, intune_opts;
 
 	/* A first pass finds the name; then options change the stored one. */
 	memset(&ep, 0, sizeof(ep));
 	if (ep_options(argc, argv, &ep, false, &have_type) != SC_OK)
 		return sc_usage("endpoint");
+	/* Intune settings were given if the first pass saw any. */
+	intune_opts = ep.org[0] || ep.dept[0] || ep.profile[0] ||
+	    ep.term_days || ep.azure[0];
 	snprintf(name, sizeof(name), "%s", ep.name);
 	if (ra_endpoint_get(ctx->ra, name, &ep, &err) != SG_OK)
 		return sc_fail(&err);
+	if (intune_opts && ep.type != RA_EP_DEVICE_INTUNE &&
+	    ep.type != RA_EP_CLIENT_INTUNE) {
+		fprintf(stderr, "scepctl: --org, --dept, --profile, --term and "
+		    "--azure are for Intune endpoints; plain SCEP endpoints "
+		    "take them per account\n");
+		return SC_USAGE;
+	}
 	if (ep_options(argc, argv, &ep, false, &have_type) != SC_OK)
 		return sc_usage("endpoint");
 	if (ra_endpoint_update(ctx->ra, &ep, &err) != SG_OK)

@@ -85,7 +85,13 @@ sc_request(struct sc_ctx *ctx, int argc, char *argv[])
 	long		 id;
 	int		 status = -1;
 
+	static const char *const lvals[] = { "--status", NULL };
+	static const char *const lflags[] = { "--json", NULL };
+	static const char *const rvals[] = { "--reason", NULL };
+
 	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
+		if (!sc_args_ok(argc, argv, 2, lvals, lflags, 0))
+			return sc_usage("request");
 		if ((v = sc_opt_value(argc, argv, "--status")) != NULL &&
 		    !req_status_parse(v, &status)) {
 			fprintf(stderr, "scepctl: --status: new, pending, "
@@ -96,6 +102,8 @@ sc_request(struct sc_ctx *ctx, int argc, char *argv[])
 	}
 	if (argc < 3 || !sg_parse_long(argv[2], 1, INT64_MAX > LONG_MAX ?
 	    LONG_MAX : (long)INT64_MAX, &id))
+		return sc_usage("request");
+	if (!sc_args_ok(argc, argv, 3, rvals, NULL, 0))
 		return sc_usage("request");
 	if (strcmp(argv[1], "approve") == 0 && argc == 3) {
 		if (ra_request_approve(ctx->ra, id, &err) != SG_OK)
@@ -179,8 +187,18 @@ sc_cert(struct sc_ctx *ctx, int argc, char *argv[])
 	json_t		*j;
 	int		 reason;
 
-	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+	static const char *const lvals[] = { "--endpoint", "--status", NULL };
+	static const char *const sflags[] = { "--json", "--pem", NULL };
+	static const char *const rvals[] = { "--reason", NULL };
+
+	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
+		if (!sc_args_ok(argc, argv, 2, lvals, sflags, 0))
+			return sc_usage("cert");
 		return cert_list(ctx, argc, argv);
+	}
+	if (argc >= 2 && !sc_args_ok(argc, argv, 2,
+	    strcmp(argv[1], "revoke") == 0 ? rvals : NULL, sflags, 1))
+		return sc_usage("cert");
 	if (argc >= 3 && strcmp(argv[1], "show") == 0) {
 		if (ra_cert_get(ctx->ra, argv[2], &c, &pem, &err) != SG_OK)
 			return sc_fail(&err);

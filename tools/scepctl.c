@@ -140,6 +140,34 @@ sc_has_flag(int argc, char *argv[], const char *flag)
 	return false;
 }
 
+static bool
+listed(const char *const *list, const char *s)
+{
+	for (; list != NULL && *list != NULL; list++)
+		if (strcmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+bool
+sc_args_ok(int argc, char *argv[], int first, const char *const *valued,
+    const char *const *flags, int npos)
+{
+	int	i;
+
+	for (i = first; i < argc; i++) {
+		if (listed(valued, argv[i]) && i + 1 < argc)
+			i++;
+		else if (listed(flags, argv[i]))
+			continue;
+		else if (strncmp(argv[i], "--", 2) == 0 || npos-- <= 0) {
+			fprintf(stderr, "scepctl: unexpected '%s'\n", argv[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 const char *
 sc_opt_value(int argc, char *argv[], const char *flag)
 {

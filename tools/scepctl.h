@@ -48,6 +48,13 @@ int	sc_json_print(json_t *);
 /* Does argv contain "--json"? Removes nothing. */
 bool	sc_has_flag(int argc, char *argv[], const char *flag);
 void	sc_time(long long t, char *out, size_t outsz);
+/*
+ * Are argv[first..] only the options "valued" (each followed by a value),
+ * the flags "flags" (both NULL-terminated) and at most "npos" other
+ * words? Prints what is wrong otherwise.
+ */
+bool	sc_args_ok(int argc, char *argv[], int first,
+	    const char *const *valued, const char *const *flags, int npos);
 /* The value after "--flag" in argv, or NULL. */
 const char *sc_opt_value(int argc, char *argv[], const char *flag);
 

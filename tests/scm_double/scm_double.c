@@ -205,7 +205,7 @@ struct out {
 	bool		 secret;	/* body holds a token: redact in log */
 };
 
-static void __attribute__((format(printf, 1, 2)))
+static void __attribute__((format(printf, 1, 2), noreturn))
 die(const char *fmt, ...)
 {
 	va_list	ap;
@@ -428,7 +428,7 @@ static void
 make_pki(struct dbl *d, const char *dir, char **tls_cert, char **tls_key,
     char **tls_trust)
 {
-	EVP_PKEY	*srv_key, *cli_key;
+	EVP_PKEY	*srv_key = NULL, *cli_key = NULL;
 	X509		*srv, *cli, *xs[2];
 	X509_NAME	*n;
 	char		*p;

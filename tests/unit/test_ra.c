@@ -1230,6 +1230,10 @@ test_account_add(void **state)
 	snprintf(ep.name, sizeof(ep.name), "intune");
 	snprintf(ep.uri, sizeof(ep.uri), "intune");
 	ep.type = RA_EP_DEVICE_INTUNE;
+	/* Intune endpoints name an existing organization themselves. */
+	assert_int_equal(ra_endpoint_add(fx->ra, &ep, &err), SG_EPOLICY);
+	snprintf(ep.org, sizeof(ep.org), "Demo");
+	ep.term_days = 30;
 	assert_int_equal(ra_endpoint_add(fx->ra, &ep, &err), SG_OK);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&a, 0, sizeof(a));

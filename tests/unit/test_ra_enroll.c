@@ -1034,6 +1034,15 @@ test_manual(void **state)
 	    SG_OK);
 	assert_int_not_equal(ra_request_approve(fx->ra, 987654321, &err),
 	    SG_OK);
+	/* ... and leaves the transaction as it was. */
+	assert_true(find_request(fx, RA_REQ_ISSUED, tid, &req));
+	assert_string_equal(req.serial, serial);
+	rep = certpoll(fx, "approval", tid, 0, nonce[5], sizeof(nonce[5]));
+	expect_issued(fx, rep, fx->key[0], 2, "CertPoll after a re-approve");
+	serial_hex(sk_X509_value(rep->certs, 0), s2, sizeof(s2));
+	assert_string_equal(serial, s2);
+	check_nonces(&seen, rep, nonce[5], sizeof(nonce[5]));
+	p7_certrep_free(rep);
 
 	/* Another one, rejected: CertPoll gets FAILURE badRequest. */
 	new_transid(fx, "manual-rej", tid2, sizeof(tid2));

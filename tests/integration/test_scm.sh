@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# The "scm" upstream against tests/scm_double (reference/scm-rest-api.md 5):
+# strongSwan pki --scep enrolls a device with 2 pending collects (PENDING,
+# then CertPoll), with manual approval at SCM, through a burst of 429s,
+# with the password, OAuth and client-certificate logins, and a client
+# (S/MIME) certificate with an email SAN. A declined order, a client CSR
+# without email and bad credentials end in FAILURE; no secret reaches the
+# server log or the database; scepctl cert revoke reaches SCM.
+#
+# SCM_DOUBLE is the scm-double binary (default: next to scepgate in the
+# build tree). SCM_EXAMPLE=FILE saves one enrollment's request/response
+# pairs (redacted) there, for docs/upstream-scm.md.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+sg_need pki timeout sqlite3
+: "${SCEPGATE:?SCEPGATE is not set (run through ctest)}"
+SCM_DOUBLE=${SCM_DOUBLE:-$(dirname "$SCEPGATE")/../tests/scm_double/scm-double}
+[[ -x $SCM_DOUBLE ]] || sg_fail "no scm-double at $SCM_DOUBLE"
+sg_setup
+cd "$WORK"
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ---- the double ----
+SCM_DIR=$SG_TMP/scm
+SCM_PORT=$(free_port)
+SCM_TLS_PORT=$(free_port)
+SCM=http://127.0.0.1:$SCM_PORT
+"$SCM_DOUBLE" --port "$SCM_PORT" --tls-port "$SCM_TLS_PORT" \
+	--ca-dir "$SCM_DIR" --pending 2 >"$SG_TMP/scm.out" 2>"$SG_TMP/scm.log" &
+SCM_PID=$!
+scm_cleanup() {
+	local rc=$?
+	kill "$SCM_PID" 2>/dev/null || true
+	wait "$SCM_PID" 2>/dev/null || true
+	if ((rc != 0)) && [[ -f $SG_TMP/scm.log ]]; then
+		echo "--- tail of scm-double's log ---" >&2
+		tail -n 30 "$SG_TMP/scm.log" >&2
+	fi
+	(exit "$rc")
+	sg_cleanup
+}
+trap scm_cleanup EXIT
+for _ in $(seq 100); do
+	curl -fs -o /dev/null --max-time 1 "$SCM/__test/config" && break
+	kill -0 "$SCM_PID" 2>/dev/null || sg_fail "scm-double exited at start"
+	sleep 0.1
+done
+curl -fs -o /dev/null "$SCM/__test/config" || sg_fail "scm-double not up"
+
+# hook JSON: POST /__test/config
+hook() {
+	curl -fs -o /dev/null -H 'Content-Type: application/json' -d "$1" \
+		"$SCM/__test/config" || sg_fail "test hook $1"
+}
+# The double's state as JSON, and a Python expression over it ("s").
+state() {
+	curl -fs "$SCM/__test/state" | python3 -c "import json, sys
+s = json.load(sys.stdin)
+print($1)"
+}
+seq_now() {
+	curl -fs "$SCM/__test/log" | python3 -c 'import json, sys
+l = json.load(sys.stdin); print(l[-1]["seq"] if l else 0)'
+}
+
+# ---- scepgate on the double ----
+PASSWORD=$(cat "$SCM_DIR/password.txt")
+SECRET=$(cat "$SCM_DIR/client_secret.txt")
+install -m 600 "$SCM_DIR/password.txt" "$DIR/scm.password"
+install -m 600 "$SCM_DIR/client_secret.txt" "$DIR/scm.secret"
+cp "$SCM_DIR/ca.pem" "$DIR/scm-chain.pem"
+
+# upstream LOGIN-METHOD: rewrite the upstream line of the config.
+upstream() {
+	local u
+	case $1 in
+	password)
+		u="url = \"$SCM/api\"; auth = \"password\"; login = \"scep-gateway\";"
+		u+=" password_file = \"scm.password\"; customer_uri = \"examplecorp\";" ;;
+	oauth)
+		u="url = \"$SCM/api\"; auth = \"oauth\"; client_id = \"scepgate-client\";"
+		u+=" client_secret_file = \"scm.secret\";"
+		u+=" token_url = \"$SCM/auth/realms/apiclients/protocol/openid-connect/token\";" ;;
+	client-cert)
+		u="url = \"https://127.0.0.1:$SCM_TLS_PORT/api\"; auth = \"client-cert\";"
+		u+=" login = \"scep-gateway\"; customer_uri = \"examplecorp\";"
+		u+=" client_cert = \"$SCM_DIR/client.pem\"; client_key = \"$SCM_DIR/client.key\";"
+		u+=" tls_ca_file = \"$SCM_DIR/root.pem\";" ;;
+	esac
+	sed -i "s|^upstream = .*|upstream = { type = \"scm\"; $u smime_api_version = ${2:-1}; timeout = 20; poll_interval = 2; ca_chain = \"scm-chain.pem\"; };|" "$CFG"
+	"$SCEPCTL" --config "$CFG" check-config >/dev/null ||
+		sg_fail "check-config refuses the scm upstream: $(grep ^upstream "$CFG")"
+}
+
+restart_gate() {
+	kill "$SG_PID" 2>/dev/null || true
+	wait "$SG_PID" 2>/dev/null || true
+	"$SCEPGATE" --config "$CFG" >>"$DIR/server.log" 2>&1 &
+	SG_PID=$!
+	for _ in $(seq 100); do
+		curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/healthz" &&
+			return 0
+		kill -0 "$SG_PID" 2>/dev/null || sg_fail "scepgate exited at start"
+		sleep 0.1
+	done
+	sg_fail "scepgate not healthy after 10 s"
+}
+
+ctl() { "$SCEPCTL" --config "$CFG" "$@"; }
+
+upstream password
+restart_gate
+
+# What the double knows (tests/scm_double/README.md): organization
+# "Example Corp" with department "Factory Floor"; profiles "IoT Device 1y"
+# (7311), "Device Manual Approval" (7312), "Client Cert 1y" (7402).
+ctl org add "Example Corp" >/dev/null
+ctl dept add "Example Corp" "Factory Floor" >/dev/null
+ctl account add --endpoint demo --name scm-dev --org "Example Corp" \
+	--dept "Factory Floor" --profile "IoT Device 1y" --term 365 \
+	--access-code ScmDevCode0001 >/dev/null
+ctl account add --endpoint demo --name scm-approve --org "Example Corp" \
+	--profile 7312 --term 365 --access-code ScmApproveCode01 >/dev/null
+ctl endpoint add people --type client --uri people \
+	--getcert-format full-chain >/dev/null
+ctl account add --endpoint people --name scm-people --org "Example Corp" \
+	--profile "Client Cert 1y" --term 730 --access-code ScmPeopleCode01 >/dev/null
+PEOPLE_URL=${URL%/demo}/people
+
+# The RA certificate encrypts and verifies; the double's CA chain is what
+# the issued certificates chain to (GetCACert sends RA + that chain).
+openssl x509 -in "$DIR/ra.pem" -outform DER -out ra.der
+openssl x509 -in "$SCM_DIR/issuing-ca.pem" -outform DER -out scmca.der
+
+# enroll NAME CODE URL [pki options]: key and cert.der in $WORK/NAME
+enroll() {
+	local d=$WORK/$1
+	mkdir -p "$d"
+	pki --gen --type rsa --size 2048 --outform der >"$d/key.der" 2>/dev/null
+	timeout 60 pki --scep --url "$3" --in "$d/key.der" \
+		--dn "CN=$1,O=scepgate" --password "$2" \
+		--cacert-enc ra.der --cacert-sig ra.der --cacert scmca.der \
+		--maxpolltime 30 --interval 1 "${@:4}" >"$d/cert.der" 2>"$d/pki.log"
+}
+
+# check NAME: cert.der chains to the double's CA.
+check() {
+	local d=$WORK/$1
+	[[ -s $d/cert.der ]] || sg_fail "$1: no certificate: $(cat "$d/pki.log")"
+	openssl x509 -inform DER -in "$d/cert.der" -out "$d/cert.pem" ||
+		sg_fail "$1: cert.der is not a certificate"
+	openssl verify -CAfile "$SCM_DIR/ca.pem" "$d/cert.pem" >/dev/null ||
+		sg_fail "$1: certificate does not chain to the double's CA"
+}
+
+# refused NAME: pki got a FAILURE reply.
+refused() {
+	[[ ! -s $WORK/$1/cert.der ]] || sg_fail "$1: a certificate was issued"
+	grep -q "reply status is not 'SUCCESS'" "$WORK/$1/pki.log" ||
+		sg_fail "$1: no SCEP FAILURE reply: $(cat "$WORK/$1/pki.log")"
+}
+
+# reason NAME: the reason recorded for the request with subject CN=NAME.
+reason() {
+	ctl request list --json | python3 -c "import json, re, sys
+r = [x for x in json.load(sys.stdin)
+     if re.search(r'CN=$1(,|\$)', x['subject'])]
+print(r[-1]['status'], r[-1]['order'], r[-1]['reason'])"
+}
+
+echo "device: 2 pending collects, then CertPoll"
+first=$(seq_now)
+enroll scm-dev1 ScmDevCode0001 "$URL" || sg_fail "scm-dev1: $(cat "$WORK/scm-dev1/pki.log")"
+check scm-dev1
+grep -q "ordered at the upstream\|PENDING\|pending" "$DIR/server.log" ||
+	sg_fail "scm-dev1 was never pending"
+grep -qi "status: PENDING\|pending" "$WORK/scm-dev1/pki.log" ||
+	sg_fail "pki did not poll: $(cat "$WORK/scm-dev1/pki.log")"
+[[ $(state "[c['collects'] for c in s['certs']][-1]") == 3 ]] ||
+	sg_fail "expected 3 collects: $(state 's')"
+tid=$(state "s['certs'][-1]['comments']")
+[[ $tid == "SCEP transactionID "* ]] || sg_fail "no transactionID in comments: $tid"
+enroll_body=$(curl -fs "$SCM/__test/last?path=/api/device/v1/enroll")
+python3 - "$enroll_body" <<'EOF' || sg_fail "device enroll body: $enroll_body"
+import json, sys
+e = json.loads(sys.argv[1]); b = json.loads(e["body"])
+assert e["headers"]["login"] == "scep-gateway"
+assert e["headers"]["password"] == "***redacted***"
+assert e["headers"]["customerUri"] == "examplecorp"
+assert (b["orgId"], b["certType"], b["term"]) == (4022, 7311, 365), b
+assert b["csr"].startswith("-----BEGIN CERTIFICATE REQUEST-----\n"), b
+EOF
+if [[ -n ${SCM_EXAMPLE:-} ]]; then
+	curl -fs "$SCM/__test/log?since=$first" >"$SCM_EXAMPLE"
+fi
+
+echo "device: manual approval at SCM"
+enroll scm-appr ScmApproveCode01 "$URL" &
+appr=$!
+for _ in $(seq 50); do
+	[[ $(state "[c['status'] for c in s['certs'] if c['certType']['id'] == 7312]") == "['Requested']" ]] &&
+		break
+	sleep 0.2
+done
+id=$(state "[c['id'] for c in s['certs'] if c['certType']['id'] == 7312][0]")
+sleep 2	# pki polls a few times while SCM waits
+curl -fs -H "login: scep-gateway" -H "password: $PASSWORD" \
+	-H "customerUri: examplecorp" -H 'Content-Type: application/json' \
+	-d '{"message":"approved by test_scm.sh"}' \
+	"$SCM/api/device/v1/approve/$id" || sg_fail "approve $id"
+wait "$appr" || sg_fail "scm-appr: $(cat "$WORK/scm-appr/pki.log")"
+check scm-appr
+
+echo "device: declined at SCM gives FAILURE"
+hook '{"decline_next": true}'
+if enroll scm-decl ScmDevCode0001 "$URL"; then
+	sg_fail "pki --scep succeeded for a declined order"
+fi
+refused scm-decl
+r=$(reason scm-decl)
+[[ $r == rejected*Declined* ]] || sg_fail "declined: request says '$r'"
+
+echo "device: a burst of 429s still completes"
+hook '{"fail_429": 3, "retry_after": 1, "fault_match": "/enroll"}'
+since=$(seq_now)
+enroll scm-429 ScmDevCode0001 "$URL" || sg_fail "scm-429: $(cat "$WORK/scm-429/pki.log")"
+check scm-429
+codes=$(curl -fs "$SCM/__test/log?since=$since" | python3 -c 'import json, sys
+print(" ".join(str(e["status"]) for e in json.load(sys.stdin)
+    if e["path"].endswith("/enroll")))')
+[[ $codes == "429 429 429 200" ]] || sg_fail "enroll answers were: $codes"
+hook '{"fault_match": ""}'
+
+echo "client: email SAN, names from the CN, S/MIME API"
+enroll scm-jane ScmPeopleCode01 "$PEOPLE_URL" --san email:jane.doe@example.net ||
+	sg_fail "scm-jane: $(cat "$WORK/scm-jane/pki.log")"
+check scm-jane
+openssl x509 -in "$WORK/scm-jane/cert.pem" -noout -ext subjectAltName |
+	grep -q "email:jane.doe@example.net" || sg_fail "scm-jane: no email SAN"
+body=$(curl -fs "$SCM/__test/last?path=/api/smime/v1/enroll")
+python3 - "$body" <<'EOF' || sg_fail "client enroll body: $body"
+import json, sys
+b = json.loads(json.loads(sys.argv[1])["body"])
+assert (b["email"], b["firstName"], b["lastName"]) == \
+    ("jane.doe@example.net", "scm-jane", "scm-jane"), b
+assert (b["orgId"], b["certType"], b["term"]) == (4021, 7402, 730), b
+EOF
+
+echo "client: no email address gives FAILURE"
+if enroll scm-nomail ScmPeopleCode01 "$PEOPLE_URL"; then
+	sg_fail "pki --scep succeeded without an email address"
+fi
+refused scm-nomail
+r=$(reason scm-nomail)
+[[ $r == *"client certificate needs an email address"* ]] ||
+	sg_fail "no email: request says '$r'"
+
+echo "revoke at SCM"
+serial=$(openssl x509 -in "$WORK/scm-dev1/cert.pem" -noout -serial | cut -d= -f2)
+ctl cert revoke "$serial" --reason keyCompromise >/dev/null ||
+	sg_fail "scepctl cert revoke $serial"
+[[ $(state "len(s['revoked_serials'])") == 1 ]] ||
+	sg_fail "SCM did not revoke: $(state "s['revoked_serials']")"
+
+echo "OAuth login, token refresh after a 401"
+upstream oauth 2
+restart_gate
+enroll scm-oauth ScmDevCode0001 "$URL" || sg_fail "scm-oauth: $(cat "$WORK/scm-oauth/pki.log")"
+check scm-oauth
+curl -fs -X POST "$SCM/__test/expire_tokens" || sg_fail "expire_tokens"
+enroll scm-oauth2 ScmPeopleCode01 "$PEOPLE_URL" --san email:o2@example.net ||
+	sg_fail "scm-oauth2: $(cat "$WORK/scm-oauth2/pki.log")"
+check scm-oauth2
+curl -fs "$SCM/__test/last?path=/api/smime/v2/enroll" >/dev/null ||
+	sg_fail "smime_api_version = 2 did not use /api/smime/v2"
+tokens=$(curl -fs "$SCM/__test/log" | python3 -c 'import json, sys
+print(sum(1 for e in json.load(sys.stdin) if "openid-connect/token" in e["path"]))')
+[[ $tokens == 2 ]] || sg_fail "expected 2 token requests, saw $tokens"
+
+echo "client-certificate login over /private/api"
+upstream client-cert
+restart_gate
+since=$(seq_now)
+enroll scm-mtls ScmDevCode0001 "$URL" || sg_fail "scm-mtls: $(cat "$WORK/scm-mtls/pki.log")"
+check scm-mtls
+curl -fs "$SCM/__test/log?since=$since" | grep -q '"/private/api/device/v1/enroll"' ||
+	sg_fail "client-cert login did not use /private/api"
+
+echo "bad credentials give FAILURE and an audit record"
+upstream password
+echo "wrong-$PASSWORD" >"$DIR/scm.password"
+restart_gate
+if enroll scm-badpw ScmDevCode0001 "$URL"; then
+	sg_fail "pki --scep succeeded with a wrong SCM password"
+fi
+refused scm-badpw
+# The first call (the organization listing) already gets the 401.
+audit=$(sqlite3 "$DIR/scepgate.db" "SELECT outcome || ' ' || details FROM audit
+	WHERE details LIKE '%HTTP 401%' ORDER BY id DESC LIMIT 1")
+[[ $audit == failure*"Unknown user (check the SCM credentials"* ]] ||
+	sg_fail "no audit record of the 401: '$audit'"
+echo "  audit: $audit"
+
+echo "no secret in the server log, the database or the double's log"
+for s in "$PASSWORD" "$SECRET"; do
+	if grep -q -F -- "$s" "$DIR/server.log"; then
+		sg_fail "a secret is in server.log"
+	fi
+	if grep -q -a -F -- "$s" "$DIR"/scepgate.db*; then
+		sg_fail "a secret is in the database"
+	fi
+	if sqlite3 "$DIR/scepgate.db" .dump | grep -q -F -- "$s"; then
+		sg_fail "a secret is in the database dump"
+	fi
+	if curl -fs "$SCM/__test/log" | grep -q -F -- "$s"; then
+		sg_fail "a secret is in the double's request log"
+	fi
+done
+curl -fs "$SCM/__test/log" | python3 -c 'import json, sys
+toks = [json.loads(e["response"].replace("...", "\"x\":0"))
+        for e in json.load(sys.stdin) if "openid-connect/token" in e["path"]]
+assert all(t["access_token"] == "***redacted***" for t in toks), toks' ||
+	sg_fail "a token is in the double's request log"
+
+echo "PASS"

@@ -1,0 +1,646 @@
+/*
+ * The SCM upstream's pure helpers (ra/ra_up_scm_msg.c), table-driven:
+ * what each answer means (reference/scm-rest-api.md 4.2, 4.3), the
+ * enroll JSON built from a CSR and the names taken from it (3.3, 3.8),
+ * the listings, serials, Retry-After and the back-off. The HTTP side
+ * runs against tests/scm_double in tests/integration/test_scm.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
+
+#include "ra_up_scm_int.h"
+
+#define S(x)	(const uint8_t *)(x), strlen(x)
+
+/* ---- classification ---- */
+
+static const struct {
+	enum scm_call	call;
+	long		http;
+	int		code;
+	enum scm_class	want;
+} classes[] = {
+	{ SCM_CALL_ENROLL, 200, SCM_NO_CODE, SCM_C_OK },
+	{ SCM_CALL_REVOKE, 204, SCM_NO_CODE, SCM_C_OK },
+	/* 4.3: the three pending bodies, and "try later" */
+	{ SCM_CALL_COLLECT, 400, 0, SCM_C_PENDING },
+	{ SCM_CALL_COLLECT, 400, -1400, SCM_C_PENDING },
+	{ SCM_CALL_COLLECT, 400, -183, SCM_C_PENDING },
+	{ SCM_CALL_COLLECT, 400, -109, SCM_C_PENDING },
+	{ SCM_CALL_COLLECT, 400, -103, SCM_C_FAIL },
+	{ SCM_CALL_COLLECT, 400, -110, SCM_C_REVOKED },
+	{ SCM_CALL_COLLECT, 400, -192, SCM_C_REVOKED },
+	{ SCM_CALL_COLLECT, 404, -5101, SCM_C_NOTFOUND },
+	{ SCM_CALL_COLLECT, 400, -124, SCM_C_NOTFOUND },
+	{ SCM_CALL_COLLECT, 404, SCM_NO_CODE, SCM_C_NOTFOUND },
+	{ SCM_CALL_COLLECT, 400, -1450, SCM_C_FAIL },
+	{ SCM_CALL_COLLECT, 400, SCM_NO_CODE, SCM_C_FAIL },
+	/* code 0 pends only on collect */
+	{ SCM_CALL_ENROLL, 400, 0, SCM_C_FAIL },
+	/* 4.4 and transient codes, on any call */
+	{ SCM_CALL_ENROLL, 429, SCM_NO_CODE, SCM_C_TRANSIENT },
+	{ SCM_CALL_COLLECT, 503, SCM_NO_CODE, SCM_C_TRANSIENT },
+	{ SCM_CALL_ENROLL, 500, -2, SCM_C_TRANSIENT },
+	{ SCM_CALL_ENROLL, 400, -195, SCM_C_TRANSIENT },
+	{ SCM_CALL_ENROLL, 400, -140, SCM_C_TRANSIENT },
+	{ SCM_CALL_OTHER, 400, -65, SCM_C_TRANSIENT },
+	/* authentication and privileges */
+	{ SCM_CALL_ENROLL, 401, -16, SCM_C_AUTH },
+	{ SCM_CALL_ENROLL, 400, -970, SCM_C_AUTH },
+	{ SCM_CALL_COLLECT, 401, SCM_NO_CODE, SCM_C_AUTH },
+	{ SCM_CALL_ENROLL, 400, -3, SCM_C_AUTH },
+	{ SCM_CALL_ENROLL, 403, -37, SCM_C_AUTH },
+	/* enroll: the request, the key, the setup */
+	{ SCM_CALL_ENROLL, 400, -9, SCM_C_CSR },
+	{ SCM_CALL_ENROLL, 400, -10, SCM_C_CSR },
+	{ SCM_CALL_ENROLL, 400, -138, SCM_C_CSR },
+	{ SCM_CALL_ENROLL, 400, -188, SCM_C_CSR },
+	{ SCM_CALL_ENROLL, 400, -13, SCM_C_ALG },
+	{ SCM_CALL_ENROLL, 400, -170, SCM_C_ALG },
+	{ SCM_CALL_ENROLL, 400, -78, SCM_C_ALG },
+	{ SCM_CALL_ENROLL, 400, -36, SCM_C_CONFIG },
+	{ SCM_CALL_ENROLL, 400, -5109, SCM_C_CONFIG },
+	{ SCM_CALL_ENROLL, 400, -172, SCM_C_CONFIG },
+	{ SCM_CALL_ENROLL, 400, -62, SCM_C_CONFIG },
+	{ SCM_CALL_ENROLL, 400, -1023, SCM_C_CONFIG },
+	{ SCM_CALL_ENROLL, 400, -7, SCM_C_CONFIG },
+	/* -159 is "already revoked" on revoke only (4.2) */
+	{ SCM_CALL_REVOKE, 400, -159, SCM_C_DONE },
+	{ SCM_CALL_ENROLL, 400, -159, SCM_C_FAIL },
+	{ SCM_CALL_REVOKE, 400, -102, SCM_C_FAIL },
+	{ SCM_CALL_REVOKE, 404, -5101, SCM_C_NOTFOUND },
+};
+
+static void
+test_classify(void **state)
+{
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (scm_classify(classes[i].call, classes[i].http,
+		    classes[i].code) != classes[i].want)
+			fail_msg("case %zu: HTTP %ld code %d: %s, not %s", i,
+			    classes[i].http, classes[i].code,
+			    scm_class_name(scm_classify(classes[i].call,
+			    classes[i].http, classes[i].code)),
+			    scm_class_name(classes[i].want));
+}
+
+static const struct {
+	const char	*body;
+	int		 code;
+	const char	*desc;
+} errors[] = {
+	{ "{\"code\":-36,\"description\":\"The validity period (term) is "
+	    "invalid for this certificate profile.\"}", -36,
+	    "The validity period (term) is invalid for this certificate "
+	    "profile." },
+	{ "{\"code\":0,\"description\":\"Being processed by Sectigo\"}", 0,
+	    "Being processed by Sectigo" },
+	/* Admin spec extras are ignored; a missing code is allowed */
+	{ "{\"description\":\"x\",\"details\":\"d\",\"items\":[\"a\"]}",
+	    SCM_NO_CODE, "x" },
+	{ "{\"error\":\"invalid_client\"}", SCM_NO_CODE, "invalid_client" },
+	{ "<html><body>Service Unavailable</body></html>", SCM_NO_CODE, "" },
+	{ "", SCM_NO_CODE, "" },
+	{ "{\"code\":\"-36\"}", SCM_NO_CODE, "" },
+	{ "{\"code\":-16,\"description\":\"a\\nb\\\"c\"}", -16, "a?b?c" },
+};
+
+static void
+test_error_parse(void **state)
+{
+	struct sg_err	 e;
+	char		 desc[160];
+	int		 code;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+		scm_error_parse(S(errors[i].body), &code, desc, sizeof(desc));
+		assert_int_equal(code, errors[i].code);
+		assert_string_equal(desc, errors[i].desc);
+	}
+	/* failInfo by class; the message names call, status, code */
+	assert_int_equal(scm_error_set(&e, SCM_CALL_ENROLL, "enroll", 400, -13,
+	    "Key size"), SG_EUPSTREAM);
+	assert_int_equal(e.failinfo, SG_FAIL_BADALG);
+	assert_string_equal(e.msg, "SCM enroll: HTTP 400, code -13: Key size");
+	scm_error_set(&e, SCM_CALL_ENROLL, "enroll", 401, -16, "Unknown user");
+	assert_int_equal(e.failinfo, SG_FAIL_BADREQUEST);
+	assert_non_null(strstr(e.msg, "HTTP 401, code -16: Unknown user "
+	    "(check the SCM credentials"));
+	scm_error_set(&e, SCM_CALL_ENROLL, "enroll", 400, -36, "");
+	assert_non_null(strstr(e.msg, "code -36 (check the account's"));
+	scm_error_set(&e, SCM_CALL_COLLECT, "collect", 502, SCM_NO_CODE, "");
+	assert_string_equal(e.msg, "SCM collect: HTTP 502");
+}
+
+static const struct {
+	const char	*s;
+	enum scm_state	 want;
+} states[] = {
+	{ "Issued", SCM_S_ISSUED }, { "ISSUED", SCM_S_ISSUED },
+	{ "issued", SCM_S_ISSUED }, { "Downloaded", SCM_S_ISSUED },
+	{ "Declined", SCM_S_DECLINED }, { "rejected", SCM_S_DECLINED },
+	{ "REVOKED", SCM_S_REVOKED }, { "pre_revoked", SCM_S_REVOKED },
+	{ "Requested", SCM_S_PENDING }, { "APPROVED", SCM_S_PENDING },
+	{ "Applied", SCM_S_PENDING }, { "AWAITING_APPROVAL", SCM_S_PENDING },
+	{ "", SCM_S_PENDING },
+};
+
+static void
+test_state(void **state)
+{
+	char	st[32];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (scm_state_parse(states[i].s) != states[i].want)
+			fail_msg("state \"%s\"", states[i].s);
+	/* details: "status"; client lists: "state" of the first entry */
+	assert_int_equal(scm_status_field(S("{\"id\":1,\"status\":\"Issued\"}"),
+	    st, sizeof(st)), SG_OK);
+	assert_string_equal(st, "Issued");
+	assert_int_equal(scm_status_field(S("[{\"state\":\"rejected\"},"
+	    "{\"state\":\"issued\"}]"), st, sizeof(st)), SG_OK);
+	assert_string_equal(st, "rejected");
+	assert_int_equal(scm_status_field(S("[]"), st, sizeof(st)),
+	    SG_ENOTFOUND);
+	assert_int_equal(scm_status_field(S("nope"), st, sizeof(st)),
+	    SG_EPARSE);
+}
+
+/* ---- CSRs and the enroll JSON ---- */
+
+static EVP_PKEY *key;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	key = EVP_RSA_gen(2048);
+	return key != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	EVP_PKEY_free(key);
+	return 0;
+}
+
+/*
+ * A CSR with subject entries "name=value/..." (OpenSSL short names) and
+ * an optional subjectAltName ("email:a@b", ...).
+ */
+static X509_REQ *
+csr(const char *subject, const char *san)
+{
+	STACK_OF(X509_EXTENSION)	*exts = NULL;
+	X509_EXTENSION			*ext;
+	X509_REQ			*req;
+	X509_NAME			*name;
+	char				 buf[512], *p, *f, *eq;
+
+	req = X509_REQ_new();
+	assert_non_null(req);
+	name = X509_REQ_get_subject_name(req);
+	snprintf(buf, sizeof(buf), "%s", subject);
+	for (p = buf; (f = strsep(&p, "/")) != NULL;) {
+		if (*f == '\0' || (eq = strchr(f, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		assert_true(X509_NAME_add_entry_by_txt(name, f, MBSTRING_UTF8,
+		    (unsigned char *)eq + 1, -1, -1, 0));
+	}
+	if (san != NULL) {
+		exts = sk_X509_EXTENSION_new_null();
+		ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+		    san);
+		assert_non_null(ext);
+		sk_X509_EXTENSION_push(exts, ext);
+		assert_true(X509_REQ_add_extensions(req, exts));
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	}
+	assert_true(X509_REQ_set_pubkey(req, key));
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	return req;
+}
+
+static const struct {
+	const char	*subject;
+	const char	*san;
+	enum sg_rc	 rc;
+	const char	*email, *first, *last, *cn;	/* or the message */
+} persons[] = {
+	{ "CN=Jane Doe/emailAddress=j.doe@example.net", NULL, SG_OK,
+	    "j.doe@example.net", "Jane", "Doe", "Jane Doe" },
+	{ "CN=Jane Q. Public", "email:jq@example.net", SG_OK,
+	    "jq@example.net", "Jane Q.", "Public", "Jane Q. Public" },
+	/* the subject's address wins over the SAN */
+	{ "CN=A B/emailAddress=s@example.net", "email:san@example.net", SG_OK,
+	    "s@example.net", "A", "B", "A B" },
+	/* given name and surname win over the CN */
+	{ "CN=jdoe/GN=Jane/SN=Doe/emailAddress=jd@example.net", NULL, SG_OK,
+	    "jd@example.net", "Jane", "Doe", "jdoe" },
+	/* one word: both names */
+	{ "CN=jdoe", "DNS:x.example.net, email:jdoe@example.net", SG_OK,
+	    "jdoe@example.net", "jdoe", "jdoe", "jdoe" },
+	/* no CN: the address' local part */
+	{ "O=Example", "email:jane.doe@example.net", SG_OK,
+	    "jane.doe@example.net", "jane", "doe", "" },
+	{ "CN=Jane Doe", NULL, SG_EPOLICY,
+	    "client certificate needs an email address", NULL, NULL, NULL },
+	{ "CN=Jane Doe", "DNS:x.example.net", SG_EPOLICY,
+	    "client certificate needs an email address", NULL, NULL, NULL },
+	{ "CN=Jane Doe/emailAddress=not-an-address", NULL, SG_EPOLICY,
+	    "client certificate needs an email address", NULL, NULL, NULL },
+	{ "CN=ab/GN=Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "/SN=Bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "email:a@example.net",
+	    SG_EPOLICY, "first and last name must total 1 to 64", NULL, NULL,
+	    NULL },
+};
+
+static void
+test_person(void **state)
+{
+	struct scm_person	 p;
+	struct sg_err		 e;
+	X509_REQ		*req;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(persons) / sizeof(persons[0]); i++) {
+		req = csr(persons[i].subject, persons[i].san);
+		sg_err_clear(&e);
+		if (scm_person_from_csr(req, &p, &e) != persons[i].rc)
+			fail_msg("case %zu (%s): %s", i, persons[i].subject,
+			    e.msg);
+		if (persons[i].rc == SG_OK) {
+			assert_string_equal(p.email, persons[i].email);
+			assert_string_equal(p.first, persons[i].first);
+			assert_string_equal(p.last, persons[i].last);
+			assert_string_equal(p.cn, persons[i].cn);
+		} else {
+			assert_int_equal(e.failinfo, SG_FAIL_BADREQUEST);
+			assert_non_null(strstr(e.msg, persons[i].email));
+		}
+		X509_REQ_free(req);
+	}
+}
+
+static void
+test_enroll_json(void **state)
+{
+	struct scm_enroll	 en = { 0 };
+	struct scm_person	 p;
+	struct sg_err		 e;
+	X509_REQ		*req, *back;
+	json_t			*j;
+	BIO			*b;
+	const char		*pem;
+	char			*s = NULL;
+
+	(void)state;
+	/* Device (3.3): ids, term, PEM CSR, comments; no person. */
+	req = csr("CN=dev-000981.example.net", NULL);
+	en.org_id = 4022;
+	en.cert_type = 7311;
+	en.term = 365;
+	en.comments = "SCEP transactionID 5F3A9C";
+	en.csr = req;
+	assert_int_equal(scm_enroll_json(&en, &s, &e), SG_OK);
+	j = json_loads(s, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "orgId")),
+	    4022);
+	assert_int_equal(json_integer_value(json_object_get(j, "certType")),
+	    7311);
+	assert_int_equal(json_integer_value(json_object_get(j, "term")), 365);
+	assert_string_equal(json_string_value(json_object_get(j, "comments")),
+	    "SCEP transactionID 5F3A9C");
+	assert_null(json_object_get(j, "email"));
+	pem = json_string_value(json_object_get(j, "csr"));
+	assert_non_null(pem);
+	assert_true(strncmp(pem, "-----BEGIN CERTIFICATE REQUEST-----\n",
+	    36) == 0);
+	b = BIO_new_mem_buf(pem, -1);
+	back = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
+	assert_non_null(back);
+	assert_int_equal(X509_NAME_cmp(X509_REQ_get_subject_name(back),
+	    X509_REQ_get_subject_name(req)), 0);
+	X509_REQ_free(back);
+	BIO_free(b);
+	/* The reference's field order, for readable logs. */
+	assert_true(strncmp(s, "{\"orgId\":4022,\"certType\":7311,\"term\":365,"
+	    "\"csr\":", 45) == 0);
+	json_decref(j);
+	free(s);
+	X509_REQ_free(req);
+
+	/* Client (3.8): email, names and commonName from the CSR. */
+	req = csr("CN=Jane Doe", "email:j.doe@example.net");
+	assert_int_equal(scm_person_from_csr(req, &p, &e), SG_OK);
+	en.client = true;
+	en.csr = req;
+	en.person = &p;
+	en.comments = NULL;
+	assert_int_equal(scm_enroll_json(&en, &s, &e), SG_OK);
+	j = json_loads(s, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "email")),
+	    "j.doe@example.net");
+	assert_string_equal(json_string_value(json_object_get(j, "firstName")),
+	    "Jane");
+	assert_string_equal(json_string_value(json_object_get(j, "lastName")),
+	    "Doe");
+	assert_string_equal(json_string_value(json_object_get(j,
+	    "commonName")), "Jane Doe");
+	assert_null(json_object_get(j, "comments"));
+	json_decref(j);
+	free(s);
+	X509_REQ_free(req);
+}
+
+/* ---- answers ---- */
+
+static const struct {
+	bool		 client;
+	const char	*body;
+	enum sg_rc	 rc;
+	const char	*order;
+} orders[] = {
+	{ false, "{\"deviceCertId\":918273,\"status\":\"REQUESTED\","
+	    "\"backendCertId\":\"918273\",\"orderNumber\":918273}", SG_OK,
+	    "918273" },
+	{ true, "{\"orderNumber\":55012,\"backendCertId\":\"55012\"}", SG_OK,
+	    "55012" },
+	{ true, "{\"orderNumber\":55012}", SG_EUPSTREAM, NULL },
+	{ false, "{\"backendCertId\":\"1\"}", SG_EUPSTREAM, NULL },
+	{ false, "{\"deviceCertId\":0}", SG_EUPSTREAM, NULL },
+	{ false, "{\"deviceCertId\":\"918273\"}", SG_EUPSTREAM, NULL },
+	/* an id goes into URLs: nothing but SCM's characters */
+	{ true, "{\"backendCertId\":\"1/../x\"}", SG_EUPSTREAM, NULL },
+	{ true, "[1]", SG_EUPSTREAM, NULL },
+	{ true, "", SG_EUPSTREAM, NULL },
+};
+
+static void
+test_enroll_order(void **state)
+{
+	char	order[RA_ORDER_MAX];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+		order[0] = '\0';
+		assert_int_equal(scm_enroll_order(orders[i].client,
+		    S(orders[i].body), order, NULL), orders[i].rc);
+		if (orders[i].rc == SG_OK)
+			assert_string_equal(order, orders[i].order);
+	}
+}
+
+static const char orgs_json[] =
+    "[{\"id\":4021,\"name\":\"Example Corp\",\"departments\":["
+    "{\"id\":4022,\"name\":\"Factory Floor\",\"parentName\":\"Example Corp\"},"
+    "{\"id\":4023,\"name\":\"Sales\",\"parentName\":\"Example Corp\"}]},"
+    "{\"id\":4030,\"name\":\"Other Org\",\"departments\":[]},"
+    "{\"id\":4031,\"name\":\"Sales\"},"
+    "{\"name\":\"no id\"}]";
+
+static const char types_json[] =
+    "[{\"id\":7311,\"name\":\"IoT Device 1y\",\"terms\":[365,730],"
+    "\"term\":365,\"keyTypes\":{\"RSA\":[\"2048\"]},\"ku\":[],\"eku\":[]},"
+    "{\"id\":7312,\"name\":\"Device Manual Approval\",\"terms\":[365]}]";
+
+static void
+test_listings(void **state)
+{
+	struct scm_entry	*v = NULL;
+	struct sg_err		 e;
+	size_t			 n = 0;
+
+	(void)state;
+	assert_int_equal(scm_orgs_parse(S(orgs_json), &v, &n, &e), SG_OK);
+	assert_int_equal(n, 5);
+	assert_int_equal(scm_entry_find(v, n, "Example Corp", ""), 4021);
+	assert_int_equal(scm_entry_find(v, n, "Factory Floor",
+	    "Example Corp"), 4022);
+	/* a department and an organization of the same name */
+	assert_int_equal(scm_entry_find(v, n, "Sales", "Example Corp"), 4023);
+	assert_int_equal(scm_entry_find(v, n, "Sales", ""), 4031);
+	assert_int_equal(scm_entry_find(v, n, "Factory Floor", ""), -1);
+	assert_int_equal(scm_entry_find(v, n, "example corp", ""), -1);
+	free(v);
+	assert_int_equal(scm_types_parse(S(types_json), &v, &n, &e), SG_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(scm_entry_find(v, n, "Device Manual Approval", ""),
+	    7312);
+	free(v);
+	v = NULL;
+	assert_int_equal(scm_types_parse(S("[]"), &v, &n, &e), SG_OK);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(scm_orgs_parse(S("{\"id\":1}"), &v, &n, &e),
+	    SG_EUPSTREAM);
+	assert_int_equal(scm_numeric_id("7311"), 7311);
+	assert_int_equal(scm_numeric_id("0"), -1);
+	assert_int_equal(scm_numeric_id("07311"), -1);
+	assert_int_equal(scm_numeric_id("IoT Device 1y"), -1);
+	assert_int_equal(scm_numeric_id("99999999999"), -1);
+}
+
+static void
+test_cert_parse(void **state)
+{
+	X509		*x = NULL, *y = NULL;
+	X509_NAME	*n;
+	BIO		*b;
+	char		*pem;
+	unsigned char	*der = NULL;
+	long		 len;
+	int		 dlen;
+	struct sg_err	 e;
+
+	(void)state;
+	x = X509_new();
+	n = X509_NAME_new();
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)"leaf", -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_set_issuer_name(x, n);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	X509_NAME_free(n);
+	/* x509CO: PEM, leaf only; a chain after it is ignored */
+	b = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509(b, x);
+	PEM_write_bio_X509(b, x);
+	len = BIO_get_mem_data(b, &pem);
+	assert_int_equal(scm_cert_parse((const uint8_t *)pem, (size_t)len, &y,
+	    &e), SG_OK);
+	assert_int_equal(X509_cmp(x, y), 0);
+	X509_free(y);
+	BIO_free(b);
+	/* DER */
+	dlen = i2d_X509(x, &der);
+	assert_int_equal(scm_cert_parse(der, (size_t)dlen, &y, &e), SG_OK);
+	assert_int_equal(X509_cmp(x, y), 0);
+	X509_free(y);
+	OPENSSL_free(der);
+	assert_int_equal(scm_cert_parse(S("{\"code\":0}"), &y, &e),
+	    SG_EUPSTREAM);
+	assert_int_equal(scm_cert_parse(NULL, 0, &y, &e), SG_EUPSTREAM);
+	X509_free(x);
+}
+
+/* ---- OAuth, URLs, serials, waiting ---- */
+
+static void
+test_token(void **state)
+{
+	char	tok[64];
+	long	ttl;
+
+	(void)state;
+	assert_int_equal(scm_token_parse(S("{\"access_token\":\"abc.DEF-1\","
+	    "\"token_type\":\"Bearer\",\"expires_in\":120}"), tok, sizeof(tok),
+	    &ttl), SG_OK);
+	assert_string_equal(tok, "abc.DEF-1");
+	assert_int_equal(ttl, 120);
+	/* 1.3: 300 s when the lifetime is not given */
+	assert_int_equal(scm_token_parse(S("{\"access_token\":\"t\"}"), tok,
+	    sizeof(tok), &ttl), SG_OK);
+	assert_int_equal(ttl, 300);
+	/* a token that cannot go into a header, or does not fit */
+	assert_int_equal(scm_token_parse(S("{\"access_token\":\"a\\r\\nX: y\"}"),
+	    tok, sizeof(tok), &ttl), SG_EPARSE);
+	assert_int_equal(scm_token_parse(S("{\"access_token\":\"0123456789\"}"),
+	    tok, 10, &ttl), SG_EPARSE);
+	assert_int_equal(scm_token_parse(S("{\"error\":\"invalid_client\"}"),
+	    tok, sizeof(tok), &ttl), SG_EPARSE);
+}
+
+static void
+test_base_url(void **state)
+{
+	char	u[128];
+
+	(void)state;
+	scm_base_url("https://cert-manager.com/api", false, u, sizeof(u));
+	assert_string_equal(u, "https://cert-manager.com/api");
+	/* 1.2: client-certificate login goes through /private */
+	scm_base_url("https://cert-manager.com/api", true, u, sizeof(u));
+	assert_string_equal(u, "https://cert-manager.com/private/api");
+	scm_base_url("https://cert-manager.com/private/api", true, u,
+	    sizeof(u));
+	assert_string_equal(u, "https://cert-manager.com/private/api");
+	scm_base_url("https://hard.cert-manager.com/x", true, u, sizeof(u));
+	assert_string_equal(u, "https://hard.cert-manager.com/x");
+}
+
+static const struct {
+	const char	*hex;
+	const char	*want;	/* NULL: refused */
+} serials[] = {
+	{ "A735", "A7:35" },
+	{ "1A2B3", "01:A2:B3" },
+	{ "5e210a9c", "5E:21:0A:9C" },
+	{ "0", "00" },
+	{ "", NULL },
+	{ "12:34", NULL },
+	{ "XYZ", NULL },
+};
+
+static void
+test_serial(void **state)
+{
+	char	out[64];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+		if (serials[i].want == NULL) {
+			assert_false(scm_serial_colon(serials[i].hex, out,
+			    sizeof(out)));
+			continue;
+		}
+		assert_true(scm_serial_colon(serials[i].hex, out,
+		    sizeof(out)));
+		assert_string_equal(out, serials[i].want);
+	}
+	/* "AB:CD" needs 6 bytes */
+	assert_false(scm_serial_colon("ABCD", out, 5));
+	assert_true(scm_serial_colon("ABCD", out, 6));
+}
+
+static void
+test_backoff(void **state)
+{
+	unsigned	a, r;
+	long		w, prev_max = 0;
+
+	(void)state;
+	assert_int_equal(scm_retry_after("1", 0), 1);
+	assert_int_equal(scm_retry_after(" 120", 0), 120);
+	assert_int_equal(scm_retry_after(NULL, 0), -1);
+	assert_int_equal(scm_retry_after("soon", 0), -1);
+	assert_int_equal(scm_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
+	    1445412470), 10);
+	assert_int_equal(scm_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
+	    1445412490), 0);
+	for (a = 0; a < 8; a++) {
+		long base = a < 4 ? 500L << a : 8000;
+
+		for (r = 0; r < 5000; r += 37) {
+			w = scm_backoff_ms(a, -1, r * 2654435761u);
+			/* equal jitter: between half and all of the base */
+			assert_true(w >= base / 2 && w <= base);
+		}
+		assert_true(base >= prev_max);
+		prev_max = base;
+	}
+	/* Retry-After is a floor */
+	assert_true(scm_backoff_ms(0, 3, 0) == 3000);
+	assert_true(scm_backoff_ms(3, 1, 0) >= 2000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_error_parse),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_person),
+		cmocka_unit_test(test_enroll_json),
+		cmocka_unit_test(test_enroll_order),
+		cmocka_unit_test(test_listings),
+		cmocka_unit_test(test_cert_parse),
+		cmocka_unit_test(test_token),
+		cmocka_unit_test(test_base_url),
+		cmocka_unit_test(test_serial),
+		cmocka_unit_test(test_backoff),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
