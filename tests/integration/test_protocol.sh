@@ -281,18 +281,18 @@ n=$(sc cert list --json | jq '[.[] | select(.subject | split(",") | index("CN=re
 
 echo "GET PKIOperation: raw '+', %0A line breaks, base64url"
 b64=$(base64 -w0 req.der)
+declare -A msg
 # (a) raw '+' and '/', only '=' escaped
-msg_a=${b64//=/%3D}
+msg[a]=${b64//=/%3D}
 # (b) lines of 64 characters joined by %0A, '+' '/' '=' escaped
-msg_b=$(base64 -w64 req.der | sed 's/+/%2B/g; s,/,%2F,g; s/=/%3D/g' |
+msg[b]=$(base64 -w64 req.der | sed 's/+/%2B/g; s,/,%2F,g; s/=/%3D/g' |
 	awk 'NR > 1 { printf "%%0A" } { printf "%s", $0 }')
 # (c) base64url without padding
-msg_c=$(printf '%s' "$b64" | tr '+/' '-_' | tr -d '=')
-[[ $msg_a == *+* || $msg_c == *-* || $msg_c == *_* ]] ||
+msg[c]=$(printf '%s' "$b64" | tr '+/' '-_' | tr -d '=')
+[[ ${msg[a]} == *+* || ${msg[c]} == *[-_]* ]] ||
 	echo "note: this request's base64 has no '+' or '/'"
 for v in a b c; do
-	msg_var=msg_$v
-	post_req "get-$v.der" "$URL?operation=PKIOperation&message=${!msg_var}"
+	post_req "get-$v.der" "$URL?operation=PKIOperation&message=${msg[$v]}"
 	[[ $STATUS == 200 && $CTYPE == application/x-pki-message ]] ||
 		sg_fail "GET ($v): HTTP $STATUS '$CTYPE': $(head -c 200 "get-$v.der")"
 	s=$(read_reply "get-$v.der")
@@ -315,7 +315,8 @@ post_req edge.out --data-binary @edge.bin -H 'Content-Type: application/x-pki-me
 	"$URL?operation=PKIOperation"
 [[ $STATUS == 400 ]] || sg_fail "POST of exactly max_body zero bytes: HTTP $STATUS, not 400"
 # base64 of max_body + 64 bytes (below the 128 KiB limit of one argument)
-post_req big-get.out "$URL?operation=PKIOperation&message=$(head -c $(((max + 64) / 3 * 4 + 4)) /dev/zero | tr '\0' 'A')"
+n=$(((max + 64) * 4 / 3 + 4))
+post_req big-get.out "$URL?operation=PKIOperation&message=$(head -c "$n" /dev/zero | tr '\0' 'A')"
 [[ $STATUS == 413 ]] || sg_fail "GET message decoding to over max_body: HTTP $STATUS, not 413"
 
 echo "unknown operation: 400"

@@ -1877,6 +1877,28 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 
 /* ---- main ---- */
 
+/* Everything, so that a sanitizer build of the tests sees no leak. */
+static void
+dbl_free(struct dbl *d)
+{
+	size_t	i;
+
+	for (i = 0; i < d->ncerts; i++) {
+		X509_REQ_free(d->certs[i].csr);
+		X509_free(d->certs[i].x);
+	}
+	free(d->certs);
+	json_decref(d->log);
+	json_decref(d->revoked);
+	X509_free(d->root);
+	X509_free(d->ca);
+	EVP_PKEY_free(d->root_key);
+	EVP_PKEY_free(d->ca_key);
+	pthread_mutex_destroy(&d->lock);
+	OPENSSL_cleanse(d->password, sizeof(d->password));
+	OPENSSL_cleanse(d->client_secret, sizeof(d->client_secret));
+}
+
 static void
 usage(void)
 {
@@ -2104,5 +2126,6 @@ main(int argc, char *argv[])
 	free(cert);
 	free(key);
 	free(trust);
+	dbl_free(&d);
 	return 0;
 }
