@@ -93,15 +93,15 @@ ra_getcert_fmt_name(enum ra_getcert_fmt f)
 	return (size_t)f < NWORDS(getcert_fmts) ? getcert_fmts[f] : "?";
 }
 
-void
-ra_audit_admin(struct ra *ra, const char *action, const char *endpoint,
-    const char *account, enum sg_rc rc, const struct sg_err *err,
-    const char *details)
+/* One admin audit record; a refusal records why (never a secret). */
+static void
+audit_write(struct ra *ra, const char *action, const char *endpoint,
+    const char *account, const char *transid, enum sg_rc rc,
+    const struct sg_err *err, const char *details)
 {
 	struct ra_audit	a = { 0 };
 	char		buf[512];
 
-	/* A refusal records why; the message never holds a secret. */
 	if (rc != SG_OK && err != NULL && err->msg[0] != '\0') {
 		snprintf(buf, sizeof(buf), "%s%s%s", details ? details : "",
 		    details ? ": " : "", err->msg);
@@ -110,6 +110,7 @@ ra_audit_admin(struct ra *ra, const char *action, const char *endpoint,
 	a.actor = ra->actor;
 	a.endpoint = endpoint;
 	a.account = account;
+	a.transid = transid;
 	a.action = action;
 	a.outcome = rc == SG_OK ? "success" : "failure";
 	a.details = details;
@@ -118,32 +119,27 @@ ra_audit_admin(struct ra *ra, const char *action, const char *endpoint,
 }
 
 void
+ra_audit_admin(struct ra *ra, const char *action, const char *endpoint,
+    const char *account, enum sg_rc rc, const struct sg_err *err,
+    const char *details)
+{
+	audit_write(ra, action, endpoint, account, NULL, rc, err, details);
+}
+
+void
 ra_audit_txn(struct ra *ra, const char *action, const struct ra_txn *t,
     enum sg_rc rc, const struct sg_err *err, const char *details)
 {
 	struct ra_endpoint	ep = { 0 };
 	struct ra_account	acct = { 0 };
-	struct ra_audit		a = { 0 };
-	char			buf[512];
 
 	if (t->endpoint_id > 0)
 		ra_store_endpoint_by_id(ra->store, t->endpoint_id, &ep, NULL);
 	if (t->account_id > 0)
 		ra_store_account_by_id(ra->store, t->account_id, &acct, NULL);
-	if (rc != SG_OK && err != NULL && err->msg[0] != '\0') {
-		snprintf(buf, sizeof(buf), "%s%s%s", details ? details : "",
-		    details ? ": " : "", err->msg);
-		details = buf;
-	}
-	a.actor = ra->actor;
-	a.endpoint = ep.name[0] ? ep.name : NULL;
-	a.account = acct.name[0] ? acct.name : NULL;
-	a.transid = t->transid[0] ? t->transid : NULL;
-	a.action = action;
-	a.outcome = rc == SG_OK ? "success" : "failure";
-	a.details = details;
-	if (ra_store_audit_add(ra->store, &a, NULL) != SG_OK)
-		sg_log(SG_LOG_ERR, "%s: cannot write the audit record", action);
+	audit_write(ra, action, ep.name[0] ? ep.name : NULL,
+	    acct.name[0] ? acct.name : NULL,
+	    t->transid[0] ? t->transid : NULL, rc, err, details);
 }
 
 static enum sg_rc
