@@ -325,6 +325,26 @@ rows(struct ra_store *st, sqlite3_stmt *s, size_t elsize, row_fn fn,
 	return SG_OK;
 }
 
+/* Rows of statement "id", with ?1 bound to "key" when it has one. */
+static enum sg_rc
+list_text(struct ra_store *st, enum stmt_id id, const char *key,
+    size_t elsize, row_fn fn, void **out, size_t *n, struct sg_err *err,
+    const char *what)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, id)) == NULL)
+		rc = dberr(st, err, what);
+	else {
+		if (sqlite3_bind_parameter_count(s) > 0)
+			bind_text(s, 1, key);
+		rc = rows(st, s, elsize, fn, out, n, err, what);
+	}
+	end(st, s);
+	return rc;
+}
+
 /* Step once expecting one row, decoded by "fn"; SG_ENOTFOUND if none. */
 static enum sg_rc
 one_row(struct ra_store *st, sqlite3_stmt *s, row_fn fn, void *out,
@@ -471,19 +491,8 @@ enum sg_rc
 ra_store_org_list(struct ra_store *st, const char *org, bool depts,
     struct ra_org **out, size_t *n, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
-
-	if ((s = begin(st, depts ? S_DEPT_LIST : S_ORG_LIST)) == NULL)
-		rc = dberr(st, err, "organizations");
-	else {
-		if (depts)
-			bind_text(s, 1, org);
-		rc = rows(st, s, sizeof(**out), row_org, (void **)out, n, err,
-		    "organizations");
-	}
-	end(st, s);
-	return rc;
+	return list_text(st, depts ? S_DEPT_LIST : S_ORG_LIST, org,
+	    sizeof(**out), row_org, (void **)out, n, err, "organizations");
 }
 
 /* ---- endpoints ---- */
@@ -601,16 +610,8 @@ enum sg_rc
 ra_store_endpoint_list(struct ra_store *st, struct ra_endpoint **out,
     size_t *n, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
-
-	if ((s = begin(st, S_EP_LIST)) == NULL)
-		rc = dberr(st, err, "endpoints");
-	else
-		rc = rows(st, s, sizeof(**out), row_endpoint, (void **)out, n,
-		    err, "endpoints");
-	end(st, s);
-	return rc;
+	return list_text(st, S_EP_LIST, NULL, sizeof(**out), row_endpoint,
+	    (void **)out, n, err, "endpoints");
 }
 
 enum sg_rc
@@ -695,18 +696,8 @@ enum sg_rc
 ra_store_delegations(struct ra_store *st, const char *name,
     struct ra_deleg **out, size_t *n, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
-
-	if ((s = begin(st, S_DELEG_LIST)) == NULL)
-		rc = dberr(st, err, "delegation");
-	else {
-		bind_text(s, 1, name);
-		rc = rows(st, s, sizeof(**out), row_deleg, (void **)out, n,
-		    err, "delegation");
-	}
-	end(st, s);
-	return rc;
+	return list_text(st, S_DELEG_LIST, name, sizeof(**out), row_deleg,
+	    (void **)out, n, err, "delegation");
 }
 
 enum sg_rc
@@ -937,18 +928,8 @@ enum sg_rc
 ra_store_account_list(struct ra_store *st, const char *endpoint,
     struct ra_account **out, size_t *n, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
-
-	if ((s = begin(st, S_ACCT_LIST)) == NULL)
-		rc = dberr(st, err, "accounts");
-	else {
-		bind_text(s, 1, endpoint);
-		rc = rows(st, s, sizeof(**out), row_account, (void **)out, n,
-		    err, "accounts");
-	}
-	end(st, s);
-	return rc;
+	return list_text(st, S_ACCT_LIST, endpoint, sizeof(**out), row_account,
+	    (void **)out, n, err, "accounts");
 }
 
 enum sg_rc
@@ -1150,16 +1131,8 @@ enum sg_rc
 ra_store_txn_orders(struct ra_store *st, struct ra_txn **out, size_t *n,
     struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
-
-	if ((s = begin(st, S_TXN_ORDERS)) == NULL)
-		rc = dberr(st, err, "orders");
-	else
-		rc = rows(st, s, sizeof(**out), row_txn, (void **)out, n, err,
-		    "orders");
-	end(st, s);
-	return rc;
+	return list_text(st, S_TXN_ORDERS, NULL, sizeof(**out), row_txn,
+	    (void **)out, n, err, "orders");
 }
 
 /* ---- certificates and CRLs ---- */
