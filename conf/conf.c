@@ -611,8 +611,9 @@ finish_scm(struct ctx *c)
 	if (u->type != CONF_UPSTREAM_SCM)
 		return SG_OK;
 	if (u->ca_chain[0] == '\0')
-		return fail(c, NULL, "upstream.ca_chain: required with upstream "
-		    "type \"scm\" (the issuing CA, for replies and GetCACert)");
+		return fail(c, NULL, "upstream.ca_chain: required with "
+		    "upstream type \"scm\" (the issuing CA, for replies and "
+		    "GetCACert)");
 	switch (u->auth) {
 	case CONF_SCM_AUTH_PASSWORD:
 		if (u->login[0] == '\0')

@@ -33,8 +33,8 @@ enum conf_upstream_type {
 
 /* How scepgate logs in to SCM (docs/upstream-scm.md). */
 enum conf_scm_auth {
-	CONF_SCM_AUTH_PASSWORD = 0,	/* headers login, password, customerUri */
-	CONF_SCM_AUTH_CLIENT_CERT,	/* TLS client certificate, /private/api */
+	CONF_SCM_AUTH_PASSWORD = 0,	/* headers login, password, ... */
+	CONF_SCM_AUTH_CLIENT_CERT,	/* TLS client certificate */
 	CONF_SCM_AUTH_OAUTH,		/* client credentials, bearer token */
 };
 
@@ -61,7 +61,7 @@ struct conf_upstream {
 	char	client_secret_file[CONF_PATH_MAX]; /* oauth, mode 0600 */
 	char	tls_ca_file[CONF_PATH_MAX];	/* "": the system store */
 	int	smime_api_version;	/* 1 or 2 */
-	int	timeout;		/* seconds per HTTP call, with retries */
+	int	timeout;		/* seconds per call, retries included */
 	int	poll_interval;		/* seconds between collects */
 };
 

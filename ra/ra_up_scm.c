@@ -42,6 +42,13 @@
 /* issue(): collects right after enroll, after these pauses (6.2). */
 static const long quick_ms[] = { 500, 1000 };
 
+/* When a pending order may be collected again (never hammer SCM). */
+struct scm_poll {
+	char		 order[RA_ORDER_MAX];
+	unsigned	 n;		/* collects so far */
+	int64_t		 next;		/* monotonic ms */
+};
+
 struct scm_list {
 	struct scm_entry	*v;
 	size_t			 n;
@@ -70,6 +77,8 @@ struct scm {
 	char		 token[4096];	/* OAuth bearer token, "" if none */
 	int64_t		 token_exp;	/* monotonic ms: refresh from here */
 	struct scm_list	 lists[NLISTS];
+	struct scm_poll	*polls;		/* pending orders collected */
+	size_t		 npolls;
 
 	pthread_mutex_t	 token_lock;	/* one token request at a time */
 };
@@ -82,7 +91,7 @@ struct req {
 	char		 url[1024];
 	const char	*body;		/* NULL: none */
 	bool		 form;		/* OAuth token request */
-	bool		 replay;	/* may be sent again after a lost answer */
+	bool		 replay;	/* may go again after a lost answer */
 	int		 tries;		/* 0: as many as the deadline allows */
 	int64_t		 deadline;	/* monotonic ms */
 };
@@ -352,7 +361,8 @@ perform(struct scm *s, CURL *h, const struct req *q, struct curl_slist *hdr,
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
@@ -397,7 +407,8 @@ perform(struct scm *s, CURL *h, const struct req *q, struct curl_slist *hdr,
 static bool
 unsent(CURLcode cc)
 {
-	return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+	return cc == CURLE_COULDNT_CONNECT ||
+	    cc == CURLE_COULDNT_RESOLVE_HOST ||
 	    cc == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
@@ -532,38 +543,42 @@ call(struct scm *s, const struct req *q, struct resp *r, struct sg_err *err)
 static enum sg_rc
 token_fetch(struct scm *s, int64_t deadline, struct sg_err *err)
 {
-	struct req	 q = { 0 };
-	struct resp	 r;
-	struct sg_buf	 form = { .max = 8192 };
-	char		*id = NULL, *sec = NULL;
-	char		 tok[sizeof(s->token)];
-	long		 ttl = 0;
-	int64_t		 margin;
-	enum sg_rc	 rc;
+	static const char	 fmt[] = "grant_type=client_credentials"
+				    "&client_id=%s&client_secret=%s";
+	struct req		 q = { 0 };
+	struct resp		 r;
+	char			*id = NULL, *sec = NULL, *form = NULL;
+	char			 tok[sizeof(s->token)];
+	size_t			 n = 0;
+	long			 ttl = 0;
+	int64_t			 margin;
+	enum sg_rc		 rc;
 
+	/* One exact buffer: no copy of the secret is left behind. */
 	id = curl_easy_escape(NULL, s->u->client_id, 0);
 	sec = curl_easy_escape(NULL, s->client_secret, 0);
-	rc = id == NULL || sec == NULL ? SG_ENOMEM : sg_buf_printf(&form,
-	    "grant_type=client_credentials&client_id=%s&client_secret=%s",
-	    id, sec);
+	if (id != NULL && sec != NULL) {
+		n = sizeof(fmt) + strlen(id) + strlen(sec);
+		if ((form = malloc(n)) != NULL)
+			snprintf(form, n, fmt, id, sec);
+	}
 	if (sec != NULL)
 		OPENSSL_cleanse(sec, strlen(sec));
 	curl_free(sec);
 	curl_free(id);
-	if (rc != SG_OK) {
-		sg_buf_wipe(&form);
+	if (form == NULL)
 		return sg_err_set(err, SG_ENOMEM, "SCM token request");
-	}
 	q.what = "OAuth token";
 	q.call = SCM_CALL_OTHER;
 	q.method = "POST";
 	snprintf(q.url, sizeof(q.url), "%s", s->u->token_url);
-	q.body = (const char *)form.data;
+	q.body = form;
 	q.form = true;
 	q.replay = true;	/* a second token does no harm */
 	q.deadline = deadline;
 	rc = call(s, &q, &r, err);
-	sg_buf_wipe(&form);
+	OPENSSL_cleanse(form, n);
+	free(form);
 	if (rc != SG_OK)
 		goto out;
 	if (r.http != 200) {
@@ -956,6 +971,65 @@ order_ok(const char *id)
 	    strspn(id, "0123456789abcdefABCDEF-_") == n;
 }
 
+/*
+ * May "order" be collected now? CertPoll and the background collector
+ * both ask, and an order waiting for approval at SCM may wait for hours:
+ * each order is asked at most once per scm_poll_wait_ms(), which grows
+ * from poll_interval to 64 times that.
+ */
+static bool
+poll_due(struct scm *s, const char *order)
+{
+	struct scm_poll	*p;
+	int64_t		 now = now_ms();
+	size_t		 i;
+	bool		 due = true;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->npolls; i++) {
+		p = &s->polls[i];
+		if (strcmp(p->order, order) != 0)
+			continue;
+		if (now < p->next)
+			due = false;
+		else
+			p->next = now + scm_poll_wait_ms(s->u->poll_interval,
+			    p->n++);
+		break;
+	}
+	if (i == s->npolls) {
+		/* Orders older than a week are forgotten, not kept forever. */
+		for (i = 0; i < s->npolls; i++)
+			if (now - s->polls[i].next > 7 * 86400 * 1000LL)
+				s->polls[i--] = s->polls[--s->npolls];
+		p = reallocarray(s->polls, s->npolls + 1, sizeof(*p));
+		if (p != NULL) {
+			s->polls = p;
+			p = &s->polls[s->npolls++];
+			snprintf(p->order, sizeof(p->order), "%s", order);
+			p->n = 1;
+			p->next = now + scm_poll_wait_ms(s->u->poll_interval, 0);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return due;
+}
+
+/* A finished order needs no more pacing. */
+static void
+poll_done(struct scm *s, const char *order)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->npolls; i++)
+		if (strcmp(s->polls[i].order, order) == 0) {
+			s->polls[i] = s->polls[--s->npolls];
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+}
+
 static enum sg_rc
 scm_collect(struct ra_up *up, const struct ra_endpoint *ep,
     const char *order, X509 **out, struct sg_err *err)
@@ -967,8 +1041,15 @@ scm_collect(struct ra_up *up, const struct ra_endpoint *ep,
 	if (!order_ok(order))
 		return sg_err_fail(err, SG_EUPSTREAM, SG_FAIL_BADREQUEST,
 		    "not an SCM order id");
+	if (!poll_due(s, order)) {
+		sg_log(SG_LOG_DEBUG, "scm: order %s: asked again later", order);
+		*out = NULL;
+		return SG_OK;
+	}
 	rc = collect_once(s, is_client(ep->type), order, now_ms() +
 	    (int64_t)s->u->timeout * 1000, &x, err);
+	if (rc != SG_OK || x != NULL)
+		poll_done(s, order);
 	if (rc == SG_OK)
 		*out = x;
 	return rc;
@@ -993,8 +1074,8 @@ scm_revoke(struct ra_up *up, const char *serial, int reason,
 	if (reason != 0 && reason != 1 && reason != 3 && reason != 4 &&
 	    reason != 5)
 		return sg_err_set(err, SG_EPOLICY, "SCM revokes only for "
-		    "unspecified, keyCompromise, affiliationChanged, superseded "
-		    "or cessationOfOperation");
+		    "unspecified, keyCompromise, affiliationChanged, "
+		    "superseded or cessationOfOperation");
 	if (!scm_serial_colon(serial, colon, sizeof(colon)))
 		return sg_err_set(err, SG_EPARSE, "serial %s: not hex",
 		    serial);
@@ -1042,6 +1123,7 @@ scm_free(struct ra_up *up)
 		curl_easy_cleanup(s->idle[i]);
 	for (i = 0; i < NLISTS; i++)
 		free(s->lists[i].v);
+	free(s->polls);
 	sg_buf_free(&s->client_cert);
 	sg_buf_free(&s->tls_ca);
 	pthread_mutex_destroy(&s->lock);
@@ -1067,7 +1149,8 @@ static bool
 loopback(const char *host)
 {
 	return strncmp(host, "127.", 4) == 0 ||
-	    strncmp(host, "localhost", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
+	    strncmp(host, "localhost", 9) == 0 ||
+	    strncmp(host, "[::1]", 5) == 0;
 }
 
 /* Read what the login method needs, once (1.1 to 1.3). */

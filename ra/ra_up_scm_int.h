@@ -158,4 +158,11 @@ long		 scm_backoff_ms(unsigned attempt, long retry_after,
 enum sg_rc	 ra_up_scm_open(const struct conf *, struct ra_up **,
 		    struct sg_err *);
 
+/*
+ * Milliseconds before a pending order is collected again after "n"
+ * collects: poll_interval (seconds) for the first three, then doubling
+ * every three, up to 64 x poll_interval.
+ */
+long long	 scm_poll_wait_ms(int poll_interval, unsigned n);
+
 #endif /* RA_UP_SCM_INT_H */

@@ -124,7 +124,8 @@ scm_error_parse(const uint8_t *body, size_t len, int *code, char *desc,
 		return;
 	if (json_is_object(j)) {
 		v = json_object_get(j, "code");
-		if (json_is_integer(v) && json_integer_value(v) >= INT_MIN + 1 &&
+		if (json_is_integer(v) &&
+		    json_integer_value(v) >= INT_MIN + 1 &&
 		    json_integer_value(v) <= INT_MAX)
 			*code = (int)json_integer_value(v);
 		if (json_is_string(v = json_object_get(j, "description")))
@@ -621,6 +622,14 @@ scm_retry_after(const char *value, time_t now)
 	if ((t = curl_getdate(value, NULL)) == -1)
 		return -1;
 	return t > now ? (long)(t - now) : 0;
+}
+
+long long
+scm_poll_wait_ms(int poll_interval, unsigned n)
+{
+	unsigned	shift = n / 3 < 6 ? n / 3 : 6;
+
+	return (long long)poll_interval * 1000 << shift;
 }
 
 long

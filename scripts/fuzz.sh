@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-20}
-build=build-fuzz
+build="build-fuzz"
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
 	targets=(p7_msg csr certs query conf)

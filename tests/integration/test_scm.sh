@@ -241,6 +241,33 @@ print(" ".join(str(e["status"]) for e in json.load(sys.stdin)
 [[ $codes == "429 429 429 200" ]] || sg_fail "enroll answers were: $codes"
 hook '{"fault_match": ""}'
 
+echo "device: 503 (HTML), 500/-2 and -195 on enroll, an empty reply on collect"
+hook '{"fail_503": 1, "fail_500": 1, "fail_195": 1, "non_json": 2, "fault_match": "/enroll"}'
+since=$(seq_now)
+enroll scm-faults ScmDevCode0001 "$URL" ||
+	sg_fail "scm-faults: $(cat "$WORK/scm-faults/pki.log")"
+check scm-faults
+codes=$(curl -fs "$SCM/__test/log?since=$since" | python3 -c 'import json, sys
+print(" ".join(str(e["status"]) for e in json.load(sys.stdin)
+    if e["path"].endswith("/enroll")))')
+[[ $codes == "503 500 400 200" ]] || sg_fail "enroll answers were: $codes"
+hook '{"empty_reply": 1, "fault_match": "/collect"}'
+enroll scm-empty ScmDevCode0001 "$URL" ||
+	sg_fail "scm-empty: $(cat "$WORK/scm-empty/pki.log")"
+check scm-empty
+hook '{"fault_match": ""}'
+
+echo "device: 3 concurrent enrollments"
+pids=()
+for i in 1 2 3; do
+	enroll "scm-par$i" ScmDevCode0001 "$URL" &
+	pids+=($!)
+done
+for i in 1 2 3; do
+	wait "${pids[i - 1]}" || sg_fail "scm-par$i: $(cat "$WORK/scm-par$i/pki.log")"
+	check "scm-par$i"
+done
+
 echo "client: email SAN, names from the CN, S/MIME API"
 enroll scm-jane ScmPeopleCode01 "$PEOPLE_URL" --san email:jane.doe@example.net ||
 	sg_fail "scm-jane: $(cat "$WORK/scm-jane/pki.log")"
@@ -296,8 +323,17 @@ check scm-mtls
 curl -fs "$SCM/__test/log?since=$since" | grep -q '"/private/api/device/v1/enroll"' ||
 	sg_fail "client-cert login did not use /private/api"
 
-echo "bad credentials give FAILURE and an audit record"
+echo "a password file others can read is refused"
 upstream password
+chmod 644 "$DIR/scm.password"
+if out=$(ctl check-config 2>&1); then
+	sg_fail "check-config accepted a password file of mode 0644"
+fi
+[[ $out == *"scm.password: readable by group or others"*"chmod 600"* ]] ||
+	sg_fail "check-config: $out"
+chmod 600 "$DIR/scm.password"
+
+echo "bad credentials give FAILURE and an audit record"
 echo "wrong-$PASSWORD" >"$DIR/scm.password"
 restart_gate
 if enroll scm-badpw ScmDevCode0001 "$URL"; then

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -344,8 +345,8 @@ make_cert(const X509_NAME *subj, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *key,
 	BN_free(bn);
 	if (serial != NULL) {
 		for (i = 0; i < sizeof(raw) && o + 3 < serialsz; i++)
-			o += (size_t)snprintf(serial + o, serialsz - o, "%s%02X",
-			    i > 0 ? ":" : "", raw[i]);
+			o += (size_t)snprintf(serial + o, serialsz - o,
+			    "%s%02X", i > 0 ? ":" : "", raw[i]);
 	}
 	if (!X509_set_subject_name(x, subj) ||
 	    !X509_set_issuer_name(x, issuer != NULL ?
@@ -356,7 +357,8 @@ make_cert(const X509_NAME *subj, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *key,
 		die("certificate fields");
 	if (strcmp(kind, "root") == 0 || strcmp(kind, "ca") == 0) {
 		add_ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE");
-		add_ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
+		add_ext(x, issuer, NID_key_usage,
+		    "critical,keyCertSign,cRLSign");
 	} else {
 		add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE");
 		add_ext(x, issuer, NID_key_usage,
@@ -490,6 +492,21 @@ make_pki(struct dbl *d, const char *dir, char **tls_cert, char **tls_key,
 }
 
 /* ---- small helpers ---- */
+
+/* A decimal number, or -1 (so that range checks refuse it). */
+static int
+num(const char *s)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < INT_MIN ||
+	    v > INT_MAX)
+		return -1;
+	return (int)v;
+}
 
 static const struct org *
 org_find(long id)
@@ -752,7 +769,8 @@ custom_field_given(json_t *j, const char *name)
 		const char *n = json_string_value(json_object_get(e, "name"));
 		const char *v = json_string_value(json_object_get(e, "value"));
 
-		if (n != NULL && strcmp(n, name) == 0 && v != NULL && *v != '\0')
+		if (n != NULL && strcmp(n, name) == 0 && v != NULL &&
+		    *v != '\0')
 			return true;
 	}
 	return false;
@@ -975,8 +993,8 @@ list(struct dbl *d, struct MHD_Connection *con, bool client, struct out *o)
 			    "position");
 	char		 a[128], b[128];
 	json_t		*arr = json_array();
-	long		 size = size_s != NULL ? atol(size_s) : 10;
-	long		 pos = pos_s != NULL ? atol(pos_s) : 0;
+	long		 size = size_s != NULL ? num(size_s) : 10;
+	long		 pos = pos_s != NULL ? num(pos_s) : 0;
 	long		 total = 0;
 	size_t		 i;
 
@@ -1165,7 +1183,7 @@ static json_t *
 types_json(bool client, const char *org_s)
 {
 	json_t	*arr = json_array(), *t, *terms;
-	long	 org = org_s != NULL ? atol(org_s) : 0;
+	long	 org = org_s != NULL ? num(org_s) : 0;
 	size_t	 i, k;
 
 	for (i = 0; i < NPROFILES; i++) {
@@ -1183,7 +1201,8 @@ types_json(bool client, const char *org_s)
 		    "3072", "4096", "EC", "P-256", "P-384",
 		    "useSecondaryOrgName", 0);
 		if (!client) {
-			json_object_set_new(t, "term", json_integer(p->terms[0]));
+			json_object_set_new(t, "term",
+			    json_integer(p->terms[0]));
 			json_object_set_new(t, "ku", json_pack("[s,s]",
 			    "Digital Signature", "Key Encipherment"));
 			json_object_set_new(t, "eku", json_pack("[s]",
@@ -1488,8 +1507,8 @@ state_json(struct dbl *d)
 
 	for (i = 0; i < d->ncerts; i++) {
 		c = cert_json(&d->certs[i], false);
-		json_object_set_new(c, "family", json_string(d->certs[i].client ?
-		    "smime" : "device"));
+		json_object_set_new(c, "family",
+		    json_string(d->certs[i].client ? "smime" : "device"));
 		json_object_set_new(c, "collects",
 		    json_integer(d->certs[i].collects));
 		json_object_set_new(c, "pending",
@@ -1514,7 +1533,8 @@ test_hook(struct dbl *d, struct MHD_Connection *con, const char *method,
 			if ((j = json_loadb(body, len, 0, NULL)) == NULL ||
 			    !json_is_object(j)) {
 				json_decref(j);
-				send_err(o, 400, -7, "config: not a JSON object");
+				send_err(o, 400, -7, "config: not a JSON "
+				    "object");
 				return;
 			}
 			cfg_update(&d->cfg, j);
@@ -1527,10 +1547,11 @@ test_hook(struct dbl *d, struct MHD_Connection *con, const char *method,
 			o->status = 204;
 			return;
 		}
-		since = arg(con, "since") != NULL ? atol(arg(con, "since")) : 0;
+		since = arg(con, "since") != NULL ? num(arg(con, "since")) : 0;
 		arr = json_array();
 		json_array_foreach(d->log, i, e)
-			if (json_integer_value(json_object_get(e, "seq")) > since)
+			if (json_integer_value(json_object_get(e, "seq")) >
+			    since)
 				json_array_append(arr, e);
 		send_json(o, 200, arr);
 	} else if (strcmp(path, "/__test/last") == 0) {
@@ -1594,8 +1615,8 @@ api(struct dbl *d, struct MHD_Connection *con, const char *method,
 			send_json(o, 200, orgs_json());
 			return;
 		}
-		if (n == 3 && org_find(atol(s[2])) != NULL) {
-			const struct org *g = org_find(atol(s[2]));
+		if (n == 3 && org_find(num(s[2])) != NULL) {
+			const struct org *g = org_find(num(s[2]));
 
 			send_json(o, 200, json_pack("{s:I, s:s, s:[s,s,s], "
 			    "s:b, s:b}", "id", (json_int_t)g->id, "name",
@@ -1742,7 +1763,8 @@ log_request(struct dbl *d, struct MHD_Connection *con, const char *method,
 	else
 		resp = body_json(o->body, o->len, o->binary);
 	for (i = 0; i < o->nhdr; i++)
-		json_object_set_new(rh, o->hdr[i][0], json_string(o->hdr[i][1]));
+		json_object_set_new(rh, o->hdr[i][0],
+		    json_string(o->hdr[i][1]));
 	if (o->ctype != NULL)
 		json_object_set_new(rh, "Content-Type", json_string(o->ctype));
 	e = json_pack("{s:I, s:I, s:s, s:s, s:o, s:o, s:i, s:o, s:o}",
@@ -1904,7 +1926,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: scm-double --port N [--tls-port N] [--address A]\n"
-	    "                  [--ca-dir DIR] [--pending N] [--pending-code C]\n"
+	    "                  [--ca-dir DIR] [--pending N]"
+	    " [--pending-code C]\n"
 	    "                  [--manual] [--fail-rate P] [--seed N]\n"
 	    "                  [--token-ttl S] [--mandatory-field]\n"
 	    "                  [--no-password-auth] [--no-cert-auth]"
@@ -2021,10 +2044,11 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			port = atoi(optarg);
+			port = num(optarg);
 			break;
 		case 'P':
-			tls_port = atoi(optarg);
+			if ((tls_port = num(optarg)) < 0)
+				usage();
 			break;
 		case 'a':
 			addr = optarg;
@@ -2033,10 +2057,10 @@ main(int argc, char *argv[])
 			dir = optarg;
 			break;
 		case 'n':
-			d.cfg.pending = atoi(optarg);
+			d.cfg.pending = num(optarg);
 			break;
 		case 'C':
-			d.cfg.pending_code = atoi(optarg);
+			d.cfg.pending_code = num(optarg);
 			if (d.cfg.pending_code != 0 &&
 			    d.cfg.pending_code != -1400 &&
 			    d.cfg.pending_code != -183)
@@ -2046,13 +2070,13 @@ main(int argc, char *argv[])
 			d.cfg.manual = true;
 			break;
 		case 'f':
-			d.cfg.fail_rate = atof(optarg);
+			d.cfg.fail_rate = strtod(optarg, NULL);
 			break;
 		case 's':
 			d.rnd = (unsigned int)strtoul(optarg, NULL, 10);
 			break;
 		case 't':
-			d.cfg.token_ttl = atoi(optarg);
+			d.cfg.token_ttl = num(optarg);
 			break;
 		case 'M':
 			d.cfg.mandatory_field = true;
@@ -2077,7 +2101,8 @@ main(int argc, char *argv[])
 			read_line(optarg, d.password, sizeof(d.password));
 			break;
 		case 'i':
-			snprintf(d.client_id, sizeof(d.client_id), "%s", optarg);
+			snprintf(d.client_id, sizeof(d.client_id), "%s",
+			    optarg);
 			break;
 		case 'S':
 			read_line(optarg, d.client_secret,

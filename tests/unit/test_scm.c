@@ -532,8 +532,9 @@ test_token(void **state)
 	    sizeof(tok), &ttl), SG_OK);
 	assert_int_equal(ttl, 300);
 	/* a token that cannot go into a header, or does not fit */
-	assert_int_equal(scm_token_parse(S("{\"access_token\":\"a\\r\\nX: y\"}"),
-	    tok, sizeof(tok), &ttl), SG_EPARSE);
+	assert_int_equal(scm_token_parse(
+	    S("{\"access_token\":\"a\\r\\nX: y\"}"), tok, sizeof(tok), &ttl),
+	    SG_EPARSE);
 	assert_int_equal(scm_token_parse(S("{\"access_token\":\"0123456789\"}"),
 	    tok, 10, &ttl), SG_EPARSE);
 	assert_int_equal(scm_token_parse(S("{\"error\":\"invalid_client\"}"),
@@ -619,6 +620,14 @@ test_backoff(void **state)
 		assert_true(base >= prev_max);
 		prev_max = base;
 	}
+	/* pending orders: 3 x poll_interval, then doubling, up to 64 x */
+	assert_true(scm_poll_wait_ms(5, 0) == 5000);
+	assert_true(scm_poll_wait_ms(5, 2) == 5000);
+	assert_true(scm_poll_wait_ms(5, 3) == 10000);
+	assert_true(scm_poll_wait_ms(5, 6) == 20000);
+	assert_true(scm_poll_wait_ms(5, 18) == 320000);
+	assert_true(scm_poll_wait_ms(5, 1000) == 320000);
+	assert_true(scm_poll_wait_ms(3600, 1000) == 3600LL * 64 * 1000);
 	/* Retry-After is a floor */
 	assert_true(scm_backoff_ms(0, 3, 0) == 3000);
 	assert_true(scm_backoff_ms(3, 1, 0) >= 2000);
