@@ -130,8 +130,10 @@ ra_close(struct ra *ra)
 int
 ra_poll_interval(const struct ra *ra)
 {
-	/* XXX a setting once the SCM upstream has one; 5 s meanwhile. */
-	return ra->up->ops->collect != NULL ? 5 : 0;
+	if (ra->up->ops->collect == NULL)
+		return 0;
+	return ra->conf->upstream.poll_interval > 0 ?
+	    ra->conf->upstream.poll_interval : 5;
 }
 
 void

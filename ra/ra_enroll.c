@@ -369,6 +369,23 @@ authorize_renewal(struct ra_op *op, struct ra_account *acct, char *old,
 	return true;
 }
 
+/* Keep the signed CSR, sealed, until an admin decides (ra_keys_seal). */
+static void
+seal_csr(struct ra_op *op, int64_t id)
+{
+	struct sg_err	 e;
+	uint8_t		*blob = NULL;
+	size_t		 len = 0;
+
+	if (ra_keys_seal(&op->ra->keys, op->msg->data, op->msg->data_len,
+	    &blob, &len) != SG_OK ||
+	    ra_store_txn_seal(op->ra->store, id, blob, len, &e) != SG_OK)
+		sg_log(SG_LOG_ERR, "transid=%s: cannot keep the signed CSR; "
+		    "approval will send it without its challengePassword",
+		    op->tid);
+	free(blob);
+}
+
 /* Who asks (access code or old certificate), and may they? */
 static bool
 decide(struct ra_op *op, const struct p7_csr *csr, bool renewal,
@@ -446,6 +463,7 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	if (!decide(op, csr, renewal, &acct, &t, old, sizeof(old)))
 		goto refused;
 	if (acct.manual) {
+		seal_csr(op, t.id);
 		t.status = RA_REQ_PENDING;
 		snprintf(t.reason, sizeof(t.reason), "waiting for approval");
 		if (ra_store_txn_update(op->ra->store, &t, RA_REQ_NEW, &e) !=
@@ -670,12 +688,12 @@ ra_request_list(struct ra *ra, int status, struct ra_request **out,
 /* A pending request waiting for approval (no upstream order yet). */
 static enum sg_rc
 awaiting(struct ra *ra, int64_t id, struct ra_txn *t, uint8_t **csr,
-    size_t *csr_len, struct sg_err *err)
+    size_t *csr_len, bool *sealed, struct sg_err *err)
 {
 	enum sg_rc	rc;
 
-	if ((rc = ra_store_txn_get(ra->store, id, t, csr, csr_len, err)) !=
-	    SG_OK)
+	if ((rc = ra_store_txn_get(ra->store, id, t, csr, csr_len, sealed,
+	    err)) != SG_OK)
 		return rc;
 	if (t->status != RA_REQ_PENDING || t->order_id[0] != '\0')
 		return sg_err_set(err, SG_EPOLICY, "request %lld is %s, not "
@@ -691,18 +709,32 @@ ra_request_approve(struct ra *ra, int64_t id, struct sg_err *err)
 	struct ra_endpoint	 ep;
 	struct ra_account	 acct;
 	struct p7_csr		*csr = NULL;
-	uint8_t			*der = NULL;
-	size_t			 len = 0;
+	uint8_t			*der = NULL, *plain = NULL;
+	size_t			 len = 0, plen = 0;
 	X509			*x = NULL;
 	char			 details[64];
+	bool			 sealed = false;
 	enum sg_rc		 rc;
 
-	if ((rc = awaiting(ra, id, &t, &der, &len, err)) != SG_OK ||
+	if ((rc = awaiting(ra, id, &t, &der, &len, &sealed, err)) != SG_OK ||
 	    (rc = ra_store_endpoint_by_id(ra->store, t.endpoint_id, &ep,
 	    err)) != SG_OK ||
 	    (rc = ra_store_account_by_id(ra->store, t.account_id, &acct,
-	    err)) != SG_OK ||
-	    (rc = p7_csr_parse_stored(der, len, &csr, err)) != SG_OK)
+	    err)) != SG_OK)
+		goto out;
+	/*
+	 * The signed original goes upstream (SCM checks its signature);
+	 * rows from before sealing fall back to the stripped copy.
+	 */
+	if (sealed && ra_keys_unseal(&ra->keys, der, len, &plain, &plen) !=
+	    SG_OK) {
+		rc = sg_err_set(err, SG_ESTORE, "request %lld: the sealed CSR "
+		    "does not open (was secret_file replaced?)", (long long)id);
+		goto out;
+	}
+	rc = sealed ? p7_csr_parse(plain, plen, &csr, err) :
+	    p7_csr_parse_stored(der, len, &csr, err);
+	if (rc != SG_OK)
 		goto out;
 	issue(ra, &ep, &acct, csr, &t, &x);
 	if (t.status == RA_REQ_REJECTED)
@@ -713,6 +745,9 @@ out:
 	ra_audit_txn(ra, "request approve", &t, rc, err, details);
 	X509_free(x);
 	p7_csr_free(csr);
+	if (plain != NULL)
+		OPENSSL_cleanse(plain, plen);
+	free(plain);
 	free(der);
 	return rc;
 }
@@ -725,7 +760,7 @@ ra_request_reject(struct ra *ra, int64_t id, const char *reason,
 	char		details[320];
 	enum sg_rc	rc;
 
-	if ((rc = awaiting(ra, id, &t, NULL, NULL, err)) == SG_OK) {
+	if ((rc = awaiting(ra, id, &t, NULL, NULL, NULL, err)) == SG_OK) {
 		t.status = RA_REQ_REJECTED;
 		t.failinfo = SG_FAIL_BADREQUEST;
 		snprintf(t.reason, sizeof(t.reason), "rejected by %s: %s",

@@ -33,6 +33,7 @@ struct ra_keys {
 	size_t		 nra;
 	uint8_t		 secret[64];	/* HMAC key for access codes */
 	size_t		 secret_len;
+	uint8_t		 seal_key[32];	/* derived: sealed CSRs */
 };
 
 /* Load RA keys and the secret; "ca_chain" (issuing CA first) is borrowed. */
@@ -40,6 +41,16 @@ enum sg_rc	 ra_keys_load(struct ra_keys *, const struct conf *,
 		    STACK_OF(X509) *ca_chain, struct sg_err *);
 void		 ra_keys_free(struct ra_keys *);
 const struct ra_key *ra_keys_find(const struct ra_keys *, const char *id);
+/*
+ * Seal and open data with AES-256-GCM under a key derived from the
+ * server secret: the signed CSR of a request waiting for approval holds
+ * the access code, and the database never holds it in clear. *out is
+ * malloc'ed.
+ */
+enum sg_rc	 ra_keys_seal(const struct ra_keys *, const uint8_t *in,
+		    size_t len, uint8_t **out, size_t *outlen);
+enum sg_rc	 ra_keys_unseal(const struct ra_keys *, const uint8_t *in,
+		    size_t len, uint8_t **out, size_t *outlen);
 /* HMAC-SHA256 of an access code under the server secret. */
 enum sg_rc	 ra_keys_code_hmac(const struct ra_keys *, const char *code,
 		    uint8_t out[32]);
@@ -234,10 +245,17 @@ enum sg_rc	 ra_store_txn_begin(struct ra_store *, struct ra_txn *,
 /* The latest transaction for (endpoint, transactionID). */
 enum sg_rc	 ra_store_txn_find(struct ra_store *, int64_t endpoint_id,
 		    const char *transid, struct ra_txn *, struct sg_err *);
-/* A transaction by id, with its CSR (*csr malloc'ed; csr may be NULL). */
+/*
+ * A transaction by id, with its CSR (*csr malloc'ed; csr may be NULL):
+ * the sealed original while it waits for approval (*sealed true), else
+ * the copy without challengePassword.
+ */
 enum sg_rc	 ra_store_txn_get(struct ra_store *, int64_t id,
 		    struct ra_txn *, uint8_t **csr, size_t *csr_len,
-		    struct sg_err *);
+		    bool *sealed, struct sg_err *);
+/* Keep the sealed original CSR of a request that waits for approval. */
+enum sg_rc	 ra_store_txn_seal(struct ra_store *, int64_t id,
+		    const uint8_t *blob, size_t len, struct sg_err *);
 /*
  * Record status, serial, order id, failinfo, reason and account of
  * txn->id, only if its status is still "from" (so that two writers

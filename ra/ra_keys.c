@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "ra_int.h"
@@ -212,6 +213,10 @@ ra_keys_load(struct ra_keys *k, const struct conf *conf,
 	memset(k, 0, sizeof(*k));
 	if ((rc = read_secret(k, conf->secret_file, err)) != SG_OK)
 		return rc;
+	/* A separate key for sealing, so the HMAC key is used for one job. */
+	if (ra_keys_code_hmac(k, "scepgate: sealed CSR, v1", k->seal_key) !=
+	    SG_OK)
+		return sg_err_set(err, SG_EINTERNAL, "key derivation");
 	for (i = 0; i < conf->nra; i++) {
 		k->nra++;
 		if ((rc = load_ra(&k->ra[i], &conf->ra[i], ca_chain, err)) !=
@@ -301,4 +306,73 @@ ra_keys_describe(const struct ra_key *rk, struct ra_racert *rc)
 	ra_x509_serial(rk->cert, rc->serial, sizeof(rc->serial));
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(rk->cert), &tm) == 1)
 		rc->not_after = (int64_t)timegm(&tm);
+}
+
+#define SEAL_IV		12
+#define SEAL_TAG	16
+
+enum sg_rc
+ra_keys_seal(const struct ra_keys *k, const uint8_t *in, size_t len,
+    uint8_t **out, size_t *outlen)
+{
+	EVP_CIPHER_CTX	*ctx = NULL;
+	uint8_t		*buf = NULL;
+	int		 n = 0, f = 0;
+	enum sg_rc	 rc = SG_EINTERNAL;
+
+	if (len > INT32_MAX / 2)
+		return SG_ELIMIT;
+	/* IV || ciphertext || tag */
+	if ((buf = malloc(SEAL_IV + len + SEAL_TAG)) == NULL)
+		return SG_ENOMEM;
+	if (RAND_bytes(buf, SEAL_IV) != 1 ||
+	    (ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->seal_key,
+	    buf) != 1 ||
+	    EVP_EncryptUpdate(ctx, buf + SEAL_IV, &n, in, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, buf + SEAL_IV + n, &f) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG,
+	    buf + SEAL_IV + n + f) != 1)
+		goto out;
+	*out = buf;
+	*outlen = SEAL_IV + (size_t)(n + f) + SEAL_TAG;
+	buf = NULL;
+	rc = SG_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	free(buf);
+	return rc;
+}
+
+enum sg_rc
+ra_keys_unseal(const struct ra_keys *k, const uint8_t *in, size_t len,
+    uint8_t **out, size_t *outlen)
+{
+	EVP_CIPHER_CTX	*ctx = NULL;
+	uint8_t		*buf = NULL;
+	size_t		 clen;
+	int		 n = 0, f = 0;
+	enum sg_rc	 rc = SG_EPARSE;
+
+	if (len < SEAL_IV + SEAL_TAG || len > INT32_MAX / 2)
+		return SG_EPARSE;
+	clen = len - SEAL_IV - SEAL_TAG;
+	if ((buf = malloc(clen + 1)) == NULL)
+		return SG_ENOMEM;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->seal_key,
+	    in) != 1 ||
+	    EVP_DecryptUpdate(ctx, buf, &n, in + SEAL_IV, (int)clen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,
+	    (void *)(in + SEAL_IV + clen)) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, buf + n, &f) != 1)
+		goto out;
+	*out = buf;
+	*outlen = (size_t)(n + f);
+	buf = NULL;
+	rc = SG_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	free(buf);
+	return rc;
 }

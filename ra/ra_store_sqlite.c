@@ -48,7 +48,7 @@ static const char schema[] =
 "  endpoint_id INTEGER NOT NULL, transid TEXT NOT NULL,"
 "  account_id INTEGER, msg_type INTEGER NOT NULL, status INTEGER NOT NULL,"
 "  key_id BLOB, csr BLOB, subject TEXT, serial TEXT, order_id TEXT,"
-"  renews TEXT,"
+"  renews TEXT, csr_sealed BLOB,"
 "  failinfo INTEGER, reason TEXT, peer TEXT, created INTEGER NOT NULL,"
 "  updated INTEGER NOT NULL);"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
@@ -81,7 +81,8 @@ enum stmt_id {
 	S_DELEG_CLEAR, S_DELEG_ADD, S_DELEG_LIST, S_DELEG_OK,
 	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_BY_NAME, S_ACCT_LIST,
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
-	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
+	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_SEAL, S_TXN_UPDATE,
+	S_TXN_LIST,
 	S_TXN_ORDERS,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
@@ -169,10 +170,15 @@ static const char *const sql[S_MAX] = {
 	    "?9, NULLIF(?10, ''))",
 	[S_TXN_FIND] = "SELECT " TXN_COLS " FROM txn WHERE endpoint_id = ?1 "
 	    "AND transid = ?2 ORDER BY id DESC LIMIT 1",
-	[S_TXN_GET] = "SELECT " TXN_COLS ", csr FROM txn WHERE id = ?1",
+	[S_TXN_GET] = "SELECT " TXN_COLS ", csr, csr_sealed FROM txn "
+	    "WHERE id = ?1",
+	[S_TXN_SEAL] = "UPDATE txn SET csr_sealed = ?2 WHERE id = ?1",
 	[S_TXN_UPDATE] = "UPDATE txn SET status = ?2, serial = NULLIF(?3, ''),"
 	    " order_id = NULLIF(?4, ''), failinfo = ?5, reason = ?6, "
-	    "account_id = NULLIF(?7, 0), updated = ?8 "
+	    "account_id = NULLIF(?7, 0), updated = ?8, "
+	    /* A decided request no longer needs its sealed CSR. */
+	    "csr_sealed = CASE WHEN ?2 IN (2, 3) THEN NULL "
+	    "ELSE csr_sealed END "
 	    "WHERE id = ?1 AND status = ?9",
 	[S_TXN_LIST] = "SELECT t.id, e.name, COALESCE(a.name, ''), t.transid,"
 	    " t.msg_type, t.status, COALESCE(t.subject, ''), "
@@ -1029,11 +1035,11 @@ ra_store_txn_find(struct ra_store *st, int64_t endpoint_id,
 
 enum sg_rc
 ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
-    uint8_t **csr, size_t *csr_len, struct sg_err *err)
+    uint8_t **csr, size_t *csr_len, bool *sealed, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
 	const void	*blob;
-	int		 n;
+	int		 n, col = 14;
 	enum sg_rc	 rc;
 
 	if ((s = begin(st, S_TXN_GET)) == NULL) {
@@ -1047,8 +1053,12 @@ ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
 		goto out;
 	}
 	if (csr != NULL) {
-		blob = sqlite3_column_blob(s, 14);
-		n = sqlite3_column_bytes(s, 14);
+		/* The sealed original, while a request waits for approval. */
+		*sealed = sqlite3_column_type(s, 15) == SQLITE_BLOB;
+		if (*sealed)
+			col = 15;
+		blob = sqlite3_column_blob(s, col);
+		n = sqlite3_column_bytes(s, col);
 		*csr = NULL;
 		*csr_len = 0;
 		if (blob != NULL && n > 0) {
@@ -1061,6 +1071,22 @@ ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
 		}
 	}
 out:
+	end(st, s);
+	return rc;
+}
+
+enum sg_rc
+ra_store_txn_seal(struct ra_store *st, int64_t id, const uint8_t *blob,
+    size_t len, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, S_TXN_SEAL)) != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_blob(s, 2, blob, (int)len, SQLITE_STATIC);
+	}
+	rc = write_row(st, s, true, err, "request");
 	end(st, s);
 	return rc;
 }

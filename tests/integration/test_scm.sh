@@ -221,6 +221,29 @@ curl -fs -H "login: scep-gateway" -H "password: $PASSWORD" \
 wait "$appr" || sg_fail "scm-appr: $(cat "$WORK/scm-appr/pki.log")"
 check scm-appr
 
+echo "device: manual approval in scepgate sends the signed CSR to SCM"
+ctl account add --endpoint demo --name scm-held --org "Example Corp" \
+	--profile "IoT Device 1y" --term 365 --approval manual \
+	--access-code ScmHeldCode0001 >/dev/null
+enroll scm-held ScmHeldCode0001 "$URL" &
+held=$!
+rid=
+for _ in $(seq 50); do
+	rid=$(ctl request list --status pending --json | python3 -c "import json, sys
+r = [x['id'] for x in json.load(sys.stdin) if 'CN=scm-held' in x['subject']]
+print(r[0] if r else '')")
+	[[ -n $rid ]] && break
+	sleep 0.2
+done
+[[ -n $rid ]] || sg_fail "scm-held never waited for approval"
+# While it waits, the database holds the CSR sealed: not the code.
+for f in "$DIR"/scepgate.db*; do
+	! grep -qa ScmHeldCode0001 "$f" || sg_fail "access code in clear in $f"
+done
+ctl request approve "$rid" >/dev/null || sg_fail "request approve $rid"
+wait "$held" || sg_fail "scm-held: $(cat "$WORK/scm-held/pki.log")"
+check scm-held
+
 echo "device: declined at SCM gives FAILURE"
 hook '{"decline_next": true}'
 if enroll scm-decl ScmDevCode0001 "$URL"; then
