@@ -1,38 +1,48 @@
-/* scepctl org and dept. */
+/* scepctl org and dept; org sync shares its report with profile sync. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "scepctl.h"
 
+static json_t *
+org_json(const struct ra_org *o, bool dept)
+{
+	if (dept)
+		return json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)
+		    o->id, "org", o->org, "name", o->name, "scm_id",
+		    (json_int_t)o->scm_id);
+	return json_pack("{s:I, s:s, s:I}", "id", (json_int_t)o->id, "name",
+	    o->name, "scm_id", (json_int_t)o->scm_id);
+}
+
 static int
 print_list(const struct ra_org *o, size_t n, bool depts, bool json)
 {
 	json_t	*arr;
+	char	 scm[24];
 	size_t	 i;
 
 	if (json) {
 		if ((arr = json_array()) == NULL)
 			return SC_FAIL;
-		for (i = 0; i < n; i++) {
-			json_t *v = depts ?
-			    json_pack("{s:I, s:s, s:s}", "id", (json_int_t)
-			    o[i].id, "org", o[i].org, "name", o[i].name) :
-			    json_pack("{s:I, s:s}", "id", (json_int_t)o[i].id,
-			    "name", o[i].name);
-			json_array_append_new(arr, v);
-		}
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, org_json(&o[i], depts));
 		return sc_json_print(arr);
 	}
 	if (depts)
-		printf("%-6s  %-30s  %s\n", "ID", "ORGANIZATION", "DEPARTMENT");
+		printf("%-6s  %-8s  %-30s  %s\n", "ID", "SCM ID",
+		    "ORGANIZATION", "DEPARTMENT");
 	else
-		printf("%-6s  %s\n", "ID", "ORGANIZATION");
+		printf("%-6s  %-8s  %s\n", "ID", "SCM ID", "ORGANIZATION");
 	for (i = 0; i < n; i++) {
+		/* "-": not synced from the upstream (scepctl org sync). */
+		snprintf(scm, sizeof(scm), "%lld", (long long)o[i].scm_id);
 		if (depts)
-			printf("%-6lld  %-30s  %s\n", (long long)o[i].id,
-			    o[i].org, o[i].name);
+			printf("%-6lld  %-8s  %-30s  %s\n", (long long)o[i].id,
+			    o[i].scm_id > 0 ? scm : "-", o[i].org, o[i].name);
 		else
-			printf("%-6lld  %s\n", (long long)o[i].id, o[i].name);
+			printf("%-6lld  %-8s  %s\n", (long long)o[i].id,
+			    o[i].scm_id > 0 ? scm : "-", o[i].name);
 	}
 	return SC_OK;
 }
@@ -40,15 +50,23 @@ print_list(const struct ra_org *o, size_t n, bool depts, bool json)
 int
 sc_org(struct sc_ctx *ctx, int argc, char *argv[])
 {
-	struct ra_org	*o = NULL;
-	struct sg_err	 err;
-	size_t		 n = 0;
-	int		 ret;
+	struct ra_org		*o = NULL;
+	struct ra_sync_item	*v = NULL;
+	struct sg_err		 err;
+	size_t			 n = 0;
+	int			 ret;
 
 	if (argc == 3 && strcmp(argv[1], "add") == 0) {
 		if (ra_org_add(ctx->ra, argv[2], &err) != SG_OK)
 			return sc_fail(&err);
 		printf("organization '%s' added\n", argv[2]);
+		return SC_OK;
+	}
+	if (argc == 2 && strcmp(argv[1], "sync") == 0) {
+		if (ra_catalog_sync(ctx->ra, false, &v, &n, &err) != SG_OK)
+			return sc_fail(&err);
+		sc_sync_print(v, n, "org");
+		free(v);
 		return SC_OK;
 	}
 	if (argc >= 2 && strcmp(argv[1], "list") == 0 &&

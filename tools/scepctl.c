@@ -22,11 +22,20 @@ static const struct sc_cmd cmds[] = {
 	  "    acme-client -n); --describe lists every key.\n"
 	  "    example: scepctl --config scepgate.cfg check-config" },
 	{ "org", true, sc_org,
-	  "org add NAME | org list [--json]\n"
+	  "org add NAME | org list [--json] | org sync\n"
+	  "    org sync copies the upstream's (SCM's) organizations and\n"
+	  "    departments with their ids: adds and updates, never deletes.\n"
 	  "    example: scepctl org add \"Example Corp\"" },
 	{ "dept", true, sc_dept,
 	  "dept add ORG NAME | dept list [ORG] [--json]\n"
 	  "    example: scepctl dept add \"Example Corp\" Sales" },
+	{ "profile", true, sc_profile,
+	  "profile sync | profile list [--json]\n"
+	  "    profile sync copies SCM's device and client profiles with\n"
+	  "    their allowed terms; from then on account add and edit\n"
+	  "    refuse an unknown profile, one of the wrong kind, or a term\n"
+	  "    it does not allow.\n"
+	  "    example: scepctl profile sync && scepctl profile list" },
 	{ "endpoint", true, sc_endpoint,
 	  "endpoint add NAME --type device|client|device-intune|client-intune\n"
 	  "              --uri EXT [--ra ID] [--ra-enc ID]\n"

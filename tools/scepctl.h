@@ -39,6 +39,7 @@ int	sc_request(struct sc_ctx *, int, char *[]);
 int	sc_cert(struct sc_ctx *, int, char *[]);
 int	sc_audit(struct sc_ctx *, int, char *[]);
 int	sc_ra(struct sc_ctx *, int, char *[]);
+int	sc_profile(struct sc_ctx *, int, char *[]);
 
 /* Shared helpers (scepctl.c). */
 int	sc_usage(const char *cmd);
@@ -57,5 +58,11 @@ bool	sc_args_ok(int argc, char *argv[], int first,
 	    const char *const *valued, const char *const *flags, int npos);
 /* The value after "--flag" in argv, or NULL. */
 const char *sc_opt_value(int argc, char *argv[], const char *flag);
+/*
+ * Print what a catalogue sync ("org" or "profile") did: a line per
+ * entry that changed or was skipped, then the counts (sc_profile.c).
+ */
+void	sc_sync_print(const struct ra_sync_item *, size_t n,
+	    const char *what);
 
 #endif /* SCEPCTL_H */
