@@ -99,19 +99,6 @@ struct p7_csr {
  */
 enum sg_rc	 p7_csr_parse(const uint8_t *der, size_t len,
 		    struct p7_csr **out, struct sg_err *err);
-/*
- * The same for a request stored by p7_csr_strip_challenge(): its
- * signature no longer verifies and is not checked. Only for requests
- * this program verified and stored itself.
- */
-enum sg_rc	 p7_csr_parse_stored(const uint8_t *der, size_t len,
-		    struct p7_csr **out, struct sg_err *err);
-/*
- * The DER of "csr" without its challengePassword, for storage: the
- * access code never reaches the database. *der is malloc'ed.
- */
-enum sg_rc	 p7_csr_strip_challenge(const struct p7_csr *csr,
-		    uint8_t **der, size_t *len, struct sg_err *err);
 void		 p7_csr_free(struct p7_csr *);
 
 /*

@@ -78,16 +78,20 @@ read_challenge(struct p7_csr *csr, struct sg_err *err)
 	return SG_OK;
 }
 
-/* Hash the SubjectPublicKeyInfo: the key's identity for idempotency. */
+/*
+ * Hash the SubjectPublicKeyInfo: the key's identity for idempotency.
+ * From the X509_PUBKEY as received: i2d_PUBKEY() would run OpenSSL 3's
+ * key encoder, a tenth of an enrollment's CPU (bench/RESULTS.md).
+ */
 static enum sg_rc
-key_id(EVP_PKEY *pk, uint8_t out[32])
+key_id(X509_PUBKEY *pk, uint8_t out[32])
 {
 	unsigned char	*der = NULL;
 	unsigned int	 mdlen = 0;
 	int		 n;
 	enum sg_rc	 rc = SG_EINTERNAL;
 
-	n = i2d_PUBKEY(pk, &der);
+	n = i2d_X509_PUBKEY(pk, &der);
 	if (n > 0 && EVP_Digest(der, (size_t)n, out, &mdlen, EVP_sha256(),
 	    NULL) == 1)
 		rc = SG_OK;
@@ -95,8 +99,8 @@ key_id(EVP_PKEY *pk, uint8_t out[32])
 	return rc;
 }
 
-static enum sg_rc
-csr_parse(const uint8_t *der, size_t len, bool verify, struct p7_csr **out,
+enum sg_rc
+p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
     struct sg_err *err)
 {
 	const unsigned char	*p = der;
@@ -121,14 +125,15 @@ csr_parse(const uint8_t *der, size_t len, bool verify, struct p7_csr **out,
 		    "PKCS#10: unsupported public key");
 		goto out;
 	}
-	if (verify && X509_REQ_verify(csr->req, pk) != 1) {
+	if (X509_REQ_verify(csr->req, pk) != 1) {
 		rc = sg_err_fail(err, SG_EBADSIG, SG_FAIL_BADMSGCHECK,
 		    "PKCS#10: RFC 2986 4.2: self-signature does not verify");
 		goto out;
 	}
 	csr->key_type = EVP_PKEY_get_base_id(pk);
 	csr->key_bits = EVP_PKEY_get_bits(pk);
-	if ((rc = key_id(pk, csr->key_id)) != SG_OK) {
+	if ((rc = key_id(X509_REQ_get_X509_PUBKEY(csr->req), csr->key_id)) !=
+	    SG_OK) {
 		sg_err_set(err, rc, "PKCS#10: public key");
 		goto out;
 	}
@@ -151,40 +156,3 @@ out:
 	return rc;
 }
 
-enum sg_rc
-p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
-    struct sg_err *err)
-{
-	return csr_parse(der, len, true, out, err);
-}
-
-enum sg_rc
-p7_csr_parse_stored(const uint8_t *der, size_t len, struct p7_csr **out,
-    struct sg_err *err)
-{
-	return csr_parse(der, len, false, out, err);
-}
-
-enum sg_rc
-p7_csr_strip_challenge(const struct p7_csr *csr, uint8_t **der, size_t *len,
-    struct sg_err *err)
-{
-	X509_REQ	*copy;
-	X509_ATTRIBUTE	*attr;
-	unsigned char	*buf = NULL;
-	int		 idx, n;
-	enum sg_rc	 rc = SG_OK;
-
-	if ((copy = X509_REQ_dup(csr->req)) == NULL)
-		return sg_err_set(err, SG_ENOMEM, "PKCS#10");
-	while ((idx = X509_REQ_get_attr_by_NID(copy,
-	    NID_pkcs9_challengePassword, -1)) >= 0) {
-		attr = X509_REQ_delete_attr(copy, idx);
-		X509_ATTRIBUTE_free(attr);
-	}
-	n = i2d_X509_REQ(copy, &buf);
-	if ((rc = p7_der_take(buf, n, der, len)) != SG_OK)
-		sg_err_set(err, rc, "PKCS#10");
-	X509_REQ_free(copy);
-	return rc;
-}

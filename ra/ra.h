@@ -180,6 +180,47 @@ struct ra_org {
 	int64_t		id;
 	char		name[RA_NAME_MAX];
 	char		org[RA_NAME_MAX];	/* departments: their org */
+	int64_t		scm_id;		/* the upstream's id; 0 if not synced */
+};
+
+/* Profile families: the endpoint types a profile serves. */
+enum ra_profile_kind {
+	RA_PROFILE_DEVICE = 0,	/* device, device-intune */
+	RA_PROFILE_CLIENT,	/* client, client-intune */
+};
+
+#define RA_TERMS_MAX	16
+
+/* A certificate profile copied from the upstream (SCM's certType). */
+struct ra_profile {
+	int64_t			scm_id;
+	char			name[RA_NAME_MAX];
+	enum ra_profile_kind	kind;
+	int			terms[RA_TERMS_MAX];	/* days; none: any */
+	size_t			nterms;
+};
+
+/* What a catalogue sync did with one entry of the upstream. */
+enum ra_sync_kind {
+	RA_SYNC_ORG = 0,
+	RA_SYNC_DEPT,
+	RA_SYNC_DEVICE_PROFILE,
+	RA_SYNC_CLIENT_PROFILE,
+};
+enum ra_sync_action {
+	RA_SYNC_ADDED = 0,
+	RA_SYNC_UPDATED,	/* id recorded or changed; profile changed */
+	RA_SYNC_UNCHANGED,
+	RA_SYNC_REMOVED,	/* profiles only: gone from the upstream */
+	RA_SYNC_SKIPPED,	/* a name the store cannot hold; see detail */
+};
+struct ra_sync_item {
+	enum ra_sync_kind	kind;
+	enum ra_sync_action	action;
+	int64_t			scm_id;
+	char			org[RA_NAME_MAX];	/* of a department */
+	char			name[RA_NAME_MAX];
+	char			detail[128];	/* "SCM id was 11", "terms 365" */
 };
 
 /*
@@ -230,6 +271,24 @@ enum sg_rc	 ra_dept_add(struct ra *, const char *org, const char *name,
 enum sg_rc	 ra_dept_list(struct ra *, const char *org, struct ra_org **,
 		    size_t *, struct sg_err *);
 
+/*
+ * Catalogue sync (ra_catalog.c): copy what the upstream CA knows into
+ * the store. "profiles" false: organizations and departments are
+ * created when missing and their upstream ids recorded by name; none is
+ * ever deleted. "profiles" true: the profile table becomes a copy of
+ * the upstream's device and client profiles. *items (malloc'ed, free())
+ * gets one entry per upstream entry and per removed profile. SG_ECONF
+ * for an upstream without a catalogue (the local CA). Audited.
+ */
+enum sg_rc	 ra_catalog_sync(struct ra *, bool profiles,
+		    struct ra_sync_item **items, size_t *n, struct sg_err *);
+/* "2 added, 1 updated, 3 unchanged" (and removed, skipped if any). */
+void		 ra_sync_summary(const struct ra_sync_item *, size_t n,
+		    char *out, size_t outsz);
+/* The synced profiles by kind, then name; *out malloc'ed (free()). */
+enum sg_rc	 ra_profile_list(struct ra *, struct ra_profile **out,
+		    size_t *n, struct sg_err *);
+
 /* Checks the RA id against the configuration; fills ep->id, created. */
 enum sg_rc	 ra_endpoint_add(struct ra *, struct ra_endpoint *ep,
 		    struct sg_err *);
@@ -257,7 +316,10 @@ enum sg_rc	 ra_endpoint_delete(struct ra *, const char *name, bool force,
 /*
  * Create an account. With code == NULL a strong code is generated. The
  * code in effect is written to code_out (RA_CODE_MAX + 1 bytes): shown
- * once, stored only as HMAC-SHA256 under the server secret.
+ * once, stored only as HMAC-SHA256 under the server secret. Once
+ * profiles are synced (ra_catalog_sync), the profile must be one of them,
+ * of the endpoint's kind, and allow the term; ra_account_edit checks a
+ * new profile or term the same way.
  */
 enum sg_rc	 ra_account_add(struct ra *, struct ra_account *acct,
 		    const char *code, char *code_out, struct sg_err *);
@@ -340,5 +402,8 @@ bool		 ra_cacert_fmt_parse(const char *, enum ra_cacert_fmt *);
 const char	*ra_cacert_fmt_name(enum ra_cacert_fmt);
 bool		 ra_getcert_fmt_parse(const char *, enum ra_getcert_fmt *);
 const char	*ra_getcert_fmt_name(enum ra_getcert_fmt);
+const char	*ra_profile_kind_name(enum ra_profile_kind);
+const char	*ra_sync_kind_name(enum ra_sync_kind);
+const char	*ra_sync_action_name(enum ra_sync_action);
 
 #endif /* RA_H */

@@ -102,6 +102,8 @@ audit_write(struct ra *ra, const char *action, const char *endpoint,
 	struct ra_audit	a = { 0 };
 	char		buf[512];
 
+	if (details != NULL && details[0] == '\0')
+		details = NULL;
 	if (rc != SG_OK && err != NULL && err->msg[0] != '\0') {
 		snprintf(buf, sizeof(buf), "%s%s%s", details ? details : "",
 		    details ? ": " : "", err->msg);
@@ -158,7 +160,7 @@ ra_org_add(struct ra *ra, const char *name, struct sg_err *err)
 	enum sg_rc	rc;
 
 	if ((rc = check_name("organization", name, err)) == SG_OK)
-		rc = ra_store_org_add(ra->store, name, NULL, err);
+		rc = ra_store_org_add(ra->store, name, NULL, 0, err);
 	ra_audit_admin(ra, "org add", NULL, NULL, rc, err, name);
 	return rc;
 }
@@ -178,7 +180,7 @@ ra_dept_add(struct ra *ra, const char *org, const char *name,
 	enum sg_rc	rc;
 
 	if ((rc = check_name("department", name, err)) == SG_OK)
-		rc = ra_store_org_add(ra->store, org, name, err);
+		rc = ra_store_org_add(ra->store, org, name, 0, err);
 	snprintf(details, sizeof(details), "%s/%s", org, name);
 	ra_audit_admin(ra, "dept add", NULL, NULL, rc, err, details);
 	return rc;
@@ -341,6 +343,9 @@ ra_account_add(struct ra *ra, struct ra_account *acct, const char *code,
 		    acct->term_days);
 		goto out;
 	}
+	if ((rc = ra_catalog_check(ra, &ep, acct->profile, acct->term_days,
+	    err)) != SG_OK)
+		goto out;
 	if (code == NULL) {
 		if ((rc = ra_policy_gen_code(gen, sizeof(gen))) != SG_OK) {
 			sg_err_set(err, rc, "cannot generate an access code");
@@ -481,6 +486,7 @@ ra_account_edit(struct ra *ra, const char *endpoint, const char *name,
     const struct ra_account_edit *ed, struct sg_err *err)
 {
 	struct ra_account	a;
+	struct ra_endpoint	ep;
 	char			details[64] = "";
 	enum sg_rc		rc;
 
@@ -496,6 +502,15 @@ ra_account_edit(struct ra *ra, const char *endpoint, const char *name,
 			goto out;
 		}
 		a.term_days = ed->term_days;
+	}
+	/* Only a new profile or term is checked: disabling always works. */
+	if (ed->profile != NULL || ed->term_days != 0) {
+		if ((rc = ra_store_endpoint_get(ra->store, endpoint, false,
+		    &ep, err)) != SG_OK)
+			goto out;
+		if ((rc = ra_catalog_check(ra, &ep, a.profile, a.term_days,
+		    err)) != SG_OK)
+			goto out;
 	}
 	if (ed->disabled >= 0)
 		a.disabled = ed->disabled != 0;

@@ -180,13 +180,17 @@ issue(struct ra *ra, const struct ra_endpoint *ep,
 	*out = x;
 }
 
-/* Turn the state of transaction "t" into this reply. */
+/* Turn the state of transaction "t" into this reply; "x" if in hand. */
 static void
-answer_txn(struct ra_op *op, const struct ra_txn *t)
+answer_txn(struct ra_op *op, const struct ra_txn *t, X509 *x)
 {
 	switch (t->status) {
 	case RA_REQ_ISSUED:
-		deliver(op, t->serial);
+		if (x == NULL)
+			deliver(op, t->serial);
+		else if (op_success(op, x) != SG_OK)
+			ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused",
+			    "out of memory");
 		break;
 	case RA_REQ_NEW:
 	case RA_REQ_PENDING:
@@ -271,7 +275,7 @@ resync(struct ra_op *op, const struct p7_csr *csr)
 		return true;
 	}
 	collect_one(op->ra, &t);
-	answer_txn(op, &t);
+	answer_txn(op, &t, NULL);
 	return true;
 }
 
@@ -369,23 +373,6 @@ authorize_renewal(struct ra_op *op, struct ra_account *acct, char *old,
 	return true;
 }
 
-/* Keep the signed CSR, sealed, until an admin decides (ra_keys_seal). */
-static void
-seal_csr(struct ra_op *op, int64_t id)
-{
-	struct sg_err	 e;
-	uint8_t		*blob = NULL;
-	size_t		 len = 0;
-
-	if (ra_keys_seal(&op->ra->keys, op->msg->data, op->msg->data_len,
-	    &blob, &len) != SG_OK ||
-	    ra_store_txn_seal(op->ra->store, id, blob, len, &e) != SG_OK)
-		sg_log(SG_LOG_ERR, "transid=%s: cannot keep the signed CSR; "
-		    "approval will send it without its challengePassword",
-		    op->tid);
-	free(blob);
-}
-
 /* Who asks (access code or old certificate), and may they? */
 static bool
 decide(struct ra_op *op, const struct p7_csr *csr, bool renewal,
@@ -439,9 +426,14 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	memcpy(t.key_id, csr->key_id, sizeof(t.key_id));
 	snprintf(t.subject, sizeof(t.subject), "%s", csr->subject);
 	snprintf(t.peer, sizeof(t.peer), "%s", op->peer);
-	/* Kept for approval and audit, without the access code. */
-	if (p7_csr_strip_challenge(csr, &stored, &stored_len, &e) != SG_OK) {
-		ra_op_fail_err(op, &e);
+	/*
+	 * Kept until decided (approval sends the signed original upstream),
+	 * sealed: it holds the access code (ra_keys_seal).
+	 */
+	if (ra_keys_seal(&op->ra->keys, op->msg->data, op->msg->data_len,
+	    &stored, &stored_len) != SG_OK) {
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "cannot "
+		    "seal the CSR");
 		goto out;
 	}
 	t.csr = stored;
@@ -463,17 +455,16 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	if (!decide(op, csr, renewal, &acct, &t, old, sizeof(old)))
 		goto refused;
 	if (acct.manual) {
-		seal_csr(op, t.id);
 		t.status = RA_REQ_PENDING;
 		snprintf(t.reason, sizeof(t.reason), "waiting for approval");
 		if (ra_store_txn_update(op->ra->store, &t, RA_REQ_NEW, &e) !=
 		    SG_OK)
 			sg_log(SG_LOG_ERR, "transid=%s: %s", op->tid, e.msg);
-		answer_txn(op, &t);
+		answer_txn(op, &t, NULL);
 		goto out;
 	}
 	issue(op->ra, &op->ep, &acct, csr, &t, &x);
-	answer_txn(op, &t);
+	answer_txn(op, &t, x);
 	if (x != NULL)
 		snprintf(op->reason, sizeof(op->reason), "%s", t.reason);
 	goto out;
@@ -506,7 +497,7 @@ signer_owns(const struct ra_op *op, const struct ra_txn *t)
 	int		 n;
 	bool		 ok = false;
 
-	n = i2d_PUBKEY(X509_get0_pubkey(op->msg->signer), &der);
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(op->msg->signer), &der);
 	if (n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(),
 	    NULL) == 1)
 		ok = memcmp(md, t->key_id, sizeof(md)) == 0;
@@ -556,7 +547,7 @@ ra_op_certpoll(struct ra_op *op)
 		return;
 	}
 	collect_one(op->ra, &t);
-	answer_txn(op, &t);
+	answer_txn(op, &t, NULL);
 }
 
 /* The serial of an IssuerAndSerialNumber, as uppercase hex. */
@@ -688,12 +679,12 @@ ra_request_list(struct ra *ra, int status, struct ra_request **out,
 /* A pending request waiting for approval (no upstream order yet). */
 static enum sg_rc
 awaiting(struct ra *ra, int64_t id, struct ra_txn *t, uint8_t **csr,
-    size_t *csr_len, bool *sealed, struct sg_err *err)
+    size_t *csr_len, struct sg_err *err)
 {
 	enum sg_rc	rc;
 
-	if ((rc = ra_store_txn_get(ra->store, id, t, csr, csr_len, sealed,
-	    err)) != SG_OK)
+	if ((rc = ra_store_txn_get(ra->store, id, t, csr, csr_len, err)) !=
+	    SG_OK)
 		return rc;
 	if (t->status != RA_REQ_PENDING || t->order_id[0] != '\0')
 		return sg_err_set(err, SG_EPOLICY, "request %lld is %s, not "
@@ -713,28 +704,21 @@ ra_request_approve(struct ra *ra, int64_t id, struct sg_err *err)
 	size_t			 len = 0, plen = 0;
 	X509			*x = NULL;
 	char			 details[64];
-	bool			 sealed = false;
 	enum sg_rc		 rc;
 
-	if ((rc = awaiting(ra, id, &t, &der, &len, &sealed, err)) != SG_OK ||
+	if ((rc = awaiting(ra, id, &t, &der, &len, err)) != SG_OK ||
 	    (rc = ra_store_endpoint_by_id(ra->store, t.endpoint_id, &ep,
 	    err)) != SG_OK ||
 	    (rc = ra_store_account_by_id(ra->store, t.account_id, &acct,
 	    err)) != SG_OK)
 		goto out;
-	/*
-	 * The signed original goes upstream (SCM checks its signature);
-	 * rows from before sealing fall back to the stripped copy.
-	 */
-	if (sealed && ra_keys_unseal(&ra->keys, der, len, &plain, &plen) !=
-	    SG_OK) {
+	/* The signed original goes upstream (SCM checks its signature). */
+	if (ra_keys_unseal(&ra->keys, der, len, &plain, &plen) != SG_OK) {
 		rc = sg_err_set(err, SG_ESTORE, "request %lld: the sealed CSR "
 		    "does not open (was secret_file replaced?)", (long long)id);
 		goto out;
 	}
-	rc = sealed ? p7_csr_parse(plain, plen, &csr, err) :
-	    p7_csr_parse_stored(der, len, &csr, err);
-	if (rc != SG_OK)
+	if ((rc = p7_csr_parse(plain, plen, &csr, err)) != SG_OK)
 		goto out;
 	issue(ra, &ep, &acct, csr, &t, &x);
 	if (t.status == RA_REQ_REJECTED)
@@ -760,7 +744,7 @@ ra_request_reject(struct ra *ra, int64_t id, const char *reason,
 	char		details[320];
 	enum sg_rc	rc;
 
-	if ((rc = awaiting(ra, id, &t, NULL, NULL, NULL, err)) == SG_OK) {
+	if ((rc = awaiting(ra, id, &t, NULL, NULL, err)) == SG_OK) {
 		t.status = RA_REQ_REJECTED;
 		t.failinfo = SG_FAIL_BADREQUEST;
 		snprintf(t.reason, sizeof(t.reason), "rejected by %s: %s",

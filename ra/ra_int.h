@@ -109,6 +109,30 @@ struct ra_revoked {
 
 #define RA_ORDER_MAX	64
 
+/*
+ * An upstream's catalogue (3.1, 3.2 of the SCM notes): organizations
+ * with their departments, and profiles. A name the store cannot hold
+ * (too long) is "": the sync reports it as skipped.
+ */
+struct ra_cat_dept {
+	int64_t			 scm_id;
+	char			 name[RA_NAME_MAX];
+};
+struct ra_cat_org {
+	int64_t			 scm_id;
+	char			 name[RA_NAME_MAX];
+	struct ra_cat_dept	*depts;
+	size_t			 ndepts;
+};
+struct ra_catalog {
+	struct ra_cat_org	*orgs;
+	size_t			 norgs;
+	struct ra_profile	*profiles;
+	size_t			 nprofiles;
+};
+/* Free the arrays (not "cat" itself) and zero it; NULL is allowed. */
+void		 ra_catalog_free(struct ra_catalog *cat);
+
 struct ra_up;
 struct ra_up_ops {
 	const char	*name;
@@ -130,6 +154,12 @@ struct ra_up_ops {
 	enum sg_rc	(*crl)(struct ra_up *, const struct ra_revoked *,
 			    size_t n, int64_t number, time_t now,
 			    uint8_t **der, size_t *len, struct sg_err *);
+	/*
+	 * Optional (NULL: no catalogue): fetch every organization and
+	 * profile into *out, which the caller frees (ra_catalog_free).
+	 */
+	enum sg_rc	(*catalog)(struct ra_up *, struct ra_catalog *out,
+			    struct sg_err *);
 	void		(*free)(struct ra_up *);
 };
 struct ra_up {
@@ -161,7 +191,7 @@ struct ra_txn {
 	int		 failinfo;
 	char		 reason[256];
 	char		 peer[64];
-	const uint8_t	*csr;		/* borrowed, for inserts only */
+	const uint8_t	*csr;		/* sealed CSR: borrowed, inserts only */
 	size_t		 csr_len;
 };
 
@@ -192,10 +222,21 @@ enum sg_rc	 ra_store_open(const char *path, struct ra_store **,
 		    struct sg_err *);
 void		 ra_store_close(struct ra_store *);
 
+/* Organization "org", or its department "dept"; scm_id 0 for none. */
 enum sg_rc	 ra_store_org_add(struct ra_store *, const char *org,
-		    const char *dept, struct sg_err *);
+		    const char *dept, int64_t scm_id, struct sg_err *);
 enum sg_rc	 ra_store_org_list(struct ra_store *, const char *org,
 		    bool depts, struct ra_org **, size_t *, struct sg_err *);
+/* Record the upstream id of an organization, or of its department. */
+enum sg_rc	 ra_store_org_set_scm(struct ra_store *, const char *org,
+		    const char *dept, int64_t scm_id, struct sg_err *);
+
+/* The synced profiles, by kind then name. */
+enum sg_rc	 ra_store_profile_list(struct ra_store *, struct ra_profile **,
+		    size_t *, struct sg_err *);
+/* Replace every profile by these "n", in one transaction. */
+enum sg_rc	 ra_store_profile_replace(struct ra_store *,
+		    const struct ra_profile *, size_t n, struct sg_err *);
 
 enum sg_rc	 ra_store_endpoint_add(struct ra_store *, struct ra_endpoint *,
 		    struct sg_err *);
@@ -246,16 +287,12 @@ enum sg_rc	 ra_store_txn_begin(struct ra_store *, struct ra_txn *,
 enum sg_rc	 ra_store_txn_find(struct ra_store *, int64_t endpoint_id,
 		    const char *transid, struct ra_txn *, struct sg_err *);
 /*
- * A transaction by id, with its CSR (*csr malloc'ed; csr may be NULL):
- * the sealed original while it waits for approval (*sealed true), else
- * the copy without challengePassword.
+ * A transaction by id, with its sealed CSR while it is undecided
+ * (*csr malloc'ed, NULL once decided; csr may be NULL).
  */
 enum sg_rc	 ra_store_txn_get(struct ra_store *, int64_t id,
 		    struct ra_txn *, uint8_t **csr, size_t *csr_len,
-		    bool *sealed, struct sg_err *);
-/* Keep the sealed original CSR of a request that waits for approval. */
-enum sg_rc	 ra_store_txn_seal(struct ra_store *, int64_t id,
-		    const uint8_t *blob, size_t len, struct sg_err *);
+		    struct sg_err *);
 /*
  * Record status, serial, order id, failinfo, reason and account of
  * txn->id, only if its status is still "from" (so that two writers
@@ -376,6 +413,16 @@ void		 ra_op_getcrl(struct ra_op *);
 void		 ra_op_fail(struct ra_op *, int failinfo, const char *text,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void		 ra_op_fail_err(struct ra_op *, const struct sg_err *);
+
+/*
+ * May an account (or an edit) of endpoint "ep" use "profile" for
+ * "term_days" (ra_catalog.c)? Always SG_OK while no profile is synced
+ * (the local CA takes free-text profiles). Then the profile, by name or
+ * by upstream id, must be a synced one of the endpoint's kind that
+ * allows the term: SG_ENOTFOUND or SG_EPOLICY with what to do.
+ */
+enum sg_rc	 ra_catalog_check(struct ra *, const struct ra_endpoint *ep,
+		    const char *profile, int term_days, struct sg_err *);
 
 /* Audit and log one admin action (ra_admin.c). */
 void		 ra_audit_admin(struct ra *, const char *action,

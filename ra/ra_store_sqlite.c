@@ -17,11 +17,16 @@
 
 static const char schema[] =
 "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+/* scm_id: the upstream's id, recorded by "scepctl org sync". */
 "CREATE TABLE IF NOT EXISTS org(id INTEGER PRIMARY KEY,"
-"  name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);"
+"  name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL, scm_id INTEGER);"
 "CREATE TABLE IF NOT EXISTS dept(id INTEGER PRIMARY KEY,"
 "  org_id INTEGER NOT NULL REFERENCES org(id), name TEXT NOT NULL,"
-"  created INTEGER NOT NULL, UNIQUE(org_id, name));"
+"  created INTEGER NOT NULL, scm_id INTEGER, UNIQUE(org_id, name));"
+/* A copy of the upstream's profiles; terms in days: "365,730". */
+"CREATE TABLE IF NOT EXISTS profile(id INTEGER PRIMARY KEY,"
+"  scm_id INTEGER NOT NULL, name TEXT NOT NULL, kind INTEGER NOT NULL,"
+"  terms TEXT NOT NULL, synced INTEGER NOT NULL, UNIQUE(kind, scm_id));"
 "CREATE TABLE IF NOT EXISTS endpoint(id INTEGER PRIMARY KEY,"
 "  name TEXT NOT NULL UNIQUE, uri TEXT NOT NULL UNIQUE,"
 "  type INTEGER NOT NULL, ra_id TEXT NOT NULL, ra_enc_id TEXT NOT NULL,"
@@ -47,8 +52,8 @@ static const char schema[] =
 "CREATE TABLE IF NOT EXISTS txn(id INTEGER PRIMARY KEY,"
 "  endpoint_id INTEGER NOT NULL, transid TEXT NOT NULL,"
 "  account_id INTEGER, msg_type INTEGER NOT NULL, status INTEGER NOT NULL,"
-"  key_id BLOB, csr BLOB, subject TEXT, serial TEXT, order_id TEXT,"
-"  renews TEXT, csr_sealed BLOB,"
+"  key_id BLOB, csr_sealed BLOB, subject TEXT, serial TEXT,"
+"  order_id TEXT, renews TEXT,"
 "  failinfo INTEGER, reason TEXT, peer TEXT, created INTEGER NOT NULL,"
 "  updated INTEGER NOT NULL);"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
@@ -76,13 +81,13 @@ static const char schema[] =
 
 enum stmt_id {
 	S_ORG_ADD, S_DEPT_ADD, S_ORG_ID, S_DEPT_ID, S_ORG_LIST, S_DEPT_LIST,
+	S_ORG_SCM, S_DEPT_SCM, S_PROF_LIST, S_PROF_CLEAR, S_PROF_ADD,
 	S_EP_ADD, S_EP_BY_NAME, S_EP_BY_URI, S_EP_BY_ID, S_EP_LIST, S_EP_NACCOUNTS,
 	S_EP_NPENDING, S_EP_DEL_ACCOUNTS, S_EP_DEL, S_EP_UPDATE,
 	S_DELEG_CLEAR, S_DELEG_ADD, S_DELEG_LIST, S_DELEG_OK,
 	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_BY_NAME, S_ACCT_LIST,
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
-	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_SEAL, S_TXN_UPDATE,
-	S_TXN_LIST,
+	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
 	S_TXN_ORDERS,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
@@ -112,15 +117,25 @@ enum stmt_id {
 	"LEFT JOIN account a ON a.id = c.account_id "
 
 static const char *const sql[S_MAX] = {
-	[S_ORG_ADD] = "INSERT INTO org(name, created) VALUES(?1, ?2)",
-	[S_DEPT_ADD] = "INSERT INTO dept(org_id, name, created) "
-	    "VALUES(?1, ?2, ?3)",
+	[S_ORG_ADD] = "INSERT INTO org(name, created, scm_id) "
+	    "VALUES(?1, ?2, NULLIF(?3, 0))",
+	[S_DEPT_ADD] = "INSERT INTO dept(org_id, name, created, scm_id) "
+	    "VALUES(?1, ?2, ?3, NULLIF(?4, 0))",
 	[S_ORG_ID] = "SELECT id FROM org WHERE name = ?1",
 	[S_DEPT_ID] = "SELECT id FROM dept WHERE org_id = ?1 AND name = ?2",
-	[S_ORG_LIST] = "SELECT id, name, '' FROM org ORDER BY name",
-	[S_DEPT_LIST] = "SELECT d.id, d.name, o.name FROM dept d "
-	    "JOIN org o ON o.id = d.org_id "
+	[S_ORG_LIST] = "SELECT id, name, '', COALESCE(scm_id, 0) FROM org "
+	    "ORDER BY name",
+	[S_DEPT_LIST] = "SELECT d.id, d.name, o.name, COALESCE(d.scm_id, 0) "
+	    "FROM dept d JOIN org o ON o.id = d.org_id "
 	    "WHERE ?1 IS NULL OR o.name = ?1 ORDER BY o.name, d.name",
+	[S_ORG_SCM] = "UPDATE org SET scm_id = NULLIF(?3, 0) WHERE name = ?1",
+	[S_DEPT_SCM] = "UPDATE dept SET scm_id = NULLIF(?3, 0) WHERE "
+	    "name = ?2 AND org_id = (SELECT id FROM org WHERE name = ?1)",
+	[S_PROF_LIST] = "SELECT scm_id, name, kind, terms FROM profile "
+	    "ORDER BY kind, name, scm_id",
+	[S_PROF_CLEAR] = "DELETE FROM profile",
+	[S_PROF_ADD] = "INSERT INTO profile(scm_id, name, kind, terms, "
+	    "synced) VALUES(?1, ?2, ?3, ?4, ?5)",
 	[S_EP_ADD] = "INSERT INTO endpoint(name, uri, type, ra_id, ra_enc_id,"
 	    " cacert_fmt, getcert_fmt, renewal_days, min_rsa_bits, key_types,"
 	    " challenge_types, created, delegated, org, dept, profile, "
@@ -165,14 +180,13 @@ static const char *const sql[S_MAX] = {
 	[S_ACCT_DEL] = "DELETE FROM account WHERE name = ?2 AND "
 	    "endpoint_id = (SELECT id FROM endpoint WHERE name = ?1)",
 	[S_TXN_BEGIN] = "INSERT INTO txn(endpoint_id, transid, account_id, "
-	    "msg_type, status, key_id, csr, subject, peer, created, updated, "
+	    "msg_type, status, key_id, csr_sealed, subject, peer, created, "
+	    "updated, "
 	    "renews) VALUES(?1, ?2, NULLIF(?3, 0), ?4, 0, ?5, ?6, ?7, ?8, ?9, "
 	    "?9, NULLIF(?10, ''))",
 	[S_TXN_FIND] = "SELECT " TXN_COLS " FROM txn WHERE endpoint_id = ?1 "
 	    "AND transid = ?2 ORDER BY id DESC LIMIT 1",
-	[S_TXN_GET] = "SELECT " TXN_COLS ", csr, csr_sealed FROM txn "
-	    "WHERE id = ?1",
-	[S_TXN_SEAL] = "UPDATE txn SET csr_sealed = ?2 WHERE id = ?1",
+	[S_TXN_GET] = "SELECT " TXN_COLS ", csr_sealed FROM txn WHERE id = ?1",
 	[S_TXN_UPDATE] = "UPDATE txn SET status = ?2, serial = NULLIF(?3, ''),"
 	    " order_id = NULLIF(?4, ''), failinfo = ?5, reason = ?6, "
 	    "account_id = NULLIF(?7, 0), updated = ?8, "
@@ -457,7 +471,7 @@ lookup_id(struct ra_store *st, enum stmt_id id, const char *a, int64_t ia,
 
 enum sg_rc
 ra_store_org_add(struct ra_store *st, const char *org, const char *dept,
-    struct sg_err *err)
+    int64_t scm_id, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
 	int64_t		 org_id;
@@ -467,6 +481,7 @@ ra_store_org_add(struct ra_store *st, const char *org, const char *dept,
 	if (s != NULL && dept == NULL) {
 		bind_text(s, 1, org);
 		sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
+		sqlite3_bind_int64(s, 3, scm_id);
 	} else if (s != NULL) {
 		if ((org_id = lookup_id(st, S_ORG_ID, org, 0, NULL)) <= 0) {
 			rc = sg_err_set(err, SG_ENOTFOUND, "organization '%s' "
@@ -476,6 +491,7 @@ ra_store_org_add(struct ra_store *st, const char *org, const char *dept,
 		sqlite3_bind_int64(s, 1, org_id);
 		bind_text(s, 2, dept);
 		sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
+		sqlite3_bind_int64(s, 4, scm_id);
 	}
 	rc = write_row(st, s, false, err, dept ? "department" : "organization");
 out:
@@ -491,6 +507,7 @@ row_org(sqlite3_stmt *s, void *p)
 	o->id = sqlite3_column_int64(s, 0);
 	col_text(s, 1, o->name, sizeof(o->name));
 	col_text(s, 2, o->org, sizeof(o->org));
+	o->scm_id = sqlite3_column_int64(s, 3);
 }
 
 enum sg_rc
@@ -499,6 +516,101 @@ ra_store_org_list(struct ra_store *st, const char *org, bool depts,
 {
 	return list_text(st, depts ? S_DEPT_LIST : S_ORG_LIST, org,
 	    sizeof(**out), row_org, (void **)out, n, err, "organizations");
+}
+
+enum sg_rc
+ra_store_org_set_scm(struct ra_store *st, const char *org, const char *dept,
+    int64_t scm_id, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	enum sg_rc	 rc;
+
+	if ((s = begin(st, dept == NULL ? S_ORG_SCM : S_DEPT_SCM)) != NULL) {
+		bind_text(s, 1, org);
+		bind_text(s, 2, dept);
+		sqlite3_bind_int64(s, 3, scm_id);
+	}
+	rc = write_row(st, s, true, err, dept == NULL ? "organization" :
+	    "department");
+	end(st, s);
+	return rc;
+}
+
+/* ---- profiles ---- */
+
+/* Terms are kept as text, "365,730": a short list read as a whole. */
+static void
+terms_text(const struct ra_profile *p, char *out, size_t outsz)
+{
+	size_t	i, off = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < p->nterms && off < outsz; i++)
+		off += (size_t)snprintf(out + off, outsz - off, "%s%d",
+		    i > 0 ? "," : "", p->terms[i]);
+}
+
+static void
+row_profile(sqlite3_stmt *s, void *arg)
+{
+	struct ra_profile	*p = arg;
+	const char		*t;
+	char			*end;
+	long			 v;
+
+	p->scm_id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, p->name, sizeof(p->name));
+	p->kind = (enum ra_profile_kind)sqlite3_column_int(s, 2);
+	t = (const char *)sqlite3_column_text(s, 3);
+	while (t != NULL && *t != '\0' && p->nterms < RA_TERMS_MAX) {
+		v = strtol(t, &end, 10);
+		if (end == t || v < 1 || v > INT32_MAX)
+			break;
+		p->terms[p->nterms++] = (int)v;
+		t = *end == ',' ? end + 1 : end;
+	}
+}
+
+enum sg_rc
+ra_store_profile_list(struct ra_store *st, struct ra_profile **out,
+    size_t *n, struct sg_err *err)
+{
+	return list_text(st, S_PROF_LIST, NULL, sizeof(**out), row_profile,
+	    (void **)out, n, err, "profiles");
+}
+
+enum sg_rc
+ra_store_profile_replace(struct ra_store *st, const struct ra_profile *p,
+    size_t n, struct sg_err *err)
+{
+	sqlite3_stmt	*s;
+	char		 terms[RA_TERMS_MAX * 12];
+	size_t		 i;
+	enum sg_rc	 rc;
+
+	s = begin(st, S_PROF_CLEAR);
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		rc = dberr(st, err, "profiles");
+		goto out;
+	}
+	rc = write_row(st, s, false, err, "profiles");
+	for (i = 0; rc == SG_OK && i < n; i++) {
+		terms_text(&p[i], terms, sizeof(terms));
+		if ((s = also(st, S_PROF_ADD)) != NULL) {
+			sqlite3_bind_int64(s, 1, p[i].scm_id);
+			bind_text(s, 2, p[i].name);
+			sqlite3_bind_int(s, 3, (int)p[i].kind);
+			bind_text(s, 4, terms);
+			sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
+		}
+		rc = write_row(st, s, false, err, "profile (an id twice?)");
+	}
+	sqlite3_exec(st->db, rc == SG_OK ? "COMMIT" : "ROLLBACK", NULL, NULL,
+	    NULL);
+out:
+	end(st, s);
+	return rc;
 }
 
 /* ---- endpoints ---- */
@@ -1035,11 +1147,11 @@ ra_store_txn_find(struct ra_store *st, int64_t endpoint_id,
 
 enum sg_rc
 ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
-    uint8_t **csr, size_t *csr_len, bool *sealed, struct sg_err *err)
+    uint8_t **csr, size_t *csr_len, struct sg_err *err)
 {
 	sqlite3_stmt	*s;
 	const void	*blob;
-	int		 n, col = 14;
+	int		 n;
 	enum sg_rc	 rc;
 
 	if ((s = begin(st, S_TXN_GET)) == NULL) {
@@ -1053,12 +1165,8 @@ ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
 		goto out;
 	}
 	if (csr != NULL) {
-		/* The sealed original, while a request waits for approval. */
-		*sealed = sqlite3_column_type(s, 15) == SQLITE_BLOB;
-		if (*sealed)
-			col = 15;
-		blob = sqlite3_column_blob(s, col);
-		n = sqlite3_column_bytes(s, col);
+		blob = sqlite3_column_blob(s, 14);
+		n = sqlite3_column_bytes(s, 14);
 		*csr = NULL;
 		*csr_len = 0;
 		if (blob != NULL && n > 0) {
@@ -1071,22 +1179,6 @@ ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
 		}
 	}
 out:
-	end(st, s);
-	return rc;
-}
-
-enum sg_rc
-ra_store_txn_seal(struct ra_store *st, int64_t id, const uint8_t *blob,
-    size_t len, struct sg_err *err)
-{
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
-
-	if ((s = begin(st, S_TXN_SEAL)) != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_blob(s, 2, blob, (int)len, SQLITE_STATIC);
-	}
-	rc = write_row(st, s, true, err, "request");
 	end(st, s);
 	return rc;
 }

@@ -138,6 +138,7 @@ static const struct ra_up_ops local_ops = {
 	.collect = NULL,	/* never pending */
 	.revoke = NULL,		/* the CRL is all there is */
 	.crl = local_crl,
+	.catalog = NULL,	/* no organizations or profiles of its own */
 	.free = local_free,
 };
 

@@ -658,19 +658,18 @@ list_find(struct scm *s, int which, const char *name, const char *parent,
 	return id;
 }
 
-static enum sg_rc
-list_fetch(struct scm *s, int which, int64_t deadline, struct sg_err *err)
-{
-	static const char *const what[] = { "organizations",
-	    "device profiles", "client profiles" };
-	struct scm_list	*l = &s->lists[which];
-	struct scm_entry *v = NULL, *old;
-	struct req	 q = { 0 };
-	struct resp	 r;
-	size_t		 n = 0;
-	enum sg_rc	 rc;
+static const char *const list_what[NLISTS] = { "organizations",
+    "device profiles", "client profiles" };
 
-	q.what = what[which];
+/* GET listing "which" (3.1, 3.2); SG_OK: a 200 answer is in r->body. */
+static enum sg_rc
+list_get(struct scm *s, int which, int64_t deadline, struct resp *r,
+    struct sg_err *err)
+{
+	struct req	q = { 0 };
+	enum sg_rc	rc;
+
+	q.what = list_what[which];
 	q.call = SCM_CALL_OTHER;
 	q.method = "GET";
 	q.replay = true;
@@ -680,12 +679,28 @@ list_fetch(struct scm *s, int which, int64_t deadline, struct sg_err *err)
 	else
 		snprintf(q.url, sizeof(q.url), "%s/%s/types", s->base,
 		    which == LIST_DEVICE ? "device/v1" : s->smime);
-	if ((rc = call(s, &q, &r, err)) != SG_OK)
+	if ((rc = call(s, &q, r, err)) != SG_OK)
 		return rc;
-	if (r.http != 200)
-		rc = scm_error_set(err, SCM_CALL_OTHER, q.what, r.http, r.code,
-		    r.desc);
-	else if (which == LIST_ORGS)
+	if (r->http != 200) {
+		rc = scm_error_set(err, SCM_CALL_OTHER, q.what, r->http,
+		    r->code, r->desc);
+		sg_buf_free(&r->body);
+	}
+	return rc;
+}
+
+static enum sg_rc
+list_fetch(struct scm *s, int which, int64_t deadline, struct sg_err *err)
+{
+	struct scm_list	*l = &s->lists[which];
+	struct scm_entry *v = NULL, *old;
+	struct resp	 r;
+	size_t		 n = 0;
+	enum sg_rc	 rc;
+
+	if ((rc = list_get(s, which, deadline, &r, err)) != SG_OK)
+		return rc;
+	if (which == LIST_ORGS)
 		rc = scm_orgs_parse(r.body.data, r.body.len, &v, &n, err);
 	else
 		rc = scm_types_parse(r.body.data, r.body.len, &v, &n, err);
@@ -699,7 +714,7 @@ list_fetch(struct scm *s, int which, int64_t deadline, struct sg_err *err)
 	l->at = now_ms() / 1000;
 	pthread_mutex_unlock(&s->lock);
 	free(old);
-	sg_log(SG_LOG_DEBUG, "scm: %zu %s", n, q.what);
+	sg_log(SG_LOG_DEBUG, "scm: %zu %s", n, list_what[which]);
 	return SG_OK;
 }
 
@@ -1111,6 +1126,40 @@ scm_revoke(struct ra_up *up, const char *serial, int reason,
 	    "serial %s", colon);
 }
 
+/*
+ * The whole catalogue, for scepctl org sync and profile sync: the three
+ * listings, each with its own timeout. Not cached: scepctl runs once.
+ */
+static enum sg_rc
+scm_catalog(struct ra_up *up, struct ra_catalog *out, struct sg_err *err)
+{
+	struct scm		*s = up->priv;
+	struct ra_catalog	 cat = { 0 };
+	struct resp		 r;
+	enum sg_rc		 rc = SG_OK;
+	int			 which;
+
+	for (which = 0; rc == SG_OK && which < NLISTS; which++) {
+		if ((rc = list_get(s, which, now_ms() +
+		    (int64_t)s->u->timeout * 1000, &r, err)) != SG_OK)
+			break;
+		if (which == LIST_ORGS)
+			rc = scm_catalog_orgs(r.body.data, r.body.len, &cat,
+			    err);
+		else
+			rc = scm_catalog_profiles(r.body.data, r.body.len,
+			    which == LIST_DEVICE ? RA_PROFILE_DEVICE :
+			    RA_PROFILE_CLIENT, &cat, err);
+		sg_buf_free(&r.body);
+	}
+	if (rc == SG_OK) {
+		*out = cat;
+		memset(&cat, 0, sizeof(cat));	/* the caller owns it now */
+	}
+	ra_catalog_free(&cat);
+	return rc;
+}
+
 static void
 scm_free(struct ra_up *up)
 {
@@ -1141,6 +1190,7 @@ static const struct ra_up_ops scm_ops = {
 	.collect = scm_collect,
 	.revoke = scm_revoke,
 	.crl = NULL,		/* SCM publishes the CRL itself */
+	.catalog = scm_catalog,
 	.free = scm_free,
 };
 

@@ -121,6 +121,17 @@ enum sg_rc	 scm_orgs_parse(const uint8_t *, size_t, struct scm_entry **out,
 		    size_t *n, struct sg_err *);
 enum sg_rc	 scm_types_parse(const uint8_t *, size_t,
 		    struct scm_entry **out, size_t *n, struct sg_err *);
+/*
+ * The catalogue for scepctl's org sync and profile sync: the
+ * organizations with their departments into cat->orgs (empty before),
+ * or the profiles of one family with their terms appended to
+ * cat->profiles. Entries without a positive int32 id or a name are left
+ * out; a name too long for the store is kept as "" (the sync reports it).
+ */
+enum sg_rc	 scm_catalog_orgs(const uint8_t *, size_t, struct ra_catalog *,
+		    struct sg_err *);
+enum sg_rc	 scm_catalog_profiles(const uint8_t *, size_t,
+		    enum ra_profile_kind, struct ra_catalog *, struct sg_err *);
 /* The id of "name" under "parent" ("" for top level), or -1. */
 long		 scm_entry_find(const struct scm_entry *, size_t n,
 		    const char *name, const char *parent);

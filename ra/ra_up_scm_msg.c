@@ -518,6 +518,137 @@ scm_types_parse(const uint8_t *body, size_t len, struct scm_entry **out,
 	return entries(body, len, false, out, n, err);
 }
 
+/* The "id" of a catalogue entry: a positive int32 (2), or -1. */
+static int64_t
+cat_id(const json_t *o)
+{
+	json_t	*id = json_object_get(o, "id");
+
+	if (!json_is_integer(id) || json_integer_value(id) < 1 ||
+	    json_integer_value(id) > INT32_MAX)
+		return -1;
+	return (int64_t)json_integer_value(id);
+}
+
+/* Its "name", or "" when too long for the store; false if none. */
+static bool
+cat_name(const json_t *o, char *out, size_t outsz)
+{
+	json_t	*v = json_object_get(o, "name");
+	size_t	 n;
+
+	if (!json_is_string(v))
+		return false;
+	n = json_string_length(v);
+	out[0] = '\0';
+	if (n < outsz)	/* jansson refuses \u0000 (no JSON_ALLOW_NUL) */
+		memcpy(out, json_string_value(v), n + 1);
+	return true;
+}
+
+/* The departments of one organization (3.2). */
+static enum sg_rc
+cat_depts(const json_t *deps, struct ra_cat_org *o, struct sg_err *err)
+{
+	struct ra_cat_dept	*d;
+	json_t			*v;
+	size_t			 i;
+
+	if (json_array_size(deps) == 0)
+		return SG_OK;
+	if ((o->depts = calloc(json_array_size(deps), sizeof(*d))) == NULL)
+		return sg_err_set(err, SG_ENOMEM, "SCM organizations");
+	json_array_foreach(deps, i, v) {
+		d = &o->depts[o->ndepts];
+		d->scm_id = cat_id(v);
+		if (d->scm_id > 0 && cat_name(v, d->name, sizeof(d->name)))
+			o->ndepts++;
+	}
+	return SG_OK;
+}
+
+enum sg_rc
+scm_catalog_orgs(const uint8_t *body, size_t len, struct ra_catalog *cat,
+    struct sg_err *err)
+{
+	struct ra_cat_org	*o;
+	json_t			*j, *v;
+	size_t			 i;
+	enum sg_rc		 rc = SG_OK;
+
+	if ((j = json_parse(body, len)) == NULL || !json_is_array(j)) {
+		json_decref(j);
+		return sg_err_set(err, SG_EUPSTREAM, "SCM organizations: the "
+		    "answer is not a JSON array");
+	}
+	if (json_array_size(j) > 0 && (cat->orgs = calloc(json_array_size(j),
+	    sizeof(*o))) == NULL)
+		rc = sg_err_set(err, SG_ENOMEM, "SCM organizations");
+	json_array_foreach(j, i, v) {
+		if (rc != SG_OK)
+			break;
+		o = &cat->orgs[cat->norgs];
+		o->scm_id = cat_id(v);
+		if (o->scm_id < 0 || !cat_name(v, o->name, sizeof(o->name)))
+			continue;
+		/* Counted only once its departments are in: freed with it. */
+		if ((rc = cat_depts(json_object_get(v, "departments"), o,
+		    err)) == SG_OK)
+			cat->norgs++;
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* The terms of a profile (3.1): days, the first RA_TERMS_MAX. */
+static void
+cat_terms(const json_t *terms, struct ra_profile *p)
+{
+	json_t	*t;
+	size_t	 i;
+
+	json_array_foreach(terms, i, t)
+		if (json_is_integer(t) && json_integer_value(t) >= 1 &&
+		    json_integer_value(t) <= INT32_MAX &&
+		    p->nterms < RA_TERMS_MAX)
+			p->terms[p->nterms++] = (int)json_integer_value(t);
+}
+
+enum sg_rc
+scm_catalog_profiles(const uint8_t *body, size_t len,
+    enum ra_profile_kind kind, struct ra_catalog *cat, struct sg_err *err)
+{
+	struct ra_profile	*p;
+	json_t			*j, *v;
+	size_t			 i, n;
+
+	if ((j = json_parse(body, len)) == NULL || !json_is_array(j)) {
+		json_decref(j);
+		return sg_err_set(err, SG_EUPSTREAM, "SCM %s profiles: the "
+		    "answer is not a JSON array", ra_profile_kind_name(kind));
+	}
+	if ((n = json_array_size(j)) > 0) {
+		p = reallocarray(cat->profiles, cat->nprofiles + n, sizeof(*p));
+		if (p == NULL) {
+			json_decref(j);
+			return sg_err_set(err, SG_ENOMEM, "SCM profiles");
+		}
+		cat->profiles = p;
+	}
+	json_array_foreach(j, i, v) {
+		p = &cat->profiles[cat->nprofiles];
+		memset(p, 0, sizeof(*p));
+		p->kind = kind;
+		p->scm_id = cat_id(v);
+		if (p->scm_id < 0 || !cat_name(v, p->name, sizeof(p->name)))
+			continue;
+		cat_terms(json_object_get(v, "terms"), p);
+		cat->nprofiles++;
+	}
+	json_decref(j);
+	return SG_OK;
+}
+
 long
 scm_entry_find(const struct scm_entry *v, size_t n, const char *name,
     const char *parent)

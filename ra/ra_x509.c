@@ -54,6 +54,55 @@ random_serial(X509 *x)
 	return ok;
 }
 
+/*
+ * The subject key: from the request's SubjectPublicKeyInfo as received
+ * when there is one (X509_set_pubkey() would encode and decode it again
+ * through OpenSSL 3's key coders, an eighth of an enrollment's CPU).
+ */
+static int
+set_pubkey(X509 *x, const struct ra_x509_req *r)
+{
+	X509_PUBKEY		*src;
+	X509_ALGOR		*alg;
+	const ASN1_OBJECT	*aobj;
+	const void		*pval;
+	const unsigned char	*pk;
+	ASN1_OBJECT		*obj = NULL;
+	void			*pcopy = NULL;
+	unsigned char		*penc = NULL;
+	int			 pklen, ptype;
+
+	if (r->csr == NULL)
+		return X509_set_pubkey(x, r->pubkey);
+	src = X509_REQ_get_X509_PUBKEY(r->csr);
+	if (src == NULL || !X509_PUBKEY_get0_param(NULL, &pk, &pklen, &alg,
+	    src))
+		return 0;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
+	/* Parameters: an EC curve name, or explicit (RSA-PSS) ones. */
+	if (ptype == V_ASN1_OBJECT)
+		pcopy = OBJ_dup(pval);
+	else if (ptype == V_ASN1_SEQUENCE)
+		pcopy = ASN1_STRING_dup(pval);
+	if ((obj = OBJ_dup(aobj)) == NULL || (pklen > 0 &&
+	    (penc = OPENSSL_memdup(pk, (size_t)pklen)) == NULL) ||
+	    ((ptype == V_ASN1_OBJECT || ptype == V_ASN1_SEQUENCE) &&
+	    pcopy == NULL))
+		goto fail;
+	if (!X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), obj, ptype,
+	    pcopy, penc, pklen))
+		goto fail;
+	return 1;
+fail:
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(pcopy);
+	else if (ptype == V_ASN1_SEQUENCE)
+		ASN1_STRING_free(pcopy);
+	ASN1_OBJECT_free(obj);
+	OPENSSL_free(penc);
+	return 0;
+}
+
 /* Copy subjectAltName from the request (the only extension we honour). */
 static int
 copy_san(X509 *x, X509_REQ *csr)
@@ -88,7 +137,7 @@ ra_x509_make(const struct ra_x509_req *r, X509 **out, struct sg_err *err)
 	    !X509_set_subject_name(x, r->subject) ||
 	    !X509_set_issuer_name(x, r->issuer ?
 	    X509_get_subject_name(r->issuer) : r->subject) ||
-	    !X509_set_pubkey(x, r->pubkey) ||
+	    !set_pubkey(x, r) ||
 	    X509_time_adj_ex(X509_getm_notBefore(x), 0, -300,
 	    (time_t *)&r->now) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), r->days, 0,

@@ -317,7 +317,10 @@ post_req edge.out --data-binary @edge.bin -H 'Content-Type: application/x-pki-me
 # base64 of max_body + 64 bytes (below the 128 KiB limit of one argument)
 n=$(((max + 64) * 4 / 3 + 4))
 post_req big-get.out "$URL?operation=PKIOperation&message=$(head -c "$n" /dev/zero | tr '\0' 'A')"
-[[ $STATUS == 413 ]] || sg_fail "GET message decoding to over max_body: HTTP $STATUS, not 413"
+# libmicrohttpd's 48 KiB request buffer (srv_http.c) answers 414 before
+# the message is decoded; with a max_body under that, scepgate says 413.
+[[ $STATUS == 413 || $STATUS == 414 ]] ||
+	sg_fail "GET message decoding to over max_body: HTTP $STATUS, not 413/414"
 
 echo "unknown operation: 400"
 post_req unk.out "$URL?operation=GetSomethingElse"

@@ -111,7 +111,7 @@ xr 1 --config "$WORK/nonexistent.cfg" org list
 err_has "nonexistent.cfg"
 
 echo "== --help on every command"
-for c in init check-config org dept endpoint account request cert audit ra; do
+for c in init check-config org dept profile endpoint account request cert audit ra; do
 	xr 0 "$c" --help
 	out_has "usage: scepctl $c"
 	out_has "example:"
@@ -176,10 +176,13 @@ out_has Acme
 aligned
 x 0 org list --json
 jqt 'type == "array" and length == 2'
-keys_are '.[0]' "id,name"
+keys_are '.[0]' "id,name,scm_id"
 jqt '[.[].name] | sort == ["Acme", "Demo"]'
-jqt 'all(.[]; (.id | type) == "number")'
+jqt 'all(.[]; (.id | type) == "number" and .scm_id == 0)'
 x 2 org list --json extra
+x 1 org sync
+err_has "the local upstream has no catalogue"
+x 2 org sync extra
 x 0 --actor alice dept add Acme Sales
 out_has "department 'Sales' added to 'Acme'"
 x 0 dept add Acme HR
@@ -193,13 +196,24 @@ x 0 dept list
 aligned
 out_has Sales
 x 0 dept list Acme --json
-keys_are '.[0]' "id,org,name"
+keys_are '.[0]' "id,org,name,scm_id"
 jqt '[.[] | "\(.org)/\(.name)"] == ["Acme/HR", "Acme/Sales"]'
 x 0 dept list --json
 jqt 'length == 3'
 x 0 dept list Nowhere --json
 jqt '. == []'
 x 2 dept list A B
+
+echo "== profile (the local upstream has no catalogue)"
+x 0 profile list
+out_has "SCM ID"
+x 0 profile list --json
+jqt '. == []'
+x 1 profile sync
+err_has "profile sync need upstream.type"
+x 2 profile
+x 2 profile frob
+x 2 profile list extra
 
 echo "== ra"
 x 0 ra list

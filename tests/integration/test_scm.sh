@@ -5,7 +5,9 @@
 # with the password, OAuth and client-certificate logins, and a client
 # (S/MIME) certificate with an email SAN. A declined order, a client CSR
 # without email and bad credentials end in FAILURE; no secret reaches the
-# server log or the database; scepctl cert revoke reaches SCM.
+# server log or the database; scepctl cert revoke reaches SCM. scepctl
+# org sync and profile sync copy the double's catalogue, after which
+# account add refuses profiles and terms SCM would refuse.
 #
 # SCM_DOUBLE is the scm-double binary (default: next to scepgate in the
 # build tree). SCM_EXAMPLE=FILE saves one enrollment's request/response
@@ -117,6 +119,20 @@ restart_gate() {
 }
 
 ctl() { "$SCEPCTL" --config "$CFG" "$@"; }
+
+# fails WANT-IN-STDERR CTL-ARGS...: scepctl exits 1 saying that.
+fails() {
+	local want=$1 out rc=0
+	shift
+	out=$(ctl "$@" 2>&1) || rc=$?
+	[[ $rc == 1 ]] || sg_fail "scepctl $*: exit $rc, want 1: $out"
+	[[ $out == *"$want"* ]] || sg_fail "scepctl $*: '$out' lacks '$want'"
+}
+
+echo "catalogue: the local upstream has none"
+fails "the local upstream has no catalogue" org sync
+fails "the local upstream has no catalogue" profile sync
+[[ $(ctl profile list --json) == "[]" ]] || sg_fail "profiles before any sync"
 
 upstream password
 restart_gate
@@ -314,6 +330,80 @@ refused scm-nomail
 r=$(reason scm-nomail)
 [[ $r == *"client certificate needs an email address"* ]] ||
 	sg_fail "no email: request says '$r'"
+
+echo "catalogue: org sync records ids by name and adds what is missing"
+out=$(ctl org sync) || sg_fail "org sync: $out"
+for line in "organization 'Example Corp' updated (SCM id 4021): SCM id recorded" \
+	"department 'Factory Floor' of 'Example Corp' updated (SCM id 4022)" \
+	"department 'Sales' of 'Example Corp' added (SCM id 4023)" \
+	"organization 'Other Org' added (SCM id 4030)" \
+	"org sync: 2 added, 2 updated, 0 unchanged"; do
+	[[ $out == *"$line"* ]] || sg_fail "org sync did not say '$line': $out"
+done
+ctl org list --json | python3 -c 'import json, sys
+o = {x["name"]: x["scm_id"] for x in json.load(sys.stdin)}
+assert o == {"Demo": 0, "Example Corp": 4021, "Other Org": 4030}, o' ||
+	sg_fail "org list after sync: $(ctl org list)"
+ctl dept list --json | python3 -c 'import json, sys
+d = {(x["org"], x["name"]): x["scm_id"] for x in json.load(sys.stdin)}
+assert d == {("Example Corp", "Factory Floor"): 4022,
+             ("Example Corp", "Sales"): 4023}, d' ||
+	sg_fail "dept list after sync: $(ctl dept list)"
+out=$(ctl org sync) || sg_fail "org sync again: $out"
+[[ $out == "org sync: 0 added, 0 updated, 4 unchanged" ]] ||
+	sg_fail "second org sync: $out"
+
+echo "catalogue: profile sync with the allowed terms"
+out=$(ctl profile sync) || sg_fail "profile sync: $out"
+[[ $out == *"device profile 'IoT Device 1y' added (SCM id 7311): terms 365, 730"* &&
+	$out == *"profile sync: 5 added, 0 updated, 0 unchanged" ]] ||
+	sg_fail "profile sync said: $out"
+ctl profile list --json | python3 -c 'import json, sys
+p = {(x["kind"], x["scm_id"]): (x["name"], x["terms"]) for x in json.load(sys.stdin)}
+assert p == {("device", 7311): ("IoT Device 1y", [365, 730]),
+             ("device", 7312): ("Device Manual Approval", [365]),
+             ("device", 7313): ("Other Org Device", [365]),
+             ("client", 7402): ("Client Cert 1y", [365, 730]),
+             ("client", 7403): ("Client Manual Approval", [365])}, p' ||
+	sg_fail "profile list: $(ctl profile list --json)"
+ctl profile list | grep -Eq '^7311 +device +365,730 +IoT Device 1y$' ||
+	sg_fail "profile list table: $(ctl profile list)"
+audit=$(sqlite3 "$DIR/scepgate.db" "SELECT action || ': ' || details FROM audit
+	WHERE action LIKE '% sync' AND outcome = 'success' ORDER BY id")
+[[ $audit == *"org sync: 2 added, 2 updated, 0 unchanged"*"profile sync: 5 added"* ]] ||
+	sg_fail "no audit records of the syncs: '$audit'"
+
+echo "catalogue: account add and edit refuse what SCM would refuse"
+fails "allowed terms: 365, 730" account add --endpoint demo --name scm-90 \
+	--org "Example Corp" --profile "IoT Device 1y" --term 90
+fails "allowed terms: 365" account add --endpoint demo --name scm-730 \
+	--org "Example Corp" --profile 7312 --term 730
+fails "is a client profile, but endpoint 'demo' issues device" account add \
+	--endpoint demo --name scm-kind --org "Example Corp" \
+	--profile "Client Cert 1y" --term 365
+fails "is a device profile, but endpoint 'people' issues client" account add \
+	--endpoint people --name scm-kind --org "Example Corp" \
+	--profile "IoT Device 1y" --term 365
+fails "run scepctl profile sync" account add --endpoint demo --name scm-typo \
+	--org "Example Corp" --profile "IoT Device 1Y" --term 365
+fails "allowed terms: 365, 730" account edit --endpoint demo --name scm-dev --term 90
+ctl account disable --endpoint demo --name scm-approve >/dev/null ||
+	sg_fail "disable is no profile change"
+ctl account enable --endpoint demo --name scm-approve >/dev/null
+
+echo "catalogue: a synced department, profile and term enroll"
+ctl account add --endpoint demo --name scm-synced --org "Example Corp" \
+	--dept Sales --profile "IoT Device 1y" --term 730 \
+	--access-code ScmSyncedCode01 >/dev/null || sg_fail "account add scm-synced"
+enroll scm-sync ScmSyncedCode01 "$URL" ||
+	sg_fail "scm-sync: $(cat "$WORK/scm-sync/pki.log")"
+check scm-sync
+body=$(curl -fs "$SCM/__test/last?path=/api/device/v1/enroll")
+python3 - "$body" <<'EOF' || sg_fail "synced enroll body: $body"
+import json, sys
+b = json.loads(json.loads(sys.argv[1])["body"])
+assert (b["orgId"], b["certType"], b["term"]) == (4023, 7311, 730), b
+EOF
 
 echo "revoke at SCM"
 serial=$(openssl x509 -in "$WORK/scm-dev1/cert.pem" -noout -serial | cut -d= -f2)

@@ -467,6 +467,72 @@ test_listings(void **state)
 	assert_int_equal(scm_numeric_id("99999999999"), -1);
 }
 
+/* The catalogue for scepctl's org sync and profile sync (3.1, 3.2). */
+static void
+test_catalog(void **state)
+{
+	static const char odd_json[] =
+	    "[{\"id\":0,\"name\":\"id 0\"},"
+	    "{\"id\":2147483648,\"name\":\"id too big\"},"
+	    "{\"id\":\"7\",\"name\":\"id as text\"},"
+	    "{\"id\":7314,\"name\":\"no terms\"},"
+	    "{\"id\":7315,\"name\":\"odd terms\","
+	    "\"terms\":[365,\"730\",-1,0,90]},"
+	    "{\"id\":7317,\"name\":\"%s\"}, 42]";
+	struct ra_catalog	 cat = { 0 };
+	struct sg_err		 e;
+	char			 body[512], longname[RA_NAME_MAX + 1];
+
+	(void)state;
+	assert_int_equal(scm_catalog_orgs(S(orgs_json), &cat, &e), SG_OK);
+	assert_int_equal(cat.norgs, 3);
+	assert_int_equal(cat.orgs[0].scm_id, 4021);
+	assert_string_equal(cat.orgs[0].name, "Example Corp");
+	assert_int_equal(cat.orgs[0].ndepts, 2);
+	assert_int_equal(cat.orgs[0].depts[1].scm_id, 4023);
+	assert_string_equal(cat.orgs[0].depts[1].name, "Sales");
+	assert_int_equal(cat.orgs[1].ndepts, 0);
+	assert_int_equal(cat.orgs[2].scm_id, 4031);
+	/* Device profiles, then client ones appended. */
+	assert_int_equal(scm_catalog_profiles(S(types_json),
+	    RA_PROFILE_DEVICE, &cat, &e), SG_OK);
+	assert_int_equal(scm_catalog_profiles(S("[{\"id\":7402,\"name\":"
+	    "\"Client Cert 1y\",\"terms\":[365,730]}]"), RA_PROFILE_CLIENT,
+	    &cat, &e), SG_OK);
+	assert_int_equal(cat.nprofiles, 3);
+	assert_int_equal(cat.profiles[0].scm_id, 7311);
+	assert_int_equal(cat.profiles[0].kind, RA_PROFILE_DEVICE);
+	assert_int_equal(cat.profiles[0].nterms, 2);
+	assert_int_equal(cat.profiles[0].terms[1], 730);
+	assert_int_equal(cat.profiles[2].kind, RA_PROFILE_CLIENT);
+	assert_string_equal(cat.profiles[2].name, "Client Cert 1y");
+	ra_catalog_free(&cat);
+	assert_null(cat.orgs);
+
+	/* Bad ids are left out; odd terms ignored; long names kept as "". */
+	memset(longname, 'n', RA_NAME_MAX);
+	longname[RA_NAME_MAX] = '\0';
+	snprintf(body, sizeof(body), odd_json, longname);
+	assert_int_equal(scm_catalog_profiles(S(body), RA_PROFILE_DEVICE,
+	    &cat, &e), SG_OK);
+	assert_int_equal(cat.nprofiles, 3);
+	assert_string_equal(cat.profiles[0].name, "no terms");
+	assert_int_equal(cat.profiles[0].nterms, 0);
+	assert_int_equal(cat.profiles[1].nterms, 2);
+	assert_int_equal(cat.profiles[1].terms[1], 90);
+	assert_int_equal(cat.profiles[2].scm_id, 7317);
+	assert_string_equal(cat.profiles[2].name, "");		/* too long */
+	ra_catalog_free(&cat);
+	assert_int_equal(scm_catalog_orgs(S("{\"id\":1}"), &cat, &e),
+	    SG_EUPSTREAM);
+	assert_int_equal(scm_catalog_profiles(S("<html>"), RA_PROFILE_CLIENT,
+	    &cat, &e), SG_EUPSTREAM);
+	assert_non_null(strstr(e.msg, "client profiles"));
+	assert_int_equal(scm_catalog_orgs(S("[]"), &cat, &e), SG_OK);
+	assert_int_equal(cat.norgs, 0);
+	ra_catalog_free(&cat);
+}
+
 static void
 test_cert_parse(void **state)
 {
@@ -644,6 +710,7 @@ main(void)
 		cmocka_unit_test(test_enroll_json),
 		cmocka_unit_test(test_enroll_order),
 		cmocka_unit_test(test_listings),
+		cmocka_unit_test(test_catalog),
 		cmocka_unit_test(test_cert_parse),
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_base_url),
