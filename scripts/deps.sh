@@ -7,7 +7,7 @@ pkgs=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libssl-dev libmicrohttpd-dev libconfig-dev libsqlite3-dev
 	libcmocka-dev libcurl4-openssl-dev libjansson-dev
-	scep strongswan-pki libstrongswan-extra-plugins
+	scep strongswan-pki libstrongswan-extra-plugins certmonger
 	openssl curl jq python3
 )
 
