@@ -179,7 +179,7 @@ variant_open(struct fx *fx, const char *name, const char *const *edits,
 		assert_non_null(out);
 		memcpy(out, text, (size_t)(p - text));
 		memcpy(out + (p - text), edits[i + 1], tlen);
-		strcpy(out + (p - text) + tlen, p + flen);
+		memcpy(out + (p - text) + tlen, p + flen, strlen(p + flen) + 1);
 		free(text);
 		text = out;
 	}
