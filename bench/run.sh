@@ -4,12 +4,15 @@
 # Starts scepgate (local CA, RSA-2048) and, when installed, micromdm's
 # scepserver with an RSA-2048 CA; runs the same loads against both with
 # tools/scep-bench and wrk; runs `openssl speed rsa2048` for the crypto
-# floor; prints one table with the budgets met or missed.
+# floor; then, when the SCM test double is built, measures GetCACaps and
+# the thread count while enrollments wait on a slow upstream; prints one
+# table with the budgets met or missed.
 #
-# Environment (defaults in brackets; the whole run takes about 2 min on
+# Environment (defaults in brackets; the whole run takes about 2.5 min on
 # 2 cores):
-#   BUILD         build directory [<repo>/build]; its scepgate, scepctl
-#                 and scep-bench are (re)built first unless NO_BUILD=1
+#   BUILD         build directory [<repo>/build]; its scepgate, scepctl,
+#                 scep-bench and scm-double are (re)built first unless
+#                 NO_BUILD=1
 #   COUNT         enrollments per concurrency level, at least 4 per
 #                 client [300]
 #   LEVELS        concurrency levels ["1 8 64"]
@@ -20,6 +23,12 @@
 #   HOLD          connections held open for the RSS check [1000]
 #   SPEED_SECONDS openssl speed duration [3]
 #   MICROMDM=0    skip micromdm's scepserver
+#   SLOW=0        skip the slow upstream: a second scepgate on the "scm"
+#                 upstream, tests/scm_double answering every API call
+#                 after SLOW_DELAY_MS [500] ms, SLOW_COUNT [200]
+#                 enrollments all at once while scep-bench asks GetCACaps
+#                 (4 clients) and /proc/PID/status gives Threads: every
+#                 0.5 s (about 25 s with the defaults)
 #   PROFILE=1     also profile 50 scepgate enrollments with callgrind
 #                 (about 30 s more) and print the top functions
 #   STRICT=1      exit 1 when a budget is missed
@@ -39,6 +48,9 @@ HOLD=${HOLD:-1000}
 SPEED_SECONDS=${SPEED_SECONDS:-3}
 MICROMDM=${MICROMDM:-1}
 PROFILE=${PROFILE:-0}
+SLOW=${SLOW:-1}
+SLOW_COUNT=${SLOW_COUNT:-200}
+SLOW_DELAY_MS=${SLOW_DELAY_MS:-500}
 STRICT=${STRICT:-0}
 
 log() { echo "== $*"; }
@@ -76,6 +88,11 @@ if [[ ${NO_BUILD:-0} != 1 ]]; then
 		cmake -S "$ROOT" -B "$BUILD" >/dev/null
 	cmake --build "$BUILD" -j"$(nproc)" --target scepgate scepctl \
 		scep-bench >/dev/null || die "build failed"
+	# Only with WITH_TESTS=ON; without it the slow upstream is skipped.
+	if [[ $SLOW == 1 ]]; then
+		cmake --build "$BUILD" -j"$(nproc)" --target scm-double \
+			>/dev/null 2>&1 || true
+	fi
 fi
 SCEPGATE=$BUILD/server/scepgate
 SCEPCTL=$BUILD/tools/scepctl
@@ -83,18 +100,25 @@ BENCH=$BUILD/tools/scep-bench
 for b in "$SCEPGATE" "$SCEPCTL" "$BENCH"; do
 	[[ -x $b ]] || die "$b is missing"
 done
+SCM_DOUBLE=$BUILD/tests/scm_double/scm-double
+if [[ $SLOW == 1 && ! -x $SCM_DOUBLE ]]; then
+	echo "bench: no $SCM_DOUBLE (WITH_TESTS=OFF?); slow upstream skipped" >&2
+	SLOW=0
+fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/scepgate-bench.XXXXXX")
 RES=$TMP/results
 mkdir "$RES"
 SG_PID=
 MD_PID=
+SL_PID=
+SCM_PID=
 cleanup() {
 	local p
-	for p in $SG_PID $MD_PID; do
+	for p in $SG_PID $MD_PID $SL_PID $SCM_PID; do
 		kill "$p" 2>/dev/null || true
 	done
-	for p in $SG_PID $MD_PID; do
+	for p in $SG_PID $MD_PID $SL_PID $SCM_PID; do
 		wait "$p" 2>/dev/null || true
 	done
 	if [[ ${KEEP:-0} == 1 ]]; then
@@ -115,8 +139,7 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 
 # wait_http URL PID: until URL answers 200, or the server died.
 wait_http() {
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		curl -fs -o /dev/null --max-time 1 "$1" && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
@@ -259,6 +282,167 @@ for s in "${SERVERS[@]}"; do
 	grep -E '^Vm(HWM|RSS)' "/proc/${PID[$s]}/status" |
 		tr -s ' \t' ' ' >"$RES/$s-status.txt" || true
 done
+
+# A slow upstream (issue 6): a second scepgate orders from the SCM test
+# double, which answers every API call after SLOW_DELAY_MS. SLOW_COUNT
+# enrollments start at once and wait for a worker and for the double;
+# meanwhile GetCACaps, answered on libmicrohttpd's threads, must stay
+# fast, and the thread count must not grow with the waiting requests.
+slow_upstream() {
+	local out scm sl cfg code threads workers est_ms caps_s to_s en smp
+	local t0 c0 c1 t1 before after rounds
+	since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+	log "slow upstream: scm-double answering after $SLOW_DELAY_MS ms"
+	scm=http://127.0.0.1:$(free_port)
+	"$SCM_DOUBLE" --port "${scm##*:}" --ca-dir "$TMP/scm" \
+		>"$TMP/scm.out" 2>"$TMP/scm.log" &
+	SCM_PID=$!
+	wait_http "$scm/__test/config" "$SCM_PID" ||
+		die "scm-double did not start: $(tail -5 "$TMP/scm.log")"
+	# Issued at the first collect: scep-bench counts PENDING as failed.
+	curl -fs -o /dev/null -H 'Content-Type: application/json' \
+		-d "{\"delay_ms\": $SLOW_DELAY_MS, \"pending\": 0}" \
+		"$scm/__test/config" || die "scm-double: POST /__test/config failed"
+
+	log "slow upstream: scepgate on the scm upstream (log level warn)"
+	sl=$TMP/sl
+	cfg=$sl/scepgate.cfg
+	SL_PORT=$(free_port)
+	out=$("$SCEPCTL" init --dir "$sl" --port "$SL_PORT" 2>&1) ||
+		die "scepctl init: $out"
+	SL_URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")
+	install -m 600 "$TMP/scm/password.txt" "$sl/scm.password"
+	cp "$TMP/scm/ca.pem" "$sl/scm-chain.pem"
+	# upstream.timeout is per call, retries included: a few delays.
+	to_s=$((SLOW_DELAY_MS * 4 / 1000 + 30))
+	((to_s <= 600)) || to_s=600
+	sed -i "s|^upstream = .*|upstream = { type = \"scm\"; url = \"$scm/api\";\
+ auth = \"password\"; login = \"scep-gateway\"; password_file = \"scm.password\";\
+ customer_uri = \"examplecorp\"; timeout = $to_s; ca_chain = \"scm-chain.pem\"; };|
+		s/level = \"[a-z]*\"/level = \"warn\"/" "$cfg"
+	# An organization, department and profile the double knows
+	# (tests/scm_double/README.md).
+	code=SlowUpstream$RANDOM$RANDOM
+	{
+		"$SCEPCTL" --config "$cfg" check-config &&
+			"$SCEPCTL" --config "$cfg" org add "Example Corp" &&
+			"$SCEPCTL" --config "$cfg" dept add "Example Corp" \
+				"Factory Floor" &&
+			"$SCEPCTL" --config "$cfg" account add --endpoint demo \
+				--name slow --org "Example Corp" --dept "Factory Floor" \
+				--profile "IoT Device 1y" --term 365 --access-code "$code"
+	} >"$sl/setup.log" 2>&1 || die "scepctl: $(tail -3 "$sl/setup.log")"
+	"$SCEPGATE" --config "$cfg" >"$sl/server.log" 2>&1 &
+	SL_PID=$!
+	wait_http "http://127.0.0.1:$SL_PORT/healthz" "$SL_PID" ||
+		die "scepgate (scm) did not start: $(tail -5 "$sl/server.log")"
+
+	# limits.threads (libmicrohttpd) and limits.workers (PKIOperation):
+	# from the config, else the defaults check-config describes.
+	limit() {
+		local v
+		v=$(sed -n "s/^limits = .*[{ ;]$1 = \([0-9]*\);.*/\1/p" "$cfg")
+		[[ -n $v ]] || v=$("$SCEPCTL" --config "$cfg" check-config \
+			--describe | awk -v k="limits.$1" '$1 == k { print $4 }')
+		echo "${v:-0}"
+	}
+	threads=$(limit threads)
+	workers=$(limit workers)
+	((workers > 0)) || die "limits.workers unknown"
+	# Each enrollment holds a worker for the enroll call, a 500 ms pause
+	# and the collect (ra/ra_up_scm.c): the run takes about est_ms. The
+	# GetCACaps load starts after 1 s and ends at 70% of that, so that
+	# enrollments are waiting all along; the client timeout is generous.
+	rounds=$(((SLOW_COUNT + workers - 1) / workers))
+	est_ms=$((rounds * (2 * SLOW_DELAY_MS + 500)))
+	caps_s=$((est_ms * 7 / 10000))
+	((caps_s >= 2)) || caps_s=2
+	to_s=$((est_ms * 3 / 1000 + 60))
+
+	log "slow upstream: one enrollment (warm-up), GetCACaps 3 s idle"
+	if ! timeout 120 "$BENCH" --url "$SL_URL" --challenge "$code" --count 1 \
+		--keys "$KEYS" --key-file "$TMP/keys.pem" --timeout 60 \
+		>"$sl/warmup.log" 2>&1; then
+		echo "bench: slow upstream: the warm-up enrollment failed:" \
+			"$(grep -E 'failures|first' "$sl/warmup.log" | tr -s ' \n' ' ')" \
+			"$(tail -3 "$sl/server.log")" >&2
+		return 0
+	fi
+	"$BENCH" --url "$SL_URL" --mode getcacaps --concurrency 4 --duration 3 \
+		--json >"$RES/slow-caps-idle.json" 2>/dev/null || true
+
+	log "slow upstream: $SLOW_COUNT enrollments at concurrency" \
+		"$SLOW_COUNT (about $((est_ms / 1000)) s with $workers workers);" \
+		"GetCACaps at concurrency 4 for ${caps_s}s from t=1s"
+	before=$(awk '/^Threads:/ { print $2 }' "/proc/$SL_PID/status")
+	t0=$EPOCHREALTIME
+	timeout $((to_s + 60)) "$BENCH" --url "$SL_URL" --challenge "$code" \
+		--count "$SLOW_COUNT" --concurrency "$SLOW_COUNT" --keys "$KEYS" \
+		--key-file "$TMP/keys.pem" --timeout "$to_s" --json \
+		>"$RES/slow-enroll.json" 2>"$RES/slow-enroll.err" &
+	en=$!
+	# Every 0.5 s: the server's threads, and the TCP connections open
+	# to it (the enrollments waiting, plus the 4 GetCACaps clients).
+	while kill -0 "$en" 2>/dev/null; do
+		echo "$(awk '/^Threads:/ { print $2 }' "/proc/$SL_PID/status")" \
+			"$(ss -Htn state established "( sport = :$SL_PORT )" \
+				2>/dev/null | wc -l)"
+		sleep 0.5
+	done >"$RES/slow-threads.txt" &
+	smp=$!
+	sleep 1
+	c0=$EPOCHREALTIME
+	"$BENCH" --url "$SL_URL" --mode getcacaps --concurrency 4 \
+		--duration "$caps_s" --json >"$RES/slow-caps.json" \
+		2>"$RES/slow-caps.err" || true
+	c1=$EPOCHREALTIME
+	wait "$en" || echo "bench: slow upstream: scep-bench exited $?" >&2
+	t1=$EPOCHREALTIME
+	wait "$smp" || true
+	after=$(awk '/^Threads:/ { print $2 }' "/proc/$SL_PID/status")
+	echo "{\"threads\": $threads, \"workers\": $workers," \
+		"\"count\": $SLOW_COUNT, \"delay_ms\": $SLOW_DELAY_MS," \
+		"\"estimate_s\": $((est_ms / 1000)).$((est_ms % 1000 / 100))," \
+		"\"threads_before\": $before, \"threads_after\": $after," \
+		"\"caps_from_s\": $(since "$t0" "$c0"), \"caps_to_s\": $(since "$t0" "$c1")," \
+		"\"run_s\": $(since "$t0" "$t1")}" >"$RES/slow-meta.json"
+	python3 - "$RES" <<'EOF'
+import json, os, sys
+res = sys.argv[1]
+def load(n):
+    p = os.path.join(res, n)
+    return json.load(open(p)) if os.path.exists(p) and os.path.getsize(p) else None
+m, e, c, i = (load("slow-%s.json" % n) for n in ("meta", "enroll", "caps", "caps-idle"))
+s = [tuple(map(int, l.split())) for l in open(os.path.join(res, "slow-threads.txt")) if len(l.split()) == 2]
+if e:
+    print("   enrollments: %d ok, %d failed%s in %.1f s (%.1f/s; latency p50 %.0f,"
+          " p99 %.0f ms); about %.1f s expected from %d workers%s" % (
+          e["ok"], e["failed"],
+          " %s" % {k: v for k, v in e["failures"].items() if v} if e["failed"] else "",
+          e["elapsed_s"], e["ok_per_s"], e["latency_ms"]["p50"], e["latency_ms"]["p99"],
+          m["estimate_s"], m["workers"],
+          ("; first error: " + e["first_error"]) if e["first_error"] else ""))
+else:
+    print("   enrollments: no result (scep-bench failed)")
+for name, r, when in (("idle", i, ""), ("under load", c, ", t=%.1f-%.1f s of %.1f s" %
+                      (m["caps_from_s"], m["caps_to_s"], m["run_s"]))):
+    if r:
+        print("   GetCACaps %s: %d requests, %d failed%s; latency p50 %.2f, p99 %.2f,"
+              " max %.2f ms" % (name, r["requests"], r["failed"], when,
+              r["latency_ms"]["p50"], r["latency_ms"]["p99"], r["latency_ms"]["max"]))
+print("   threads: %d before, max %d during (%d samples), %d after; limits: %d threads"
+      " + %d workers; connections to scepgate: max %s" % (
+      m["threads_before"], max([t for t, _ in s] or [-1]), len(s), m["threads_after"],
+      m["threads"], m["workers"], max([n for _, n in s] or ["-"])))
+EOF
+	grep -E 'level=(error|warn)| (WARN|ERR) ' "$sl/server.log" |
+		sed -E 's/^.*(msg=|WARN |ERR )/\1/; s/transid=[^ ]* //' |
+		sort | uniq -c | sort -rn | head -3 |
+		sed "s/^ */   scepgate (scm) log: /" || true
+}
+if [[ $SLOW == 1 ]]; then
+	slow_upstream
+fi
 
 if [[ $PROFILE == 1 ]] && command -v valgrind >/dev/null; then
 	log "profile: scepgate under callgrind, 50 enrollments"
@@ -411,6 +595,44 @@ if h:
                      mb <= 64 and h["alive"] == hold,
                      "%.1f MB (VmHWM at that point; %d of %d answered and kept)"
                      % (mb, h["alive"], hold)))
+# The slow upstream (bench section "slow upstream"), when it ran.
+slow = load("slow-meta.json")
+if slow:
+    se, sc, si = load("slow-enroll.json"), load("slow-caps.json"), load("slow-caps-idle.json")
+    p = os.path.join(res, "slow-threads.txt")
+    ts = [int(l.split()[0]) for l in open(p) if l.split()] if os.path.exists(p) else []
+    tmax = max(ts) if ts else -1
+    lat = lambda r, k: r["latency_ms"][k] if r else float("nan")
+    print("\nslow upstream: scm-double answering after %d ms, %d enrollments at"
+          " once, GetCACaps from 4 clients meanwhile" % (slow["delay_ms"], slow["count"]))
+    for name, v in (
+            ("GetCACaps p50 / p99 under load", "%.2f / %.2f ms (idle %.2f / %.2f ms)" %
+             (lat(sc, "p50"), lat(sc, "p99"), lat(si, "p50"), lat(si, "p99"))),
+            ("max threads", "%d (%d before, %d after; limits %d threads + %d workers)" %
+             (tmax, slow["threads_before"], slow["threads_after"], slow["threads"],
+              slow["workers"])),
+            ("enrollments ok / failed", "%s / %s in %.1f s" %
+             (se["ok"], se["failed"], se["elapsed_s"]) if se else "no result"),
+            ("elapsed (enrollment run)", "%.1f s; GetCACaps during t=%.1f-%.1f s" %
+             (slow["run_s"], slow["caps_from_s"], slow["caps_to_s"]))):
+        print("  %-32s %s" % (name, v))
+    inflight = bool(se and se["ok"] > 0 and slow["caps_to_s"] <= slow["run_s"])
+    note = "p99 %.2f ms (p50 %.2f, max %.2f; %d requests, %d failed)" % (
+        lat(sc, "p99"), lat(sc, "p50"), lat(sc, "max"),
+        sc["requests"] if sc else 0, sc["failed"] if sc else 0)
+    if not inflight:
+        note += "; NOT measured with the enrollments in flight"
+    verdicts.append(("GetCACaps p99 < 50 ms with %d enrollments in flight on a %d ms"
+                     " upstream" % (slow["count"], slow["delay_ms"]),
+                     bool(inflight and sc and sc["requests"] and not sc["failed"] and
+                          sc["latency_ms"]["p99"] < 50), note))
+    bound = slow["threads"] + slow["workers"] + 4
+    verdicts.append(("thread count bounded (<= threads + workers + 4)",
+                     0 < tmax <= bound,
+                     "max %d <= %d (%d threads + %d workers + main, collector, 2"
+                     " spare); %d samples" % (tmax, bound, slow["threads"],
+                                              slow["workers"], len(ts))))
+
 print("\nbudgets (scepgate):")
 missed = 0
 for name, ok, note in verdicts:
