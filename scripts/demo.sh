@@ -17,7 +17,7 @@ if [[ -e $cfg ]]; then
 Reusing the instance in $dir (its configured port applies; PORT is ignored).
 The access code was printed only when the instance was created and cannot be
 recovered. Get a new one with
-  $PWD/build/tools/scepctl --config $cfg account rotate-code ...
+  $PWD/build/tools/scepctl --config $cfg account rotate-code --endpoint demo --name demo-devices
 or create another account with
   $PWD/build/tools/scepctl --config $cfg account add --endpoint demo \\
       --name NAME --org ORG --term DAYS

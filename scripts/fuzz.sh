@@ -51,16 +51,19 @@ for t in "${targets[@]}"; do
 	new=$build/corpus-new/$t
 	findings=$build/findings/$t
 	mkdir -p "$new" "$findings"
-	dict=()
+	extra=()
 	if [[ -f tests/fuzz/$t.dict ]]; then
-		dict=(-dict="tests/fuzz/$t.dict")
+		extra=(-dict="tests/fuzz/$t.dict")
 	fi
+	# Inputs up to a little over limits.max_body (64 KiB), so the size
+	# checks of the query and base64 decoders are reached too.
+	extra+=(-max_len=70000)
 	log=$build/fuzz-$t.log
 	printf '\n==== fuzz_%s: %ss, log %s ====\n' "$t" "$seconds" "$log"
 	# The first directory receives new inputs; the corpus is only read.
 	set +e
 	"$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=25 \
-		-print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" \
+		-print_final_stats=1 -artifact_prefix="$findings/" "${extra[@]}" \
 		"$new" "$corpus" >"$log" 2>&1
 	rc=$?
 	set -e
@@ -78,7 +81,7 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	if [[ ${MERGE:-0} == 1 ]]; then
-		"$build/tests/fuzz/fuzz_$t" -merge=1 "${dict[@]}" "$corpus" \
+		"$build/tests/fuzz/fuzz_$t" -merge=1 "${extra[@]}" "$corpus" \
 			"$new" 2>&1 | tail -n 2
 	fi
 done
