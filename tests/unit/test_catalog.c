@@ -11,7 +11,6 @@
  * catalog() returns a fixed catalogue stands in for SCM (the HTTP side
  * runs against tests/scm_double in tests/integration/test_scm.sh).
  */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +24,7 @@
 
 #include "conf.h"
 #include "ra.h"
+#include "sg_test.h"
 #include "ra_int.h"
 #include "sg.h"
 
@@ -156,21 +156,9 @@ org_scm_id(struct fx *fx, const char *org, const char *dept)
 	return id;
 }
 
-/* ---- fixture ---- */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int
 group_setup(void **state)
 {
-	struct ra_init_result	 res;
 	struct ra_endpoint	 ep = { 0 };
 	struct sg_err		 err = { 0 };
 	struct fx		*fx;
@@ -178,16 +166,9 @@ group_setup(void **state)
 	sg_log_init(SG_LOG_ERR, false, "test_catalog");
 	fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
-	fx->conf = calloc(1, sizeof(*fx->conf));
-	assert_non_null(fx->conf);
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_catalog.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	if (ra_init_instance(fx->dir, "127.0.0.1", 8080, &res, &err) != SG_OK)
-		fail_msg("ra_init_instance: %s", err.msg);
-	if (conf_load(res.config, fx->conf, &err) != SG_OK)
-		fail_msg("conf_load: %s", err.msg);
-	if (ra_open(fx->conf, &fx->ra, &err) != SG_OK)
-		fail_msg("ra_open: %s", err.msg);
+	sgt_instance("test_catalog", fx->dir, sizeof(fx->dir), &fx->conf,
+	    NULL);
+	fx->ra = sgt_ra_open(fx->conf);
 	/* "demo" issues device certificates; "people" client ones. */
 	snprintf(ep.name, sizeof(ep.name), "people");
 	snprintf(ep.uri, sizeof(ep.uri), "people");
@@ -206,7 +187,7 @@ group_teardown(void **state)
 	if (fx == NULL)
 		return 0;
 	ra_close(fx->ra);
-	nftw(fx->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	sgt_rm_tree(fx->dir);
 	free(fx->conf);
 	free(fx);
 	return 0;

@@ -8,7 +8,6 @@
  * calls; the idempotency, nonce, CertPoll and GetCert cases are short
  * sequences because each step depends on the previous one.
  */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +29,7 @@
 
 #include "conf.h"
 #include "p7.h"
+#include "sg_test.h"
 #include "ra.h"
 #include "sg.h"
 
@@ -89,42 +89,6 @@ selfsign(EVP_PKEY *key, const char *cn)
 	assert_true(X509_set_pubkey(x, key));
 	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
 	return x;
-}
-
-/* A PKCS#10 request for "key"; no challengePassword if "code" is NULL. */
-static void
-make_csr(EVP_PKEY *key, const char *cn, const char *code, uint8_t **der,
-    size_t *len)
-{
-	X509_REQ	*req;
-	X509_NAME	*n;
-	unsigned char	*buf = NULL;
-	int		 sz;
-
-	req = X509_REQ_new();
-	assert_non_null(req);
-	assert_true(X509_REQ_set_version(req, 0));
-	n = X509_REQ_get_subject_name(req);
-	assert_true(X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
-	    (const unsigned char *)"scepgate tests", -1, -1, 0));
-	assert_true(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0));
-	assert_true(X509_REQ_set_pubkey(req, key));
-	/* MBSTRING_ASC refuses "" (size 1..255), a plain type does not. */
-	if (code != NULL)
-		assert_true(X509_REQ_add1_attr_by_NID(req,
-		    NID_pkcs9_challengePassword, code[0] != '\0' ?
-		    MBSTRING_ASC : V_ASN1_PRINTABLESTRING,
-		    (const unsigned char *)code, (int)strlen(code)));
-	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
-	sz = i2d_X509_REQ(req, &buf);
-	assert_true(sz > 0);
-	*der = malloc((size_t)sz);
-	assert_non_null(*der);
-	memcpy(*der, buf, (size_t)sz);
-	*len = (size_t)sz;
-	OPENSSL_free(buf);
-	X509_REQ_free(req);
 }
 
 static void
@@ -215,7 +179,7 @@ enroll(struct fx *fx, const char *uri, const char *transid, int who,
 	char			 cn[64];
 
 	snprintf(cn, sizeof(cn), "client %d", who);
-	make_csr(fx->key[who], cn, code, &csr, &csrlen);
+	sgt_make_csr(fx->key[who], cn, code, 0, &csr, &csrlen);
 	rq.type = P7_TYPE_PKCSREQ;
 	rq.transid = transid;
 	rq.data = csr;
@@ -351,50 +315,24 @@ add_account(struct fx *fx, const char *endpoint, const char *name,
 	assert_true(acct.id > 0);
 }
 
-/* ---- group fixture ---- */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int
 group_setup(void **state)
 {
-	struct ra_init_result	 res;
-	struct sg_err		 err = { 0 };
 	struct fx		*fx;
 	char			 code[RA_CODE_MAX + 1];
-	enum sg_rc		 rc;
 	int			 i;
 
 	/* Refused requests log a WARN line each; keep ctest output short. */
 	sg_log_init(SG_LOG_ERR, false, "test_ra");
 	fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
-	fx->conf = calloc(1, sizeof(*fx->conf));
-	assert_non_null(fx->conf);
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_ra.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	rc = ra_init_instance(fx->dir, "127.0.0.1", 8080, &res, &err);
-	if (rc != SG_OK)
-		fail_msg("ra_init_instance: %s", err.msg);
-	snprintf(fx->code, sizeof(fx->code), "%s", res.code);
-	rc = conf_load(res.config, fx->conf, &err);
-	if (rc != SG_OK)
-		fail_msg("conf_load: %s", err.msg);
+	sgt_instance("test_ra", fx->dir, sizeof(fx->dir), &fx->conf, fx->code);
 	assert_true(fx->conf->allow_des);
 	/* Many wrong codes come from one address here; test_lockout
 	 * checks the lockout with its own RA. */
 	fx->conf->lockout_failures = 0;
 	snprintf(fx->db, sizeof(fx->db), "%s", fx->conf->database);
-	rc = ra_open(fx->conf, &fx->ra, &err);
-	if (rc != SG_OK)
-		fail_msg("ra_open: %s", err.msg);
+	fx->ra = sgt_ra_open(fx->conf);
 	fx->ra_cert = read_cert(fx->dir, "ra.pem");
 	fx->ca_cert = read_cert(fx->dir, "ca.pem");
 	for (i = 0; i <= NKEYS; i++) {
@@ -429,7 +367,7 @@ group_teardown(void **state)
 	}
 	X509_free(fx->ra_cert);
 	X509_free(fx->ca_cert);
-	nftw(fx->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	sgt_rm_tree(fx->dir);
 	free(fx->conf);
 	free(fx);
 	return 0;
@@ -543,8 +481,8 @@ test_pkcsreq_table(void **state)
 		c = &pkcs_cases[i];
 		csr = der = NULL;
 		rcpt = NULL;
-		make_csr(fx->key[c->key], c->name, case_code(fx, c->code),
-		    &csr, &csrlen);
+		sgt_make_csr(fx->key[c->key], c->name, case_code(fx, c->code),
+		    0, &csr, &csrlen);
 		new_transid(fx, "table", tid, sizeof(tid));
 		memset(nonce, (int)i + 1, sizeof(nonce));
 		memset(&rq, 0, sizeof(rq));
@@ -606,7 +544,7 @@ test_certrep_detached(void **state)
 	char			 tid[64];
 	enum sg_rc		 rc;
 
-	make_csr(fx->key[0], "detached", "WrongCode123456789012", &csr,
+	sgt_make_csr(fx->key[0], "detached", "WrongCode123456789012", 0, &csr,
 	    &csrlen);
 	new_transid(fx, "detached", tid, sizeof(tid));
 	rq.type = P7_TYPE_PKCSREQ;
@@ -647,7 +585,7 @@ test_not_scep(void **state)
 		size_t		 len;
 	} cases[5];
 
-	make_csr(fx->key[0], "not scep", fx->code, &csr, &csrlen);
+	sgt_make_csr(fx->key[0], "not scep", fx->code, 0, &csr, &csrlen);
 	rq.type = P7_TYPE_PKCSREQ;
 	rq.transid = "not-scep";
 	rq.data = csr;
@@ -709,7 +647,7 @@ test_idempotency(void **state)
 
 	/* The same bytes twice: the same certificate, not a second one. */
 	new_transid(fx, "idem", tid, sizeof(tid));
-	make_csr(fx->key[0], "idempotent", fx->code, &csr, &csrlen);
+	sgt_make_csr(fx->key[0], "idempotent", fx->code, 0, &csr, &csrlen);
 	rq.type = P7_TYPE_PKCSREQ;
 	rq.transid = tid;
 	rq.data = csr;
@@ -783,12 +721,12 @@ test_nonces(void **state)
 	char			 tid[3][64];
 	const char		*code;
 
-	make_csr(fx->key[1], "nonces", fx->code, &csr, &csrlen);
+	sgt_make_csr(fx->key[1], "nonces", fx->code, 0, &csr, &csrlen);
 	for (i = 0; i < 3; i++) {
 		/* Two SUCCESS replies and one FAILURE. */
 		code = i < 2 ? fx->code : "WrongCode123456789012";
 		free(csr);
-		make_csr(fx->key[1], "nonces", code, &csr, &csrlen);
+		sgt_make_csr(fx->key[1], "nonces", code, 0, &csr, &csrlen);
 		new_transid(fx, "nonce", tid[i], sizeof(tid[i]));
 		for (j = 0; j < sizeof(nonce[i]); j++)
 			nonce[i][j] = (uint8_t)(i * 64 + j);

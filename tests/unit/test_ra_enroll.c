@@ -15,7 +15,6 @@
  */
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +40,7 @@
 
 #include "conf.h"
 #include "p7.h"
+#include "sg_test.h"
 #include "ra.h"
 #include "sg.h"
 
@@ -251,45 +251,6 @@ make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
 	return x;
 }
 
-/*
- * A PKCS#10 request for "key". "code" NULL: no challengePassword;
- * "chal_type" 0: MBSTRING_ASC (a PrintableString for our codes), else
- * the ASN.1 string type to encode it as.
- */
-static void
-make_csr(EVP_PKEY *key, const char *cn, const char *code, int chal_type,
-    uint8_t **der, size_t *len)
-{
-	X509_REQ	*req;
-	X509_NAME	*n;
-	unsigned char	*buf = NULL;
-	int		 sz;
-
-	req = X509_REQ_new();
-	assert_non_null(req);
-	assert_true(X509_REQ_set_version(req, 0));
-	n = X509_REQ_get_subject_name(req);
-	assert_true(X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
-	    (const unsigned char *)"scepgate tests", -1, -1, 0));
-	assert_true(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0));
-	assert_true(X509_REQ_set_pubkey(req, key));
-	if (code != NULL)
-		assert_true(X509_REQ_add1_attr_by_NID(req,
-		    NID_pkcs9_challengePassword, chal_type != 0 ? chal_type :
-		    MBSTRING_ASC, (const unsigned char *)code,
-		    (int)strlen(code)));
-	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
-	sz = i2d_X509_REQ(req, &buf);
-	assert_true(sz > 0);
-	*der = malloc((size_t)sz);
-	assert_non_null(*der);
-	memcpy(*der, buf, (size_t)sz);
-	*len = (size_t)sz;
-	OPENSSL_free(buf);
-	X509_REQ_free(req);
-}
-
 static void
 new_transid(struct fx *fx, const char *tag, char *out, size_t outsz)
 {
@@ -386,7 +347,7 @@ request(struct fx *fx, struct ra *ra, const char *uri, int type,
 	uint8_t			*csr = NULL;
 	size_t			 csrlen = 0;
 
-	make_csr(csrkey, transid, code, chal, &csr, &csrlen);
+	sgt_make_csr(csrkey, transid, code, chal, &csr, &csrlen);
 	rq.type = type;
 	rq.transid = transid;
 	rq.data = csr;
@@ -658,47 +619,24 @@ find_request(struct fx *fx, int status, const char *transid,
 	return found;
 }
 
-/* ---- group fixture ---- */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int
 group_setup(void **state)
 {
-	struct ra_init_result	 res;
 	struct ra_account	 acct = { 0 };
 	struct ra_endpoint	 ep = { 0 };
 	struct sg_err		 err = { 0 };
 	struct fx		*fx;
 	char			 code[RA_CODE_MAX + 1], cn[32];
-	enum sg_rc		 rc;
 	int			 i;
 
 	/* Refused requests log a WARN line each; keep ctest output short. */
 	sg_log_init(SG_LOG_ERR, false, "test_ra_enroll");
 	fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
-	fx->conf = calloc(1, sizeof(*fx->conf));
-	assert_non_null(fx->conf);
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_ra_enroll.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	rc = ra_init_instance(fx->dir, "127.0.0.1", 8080, &res, &err);
-	if (rc != SG_OK)
-		fail_msg("ra_init_instance: %s", err.msg);
-	rc = conf_load(res.config, fx->conf, &err);
-	if (rc != SG_OK)
-		fail_msg("conf_load: %s", err.msg);
+	sgt_instance("test_ra_enroll", fx->dir, sizeof(fx->dir), &fx->conf,
+	    NULL);
 	assert_true(fx->conf->allow_des && fx->conf->allow_sha1);
-	rc = ra_open(fx->conf, &fx->ra, &err);
-	if (rc != SG_OK)
-		fail_msg("ra_open: %s", err.msg);
+	fx->ra = sgt_ra_open(fx->conf);
 	fx->ra_cert = read_cert(fx, "ra.pem");
 	fx->ra_key = read_key(fx, "ra.key");
 	fx->ca_cert = read_cert(fx, "ca.pem");
@@ -756,7 +694,7 @@ group_teardown(void **state)
 	EVP_PKEY_free(fx->ra_key);
 	X509_free(fx->ca_cert);
 	EVP_PKEY_free(fx->ca_key);
-	nftw(fx->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	sgt_rm_tree(fx->dir);
 	free(fx->conf);
 	free(fx);
 	return 0;
@@ -961,7 +899,7 @@ test_manual(void **state)
 
 	/* PKCSReq: PENDING, no content. */
 	new_transid(fx, "manual", tid, sizeof(tid));
-	make_csr(fx->key[0], "manual", CODE, 0, &csr, &csrlen);
+	sgt_make_csr(fx->key[0], "manual", CODE, 0, &csr, &csrlen);
 	rq.type = P7_TYPE_PKCSREQ;
 	rq.transid = tid;
 	rq.sender_nonce = nonce[0];
@@ -1419,7 +1357,7 @@ alg_request(struct fx *fx, struct ra *ra, const struct alg_case *c)
 	char			 tid[64];
 
 	new_transid(fx, "alg", tid, sizeof(tid));
-	make_csr(fx->key[3], c->name, CODE, 0, &csr, &csrlen);
+	sgt_make_csr(fx->key[3], c->name, CODE, 0, &csr, &csrlen);
 	rq.type = P7_TYPE_PKCSREQ;
 	rq.transid = tid;
 	rq.data = csr;
@@ -1541,7 +1479,7 @@ test_two_ra(void **state)
 	ra_reply_free(&r);
 
 	/* Encrypted to the encryption certificate: SUCCESS ... */
-	make_csr(fx->key[4], "split", CODE, 0, &csr, &csrlen);
+	sgt_make_csr(fx->key[4], "split", CODE, 0, &csr, &csrlen);
 	rq.type = P7_TYPE_PKCSREQ;
 	rq.transid = "split-1";
 	rq.data = csr;
@@ -1677,7 +1615,7 @@ test_csr_policy(void **state)
 		key = cases[i].ec ? fx->ec_key : fx->key[2];
 		new_transid(fx, "policy", tid, sizeof(tid));
 		if (cases[i].chal != V_ASN1_BMPSTRING)
-			make_csr(key, tid, CODE, cases[i].chal, &csr, &csrlen);
+			sgt_make_csr(key, tid, CODE, cases[i].chal, &csr, &csrlen);
 		else {
 			/* X509_REQ_add1_attr_by_NID copies the raw bytes. */
 			req = X509_REQ_new();
@@ -1740,7 +1678,7 @@ test_idempotency(void **state)
 		size_t		 csrlen = 0;
 
 		memset(nonce[i], 0x30 + (int)i, sizeof(nonce[i]));
-		make_csr(fx->key[who[i]], "idempotent", CODE, 0, &csr,
+		sgt_make_csr(fx->key[who[i]], "idempotent", CODE, 0, &csr,
 		    &csrlen);
 		rq.type = P7_TYPE_PKCSREQ;
 		rq.transid = tid;
