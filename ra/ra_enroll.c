@@ -55,6 +55,18 @@ load_cert(struct ra *ra, const char *serial, struct ra_cert *info,
 	return x;
 }
 
+/* Answer SUCCESS with "x" (borrowed), the certificate "serial". */
+static void
+deliver_cert(struct ra_op *op, X509 *x, const char *serial)
+{
+	if (op_success(op, x) != SG_OK)
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused",
+		    "out of memory");
+	else
+		snprintf(op->reason, sizeof(op->reason), "serial %s "
+		    "delivered", serial);
+}
+
 /* Deliver the certificate of an issued transaction (RFC 8894 5.2). */
 static void
 deliver(struct ra_op *op, const char *serial)
@@ -66,12 +78,7 @@ deliver(struct ra_op *op, const char *serial)
 		    "no certificate with serial %s", serial);
 		return;
 	}
-	if (op_success(op, x) != SG_OK)
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused",
-		    "out of memory");
-	else
-		snprintf(op->reason, sizeof(op->reason), "serial %s "
-		    "delivered", serial);
+	deliver_cert(op, x, serial);
 	X509_free(x);
 }
 
@@ -188,9 +195,8 @@ answer_txn(struct ra_op *op, const struct ra_txn *t, X509 *x)
 	case RA_REQ_ISSUED:
 		if (x == NULL)
 			deliver(op, t->serial);
-		else if (op_success(op, x) != SG_OK)
-			ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused",
-			    "out of memory");
+		else
+			deliver_cert(op, x, t->serial);
 		break;
 	case RA_REQ_NEW:
 	case RA_REQ_PENDING:
@@ -595,15 +601,14 @@ ra_op_getcert(struct ra_op *op)
 	x = load_cert(op->ra, serial, &info, NULL);
 	found = x != NULL && strcmp(info.endpoint, op->ep.name) == 0 &&
 	    X509_NAME_cmp(issuer, X509_get_issuer_name(x)) == 0;
-	X509_free(x);
 	X509_NAME_free(issuer);
-	if (!found) {
+	if (found)
+		deliver_cert(op, x, serial);
+	else
 		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
 		    "GetCert: no certificate %s of this issuer on this "
 		    "endpoint", serial);
-		return;
-	}
-	deliver(op, serial);
+	X509_free(x);
 }
 
 /* The current CRL, signed again once it is stale (or missing). */
