@@ -31,6 +31,22 @@ sg_need() {
 	done
 }
 
+# sg_check_log RC FILE NAME LINES: returns RC, or 1 on a sanitizer report
+# in FILE; shows the last LINES lines of FILE when that is not 0.
+sg_check_log() {
+	local rc=$1
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
+		"$2" 2>/dev/null; then
+		echo "FAIL: sanitizer report in $3" >&2
+		rc=1
+	fi
+	if ((rc != 0)) && [[ -f $2 ]]; then
+		echo "--- tail of $3 ---" >&2
+		tail -n "$4" "$2" >&2
+	fi
+	return "$rc"
+}
+
 # Stops the server, shows its log on failure, fails on sanitizer reports
 # in it, removes SG_TMP.
 sg_cleanup() {
@@ -44,15 +60,7 @@ sg_cleanup() {
 		kill -9 "$SG_PID" 2>/dev/null || true
 		wait "$SG_PID" 2>/dev/null || true
 	fi
-	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-		"$DIR/server.log" 2>/dev/null; then
-		echo "FAIL: sanitizer report in server.log" >&2
-		rc=1
-	fi
-	if ((rc != 0)) && [[ -f $DIR/server.log ]]; then
-		echo "--- tail of $DIR/server.log ---" >&2
-		tail -n 60 "$DIR/server.log" >&2
-	fi
+	sg_check_log "$rc" "$DIR/server.log" "$DIR/server.log" 60 || rc=$?
 	if [[ ${KEEP:-0} == 1 ]]; then
 		echo "kept $SG_TMP" >&2
 	else

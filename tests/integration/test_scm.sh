@@ -39,15 +39,7 @@ scm_cleanup() {
 	local rc=$?
 	kill "$SCM_PID" 2>/dev/null || true
 	wait "$SCM_PID" 2>/dev/null || true
-	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-		"$SG_TMP/scm.log" 2>/dev/null; then
-		echo "FAIL: sanitizer report in scm-double's log" >&2
-		rc=1
-	fi
-	if ((rc != 0)) && [[ -f $SG_TMP/scm.log ]]; then
-		echo "--- tail of scm-double's log ---" >&2
-		tail -n 30 "$SG_TMP/scm.log" >&2
-	fi
+	sg_check_log "$rc" "$SG_TMP/scm.log" "scm-double's log" 30 || rc=$?
 	(exit "$rc")
 	sg_cleanup
 }

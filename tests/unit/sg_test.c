@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/bn.h>
 #include <openssl/x509.h>
 
 #include "sg_test.h"
@@ -91,4 +92,19 @@ sgt_make_csr(EVP_PKEY *key, const char *cn, const char *code, int chal_type,
 	*len = (size_t)sz;
 	OPENSSL_free(buf);
 	X509_REQ_free(req);
+}
+
+void
+sgt_serial_hex(const X509 *x, char *out, size_t outsz)
+{
+	BIGNUM	*bn;
+	char	*hex;
+
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	assert_non_null(bn);
+	hex = BN_bn2hex(bn);
+	assert_non_null(hex);
+	snprintf(out, outsz, "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "conf.h"
 #include "ra.h"
@@ -30,5 +31,8 @@ void		 sgt_rm_tree(const char *dir);
  */
 void		 sgt_make_csr(EVP_PKEY *key, const char *cn, const char *code,
 		    int chal_type, uint8_t **der, size_t *len);
+
+/* Uppercase hex serial of "x", as ra/ writes it. */
+void		 sgt_serial_hex(const X509 *x, char *out, size_t outsz);
 
 #endif /* SG_TEST_H */

@@ -202,22 +202,6 @@ expect_status(const struct p7_certrep *rep, int status, int failinfo,
 		    failinfo);
 }
 
-/* Uppercase hex serial of a certificate, as ra/ writes it. */
-static void
-serial_hex(X509 *x, char *out, size_t outsz)
-{
-	BIGNUM	*bn;
-	char	*hex;
-
-	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	assert_non_null(bn);
-	hex = BN_bn2hex(bn);
-	assert_non_null(hex);
-	snprintf(out, outsz, "%s", hex);
-	OPENSSL_free(hex);
-	BN_free(bn);
-}
-
 /* The whole file; NULL with *len 0 if it does not exist. */
 static uint8_t *
 slurp(const char *path, size_t *len)
@@ -658,8 +642,8 @@ test_idempotency(void **state)
 	expect_status(a, P7_STATUS_SUCCESS, SG_FAIL_NONE, "first");
 	expect_status(b, P7_STATUS_SUCCESS, SG_FAIL_NONE, "replay");
 	check_issued(fx, b, fx->key[0], 2, "replay");
-	serial_hex(sk_X509_value(a->certs, 0), sa, sizeof(sa));
-	serial_hex(sk_X509_value(b->certs, 0), sb, sizeof(sb));
+	sgt_serial_hex(sk_X509_value(a->certs, 0), sa, sizeof(sa));
+	sgt_serial_hex(sk_X509_value(b->certs, 0), sb, sizeof(sb));
 	assert_string_equal(sa, sb);
 	assert_int_equal(X509_cmp(sk_X509_value(a->certs, 0),
 	    sk_X509_value(b->certs, 0)), 0);
@@ -694,7 +678,7 @@ test_idempotency(void **state)
 	expect_status(c, P7_STATUS_SUCCESS, SG_FAIL_NONE, "retry");
 	check_issued(fx, c, fx->key[0], 2, "retry");
 	/* A new transaction: a new certificate. */
-	serial_hex(sk_X509_value(c->certs, 0), sb, sizeof(sb));
+	sgt_serial_hex(sk_X509_value(c->certs, 0), sb, sizeof(sb));
 	assert_string_not_equal(sa, sb);
 	p7_certrep_free(c);
 	p7_certrep_free(b);
@@ -703,7 +687,7 @@ test_idempotency(void **state)
 	/* The transactionID is per endpoint: "other" issues afresh. */
 	a = enroll(fx, "other", tid, 0, OTHER_CODE);
 	expect_status(a, P7_STATUS_SUCCESS, SG_FAIL_NONE, "other endpoint");
-	serial_hex(sk_X509_value(a->certs, 0), sb, sizeof(sb));
+	sgt_serial_hex(sk_X509_value(a->certs, 0), sb, sizeof(sb));
 	assert_string_not_equal(sa, sb);
 	p7_certrep_free(a);
 }

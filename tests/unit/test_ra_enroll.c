@@ -388,21 +388,6 @@ expect_failure(const struct p7_certrep *rep, const char *what)
 	assert_null(rep->certs);
 }
 
-static void
-serial_hex(const X509 *x, char *out, size_t outsz)
-{
-	BIGNUM	*bn;
-	char	*hex;
-
-	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	assert_non_null(bn);
-	hex = BN_bn2hex(bn);
-	assert_non_null(hex);
-	snprintf(out, outsz, "%s", hex);
-	OPENSSL_free(hex);
-	BN_free(bn);
-}
-
 /* SUCCESS: a certificate from the CA for "key", and "ncerts" in all. */
 static X509 *
 expect_issued(const struct fx *fx, const struct p7_certrep *rep,
@@ -592,7 +577,7 @@ cert_info(struct fx *fx, const X509 *x, struct ra_cert *info)
 	struct sg_err	err = { 0 };
 	char		serial[80];
 
-	serial_hex(x, serial, sizeof(serial));
+	sgt_serial_hex(x, serial, sizeof(serial));
 	if (ra_cert_get(fx->ra, serial, info, NULL, &err) != SG_OK)
 		fail_msg("ra_cert_get %s: %s", serial, err.msg);
 }
@@ -751,8 +736,8 @@ test_renewal(void **state)
 	old = issued_cert(fx, "renew", 0, CODE);
 	rep = renew(fx, "renew", old, fx->key[0], fx->key[1]);
 	x = expect_issued(fx, rep, fx->key[1], 2, "renewal");
-	serial_hex(old, s_old, sizeof(s_old));
-	serial_hex(x, s_new, sizeof(s_new));
+	sgt_serial_hex(old, s_old, sizeof(s_old));
+	sgt_serial_hex(x, s_new, sizeof(s_new));
 	assert_string_not_equal(s_old, s_new);
 	cert_info(fx, x, &info);
 	assert_string_equal(info.account, "renew-acct");
@@ -781,7 +766,7 @@ test_renewal(void **state)
 
 	/* A revoked one neither. */
 	old = issued_cert(fx, "renew", 2, CODE);
-	serial_hex(old, s_old, sizeof(s_old));
+	sgt_serial_hex(old, s_old, sizeof(s_old));
 	assert_int_equal(ra_cert_revoke(fx->ra, s_old, 0, &err), SG_OK);
 	rep = renew(fx, "renew", old, fx->key[2], fx->key[3]);
 	expect_failure(rep, "renewal with a revoked certificate");
@@ -950,7 +935,7 @@ test_manual(void **state)
 	rep = certpoll(fx, "approval", tid, 0, nonce[3], sizeof(nonce[3]));
 	expect_issued(fx, rep, fx->key[0], 2, "CertPoll after approval");
 	check_nonces(&seen, rep, nonce[3], sizeof(nonce[3]));
-	serial_hex(sk_X509_value(rep->certs, 0), serial, sizeof(serial));
+	sgt_serial_hex(sk_X509_value(rep->certs, 0), serial, sizeof(serial));
 	assert_string_equal(req.serial, serial);
 	p7_certrep_free(rep);
 
@@ -959,7 +944,7 @@ test_manual(void **state)
 	rep = read_rep(&r, fx->ra_cert, fx->cert[0], fx->key[0]);
 	ra_reply_free(&r);
 	expect_issued(fx, rep, fx->key[0], 2, "re-sent PKCSReq");
-	serial_hex(sk_X509_value(rep->certs, 0), s2, sizeof(s2));
+	sgt_serial_hex(sk_X509_value(rep->certs, 0), s2, sizeof(s2));
 	assert_string_equal(serial, s2);
 	check_nonces(&seen, rep, nonce[0], sizeof(nonce[0]));
 	p7_certrep_free(rep);
@@ -977,7 +962,7 @@ test_manual(void **state)
 	assert_string_equal(req.serial, serial);
 	rep = certpoll(fx, "approval", tid, 0, nonce[5], sizeof(nonce[5]));
 	expect_issued(fx, rep, fx->key[0], 2, "CertPoll after a re-approve");
-	serial_hex(sk_X509_value(rep->certs, 0), s2, sizeof(s2));
+	sgt_serial_hex(sk_X509_value(rep->certs, 0), s2, sizeof(s2));
 	assert_string_equal(serial, s2);
 	check_nonces(&seen, rep, nonce[5], sizeof(nonce[5]));
 	p7_certrep_free(rep);
@@ -1039,7 +1024,7 @@ test_renewal_manual(void **state)
 	old = expect_issued(fx, rep, fx->key[0], 2, "first certificate");
 	assert_true(X509_up_ref(old));
 	p7_certrep_free(rep);
-	serial_hex(old, s_old, sizeof(s_old));
+	sgt_serial_hex(old, s_old, sizeof(s_old));
 
 	/* The renewal waits for approval too. */
 	new_transid(fx, "rm-renew", rtid, sizeof(rtid));
@@ -1231,7 +1216,7 @@ test_getcrl(void **state)
 	a = issued_cert(fx, "demo", 0, CODE);
 	b = issued_cert(fx, "demo", 1, CODE);
 	c = issued_cert(fx, "demo", 2, CODE);
-	serial_hex(a, serial, sizeof(serial));
+	sgt_serial_hex(a, serial, sizeof(serial));
 	assert_int_equal(ra_cert_revoke(fx->ra, serial, 1 /* keyCompromise */,
 	    &err), SG_OK);
 	crl = get_crl(fx, a);
@@ -1242,7 +1227,7 @@ test_getcrl(void **state)
 	X509_CRL_free(crl);
 
 	/* A second revocation: a higher CRL number, both listed. */
-	serial_hex(b, serial, sizeof(serial));
+	sgt_serial_hex(b, serial, sizeof(serial));
 	assert_int_equal(ra_cert_revoke(fx->ra, serial,
 	    5 /* cessationOfOperation */, &err), SG_OK);
 	crl = get_crl(fx, c);
@@ -1695,15 +1680,15 @@ test_idempotency(void **state)
 	/* Same transactionID and key after SUCCESS: the same certificate. */
 	expect_issued(fx, rep[0], fx->key[1], 2, "first");
 	expect_issued(fx, rep[1], fx->key[1], 2, "again");
-	serial_hex(sk_X509_value(rep[0]->certs, 0), s0, sizeof(s0));
-	serial_hex(sk_X509_value(rep[1]->certs, 0), s1, sizeof(s1));
+	sgt_serial_hex(sk_X509_value(rep[0]->certs, 0), s0, sizeof(s0));
+	sgt_serial_hex(sk_X509_value(rep[1]->certs, 0), s1, sizeof(s1));
 	assert_string_equal(s0, s1);
 	/* Same transactionID, another key: refused, and nothing changes. */
 	expect_status(rep[2], P7_STATUS_FAILURE, SG_FAIL_BADREQUEST,
 	    "another key");
 	assert_null(rep[2]->certs);
 	expect_issued(fx, rep[3], fx->key[1], 2, "after another key");
-	serial_hex(sk_X509_value(rep[3]->certs, 0), s1, sizeof(s1));
+	sgt_serial_hex(sk_X509_value(rep[3]->certs, 0), s1, sizeof(s1));
 	assert_string_equal(s0, s1);
 	for (i = 0; i < 4; i++)
 		p7_certrep_free(rep[i]);
