@@ -24,7 +24,7 @@
 #   SPEED_SECONDS openssl speed duration [3]
 #   MICROMDM=0    skip micromdm's scepserver
 #   SLOW=0        skip the slow upstream: a second scepgate on the "scm"
-#                 upstream, tests/scm_double answering every API call
+#                 upstream, tests/doubles/scm answering every API call
 #                 after SLOW_DELAY_MS [500] ms, SLOW_COUNT [200]
 #                 enrollments all at once while scep-bench asks GetCACaps
 #                 (4 clients) and /proc/PID/status gives Threads: every
@@ -100,7 +100,7 @@ BENCH=$BUILD/tools/scep-bench
 for b in "$SCEPGATE" "$SCEPCTL" "$BENCH"; do
 	[[ -x $b ]] || die "$b is missing"
 done
-SCM_DOUBLE=$BUILD/tests/scm_double/scm-double
+SCM_DOUBLE=$BUILD/tests/doubles/scm/scm-double
 if [[ $SLOW == 1 && ! -x $SCM_DOUBLE ]]; then
 	echo "bench: no $SCM_DOUBLE (WITH_TESTS=OFF?); slow upstream skipped" >&2
 	SLOW=0
@@ -321,7 +321,7 @@ slow_upstream() {
  customer_uri = \"examplecorp\"; timeout = $to_s; ca_chain = \"scm-chain.pem\"; };|
 		s/level = \"[a-z]*\"/level = \"warn\"/" "$cfg"
 	# An organization, department and profile the double knows
-	# (tests/scm_double/README.md).
+	# (tests/doubles/scm/README.md).
 	code=SlowUpstream$RANDOM$RANDOM
 	{
 		"$SCEPCTL" --config "$cfg" check-config &&

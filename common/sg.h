@@ -14,7 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum sg_rc {
+/*
+ * Every function returning enum sg_rc must have its result looked at:
+ * clang warns for each ignored one (-Werror in CI makes it an error).
+ * GCC cannot mark a type, so there it is a no-op.
+ */
+#if defined(__clang__)
+#define SG_MUSTCHECK	__attribute__((warn_unused_result))
+#else
+#define SG_MUSTCHECK
+#endif
+
+enum SG_MUSTCHECK sg_rc {
 	SG_OK = 0,
 	SG_ENOMEM,	/* out of memory */
 	SG_EPARSE,	/* malformed input */

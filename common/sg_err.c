@@ -67,7 +67,7 @@ sg_err_set(struct sg_err *err, enum sg_rc rc, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vset(err, rc, SG_FAIL_NONE, fmt, ap);
+	(void)vset(err, rc, SG_FAIL_NONE, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -79,7 +79,7 @@ sg_err_fail(struct sg_err *err, enum sg_rc rc, int failinfo,
 	va_list	ap;
 
 	va_start(ap, fmt);
-	vset(err, rc, failinfo, fmt, ap);
+	(void)vset(err, rc, failinfo, fmt, ap);
 	va_end(ap);
 	return rc;
 }

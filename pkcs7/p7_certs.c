@@ -44,7 +44,7 @@ degenerate(STACK_OF(X509) *certs, X509_CRL *crl, uint8_t **der, size_t *len,
 	}
 	n = i2d_PKCS7(p7, &buf);
 	if ((rc = p7_der_take(buf, n, der, len)) != SG_OK)
-		sg_err_set(err, rc, "certs-only SignedData");
+		(void)sg_err_set(err, rc, "certs-only SignedData");
 out:
 	PKCS7_free(p7);
 	return rc;

@@ -134,7 +134,7 @@ p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
 	csr->key_bits = EVP_PKEY_get_bits(pk);
 	if ((rc = key_id(X509_REQ_get_X509_PUBKEY(csr->req), csr->key_id)) !=
 	    SG_OK) {
-		sg_err_set(err, rc, "PKCS#10: public key");
+		(void)sg_err_set(err, rc, "PKCS#10: public key");
 		goto out;
 	}
 	if ((rc = read_challenge(csr, err)) != SG_OK)

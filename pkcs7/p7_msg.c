@@ -174,7 +174,7 @@ p7_msg_parse(const uint8_t *der, size_t len, struct p7_msg **out,
 	}
 	if ((rc = bio_take(content, &msg->envelope, &msg->envelope_len)) !=
 	    SG_OK) {
-		sg_err_set(err, rc, "pkiMessage");
+		(void)sg_err_set(err, rc, "pkiMessage");
 		goto out;
 	}
 	*out = msg;
@@ -302,7 +302,7 @@ p7_msg_open(struct p7_msg *msg, X509 *ra_cert, EVP_PKEY *ra_key,
 		goto out;
 	}
 	if ((rc = bio_take(data, &msg->data, &msg->data_len)) != SG_OK) {
-		sg_err_set(err, rc, "pkcsPKIEnvelope");
+		(void)sg_err_set(err, rc, "pkcsPKIEnvelope");
 		goto out;
 	}
 	rc = SG_OK;

@@ -159,7 +159,7 @@ p7_rep_build(const struct p7_rep *rep, uint8_t **der, size_t *len,
 		goto out;
 	}
 	if ((rc = add_attrs(si, rep)) != SG_OK) {
-		sg_err_set(err, rc, "CertRep: signed attributes");
+		(void)sg_err_set(err, rc, "CertRep: signed attributes");
 		goto out;
 	}
 	if (CMS_final(cms, data, NULL, flags) != 1 ||

@@ -64,7 +64,7 @@ p7_req_build(const struct p7_req *rq, uint8_t **der, size_t *len,
 	    rq->transid, strlen(rq->transid))) != SG_OK ||
 	    (rc = p7_attr_add(si, P7_OID_SENDERNONCE, V_ASN1_OCTET_STRING,
 	    sn, snlen)) != SG_OK) {
-		sg_err_set(err, rc, "pkiMessage: attributes");
+		(void)sg_err_set(err, rc, "pkiMessage: attributes");
 		goto out;
 	}
 	if (CMS_final(cms, envbio, NULL, flags) != 1 ||
@@ -134,7 +134,7 @@ certrep_attrs(CMS_SignerInfo *si, struct p7_certrep *r, struct sg_err *err)
 			return sg_err_set(err, SG_EPARSE, "CertRep: FAILURE "
 			    "without a valid failInfo");
 		r->failinfo = (int)v;
-		p7_attr_get_str(si, P7_OID_FAILINFOTEXT, r->failtext,
+		(void)p7_attr_get_str(si, P7_OID_FAILINFOTEXT, r->failtext,
 		    sizeof(r->failtext));
 	}
 	if (p7_attr_get_str(si, P7_OID_TRANSID, r->transid,

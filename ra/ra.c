@@ -330,13 +330,13 @@ alg_allowed(const struct ra_op *op, struct sg_err *e)
 	int		 d = op->msg->digest_nid;
 
 	if (d == NID_sha1 && !c->allow_sha1) {
-		sg_err_fail(e, SG_EALG, SG_FAIL_BADALG, "SHA-1 is disabled "
+		(void)sg_err_fail(e, SG_EALG, SG_FAIL_BADALG, "SHA-1 is disabled "
 		    "(crypto.allow_sha1)");
 		return false;
 	}
 	if (d != NID_sha1 && d != NID_sha224 && d != NID_sha256 &&
 	    d != NID_sha384 && d != NID_sha512) {
-		sg_err_fail(e, SG_EALG, SG_FAIL_BADALG, "digest %s refused",
+		(void)sg_err_fail(e, SG_EALG, SG_FAIL_BADALG, "digest %s refused",
 		    OBJ_nid2sn(d));
 		return false;
 	}
@@ -350,7 +350,7 @@ cipher_allowed(const struct ra_op *op, struct sg_err *e)
 
 	if ((n == NID_des_cbc || n == NID_des_ede3_cbc) &&
 	    !op->ra->conf->allow_des) {
-		sg_err_fail(e, SG_EALG, SG_FAIL_BADALG, "%s is disabled "
+		(void)sg_err_fail(e, SG_EALG, SG_FAIL_BADALG, "%s is disabled "
 		    "(crypto.allow_des)", OBJ_nid2sn(n));
 		return false;
 	}

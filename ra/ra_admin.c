@@ -135,10 +135,11 @@ ra_audit_txn(struct ra *ra, const char *action, const struct ra_txn *t,
 	struct ra_endpoint	ep = { 0 };
 	struct ra_account	acct = { 0 };
 
+	/* Best effort: a record without the names beats no record. */
 	if (t->endpoint_id > 0)
-		ra_store_endpoint_by_id(ra->store, t->endpoint_id, &ep, NULL);
+		(void)ra_store_endpoint_by_id(ra->store, t->endpoint_id, &ep, NULL);
 	if (t->account_id > 0)
-		ra_store_account_by_id(ra->store, t->account_id, &acct, NULL);
+		(void)ra_store_account_by_id(ra->store, t->account_id, &acct, NULL);
 	audit_write(ra, action, ep.name[0] ? ep.name : NULL,
 	    acct.name[0] ? acct.name : NULL,
 	    t->transid[0] ? t->transid : NULL, rc, err, details);
@@ -348,7 +349,7 @@ ra_account_add(struct ra *ra, struct ra_account *acct, const char *code,
 		goto out;
 	if (code == NULL) {
 		if ((rc = ra_policy_gen_code(gen, sizeof(gen))) != SG_OK) {
-			sg_err_set(err, rc, "cannot generate an access code");
+			(void)sg_err_set(err, rc, "cannot generate an access code");
 			goto out;
 		}
 		code = gen;
@@ -360,7 +361,7 @@ ra_account_add(struct ra *ra, struct ra_account *acct, const char *code,
 		goto out;
 	}
 	if ((rc = ra_keys_code_hmac(&ra->keys, code, mac)) != SG_OK) {
-		sg_err_set(err, rc, "access code");
+		(void)sg_err_set(err, rc, "access code");
 		goto out;
 	}
 	if ((rc = ra_store_account_add(ra->store, acct, mac, err)) != SG_OK)
@@ -540,7 +541,7 @@ ra_account_rotate_code(struct ra *ra, const char *endpoint, const char *name,
 		goto out;
 	if ((rc = ra_policy_gen_code(code, sizeof(code))) != SG_OK ||
 	    (rc = ra_keys_code_hmac(&ra->keys, code, mac)) != SG_OK) {
-		sg_err_set(err, rc, "cannot generate an access code");
+		(void)sg_err_set(err, rc, "cannot generate an access code");
 		goto out;
 	}
 	if ((rc = ra_store_account_update(ra->store, &a, mac, err)) == SG_OK)

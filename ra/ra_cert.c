@@ -185,7 +185,8 @@ ra_cert_revoke(struct ra *ra, const char *serial, int reason,
 
 		if (ra_store_crl_number(ra->store, &number, NULL) == SG_OK &&
 		    ra_cert_crl_sign(ra, number, &der, &len, NULL) == SG_OK)
-			ra_store_crl_put(ra->store, number, der, len,
+			/* XXX a failed CRL refresh is not reported (issue 9). */
+			(void)ra_store_crl_put(ra->store, number, der, len,
 			    (int64_t)time(NULL) +
 			    (int64_t)ra->conf->upstream.crl_days * 86400, NULL);
 		free(der);

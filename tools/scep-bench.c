@@ -270,7 +270,7 @@ record(struct worker *w, const struct bench_result *res, bool ok,
 		ok = false;
 		kind = BENCH_F_CLIENT;
 		err = &oom;
-		sg_err_set(&oom, SG_ENOMEM, "statistics: out of memory");
+		(void)sg_err_set(&oom, SG_ENOMEM, "statistics: out of memory");
 	}
 	if (ok) {
 		st->ok++;
@@ -299,12 +299,12 @@ get_one(struct worker *w, struct bench_result *res, struct sg_err *err)
 	res->lat_us = bench_now_us() - t0;
 	if (rc != SG_OK) {
 		res->kind = BENCH_F_HTTP;
-		sg_err_set(err, rc, "%s", w->http.errbuf);
+		(void)sg_err_set(err, rc, "%s", w->http.errbuf);
 		return false;
 	}
 	if (w->http.status != 200 || w->http.body.len == 0) {
 		res->kind = BENCH_F_STATUS;
-		sg_err_set(err, SG_EPARSE, "HTTP %ld, %zu bytes",
+		(void)sg_err_set(err, SG_EPARSE, "HTTP %ld, %zu bytes",
 		    w->http.status, w->http.body.len);
 		return false;
 	}
@@ -349,12 +349,12 @@ discover(const struct opts *o, struct bench_ca *ca, struct sg_err *err)
 	enum sg_rc		 rc;
 
 	if ((rc = bench_http_init(&h, o->timeout_s)) != SG_OK) {
-		sg_err_set(err, rc, "libcurl");
+		(void)sg_err_set(err, rc, "libcurl");
 		goto out;
 	}
 	if ((rc = bench_url_op(o->url, "GetCACaps", &url)) != SG_OK ||
 	    (rc = bench_http_do(&h, url, NULL, 0)) != SG_OK) {
-		sg_err_set(err, rc, "GetCACaps: %s", h.errbuf);
+		(void)sg_err_set(err, rc, "GetCACaps: %s", h.errbuf);
 		goto out;
 	}
 	if (h.status != 200 || h.body.len == 0) {
@@ -373,7 +373,7 @@ discover(const struct opts *o, struct bench_ca *ca, struct sg_err *err)
 	url = NULL;
 	if ((rc = bench_url_op(o->url, "GetCACert", &url)) != SG_OK ||
 	    (rc = bench_http_do(&h, url, NULL, 0)) != SG_OK) {
-		sg_err_set(err, rc, "GetCACert: %s", h.errbuf);
+		(void)sg_err_set(err, rc, "GetCACert: %s", h.errbuf);
 		goto out;
 	}
 	if (h.status != 200) {

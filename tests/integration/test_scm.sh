@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The "scm" upstream against tests/scm_double (reference/scm-rest-api.md 5):
+# The "scm" upstream against tests/doubles/scm (reference/scm-rest-api.md 5):
 # strongSwan pki --scep enrolls a device with 2 pending collects (PENDING,
 # then CertPoll), with manual approval at SCM, through a burst of 429s,
 # with the password, OAuth and client-certificate logins, and a client
@@ -17,7 +17,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 sg_need pki timeout sqlite3
 : "${SCEPGATE:?SCEPGATE is not set (run through ctest)}"
-SCM_DOUBLE=${SCM_DOUBLE:-$(dirname "$SCEPGATE")/../tests/scm_double/scm-double}
+SCM_DOUBLE=${SCM_DOUBLE:-$(dirname "$SCEPGATE")/../tests/doubles/scm/scm-double}
 [[ -x $SCM_DOUBLE ]] || sg_fail "no scm-double at $SCM_DOUBLE"
 sg_setup
 cd "$WORK"
@@ -129,7 +129,7 @@ fails "the local upstream has no catalogue" profile sync
 upstream password
 restart_gate
 
-# What the double knows (tests/scm_double/README.md): organization
+# What the double knows (tests/doubles/scm/README.md): organization
 # "Example Corp" with department "Factory Floor"; profiles "IoT Device 1y"
 # (7311), "Device Manual Approval" (7312), "Client Cert 1y" (7402).
 ctl org add "Example Corp" >/dev/null

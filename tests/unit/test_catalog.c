@@ -9,7 +9,7 @@
  * through ra.h. Two internal hooks from ra_int.h: the profile table is
  * filled with ra_store_profile_replace(), and a fake upstream whose
  * catalog() returns a fixed catalogue stands in for SCM (the HTTP side
- * runs against tests/scm_double in tests/integration/test_scm.sh).
+ * runs against tests/doubles/scm in tests/integration/test_scm.sh).
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -3,7 +3,7 @@
  * what each answer means (reference/scm-rest-api.md 4.2, 4.3), the
  * enroll JSON built from a CSR and the names taken from it (3.3, 3.8),
  * the listings, serials, Retry-After and the back-off. The HTTP side
- * runs against tests/scm_double in tests/integration/test_scm.sh.
+ * runs against tests/doubles/scm in tests/integration/test_scm.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,13 +140,13 @@ test_error_parse(void **state)
 	    "Key size"), SG_EUPSTREAM);
 	assert_int_equal(e.failinfo, SG_FAIL_BADALG);
 	assert_string_equal(e.msg, "SCM enroll: HTTP 400, code -13: Key size");
-	scm_error_set(&e, SCM_CALL_ENROLL, "enroll", 401, -16, "Unknown user");
+	(void)scm_error_set(&e, SCM_CALL_ENROLL, "enroll", 401, -16, "Unknown user");
 	assert_int_equal(e.failinfo, SG_FAIL_BADREQUEST);
 	assert_non_null(strstr(e.msg, "HTTP 401, code -16: Unknown user "
 	    "(check the SCM credentials"));
-	scm_error_set(&e, SCM_CALL_ENROLL, "enroll", 400, -36, "");
+	(void)scm_error_set(&e, SCM_CALL_ENROLL, "enroll", 400, -36, "");
 	assert_non_null(strstr(e.msg, "code -36 (check the account's"));
-	scm_error_set(&e, SCM_CALL_COLLECT, "collect", 502, SCM_NO_CODE, "");
+	(void)scm_error_set(&e, SCM_CALL_COLLECT, "collect", 502, SCM_NO_CODE, "");
 	assert_string_equal(e.msg, "SCM collect: HTTP 502");
 }
 

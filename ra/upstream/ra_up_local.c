@@ -112,7 +112,7 @@ local_crl(struct ra_up *up, const struct ra_revoked *rev, size_t n,
 	rc = SG_OK;
 out:
 	if (rc != SG_OK)
-		sg_err_set(err, rc, "cannot sign the CRL");
+		(void)sg_err_set(err, rc, "cannot sign the CRL");
 	OPENSSL_free(buf);
 	ASN1_INTEGER_free(num);
 	ASN1_TIME_free(t);

@@ -369,7 +369,7 @@ scm_enroll_json(const struct scm_enroll *e, char **json, struct sg_err *err)
 	rc = SG_OK;
 out:
 	if (rc == SG_ENOMEM)
-		sg_err_set(err, rc, "SCM enroll: cannot build the JSON body");
+		(void)sg_err_set(err, rc, "SCM enroll: cannot build the JSON body");
 	json_decref(j);
 	free(pem);
 	return rc;

@@ -697,7 +697,7 @@ ra_store_endpoint_get(struct ra_store *st, const char *key, bool by_uri,
 		memset(ep, 0, sizeof(*ep));
 		rc = one_row(st, s, row_endpoint, ep, NULL, "endpoint");
 		if (rc == SG_ENOTFOUND)
-			sg_err_set(err, rc, "no endpoint %s '%s'", by_uri ?
+			(void)sg_err_set(err, rc, "no endpoint %s '%s'", by_uri ?
 			    "with URI extension" : "named", key);
 		else if (rc != SG_OK)
 			rc = dberr(st, err, "endpoint");
@@ -1009,7 +1009,7 @@ ra_store_account_by_name(struct ra_store *st, const char *endpoint,
 		memset(a, 0, sizeof(*a));
 		rc = one_row(st, s, row_account, a, NULL, "account");
 		if (rc == SG_ENOTFOUND)
-			sg_err_set(err, rc, "no account '%s' on endpoint '%s'",
+			(void)sg_err_set(err, rc, "no account '%s' on endpoint '%s'",
 			    name, endpoint);
 		else if (rc != SG_OK)
 			rc = dberr(st, err, "account");
@@ -1063,7 +1063,7 @@ ra_store_account_delete(struct ra_store *st, const char *endpoint,
 	}
 	rc = write_row(st, s, true, NULL, "account");
 	if (rc == SG_ENOTFOUND)
-		sg_err_set(err, rc, "no account '%s' on endpoint '%s'", name,
+		(void)sg_err_set(err, rc, "no account '%s' on endpoint '%s'", name,
 		    endpoint);
 	else if (rc != SG_OK)
 		rc = dberr(st, err, "account");
@@ -1161,7 +1161,7 @@ ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
 	sqlite3_bind_int64(s, 1, id);
 	memset(t, 0, sizeof(*t));
 	if ((rc = one_row(st, s, row_txn, t, NULL, "request")) != SG_OK) {
-		sg_err_set(err, rc, "no request %lld", (long long)id);
+		(void)sg_err_set(err, rc, "no request %lld", (long long)id);
 		goto out;
 	}
 	if (csr != NULL) {
@@ -1313,7 +1313,7 @@ ra_store_cert_get(struct ra_store *st, const char *serial, struct ra_cert *c,
 	bind_text(s, 1, serial);
 	memset(c, 0, sizeof(*c));
 	if ((rc = one_row(st, s, row_cert, c, NULL, "certificate")) != SG_OK) {
-		sg_err_set(err, rc, "no certificate with serial %s", serial);
+		(void)sg_err_set(err, rc, "no certificate with serial %s", serial);
 		goto out;
 	}
 	if (account_id != NULL)
@@ -1368,7 +1368,7 @@ ra_store_cert_set_status(struct ra_store *st, const char *serial,
 	}
 	rc = write_row(st, s, true, NULL, "certificate");
 	if (rc == SG_ENOTFOUND)
-		sg_err_set(err, rc, "no valid certificate with serial %s",
+		(void)sg_err_set(err, rc, "no valid certificate with serial %s",
 		    serial);
 	else if (rc != SG_OK)
 		rc = dberr(st, err, "certificate");

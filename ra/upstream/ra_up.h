@@ -1,0 +1,100 @@
+/*
+ * ra/upstream/: the backend interface of the CAs that sign (the local
+ * CA, SCM). Used by ra/ only; backends include this and nothing of
+ * ra/'s core (ra_int.h).
+ */
+#ifndef RA_UP_H
+#define RA_UP_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "conf.h"
+#include "p7.h"
+#include "ra.h"
+
+
+struct ra_issue {
+	const struct p7_csr	*csr;
+	const struct ra_endpoint *ep;
+	const struct ra_account	*acct;
+	const char		*transid;
+	time_t			 now;
+};
+
+/* A revoked certificate, for the CRL. */
+struct ra_revoked {
+	char		serial[80];
+	int64_t		revoked_at;
+	int		reason;
+};
+
+#define RA_ORDER_MAX	64
+
+/*
+ * An upstream's catalogue (3.1, 3.2 of the SCM notes): organizations
+ * with their departments, and profiles. A name the store cannot hold
+ * (too long) is "": the sync reports it as skipped.
+ */
+struct ra_cat_dept {
+	int64_t			 scm_id;
+	char			 name[RA_NAME_MAX];
+};
+struct ra_cat_org {
+	int64_t			 scm_id;
+	char			 name[RA_NAME_MAX];
+	struct ra_cat_dept	*depts;
+	size_t			 ndepts;
+};
+struct ra_catalog {
+	struct ra_cat_org	*orgs;
+	size_t			 norgs;
+	struct ra_profile	*profiles;
+	size_t			 nprofiles;
+};
+/* Free the arrays (not "cat" itself) and zero it; NULL is allowed. */
+void		 ra_catalog_free(struct ra_catalog *cat);
+
+struct ra_up;
+struct ra_up_ops {
+	const char	*name;
+	/*
+	 * Issue, or order, a certificate. SG_OK with *out set: issued
+	 * (owned by the caller). SG_OK with *out NULL: ordered, the
+	 * upstream's id is in "order" (RA_ORDER_MAX bytes), collect later.
+	 * Otherwise refused: err carries the reason and the failInfo.
+	 */
+	enum sg_rc	(*issue)(struct ra_up *, const struct ra_issue *,
+			    X509 **out, char *order, struct sg_err *);
+	/* Collect an order: as issue(); *out NULL means "not yet". */
+	enum sg_rc	(*collect)(struct ra_up *, const struct ra_endpoint *,
+			    const char *order, X509 **out, struct sg_err *);
+	/* Revoke at the upstream (the local CA has nothing to do). */
+	enum sg_rc	(*revoke)(struct ra_up *, const char *serial,
+			    int reason, struct sg_err *);
+	/* Sign a CRL; SG_ENOTFOUND if this upstream publishes none here. */
+	enum sg_rc	(*crl)(struct ra_up *, const struct ra_revoked *,
+			    size_t n, int64_t number, time_t now,
+			    uint8_t **der, size_t *len, struct sg_err *);
+	/*
+	 * Optional (NULL: no catalogue): fetch every organization and
+	 * profile into *out, which the caller frees (ra_catalog_free).
+	 */
+	enum sg_rc	(*catalog)(struct ra_up *, struct ra_catalog *out,
+			    struct sg_err *);
+	void		(*free)(struct ra_up *);
+};
+struct ra_up {
+	const struct ra_up_ops	*ops;
+	STACK_OF(X509)		*chain;	/* issuing CA first, up to the root */
+	void			*priv;
+};
+enum sg_rc	 ra_up_open(const struct conf *, struct ra_up **,
+		    struct sg_err *);
+void		 ra_up_free(struct ra_up *);
+enum sg_rc	 ra_up_local_open(const struct conf *, struct ra_up **,
+		    struct sg_err *);
+
+#endif /* RA_UP_H */
