@@ -151,18 +151,43 @@ record_issued(struct ra *ra, struct ra_txn *t, X509 *x, struct sg_err *e)
  * order id) or REJECTED (failinfo, reason). "t" is then written back.
  */
 static void
+issuance(const struct ra_endpoint *ep, const struct ra_account *acct,
+    struct ra_issuance *w)
+{
+	const bool intune = ep->type == RA_EP_DEVICE_INTUNE ||
+	    ep->type == RA_EP_CLIENT_INTUNE;
+
+	memset(w, 0, sizeof(*w));
+	if (acct != NULL)
+		snprintf(w->account, sizeof(w->account), "%s", acct->name);
+	if (intune || acct == NULL) {
+		snprintf(w->org, sizeof(w->org), "%s", ep->org);
+		snprintf(w->dept, sizeof(w->dept), "%s", ep->dept);
+		snprintf(w->profile, sizeof(w->profile), "%s", ep->profile);
+		w->term_days = ep->term_days;
+		return;
+	}
+	snprintf(w->org, sizeof(w->org), "%s", acct->org);
+	snprintf(w->dept, sizeof(w->dept), "%s", acct->dept);
+	snprintf(w->profile, sizeof(w->profile), "%s", acct->profile);
+	w->term_days = acct->term_days;
+}
+
+static void
 issue(struct ra *ra, const struct ra_endpoint *ep,
     const struct ra_account *acct, const struct p7_csr *csr,
     struct ra_txn *t, X509 **out)
 {
 	struct ra_issue	 is = { 0 };
+	struct ra_issuance with;
 	struct sg_err	 e;
 	X509		*x = NULL;
 	enum ra_req_status from = t->status;
 
 	is.csr = csr;
 	is.ep = ep;
-	is.acct = acct;
+	issuance(ep, acct, &with);
+	is.with = &with;
 	is.transid = t->transid;
 	is.now = time(NULL);
 	t->order_id[0] = '\0';

@@ -16,10 +16,24 @@
 #include "ra.h"
 
 
+/*
+ * What the certificate is issued under, resolved by ra/ before the
+ * upstream is called: from the account on SCEP endpoints, from the
+ * endpoint itself on Intune ones (SCM's endpoint page). Backends read
+ * this, never the account.
+ */
+struct ra_issuance {
+	char		 account[RA_NAME_MAX];	/* for comments; "" if none */
+	char		 org[RA_NAME_MAX];
+	char		 dept[RA_NAME_MAX];	/* "" if none */
+	char		 profile[RA_NAME_MAX];	/* "" if none */
+	int		 term_days;		/* 0: the upstream's default */
+};
+
 struct ra_issue {
 	const struct p7_csr	*csr;
 	const struct ra_endpoint *ep;
-	const struct ra_account	*acct;
+	const struct ra_issuance *with;
 	const char		*transid;
 	time_t			 now;
 };

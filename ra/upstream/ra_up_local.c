@@ -31,8 +31,7 @@ local_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 	r.issuer = l->cert;
 	r.issuer_key = l->key;
 	r.now = is->now;
-	r.days = is->acct != NULL && is->acct->term_days > 0 ?
-	    is->acct->term_days : 365;
+	r.days = is->with->term_days > 0 ? is->with->term_days : 365;
 	r.profile = client ? RA_X509_CLIENT : RA_X509_DEVICE;
 	r.csr = is->csr->req;
 	(void)order;		/* issued at once: never pending */

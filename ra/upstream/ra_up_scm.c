@@ -750,7 +750,7 @@ list_id(struct scm *s, int which, const char *name, const char *parent,
 
 /* orgId: the department's id when the account names one (3.2). */
 static enum sg_rc
-org_id(struct scm *s, const struct ra_account *a, int64_t deadline,
+org_id(struct scm *s, const struct ra_issuance *a, int64_t deadline,
     long *id, struct sg_err *err)
 {
 	enum sg_rc	rc;
@@ -771,7 +771,7 @@ org_id(struct scm *s, const struct ra_account *a, int64_t deadline,
 
 /* certType: a numeric profile is the id, else looked up by name (3.1). */
 static enum sg_rc
-profile_id(struct scm *s, bool client, const struct ra_account *a,
+profile_id(struct scm *s, bool client, const struct ra_issuance *a,
     int64_t deadline, long *id, struct sg_err *err)
 {
 	enum sg_rc	rc;
@@ -779,7 +779,7 @@ profile_id(struct scm *s, bool client, const struct ra_account *a,
 	if (a->profile[0] == '\0')
 		return sg_err_fail(err, SG_EUPSTREAM, SG_FAIL_BADREQUEST,
 		    "account '%s' has no profile: SCM needs a certificate "
-		    "profile", a->name);
+		    "profile", a->account);
 	if ((*id = scm_numeric_id(a->profile)) > 0)
 		return SG_OK;
 	rc = list_id(s, client ? LIST_CLIENT : LIST_DEVICE, a->profile, "",
@@ -897,7 +897,7 @@ scm_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
     char *order, struct sg_err *err)
 {
 	struct scm		*s = up->priv;
-	const struct ra_account	*a = is->acct;
+	const struct ra_issuance *a = is->with;
 	struct scm_person	 person;
 	struct scm_enroll	 e = { 0 };
 	struct req		 q = { 0 };
@@ -910,11 +910,9 @@ scm_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 	enum sg_rc		 rc;
 	size_t			 i;
 
-	/* XXX Intune endpoints: take org, profile and term from the
-	 * endpoint once ra/ passes them; today an account is needed. */
-	if (a == NULL)
+	if (a->org[0] == '\0')
 		return sg_err_fail(err, SG_EUPSTREAM, SG_FAIL_BADREQUEST, "SCM "
-		    "needs an account for organization, profile and term");
+		    "needs an organization, a profile and a term");
 	q.deadline = now_ms() + (int64_t)s->u->timeout * 1000;
 	if (client && (rc = scm_person_from_csr(is->csr->req, &person, err)) !=
 	    SG_OK)
@@ -925,7 +923,8 @@ scm_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 		return rc;
 	sg_safe_str(is->transid, tid, sizeof(tid));
 	snprintf(comments, sizeof(comments), "SCEP transactionID %s; "
-	    "scepgate endpoint %s, account %s", tid, is->ep->name, a->name);
+	    "scepgate endpoint %s, account %s", tid, is->ep->name,
+	    a->account[0] != '\0' ? a->account : "(endpoint)");
 	e.client = client;
 	e.term = a->term_days > 0 ? a->term_days : 365;
 	e.comments = comments;
