@@ -1,5 +1,6 @@
 /*
- * CSR rules (ra_policy.c): an endpoint's CSR policy through a real
+ * CSR, code and name rules (ra_policy.c): the rules called directly
+ * (ra_int.h) in tables, then an endpoint's CSR policy through a real
  * PKCSReq. On the shared instance fixture (sg_test.h).
  */
 #include <setjmp.h>
@@ -16,9 +17,187 @@
 #include <openssl/x509.h>
 
 #include "p7.h"
-#include "ra.h"
+#include "ra_int.h"
 #include "sg.h"
 #include "sg_test.h"
+
+static char	long_ok[RA_CODE_MAX + 1];	/* RA_CODE_MAX letters */
+static char	too_long[RA_CODE_MAX + 2];	/* one more */
+static char	name_max[RA_NAME_MAX];		/* the longest */
+static char	name_long[RA_NAME_MAX + 1];	/* one more */
+
+/* Access codes: 8..RA_CODE_MAX letters and digits (Windows-safe). */
+static void
+test_code_ok(void **state)
+{
+	static const struct {
+		const char	*code;
+		bool		 ok;
+	} cases[] = {
+		{ "Abcd1234", true }, { "ABCDEFGHIJKLMNOPQRST", true },
+		{ "0123456789", true }, { long_ok, true },
+		{ "", false }, { "Abc1234", false }, { too_long, false },
+		{ "Code_1234", false }, { "Code@1234", false },
+		{ "Code 1234", false }, { "Code!1234", false },
+		{ "Code-1234", false }, { "Code\t1234", false },
+		{ "Cod\xc3\xa9" "1234", false },	/* UTF-8 e-acute */
+	};
+	size_t	i;
+
+	(void)state;
+	memset(long_ok, 'A', RA_CODE_MAX);
+	memset(too_long, 'B', RA_CODE_MAX + 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (ra_policy_code_ok(cases[i].code) != cases[i].ok)
+			fail_msg("code \"%.20s\" (%zu bytes): not %s",
+			    cases[i].code, strlen(cases[i].code),
+			    cases[i].ok ? "accepted" : "refused");
+}
+
+/* Generated codes: RA_CODE_LEN, accepted, each one new. */
+static void
+test_gen_code(void **state)
+{
+	char	code[64][RA_CODE_LEN + 1], small[RA_CODE_LEN];
+	bool	upper = false, lower = false, digit = false;
+	size_t	i, j;
+
+	(void)state;
+	assert_int_equal(ra_policy_gen_code(small, sizeof(small)), SG_ELIMIT);
+	for (i = 0; i < 64; i++) {
+		assert_int_equal(ra_policy_gen_code(code[i], sizeof(code[i])),
+		    SG_OK);
+		assert_int_equal(strlen(code[i]), RA_CODE_LEN);
+		assert_true(ra_policy_code_ok(code[i]));
+		for (j = 0; j < RA_CODE_LEN; j++) {
+			upper |= code[i][j] >= 'A' && code[i][j] <= 'Z';
+			lower |= code[i][j] >= 'a' && code[i][j] <= 'z';
+			digit |= code[i][j] >= '0' && code[i][j] <= '9';
+		}
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(code[i], code[j]);
+	}
+	/* 1280 characters from 62: all three classes show up. */
+	assert_true(upper && lower && digit);
+	OPENSSL_cleanse(code, sizeof(code));
+}
+
+/* Names: letters, digits and " ._-@", not starting with ' ' or '-'. */
+static void
+test_name_ok(void **state)
+{
+	static const struct {
+		const char	*name;
+		bool		 ok;
+	} cases[] = {
+		{ "demo", true }, { "a", true }, { "Acme Corp", true },
+		{ "ep-good_1.x", true }, { "ops@example.com", true },
+		{ name_max, true }, { ".hidden", true },
+		{ "", false }, { name_long, false }, { " lead", false },
+		{ "-lead", false }, { "a/b", false }, { "a?b", false },
+		{ "a\\b", false }, { "a\nb", false }, { "a:b", false },
+		{ "caf\xc3\xa9", false },
+	};
+	size_t	i;
+
+	(void)state;
+	memset(name_max, 'n', RA_NAME_MAX - 1);
+	memset(name_long, 'm', RA_NAME_MAX);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (ra_policy_name_ok(cases[i].name) != cases[i].ok)
+			fail_msg("name \"%.20s\" (%zu bytes): not %s",
+			    cases[i].name, strlen(cases[i].name),
+			    cases[i].ok ? "accepted" : "refused");
+}
+
+#define ANYKEY	(RA_KEY_RSA | RA_KEY_EC)
+#define ANYCHAL	(RA_CHAL_PRINTABLE | RA_CHAL_UTF8 | RA_CHAL_BMP | \
+		    RA_CHAL_OTHER)
+
+/* ra_policy_check_csr on a parsed CSR's fields (struct p7_csr). */
+static void
+test_check_csr(void **state)
+{
+	static const struct {
+		const char	*name;
+		int		 key_types;	/* of the endpoint */
+		int		 min_rsa;
+		int		 chal_types;
+		int		 key;		/* of the CSR */
+		int		 bits;
+		int		 chal;		/* -1: no challenge */
+		bool		 check_chal;
+		int		 failinfo;	/* SG_FAIL_NONE: SG_OK */
+	} cases[] = {
+		{ "RSA-2048", ANYKEY, 2048, ANYCHAL, EVP_PKEY_RSA, 2048, -1,
+		    true, SG_FAIL_NONE },
+		{ "RSA below the minimum", ANYKEY, 2048, ANYCHAL,
+		    EVP_PKEY_RSA, 2047, -1, true, SG_FAIL_BADALG },
+		{ "RSA-16384", ANYKEY, 0, ANYCHAL, EVP_PKEY_RSA, 16384, -1,
+		    true, SG_FAIL_NONE },
+		{ "RSA above 16384", ANYKEY, 0, ANYCHAL, EVP_PKEY_RSA, 16385,
+		    -1, true, SG_FAIL_BADALG },
+		{ "RSA, EC only", RA_KEY_EC, 0, ANYCHAL, EVP_PKEY_RSA, 2048,
+		    -1, true, SG_FAIL_BADALG },
+		{ "P-256", ANYKEY, 3072, ANYCHAL, EVP_PKEY_EC, 256, -1, true,
+		    SG_FAIL_NONE },
+		{ "EC below 256", ANYKEY, 0, ANYCHAL, EVP_PKEY_EC, 224, -1,
+		    true, SG_FAIL_BADALG },
+		{ "EC, RSA only", RA_KEY_RSA, 0, ANYCHAL, EVP_PKEY_EC, 256,
+		    -1, true, SG_FAIL_BADALG },
+		{ "Ed25519", ANYKEY, 0, ANYCHAL, EVP_PKEY_ED25519, 256, -1,
+		    true, SG_FAIL_BADALG },
+		{ "PrintableString, printable only", ANYKEY, 0,
+		    RA_CHAL_PRINTABLE, EVP_PKEY_RSA, 2048,
+		    V_ASN1_PRINTABLESTRING, true, SG_FAIL_NONE },
+		{ "UTF8String, printable only", ANYKEY, 0, RA_CHAL_PRINTABLE,
+		    EVP_PKEY_RSA, 2048, V_ASN1_UTF8STRING, true,
+		    SG_FAIL_BADREQUEST },
+		{ "UTF8String, not checked (renewal)", ANYKEY, 0,
+		    RA_CHAL_PRINTABLE, EVP_PKEY_RSA, 2048, V_ASN1_UTF8STRING,
+		    false, SG_FAIL_NONE },
+		{ "BMPString, BMP allowed", ANYKEY, 0, RA_CHAL_BMP,
+		    EVP_PKEY_RSA, 2048, V_ASN1_BMPSTRING, true,
+		    SG_FAIL_NONE },
+		{ "T61String, other allowed", ANYKEY, 0, RA_CHAL_OTHER,
+		    EVP_PKEY_RSA, 2048, V_ASN1_T61STRING, true,
+		    SG_FAIL_NONE },
+		{ "IA5String, printable and UTF-8 only", ANYKEY, 0,
+		    RA_CHAL_PRINTABLE | RA_CHAL_UTF8, EVP_PKEY_RSA, 2048,
+		    V_ASN1_IA5STRING, true, SG_FAIL_BADREQUEST },
+		{ "no challenge, printable only", ANYKEY, 0,
+		    RA_CHAL_PRINTABLE, EVP_PKEY_RSA, 2048, -1, true,
+		    SG_FAIL_NONE },
+	};
+	struct ra_endpoint	ep;
+	struct p7_csr		csr;
+	struct sg_err		err;
+	char			chal[] = "Abcd1234";
+	size_t			i;
+	enum sg_rc		rc, want;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&ep, 0, sizeof(ep));
+		memset(&csr, 0, sizeof(csr));
+		memset(&err, 0, sizeof(err));
+		ep.key_types = cases[i].key_types;
+		ep.min_rsa_bits = cases[i].min_rsa;
+		ep.challenge_types = cases[i].chal_types;
+		csr.key_type = cases[i].key;
+		csr.key_bits = cases[i].bits;
+		csr.challenge = cases[i].chal >= 0 ? chal : NULL;
+		csr.challenge_type = cases[i].chal;
+		rc = ra_policy_check_csr(&ep, &csr, cases[i].check_chal, &err);
+		want = cases[i].failinfo == SG_FAIL_NONE ? SG_OK : SG_EPOLICY;
+		if (rc != want || (rc != SG_OK &&
+		    err.failinfo != cases[i].failinfo))
+			fail_msg("%s: %s failinfo %d (%s)", cases[i].name,
+			    sg_strerror(rc), err.failinfo, err.msg);
+		if (rc != SG_OK)
+			assert_true(err.msg[0] != '\0');
+	}
+}
 
 /* ---- CSR policy per endpoint, through PKCSReq ---- */
 
@@ -170,6 +349,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_code_ok),
+		cmocka_unit_test(test_gen_code),
+		cmocka_unit_test(test_name_ok),
+		cmocka_unit_test(test_check_csr),
 		cmocka_unit_test(test_csr_policy),
 	};
 
