@@ -1,7 +1,8 @@
 /*
  * ra/upstream/: the backend interface of the CAs that sign (the local
- * CA, SCM). Used by ra/ only; backends include this and nothing of
- * ra/'s core (ra_int.h).
+ * CA, SCM). Used by ra/ only. Backends call down only: ra/http/ and
+ * the low-level helpers of ra_int.h (ra_pem_read_*, ra_x509_make),
+ * never ra/'s decisions.
  */
 #ifndef RA_UP_H
 #define RA_UP_H
