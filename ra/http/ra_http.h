@@ -52,7 +52,7 @@ struct ra_http;
 struct ra_http_tls {
 	const char	*ca_file;	/* PEM CAs; none: the system store */
 	const char	*cert_file;	/* PEM client certificate */
-	const char	*key_file;	/* its PEM key: ra_secret_read() rules */
+	const char	*key_file;	/* its PEM key (ra_secret_read) */
 };
 
 /*

@@ -218,11 +218,12 @@ token_fetch(struct ra_http_oauth *o, const char *scope, int64_t deadline,
 	if (rc != SG_OK)
 		return rc;
 	if (r.http != 200) {
-		ra_http_oauth_error(r.body.data, r.body.len, desc, sizeof(desc));
+		ra_http_oauth_error(r.body.data, r.body.len, desc,
+		    sizeof(desc));
 		rc = sg_err_fail(err, SG_EUPSTREAM, SG_FAIL_BADREQUEST,
 		    "OAuth token for %s: HTTP %ld%s%s (check the client id and "
-		    "secret)", o->client_id, r.http, desc[0] != '\0' ? ": " : "",
-		    desc);
+		    "secret)", o->client_id, r.http,
+		    desc[0] != '\0' ? ": " : "", desc);
 	} else if (ra_http_token_parse(r.body.data, r.body.len, tok,
 	    sizeof(tok), &ttl) != SG_OK) {
 		rc = sg_err_fail(err, SG_EUPSTREAM, SG_FAIL_BADREQUEST,

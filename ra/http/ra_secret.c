@@ -51,8 +51,8 @@ check_fd(int fd, const char *path, const char *what, size_t max,
 		return sg_err_set(err, SG_ECONF, "%s: %s: readable by group or "
 		    "others; chmod 600 it", what, path);
 	if (sb.st_size < 0 || (uintmax_t)sb.st_size > max)
-		return sg_err_set(err, SG_ECONF, "%s: %s: larger than %zu bytes",
-		    what, path, max);
+		return sg_err_set(err, SG_ECONF, "%s: %s: larger than %zu "
+		    "bytes", what, path, max);
 	*size = (size_t)sb.st_size;
 	return SG_OK;
 }

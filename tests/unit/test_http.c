@@ -53,7 +53,7 @@ static const struct {
 	size_t		 max;
 	unsigned	 flags;
 	enum sg_rc	 rc;
-	const char	*want;		/* the content, or a word of the error */
+	const char	*want;		/* the content, or the error's words */
 } secrets[] = {
 	{ "good", "s3cret\n", 0600, 64, RA_SECRET_LINE, SG_OK, "s3cret" },
 	{ "raw", "-----BEGIN\nx\n", 0400, 64, 0, SG_OK, "-----BEGIN\nx\n" },
@@ -81,8 +81,8 @@ test_secret(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
-		put_file(secrets[i].name, secrets[i].text, secrets[i].mode, path,
-		    sizeof(path));
+		put_file(secrets[i].name, secrets[i].text, secrets[i].mode,
+		    path, sizeof(path));
 		memset(&s, 0, sizeof(s));
 		rc = ra_secret_read(path, "test.secret", secrets[i].max,
 		    secrets[i].flags, &s, &e);
@@ -186,8 +186,9 @@ test_token_parse(void **state)
 	    SG_EPARSE);
 	assert_int_equal(ra_http_token_parse(
 	    S("{\"access_token\":\"0123456789\"}"), tok, 10, &ttl), SG_EPARSE);
-	assert_int_equal(ra_http_token_parse(S("{\"error\":\"invalid_client\"}"),
-	    tok, sizeof(tok), &ttl), SG_EPARSE);
+	assert_int_equal(ra_http_token_parse(
+	    S("{\"error\":\"invalid_client\"}"), tok, sizeof(tok), &ttl),
+	    SG_EPARSE);
 	assert_int_equal(ra_http_token_parse(S("[\"access_token\"]"), tok,
 	    sizeof(tok), &ttl), SG_EPARSE);
 	assert_int_equal(ra_http_token_parse(NULL, 0, tok, sizeof(tok), &ttl),
