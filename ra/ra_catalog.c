@@ -42,20 +42,6 @@ ra_sync_action_name(enum ra_sync_action a)
 }
 
 void
-ra_catalog_free(struct ra_catalog *cat)
-{
-	size_t	i;
-
-	if (cat == NULL)
-		return;
-	for (i = 0; i < cat->norgs; i++)
-		free(cat->orgs[i].depts);
-	free(cat->orgs);
-	free(cat->profiles);
-	memset(cat, 0, sizeof(*cat));
-}
-
-void
 ra_sync_summary(const struct ra_sync_item *v, size_t n, char *out,
     size_t outsz)
 {

@@ -3,7 +3,6 @@
  * performance budget), with the GetCACert bodies precomputed. This file
  * is the only one that holds RA private keys (STYLE.md 1).
  */
-#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "ra_http.h"	/* ra_secret_read(): the one secret reader */
 #include "ra_int.h"
 
 enum sg_rc
@@ -63,62 +63,63 @@ ra_pem_read_certs(const char *path, STACK_OF(X509) *sk, struct sg_err *err)
 	return SG_OK;
 }
 
+#define KEY_FILE_MAX	(64u * 1024)	/* a PEM private key */
+#define SECRET_FILE_MAX	256u		/* the server secret, or its hex */
+
 enum sg_rc
 ra_pem_read_key(const char *path, EVP_PKEY **out, struct sg_err *err)
 {
-	struct stat	 sb;
-	BIO		*b;
-	EVP_PKEY	*k;
+	struct ra_secret s = { 0 };
+	BIO		*b = NULL;
+	EVP_PKEY	*k = NULL;
+	enum sg_rc	 rc;
 
-	if (stat(path, &sb) == -1)
-		return sg_err_set(err, SG_EIO, "%s: cannot open", path);
-	if (sb.st_mode & (S_IRWXG | S_IRWXO))
-		return sg_err_set(err, SG_ECONF, "%s: private key readable by "
-		    "group or others; chmod 600 it", path);
-	if ((b = BIO_new_file(path, "r")) == NULL)
-		return sg_err_set(err, SG_EIO, "%s: cannot open", path);
-	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if (k == NULL)
-		return sg_err_set(err, SG_EPARSE, "%s: no PEM private key",
+	/* The one reader: a regular file only its owner may read. */
+	if ((rc = ra_secret_read(path, "private key", KEY_FILE_MAX, 0, &s,
+	    err)) != SG_OK)
+		return rc;
+	if ((b = BIO_new_mem_buf(s.data, (int)s.len)) == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "%s", path);
+		goto out;
+	}
+	if ((k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL) {
+		rc = sg_err_set(err, SG_EPARSE, "%s: no PEM private key",
 		    path);
+		goto out;
+	}
 	*out = k;
-	return SG_OK;
+out:
+	BIO_free(b);
+	ra_secret_free(&s);
+	return rc;
 }
 
 /* The secret file: hex (as scepctl init writes it) or raw bytes. */
 static enum sg_rc
 read_secret(struct ra_keys *k, const char *path, struct sg_err *err)
 {
-	struct stat	 sb;
-	FILE		*fp;
-	char		 buf[256];
+	struct ra_secret s = { 0 };
 	size_t		 n, i;
 	long		 len;
 	unsigned char	*raw;
+	enum sg_rc	 rc;
 
-	if (stat(path, &sb) == -1 || (fp = fopen(path, "r")) == NULL)
-		return sg_err_set(err, SG_EIO, "%s: cannot open", path);
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		fclose(fp);
-		return sg_err_set(err, SG_ECONF, "%s: secret readable by group "
-		    "or others; chmod 600 it", path);
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	raw = OPENSSL_hexstr2buf(buf, &len);
+	if ((rc = ra_secret_read(path, "secret_file", SECRET_FILE_MAX, 0, &s,
+	    err)) != SG_OK)
+		return rc;
+	n = s.len;
+	while (n > 0 && (s.data[n - 1] == '\n' || s.data[n - 1] == '\r'))
+		s.data[--n] = '\0';
+	raw = OPENSSL_hexstr2buf(s.data, &len);
 	if (raw != NULL && len >= 16 && (size_t)len <= sizeof(k->secret)) {
 		memcpy(k->secret, raw, (size_t)len);
 		k->secret_len = (size_t)len;
 	} else if (n >= 16 && n <= sizeof(k->secret)) {
-		memcpy(k->secret, buf, n);
+		memcpy(k->secret, s.data, n);
 		k->secret_len = n;
 	}
 	OPENSSL_clear_free(raw, raw != NULL ? (size_t)len : 0);
-	OPENSSL_cleanse(buf, sizeof(buf));
+	ra_secret_free(&s);
 	ERR_clear_error();
 	for (i = 0; i < k->secret_len && k->secret[i] == 0; i++)
 		continue;

@@ -1,7 +1,8 @@
 /*
  * ra/upstream/: the backend interface of the CAs that sign (the local
- * CA, SCM). Used by ra/ only; backends include this and nothing of
- * ra/'s core (ra_int.h).
+ * CA, SCM). Used by ra/ only. Backends call down only: ra/http/ and
+ * the low-level helpers of ra_int.h (ra_pem_read_*, ra_x509_make),
+ * never ra/'s decisions.
  */
 #ifndef RA_UP_H
 #define RA_UP_H
@@ -100,15 +101,35 @@ struct ra_up_ops {
 			    struct sg_err *);
 	void		(*free)(struct ra_up *);
 };
+/*
+ * The generic layer owns this struct, as curl's vtls owns its backends'
+ * (ra_up.c allocates and frees it, with an empty "chain"); a backend's
+ * init fills ops (first), chain and priv, and ops->free frees priv
+ * alone (whatever init got to; priv may be NULL).
+ */
 struct ra_up {
 	const struct ra_up_ops	*ops;
 	STACK_OF(X509)		*chain;	/* issuing CA first, up to the root */
 	void			*priv;
 };
+
+/*
+ * The upstream that conf->upstream chooses; "conf" is borrowed and must
+ * outlive it. On success *out is the caller's: ra_up_free(). Errors are
+ * the backend's (SG_ECONF for a bad file or setting, SG_ENOMEM).
+ */
 enum sg_rc	 ra_up_open(const struct conf *, struct ra_up **,
 		    struct sg_err *);
+/* Free priv (ops->free), the chain and the struct; NULL is allowed. */
 void		 ra_up_free(struct ra_up *);
-enum sg_rc	 ra_up_local_open(const struct conf *, struct ra_up **,
+
+/*
+ * The backends' initialisers, called by ra_up_open() only, as described
+ * above struct ra_up. On failure ra_up_open() calls ra_up_free().
+ */
+enum sg_rc	 ra_up_local_init(struct ra_up *, const struct conf *,
+		    struct sg_err *);
+enum sg_rc	 ra_up_scm_init(struct ra_up *, const struct conf *,
 		    struct sg_err *);
 
 #endif /* RA_UP_H */

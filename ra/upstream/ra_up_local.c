@@ -129,6 +129,7 @@ local_free(struct ra_up *up)
 	X509_free(l->cert);
 	EVP_PKEY_free(l->key);
 	free(l);
+	up->priv = NULL;
 }
 
 static const struct ra_up_ops local_ops = {
@@ -142,43 +143,32 @@ static const struct ra_up_ops local_ops = {
 };
 
 enum sg_rc
-ra_up_local_open(const struct conf *conf, struct ra_up **out,
+ra_up_local_init(struct ra_up *up, const struct conf *conf,
     struct sg_err *err)
 {
-	struct ra_up	*up = NULL;
 	struct local	*l;
 	enum sg_rc	 rc;
 
-	if ((up = calloc(1, sizeof(*up))) == NULL ||
-	    (up->priv = l = calloc(1, sizeof(*l))) == NULL ||
-	    (up->chain = sk_X509_new_null()) == NULL) {
-		rc = sg_err_set(err, SG_ENOMEM, "local CA");
-		goto out;
-	}
 	up->ops = &local_ops;
+	if ((up->priv = l = calloc(1, sizeof(*l))) == NULL)
+		return sg_err_set(err, SG_ENOMEM, "local CA");
 	l->crl_days = conf->upstream.crl_days > 0 ? conf->upstream.crl_days : 7;
 	if ((rc = ra_pem_read_cert(conf->upstream.ca_cert, &l->cert, err)) !=
 	    SG_OK ||
 	    (rc = ra_pem_read_key(conf->upstream.ca_key, &l->key, err)) !=
 	    SG_OK)
-		goto out;
-	if (X509_check_private_key(l->cert, l->key) != 1) {
-		rc = sg_err_set(err, SG_ECONF, "%s does not match %s",
+		return rc;
+	if (X509_check_private_key(l->cert, l->key) != 1)
+		return sg_err_set(err, SG_ECONF, "%s does not match %s",
 		    conf->upstream.ca_key, conf->upstream.ca_cert);
-		goto out;
+	if (!X509_up_ref(l->cert))
+		return sg_err_set(err, SG_ENOMEM, "local CA");
+	if (!sk_X509_push(up->chain, l->cert)) {
+		X509_free(l->cert);
+		return sg_err_set(err, SG_ENOMEM, "local CA");
 	}
-	if (!X509_up_ref(l->cert) || !sk_X509_push(up->chain, l->cert)) {
-		rc = sg_err_set(err, SG_ENOMEM, "local CA");
-		goto out;
-	}
-	if (conf->upstream.ca_chain[0] != '\0' &&
-	    (rc = ra_pem_read_certs(conf->upstream.ca_chain, up->chain,
-	    err)) != SG_OK)
-		goto out;
-	*out = up;
-	up = NULL;
-	rc = SG_OK;
-out:
-	ra_up_free(up);
-	return rc;
+	if (conf->upstream.ca_chain[0] != '\0')
+		return ra_pem_read_certs(conf->upstream.ca_chain, up->chain,
+		    err);
+	return SG_OK;
 }

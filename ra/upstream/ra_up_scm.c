@@ -2,42 +2,29 @@
  * The SCM upstream (DESIGN.md "Upstream: SCM"): order certificates from
  * Sectigo Certificate Manager over its REST API, collect them, revoke
  * them. Section numbers refer to reference/scm-rest-api.md; the JSON
- * and the meaning of SCM's answers are in ra_up_scm_msg.c.
+ * and the meaning of SCM's answers are in ra_up_scm_msg.c, the HTTP
+ * client (curl pool, retries, OAuth tokens, secret files) in ra/http/.
+ * This file holds SCM's URLs, logins and codes.
  *
  * Threads: the HTTP workers call issue() and collect() at the same
- * time. Each HTTP call takes a curl easy handle from a small pool; the
- * pool, the OAuth token and the catalogue caches sit behind s->lock.
+ * time; the catalogue caches and the collect pacing sit behind s->lock.
  *
  * Secrets (password, OAuth client secret and token, client key) are
  * read once at open from files only their owner may read, go out only
  * in request headers, the token form or the TLS handshake, never into
- * logs or errors, and are wiped with OPENSSL_cleanse. Log lines may
- * name the login.
+ * logs or errors, and are wiped on free. Log lines may name the login.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <curl/curl.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-
+#include "ra_http.h"
+#include "ra_int.h"		/* ra_pem_read_certs(): a helper below */
 #include "ra_up_scm_int.h"
 
-#define SCM_POOL	4			/* idle curl handles kept */
-#define SCM_BODY_MAX	(8u * 1024 * 1024)	/* an answer or a listing */
-#define SCM_PEM_MAX	(256u * 1024)		/* client cert, TLS CAs */
+#define SCM_SECRET_MAX	1024	/* password, OAuth client secret */
 #define SCM_QUICK_MS	2000	/* issue(): wait this long at most */
-#define SCM_CONNECT_MS	10000
 
 /* issue(): collects right after enroll, after these pauses (6.2). */
 static const long quick_ms[] = { 500, 1000 };
@@ -62,67 +49,34 @@ struct scm {
 	char		 base[320];	/* REST base: ".../api" */
 	char		 smime[16];	/* "smime/v1" */
 	int64_t		 ttl;		/* seconds a catalogue is trusted */
-	bool		 curl_ok;	/* curl_global_init() done */
-	/* Secrets, NUL-terminated, wiped on free. */
-	char		 password[1024];
-	char		 client_secret[1024];
-	char		 client_key[16384];
-	size_t		 client_key_len;
-	struct sg_buf	 client_cert;
-	struct sg_buf	 tls_ca;
+	struct ra_http	*http;		/* TLS files, client key, pool */
+	struct ra_http_oauth *oauth;	/* auth = "oauth" only */
+	struct ra_secret password;	/* auth = "password" only */
 
 	pthread_mutex_t	 lock;		/* guards what follows */
-	CURL		*idle[SCM_POOL];
-	size_t		 nidle;
-	char		 token[4096];	/* OAuth bearer token, "" if none */
-	int64_t		 token_exp;	/* monotonic ms: refresh from here */
 	struct scm_list	 lists[NLISTS];
 	struct scm_poll	*polls;		/* pending orders collected */
 	size_t		 npolls;
-
-	pthread_mutex_t	 token_lock;	/* one token request at a time */
 };
 
-/* One HTTP exchange, with the retry policy of 4.4. */
+/* One SCM call: which one (4.2) and how it may be retried (4.4). */
 struct req {
 	const char	*what;		/* "enroll": for logs and errors */
 	enum scm_call	 call;
 	const char	*method;	/* GET, POST */
 	char		 url[1024];
-	const char	*body;		/* NULL: none */
-	bool		 form;		/* OAuth token request */
+	const char	*body;		/* JSON; NULL: none */
 	bool		 replay;	/* may go again after a lost answer */
 	int		 tries;		/* 0: as many as the deadline allows */
-	int64_t		 deadline;	/* monotonic ms */
+	int64_t		 deadline;	/* ra_http_now_ms() */
 };
 
 struct resp {
 	long		 http;
 	struct sg_buf	 body;
-	long		 retry_after;	/* seconds, -1 if none */
 	int		 code;		/* SCM error code, or SCM_NO_CODE */
 	char		 desc[160];	/* SCM's description, printable */
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int64_t ms)
-{
-	struct timespec	ts;
-
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 static bool
 is_client(enum ra_ep_type t)
@@ -130,515 +84,74 @@ is_client(enum ra_ep_type t)
 	return t == RA_EP_CLIENT || t == RA_EP_CLIENT_INTUNE;
 }
 
-/* ---- files ---- */
-
-/*
- * Read "path" whole into buf (bufsz, NUL-terminated). A secret must not
- * be readable by group or others (as ra_pem_read_key); its final line
- * break is dropped and it may hold no other control character, since
- * it goes into a header.
- */
-static enum sg_rc
-read_secret(const char *path, const char *what, char *buf, size_t bufsz,
-    size_t *len, bool pem, struct sg_err *err)
-{
-	struct stat	sb;
-	ssize_t		n;
-	size_t		got = 0, i;
-	int		fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1) {
-		if (fd != -1)
-			close(fd);
-		return sg_err_set(err, SG_EIO, "%s: %s: cannot open", what,
-		    path);
-	}
-	if (!S_ISREG(sb.st_mode) || (sb.st_mode & (S_IRWXG | S_IRWXO))) {
-		close(fd);
-		return sg_err_set(err, SG_ECONF, "%s: %s: readable by group or "
-		    "others (or not a file); chmod 600 it", what, path);
-	}
-	if (sb.st_size < 0 || (size_t)sb.st_size >= bufsz) {
-		close(fd);
-		return sg_err_set(err, SG_ECONF, "%s: %s: larger than %zu "
-		    "bytes", what, path, bufsz - 1);
-	}
-	while (got < bufsz - 1 &&
-	    (n = read(fd, buf + got, bufsz - 1 - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	buf[got] = '\0';
-	if (!pem) {
-		while (got > 0 && (buf[got - 1] == '\n' ||
-		    buf[got - 1] == '\r' || buf[got - 1] == ' ' ||
-		    buf[got - 1] == '\t'))
-			buf[--got] = '\0';
-		for (i = 0; i < got; i++)
-			if ((unsigned char)buf[i] < ' ' ||
-			    (unsigned char)buf[i] == 0x7f)
-				break;
-		if (got == 0 || i < got) {
-			OPENSSL_cleanse(buf, bufsz);
-			return sg_err_set(err, SG_ECONF, "%s: %s: empty, or "
-			    "more than one line", what, path);
-		}
-	}
-	if (len != NULL)
-		*len = got;
-	return SG_OK;
-}
-
-/* A public PEM file (client certificate, TLS CAs), read once. */
-static enum sg_rc
-read_pem(const char *path, const char *what, struct sg_buf *b,
-    struct sg_err *err)
-{
-	FILE	*fp;
-	char	 chunk[4096];
-	size_t	 n;
-	enum sg_rc rc = SG_OK;
-
-	b->max = SCM_PEM_MAX;
-	if ((fp = fopen(path, "r")) == NULL)
-		return sg_err_set(err, SG_EIO, "%s: %s: %s", what, path,
-		    strerror(errno));
-	while (rc == SG_OK && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		rc = sg_buf_add(b, chunk, n);
-	if (rc == SG_OK && (ferror(fp) || b->len == 0))
-		rc = SG_EIO;
-	fclose(fp);
-	if (rc != SG_OK)
-		return sg_err_set(err, SG_ECONF, "%s: %s: cannot read it",
-		    what, path);
-	return SG_OK;
-}
-
 /* ---- HTTP ---- */
 
-static CURL *
-handle_get(struct scm *s)
-{
-	CURL	*h = NULL;
-
-	pthread_mutex_lock(&s->lock);
-	if (s->nidle > 0)
-		h = s->idle[--s->nidle];
-	pthread_mutex_unlock(&s->lock);
-	if (h == NULL)
-		return curl_easy_init();
-	curl_easy_reset(h);	/* keeps its live connections */
-	return h;
-}
-
-static void
-handle_put(struct scm *s, CURL *h)
-{
-	pthread_mutex_lock(&s->lock);
-	if (s->nidle < SCM_POOL) {
-		s->idle[s->nidle++] = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&s->lock);
-	curl_easy_cleanup(h);
-}
-
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct sg_buf	*b = arg;
-
-	if (sg_buf_add(b, p, size * n) != SG_OK)
-		return 0;	/* too big: CURLE_WRITE_ERROR */
-	return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct resp	*r = arg;
-	size_t		 len = size * n;
-	char		 v[80];
-
-	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
-		snprintf(v, sizeof(v), "%.*s", (int)(len - 12), p + 12);
-		v[strcspn(v, "\r\n")] = '\0';
-		r->retry_after = scm_retry_after(v, time(NULL));
-	}
-	return len;
-}
-
-/* Append one formatted header; the text (it may hold a secret) is wiped. */
-static bool __attribute__((format(printf, 2, 3)))
-hdr_add(struct curl_slist **l, const char *fmt, ...)
-{
-	struct curl_slist	*n = NULL;
-	char			 line[4400];
-	va_list			 ap;
-	int			 k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (k > 0 && (size_t)k < sizeof(line))
-		n = curl_slist_append(*l, line);
-	OPENSSL_cleanse(line, sizeof(line));
-	if (n == NULL)
-		return false;
-	*l = n;
-	return true;
-}
-
-/* curl copied our header lines: wipe its copies too. */
-static void
-hdr_free(struct curl_slist *l)
-{
-	struct curl_slist	*i;
-
-	for (i = l; i != NULL; i = i->next)
-		OPENSSL_cleanse(i->data, strlen(i->data));
-	curl_slist_free_all(l);
-}
-
-static enum sg_rc token_get(struct scm *, int64_t, char *, size_t,
-    struct sg_err *);
-
-/* The headers of one request, with the login of 1.1, 1.2 or 1.3. */
-static enum sg_rc
-headers(struct scm *s, const struct req *q, struct curl_slist **out,
-    struct sg_err *err)
-{
-	const struct conf_upstream	*u = s->u;
-	struct curl_slist		*l = NULL;
-	char				 tok[sizeof(s->token)];
-	bool				 ok;
-	enum sg_rc			 rc;
-
-	ok = hdr_add(&l, "Accept: application/json") &&
-	    hdr_add(&l, "Expect:");
-	if (ok && q->body != NULL)
-		ok = hdr_add(&l, "Content-Type: %s", q->form ?
-		    "application/x-www-form-urlencoded" :
-		    "application/json;charset=utf-8");
-	if (ok && !q->form) {
-		switch (u->auth) {
-		case CONF_SCM_AUTH_PASSWORD:
-			ok = hdr_add(&l, "login: %s", u->login) &&
-			    hdr_add(&l, "password: %s", s->password) &&
-			    hdr_add(&l, "customerUri: %s", u->customer_uri);
-			break;
-		case CONF_SCM_AUTH_CLIENT_CERT:
-			ok = hdr_add(&l, "login: %s", u->login) &&
-			    hdr_add(&l, "customerUri: %s", u->customer_uri);
-			break;
-		case CONF_SCM_AUTH_OAUTH:
-			rc = token_get(s, q->deadline, tok, sizeof(tok), err);
-			if (rc != SG_OK) {
-				hdr_free(l);
-				return rc;
-			}
-			ok = hdr_add(&l, "Authorization: Bearer %s", tok);
-			OPENSSL_cleanse(tok, sizeof(tok));
-			break;
-		}
-	}
-	if (!ok) {
-		hdr_free(l);
-		return sg_err_set(err, SG_ENOMEM, "SCM %s: headers", q->what);
-	}
-	*out = l;
-	return SG_OK;
-}
-
-static CURLcode
-perform(struct scm *s, CURL *h, const struct req *q, struct curl_slist *hdr,
-    struct resp *r, int64_t left, char *cerr)
-{
-	struct curl_blob	cert = { 0 }, key = { 0 }, ca = { 0 };
-
-	curl_easy_setopt(h, CURLOPT_URL, q->url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS,
-	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)(left < SCM_CONNECT_MS ? left : SCM_CONNECT_MS));
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "scepgate");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r->body);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	if (strcmp(q->method, "POST") == 0) {
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body != NULL ?
-		    q->body : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, q->body != NULL ?
-		    (long)strlen(q->body) : 0L);
-	}
-	/* Blobs: read once at open, no file access per request. */
-	if (s->tls_ca.len > 0) {
-		ca.data = s->tls_ca.data;
-		ca.len = s->tls_ca.len;
-		ca.flags = CURL_BLOB_NOCOPY;
-		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
-	}
-	if (s->u->auth == CONF_SCM_AUTH_CLIENT_CERT && !q->form) {
-		cert.data = s->client_cert.data;
-		cert.len = s->client_cert.len;
-		cert.flags = CURL_BLOB_NOCOPY;
-		key.data = s->client_key;
-		key.len = s->client_key_len;
-		key.flags = CURL_BLOB_NOCOPY;
-		curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
-		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
-		curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
-	}
-	return curl_easy_perform(h);
-}
-
-/* Transport failures where the request surely never reached SCM. */
+/* SCM's "busy" (4.4): 429, 5xx, and -140, -195, -2, -65 on any status. */
 static bool
-unsent(CURLcode cc)
+busy(long http, const uint8_t *body, size_t len, void *arg)
 {
-	return cc == CURLE_COULDNT_CONNECT ||
-	    cc == CURLE_COULDNT_RESOLVE_HOST ||
-	    cc == CURLE_COULDNT_RESOLVE_PROXY;
-}
+	const struct req	*q = arg;
+	char			 desc[8];
+	int			 code = SCM_NO_CODE;
 
-/* ... and those where it may have; only a GET may be sent again. */
-static bool
-lost(CURLcode cc)
-{
-	return cc == CURLE_GOT_NOTHING || cc == CURLE_RECV_ERROR ||
-	    cc == CURLE_SEND_ERROR || cc == CURLE_PARTIAL_FILE ||
-	    cc == CURLE_OPERATION_TIMEDOUT;
-}
-
-static void
-resp_reset(struct resp *r)
-{
-	sg_buf_free(&r->body);
-	memset(r, 0, sizeof(*r));
-	r->body.max = SCM_BODY_MAX;
-	r->retry_after = -1;
-	r->code = SCM_NO_CODE;
-}
-
-static void
-token_drop(struct scm *s)
-{
-	pthread_mutex_lock(&s->lock);
-	OPENSSL_cleanse(s->token, sizeof(s->token));
-	s->token_exp = 0;
-	pthread_mutex_unlock(&s->lock);
+	if (http >= 300)
+		scm_error_parse(body, len, &code, desc, sizeof(desc));
+	return scm_classify(q->call, http, code) == SCM_C_TRANSIENT;
 }
 
 /*
- * Send "q" until SCM answers something other than "busy" (4.4): 429,
- * 5xx, -140 and -195 are tried again after an exponential, jittered
- * pause that honours Retry-After, while the deadline allows and at most
- * q->tries times. An OAuth 401 fetches a new token once (1.3). SG_OK
- * means "an answer is in *r" (any status: the caller reads it); an
- * error means no usable answer came.
+ * Send "q" with the login of 1.1, 1.2 or 1.3, retried while SCM is busy
+ * (ra_http_call). SG_OK means "an answer is in *r" (any status, with
+ * SCM's code and description read: the caller decides); an error means
+ * no usable answer came.
  */
 static enum sg_rc
 call(struct scm *s, const struct req *q, struct resp *r, struct sg_err *err)
 {
-	struct curl_slist	*hdr = NULL;
-	CURL			*h;
-	CURLcode		 cc;
-	char			 cerr[CURL_ERROR_SIZE];
-	int64_t			 t0, left, wait;
-	unsigned		 attempt = 0, rnd = 0;
-	bool			 reauth = false;
-	enum sg_rc		 rc;
+	const struct conf_upstream	*u = s->u;
+	struct ra_http_hdr		 h[4];
+	struct ra_http_req		 hq = { 0 };
+	struct ra_http_resp		 hr;
+	size_t				 n = 0;
+	enum sg_rc			 rc;
 
+	h[n++] = (struct ra_http_hdr){ "Accept", "application/json" };
+	if (u->auth == CONF_SCM_AUTH_PASSWORD ||
+	    u->auth == CONF_SCM_AUTH_CLIENT_CERT)
+		h[n++] = (struct ra_http_hdr){ "login", u->login };
+	if (u->auth == CONF_SCM_AUTH_PASSWORD)
+		h[n++] = (struct ra_http_hdr){ "password", s->password.data };
+	if (u->auth == CONF_SCM_AUTH_PASSWORD ||
+	    u->auth == CONF_SCM_AUTH_CLIENT_CERT)
+		h[n++] = (struct ra_http_hdr){ "customerUri",
+		    u->customer_uri };
+	hq.what = q->what;
+	hq.method = q->method;
+	hq.url = q->url;
+	hq.body = q->body;
+	hq.content_type = q->body != NULL ? "application/json;charset=utf-8" :
+	    NULL;
+	hq.hdrs = h;
+	hq.nhdrs = n;
+	hq.oauth = s->oauth;		/* NULL unless auth = "oauth" */
+	hq.replay = q->replay;
+	hq.tries = q->tries;
+	hq.deadline = q->deadline;
+	hq.busy = busy;
+	hq.arg = (void *)q;
 	memset(r, 0, sizeof(*r));
-	for (;;) {
-		resp_reset(r);
-		cerr[0] = '\0';
-		t0 = now_ms();
-		if ((left = q->deadline - t0) <= 0)
-			return sg_err_fail(err, SG_EUPSTREAM,
-			    SG_FAIL_BADREQUEST, "SCM %s: no answer in time",
-			    q->what);
-		if ((rc = headers(s, q, &hdr, err)) != SG_OK)
-			return rc;
-		if ((h = handle_get(s)) == NULL) {
-			hdr_free(hdr);
-			return sg_err_set(err, SG_ENOMEM, "SCM %s", q->what);
-		}
-		/* The token request may have used up some time. */
-		left = q->deadline - now_ms();
-		cc = left > 0 ? perform(s, h, q, hdr, r, left, cerr) :
-		    CURLE_OPERATION_TIMEDOUT;
-		if (cc == CURLE_OK)
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->http);
-		handle_put(s, h);
-		hdr_free(hdr);
-		hdr = NULL;
-		if (cc != CURLE_OK) {
-			sg_log(SG_LOG_WARN, "scm: %s: %s", q->what,
-			    cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
-			if (!unsent(cc) && !(q->replay && lost(cc))) {
-				sg_buf_free(&r->body);
-				return sg_err_fail(err, SG_EUPSTREAM,
-				    SG_FAIL_BADREQUEST, "SCM %s: %s", q->what,
-				    cerr[0] != '\0' ? cerr :
-				    curl_easy_strerror(cc));
-			}
-		} else {
-			if (r->http >= 300)
-				scm_error_parse(r->body.data, r->body.len,
-				    &r->code, r->desc, sizeof(r->desc));
-			sg_log(SG_LOG_DEBUG, "scm: %s %s: HTTP %ld%s%s in %lld "
-			    "ms", q->method, q->what, r->http,
-			    r->desc[0] != '\0' ? " " : "", r->desc,
-			    (long long)(now_ms() - t0));
-			if (r->http == 401 && !q->form && !reauth &&
-			    s->u->auth == CONF_SCM_AUTH_OAUTH) {
-				token_drop(s);
-				reauth = true;
-				continue;
-			}
-			if (scm_classify(q->call, r->http, r->code) !=
-			    SCM_C_TRANSIENT)
-				return SG_OK;
-		}
-		/* Busy, or the request never arrived: wait and try again. */
-		attempt++;
-		if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) != 1)
-			rnd = (unsigned)t0;
-		wait = scm_backoff_ms(attempt - 1, r->retry_after, rnd);
-		if ((q->tries > 0 && (int)attempt >= q->tries) ||
-		    now_ms() + wait >= q->deadline) {
-			if (cc == CURLE_OK)
-				return SG_OK;	/* the caller reports it */
-			sg_buf_free(&r->body);
-			return sg_err_fail(err, SG_EUPSTREAM,
-			    SG_FAIL_BADREQUEST, "SCM %s: %s", q->what,
-			    cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
-		}
-		if (cc == CURLE_OK)
-			sg_log(SG_LOG_WARN, "scm: %s: HTTP %ld%s%s, try %u in "
-			    "%lld ms", q->what, r->http, r->desc[0] != '\0' ?
-			    " " : "", r->desc, attempt + 1, (long long)wait);
-		else
-			sg_log(SG_LOG_WARN, "scm: %s: no answer, try %u in "
-			    "%lld ms", q->what, attempt + 1, (long long)wait);
-		sleep_ms(wait);
+	r->code = SCM_NO_CODE;
+	if ((rc = ra_http_call(s->http, &hq, &hr, err)) != SG_OK)
+		return rc;
+	r->http = hr.http;
+	r->body = hr.body;		/* the caller frees it now */
+	if (r->http >= 300) {
+		scm_error_parse(r->body.data, r->body.len, &r->code, r->desc,
+		    sizeof(r->desc));
+		sg_log(SG_LOG_DEBUG, "scm: %s: HTTP %ld%s%s", q->what, r->http,
+		    r->desc[0] != '\0' ? " " : "", r->desc);
 	}
-}
-
-/* ---- OAuth (1.3) ---- */
-
-/* Fetch a token; token_lock is held. */
-static enum sg_rc
-token_fetch(struct scm *s, int64_t deadline, struct sg_err *err)
-{
-	static const char	 fmt[] = "grant_type=client_credentials"
-				    "&client_id=%s&client_secret=%s";
-	struct req		 q = { 0 };
-	struct resp		 r;
-	char			*id = NULL, *sec = NULL, *form = NULL;
-	char			 tok[sizeof(s->token)];
-	size_t			 n = 0;
-	long			 ttl = 0;
-	int64_t			 margin;
-	enum sg_rc		 rc;
-
-	/* One exact buffer: no copy of the secret is left behind. */
-	id = curl_easy_escape(NULL, s->u->client_id, 0);
-	sec = curl_easy_escape(NULL, s->client_secret, 0);
-	if (id != NULL && sec != NULL) {
-		n = sizeof(fmt) + strlen(id) + strlen(sec);
-		if ((form = malloc(n)) != NULL)
-			snprintf(form, n, fmt, id, sec);
-	}
-	if (sec != NULL)
-		OPENSSL_cleanse(sec, strlen(sec));
-	curl_free(sec);
-	curl_free(id);
-	if (form == NULL)
-		return sg_err_set(err, SG_ENOMEM, "SCM token request");
-	q.what = "OAuth token";
-	q.call = SCM_CALL_OTHER;
-	q.method = "POST";
-	snprintf(q.url, sizeof(q.url), "%s", s->u->token_url);
-	q.body = form;
-	q.form = true;
-	q.replay = true;	/* a second token does no harm */
-	q.deadline = deadline;
-	rc = call(s, &q, &r, err);
-	OPENSSL_cleanse(form, n);
-	free(form);
-	if (rc != SG_OK)
-		goto out;
-	if (r.http != 200) {
-		rc = scm_error_set(err, SCM_CALL_OTHER, "OAuth token", r.http,
-		    r.code, r.desc);
-		goto out;
-	}
-	if (scm_token_parse(r.body.data, r.body.len, tok, sizeof(tok),
-	    &ttl) != SG_OK) {
-		rc = sg_err_set(err, SG_EUPSTREAM, "SCM OAuth token: no "
-		    "access_token in the answer");
-		goto out;
-	}
-	/* Refresh 60 s before expiry, or halfway for short-lived tokens. */
-	margin = ttl > 120 ? 60 : ttl / 2;
-	pthread_mutex_lock(&s->lock);
-	memcpy(s->token, tok, sizeof(s->token));
-	s->token_exp = now_ms() + (ttl - margin) * 1000;
-	pthread_mutex_unlock(&s->lock);
-	sg_log(SG_LOG_INFO, "scm: new OAuth token for client %s, valid %ld s",
-	    s->u->client_id, ttl);
-out:
-	OPENSSL_cleanse(tok, sizeof(tok));
-	if (r.body.data != NULL)
-		sg_buf_wipe(&r.body);
-	return rc;
-}
-
-static bool
-token_copy(struct scm *s, char *out, size_t outsz)
-{
-	bool	ok;
-
-	pthread_mutex_lock(&s->lock);
-	ok = s->token[0] != '\0' && now_ms() < s->token_exp &&
-	    strlen(s->token) < outsz;
-	if (ok)
-		memcpy(out, s->token, strlen(s->token) + 1);
-	pthread_mutex_unlock(&s->lock);
-	return ok;
-}
-
-/* The current token, fetched when missing or about to expire. */
-static enum sg_rc
-token_get(struct scm *s, int64_t deadline, char *out, size_t outsz,
-    struct sg_err *err)
-{
-	enum sg_rc	rc = SG_OK;
-
-	if (token_copy(s, out, outsz))
-		return SG_OK;
-	pthread_mutex_lock(&s->token_lock);
-	/* Another thread may have fetched one while we waited. */
-	if (!token_copy(s, out, outsz) &&
-	    (rc = token_fetch(s, deadline, err)) == SG_OK &&
-	    !token_copy(s, out, outsz))
-		rc = sg_err_set(err, SG_EUPSTREAM, "SCM OAuth token expired "
-		    "at once");
-	pthread_mutex_unlock(&s->token_lock);
-	return rc;
+	return SG_OK;
 }
 
 /* ---- catalogue: organization and profile ids (3.1, 3.2) ---- */
@@ -651,7 +164,7 @@ list_find(struct scm *s, int which, const char *name, const char *parent,
 	long		 id = -1;
 
 	pthread_mutex_lock(&s->lock);
-	*age = l->at < 0 ? -1 : now_ms() / 1000 - l->at;
+	*age = l->at < 0 ? -1 : ra_http_now_ms() / 1000 - l->at;
 	if (l->at >= 0)
 		id = scm_entry_find(l->v, l->n, name, parent);
 	pthread_mutex_unlock(&s->lock);
@@ -711,7 +224,7 @@ list_fetch(struct scm *s, int which, int64_t deadline, struct sg_err *err)
 	old = l->v;
 	l->v = v;
 	l->n = n;
-	l->at = now_ms() / 1000;
+	l->at = ra_http_now_ms() / 1000;
 	pthread_mutex_unlock(&s->lock);
 	free(old);
 	sg_log(SG_LOG_DEBUG, "scm: %zu %s", n, list_what[which]);
@@ -913,7 +426,7 @@ scm_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 	if (a->org[0] == '\0')
 		return sg_err_fail(err, SG_EUPSTREAM, SG_FAIL_BADREQUEST, "SCM "
 		    "needs an organization, a profile and a term");
-	q.deadline = now_ms() + (int64_t)s->u->timeout * 1000;
+	q.deadline = ra_http_now_ms() + (int64_t)s->u->timeout * 1000;
 	if (client && (rc = scm_person_from_csr(is->csr->req, &person, err)) !=
 	    SG_OK)
 		return rc;
@@ -959,11 +472,11 @@ scm_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 	    "device", id, e.org_id, e.cert_type, e.term);
 
 	/* A short wait (6.2), then PENDING: a worker is not held long. */
-	end = now_ms() + SCM_QUICK_MS;
+	end = ra_http_now_ms() + SCM_QUICK_MS;
 	for (i = 0; i < sizeof(quick_ms) / sizeof(quick_ms[0]); i++) {
-		if (now_ms() + quick_ms[i] >= end)
+		if (ra_http_now_ms() + quick_ms[i] >= end)
 			break;
-		sleep_ms(quick_ms[i]);
+		ra_http_sleep_ms(quick_ms[i]);
 		if ((rc = collect_once(s, client, id, end, &x, err)) != SG_OK ||
 		    x != NULL)
 			break;
@@ -995,7 +508,7 @@ static bool
 poll_due(struct scm *s, const char *order)
 {
 	struct scm_poll	*p;
-	int64_t		 now = now_ms();
+	int64_t		 now = ra_http_now_ms();
 	size_t		 i;
 	bool		 due = true;
 
@@ -1060,7 +573,7 @@ scm_collect(struct ra_up *up, const struct ra_endpoint *ep,
 		*out = NULL;
 		return SG_OK;
 	}
-	rc = collect_once(s, is_client(ep->type), order, now_ms() +
+	rc = collect_once(s, is_client(ep->type), order, ra_http_now_ms() +
 	    (int64_t)s->u->timeout * 1000, &x, err);
 	if (rc != SG_OK || x != NULL)
 		poll_done(s, order);
@@ -1100,7 +613,7 @@ scm_revoke(struct ra_up *up, const char *serial, int reason,
 	q.method = "POST";
 	q.body = body;
 	q.replay = true;	/* a second revoke answers -159: done */
-	q.deadline = now_ms() + (int64_t)s->u->timeout * 1000;
+	q.deadline = ra_http_now_ms() + (int64_t)s->u->timeout * 1000;
 	for (fam = 0; fam < 2; fam++) {
 		snprintf(q.url, sizeof(q.url), "%s/%s/revoke/serial/%s",
 		    s->base, fam == 0 ? "device/v1" : s->smime, colon);
@@ -1139,7 +652,7 @@ scm_catalog(struct ra_up *up, struct ra_catalog *out, struct sg_err *err)
 	int			 which;
 
 	for (which = 0; rc == SG_OK && which < NLISTS; which++) {
-		if ((rc = list_get(s, which, now_ms() +
+		if ((rc = list_get(s, which, ra_http_now_ms() +
 		    (int64_t)s->u->timeout * 1000, &r, err)) != SG_OK)
 			break;
 		if (which == LIST_ORGS)
@@ -1167,18 +680,13 @@ scm_free(struct ra_up *up)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->nidle; i++)
-		curl_easy_cleanup(s->idle[i]);
+	ra_http_oauth_free(s->oauth);
+	ra_http_free(s->http);
+	ra_secret_free(&s->password);
 	for (i = 0; i < NLISTS; i++)
 		free(s->lists[i].v);
 	free(s->polls);
-	sg_buf_free(&s->client_cert);
-	sg_buf_free(&s->tls_ca);
 	pthread_mutex_destroy(&s->lock);
-	pthread_mutex_destroy(&s->token_lock);
-	if (s->curl_ok)
-		curl_global_cleanup();
-	OPENSSL_cleanse(s, sizeof(*s));	/* password, secret, key, token */
 	free(s);
 	up->priv = NULL;
 }
@@ -1202,96 +710,76 @@ loopback(const char *host)
 	    strncmp(host, "[::1]", 5) == 0;
 }
 
-/* Read what the login method needs, once (1.1 to 1.3). */
+/* The HTTP client and what the login method needs, once (1.1 to 1.3). */
 static enum sg_rc
-load_secrets(struct scm *s, struct sg_err *err)
+open_http(struct scm *s, struct sg_err *err)
 {
 	const struct conf_upstream	*u = s->u;
-	enum sg_rc			 rc = SG_OK;
+	struct ra_http_tls		 tls = { 0 };
+	struct ra_secret		 sec = { 0 };
+	enum sg_rc			 rc;
 
+	tls.ca_file = u->tls_ca_file;
+	if (u->auth == CONF_SCM_AUTH_CLIENT_CERT) {
+		tls.cert_file = u->client_cert;
+		tls.key_file = u->client_key;
+	}
+	if ((rc = ra_http_new("SCM", &tls, &s->http, err)) != SG_OK)
+		return rc;
 	switch (u->auth) {
 	case CONF_SCM_AUTH_PASSWORD:
-		rc = read_secret(u->password_file, "upstream.password_file",
-		    s->password, sizeof(s->password), NULL, false, err);
+		rc = ra_secret_read(u->password_file, "upstream.password_file",
+		    SCM_SECRET_MAX, RA_SECRET_LINE, &s->password, err);
 		break;
 	case CONF_SCM_AUTH_CLIENT_CERT:
-		if ((rc = read_pem(u->client_cert, "upstream.client_cert",
-		    &s->client_cert, err)) == SG_OK)
-			rc = read_secret(u->client_key, "upstream.client_key",
-			    s->client_key, sizeof(s->client_key),
-			    &s->client_key_len, true, err);
 		break;
 	case CONF_SCM_AUTH_OAUTH:
-		rc = read_secret(u->client_secret_file,
-		    "upstream.client_secret_file", s->client_secret,
-		    sizeof(s->client_secret), NULL, false, err);
+		if ((rc = ra_secret_read(u->client_secret_file,
+		    "upstream.client_secret_file", SCM_SECRET_MAX,
+		    RA_SECRET_LINE, &sec, err)) == SG_OK)
+			rc = ra_http_oauth_new(s->http, u->token_url,
+			    u->client_id, sec.data, &s->oauth, err);
+		ra_secret_free(&sec);
 		break;
 	}
-	if (rc == SG_OK && u->tls_ca_file[0] != '\0')
-		rc = read_pem(u->tls_ca_file, "upstream.tls_ca_file",
-		    &s->tls_ca, err);
 	return rc;
 }
 
 enum sg_rc
-ra_up_scm_open(const struct conf *conf, struct ra_up **out,
-    struct sg_err *err)
+ra_up_scm_init(struct ra_up *up, const struct conf *conf, struct sg_err *err)
 {
 	const struct conf_upstream	*u = &conf->upstream;
 	static const char *const	 auth[] = { "password", "client-cert",
 					    "oauth" };
-	struct ra_up			*up = NULL;
 	struct scm			*s;
 	enum sg_rc			 rc;
 	size_t				 i;
 
-	if ((up = calloc(1, sizeof(*up))) == NULL ||
-	    (s = calloc(1, sizeof(*s))) == NULL) {
-		free(up);
-		return sg_err_set(err, SG_ENOMEM, "SCM upstream");
-	}
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->token_lock, NULL);
 	up->ops = &scm_ops;
-	up->priv = s;
+	if ((up->priv = s = calloc(1, sizeof(*s))) == NULL)
+		return sg_err_set(err, SG_ENOMEM, "SCM upstream");
+	pthread_mutex_init(&s->lock, NULL);
 	s->u = u;
-	if ((up->chain = sk_X509_new_null()) == NULL) {
-		rc = sg_err_set(err, SG_ENOMEM, "SCM upstream");
-		goto out;
-	}
 	for (i = 0; i < NLISTS; i++)
 		s->lists[i].at = -1;
 	s->ttl = (int64_t)u->poll_interval * 12;
-	/* Before any thread exists: curl_global_init is not thread-safe. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		rc = sg_err_set(err, SG_EINTERNAL, "libcurl init failed");
-		goto out;
-	}
-	s->curl_ok = true;
 	scm_base_url(u->url, u->auth == CONF_SCM_AUTH_CLIENT_CERT, s->base,
 	    sizeof(s->base));
 	snprintf(s->smime, sizeof(s->smime), "smime/v%d",
 	    u->smime_api_version == 2 ? 2 : 1);
 	/* The issuing CA, for full-chain replies and GetCACert. */
 	if ((rc = ra_pem_read_certs(u->ca_chain, up->chain, err)) != SG_OK)
-		goto out;
-	if (sk_X509_num(up->chain) == 0) {
-		rc = sg_err_set(err, SG_ECONF, "%s: no certificate",
+		return rc;
+	if (sk_X509_num(up->chain) == 0)
+		return sg_err_set(err, SG_ECONF, "%s: no certificate",
 		    u->ca_chain);
-		goto out;
-	}
-	if ((rc = load_secrets(s, err)) != SG_OK)
-		goto out;
+	if ((rc = open_http(s, err)) != SG_OK)
+		return rc;
 	if (strncmp(s->base, "http://", 7) == 0 &&
 	    u->auth != CONF_SCM_AUTH_CLIENT_CERT && !loopback(s->base + 7))
 		sg_log(SG_LOG_WARN, "scm: %s is plain http: the credentials "
 		    "travel unencrypted", s->base);
 	sg_log(SG_LOG_DEBUG, "scm: %s, auth %s as %s", s->base, auth[u->auth],
 	    u->auth == CONF_SCM_AUTH_OAUTH ? u->client_id : u->login);
-	*out = up;
-	up = NULL;
-	rc = SG_OK;
-out:
-	ra_up_free(up);
-	return rc;
+	return SG_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * The pure parts of the SCM backend (ra_up_scm.c): JSON in and out,
- * the meaning of SCM's answers, back-off arithmetic. No sockets and no
- * clock reads, so tests/unit/test_scm.c can drive them with tables.
+ * the meaning of SCM's answers, the pacing of collects. No sockets and
+ * no clock reads (HTTP, retries and OAuth are ra/http/'s), so
+ * tests/unit/test_scm.c can drive them with tables.
  * Section numbers refer to reference/scm-rest-api.md.
  */
 #ifndef RA_UP_SCM_INT_H
@@ -10,7 +11,7 @@
 #include <limits.h>
 #include <time.h>
 
-#include "ra_int.h"
+#include "ra_up.h"
 
 /* An answer without a JSON "code" (4.1: accept a missing code). */
 #define SCM_NO_CODE	INT_MIN
@@ -139,13 +140,6 @@ long		 scm_entry_find(const struct scm_entry *, size_t n,
 long		 scm_numeric_id(const char *);
 
 /*
- * An OAuth token answer (1.3): access_token into tok (tokz bytes; only
- * characters allowed in a header) and expires_in (300 if absent).
- */
-enum sg_rc	 scm_token_parse(const uint8_t *body, size_t len, char *tok,
-		    size_t toksz, long *expires_in);
-
-/*
  * The REST base: "url" as configured, with "/private" put before a
  * final "/api" for client-certificate login (1.2).
  */
@@ -154,20 +148,6 @@ void		 scm_base_url(const char *url, bool client_cert, char *out,
 
 /* Uppercase hex "1A2B3" -> "01:A2:B3" (3.6 shows colon-separated). */
 bool		 scm_serial_colon(const char *hex, char *out, size_t outsz);
-
-/* Retry-After in seconds (delta or HTTP date), or -1. */
-long		 scm_retry_after(const char *value, time_t now);
-/*
- * Milliseconds to wait before try "attempt" + 2: exponential from
- * 500 ms, capped at 8 s, with jitter from "rnd", never less than
- * Retry-After (seconds, -1 for none).
- */
-long		 scm_backoff_ms(unsigned attempt, long retry_after,
-		    unsigned rnd);
-
-/* The SCM upstream; the contract is ra_up_open()'s (ra_up.c). */
-enum sg_rc	 ra_up_scm_open(const struct conf *, struct ra_up **,
-		    struct sg_err *);
 
 /*
  * Milliseconds before a pending order is collected again after "n"

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -625,7 +624,8 @@ scm_catalog_profiles(const uint8_t *body, size_t len,
 	if ((j = json_parse(body, len)) == NULL || !json_is_array(j)) {
 		json_decref(j);
 		return sg_err_set(err, SG_EUPSTREAM, "SCM %s profiles: the "
-		    "answer is not a JSON array", ra_profile_kind_name(kind));
+		    "answer is not a JSON array", kind == RA_PROFILE_CLIENT ?
+		    "client" : "device");
 	}
 	if ((n = json_array_size(j)) > 0) {
 		p = reallocarray(cat->profiles, cat->nprofiles + n, sizeof(*p));
@@ -672,41 +672,6 @@ scm_numeric_id(const char *s)
 	return v;
 }
 
-enum sg_rc
-scm_token_parse(const uint8_t *body, size_t len, char *tok, size_t toksz,
-    long *expires_in)
-{
-	json_t		*j, *t, *e;
-	const char	*v;
-	enum sg_rc	 rc = SG_EPARSE;
-	size_t		 n;
-
-	if ((j = json_parse(body, len)) == NULL)
-		return SG_EPARSE;
-	t = json_object_get(j, "access_token");
-	e = json_object_get(j, "expires_in");
-	if (json_is_string(t)) {
-		v = json_string_value(t);
-		n = json_string_length(t);
-		/* RFC 6750 2.1 b64token characters. */
-		if (n > 0 && n < toksz && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789-._~+/=") == n) {
-			memcpy(tok, v, n + 1);
-			rc = SG_OK;
-		}
-	}
-	*expires_in = 300;	/* 1.3: what clients assume */
-	if (json_is_integer(e) && json_integer_value(e) > 0 &&
-	    json_integer_value(e) < 86400 * 366)
-		*expires_in = (long)json_integer_value(e);
-	/* The token is a secret: do not leave it in freed memory. */
-	if (json_is_string(t))
-		OPENSSL_cleanse((char *)json_string_value(t),
-		    json_string_length(t));
-	json_decref(j);
-	return rc;
-}
-
 void
 scm_base_url(const char *url, bool client_cert, char *out, size_t outsz)
 {
@@ -738,41 +703,10 @@ scm_serial_colon(const char *hex, char *out, size_t outsz)
 	return true;
 }
 
-long
-scm_retry_after(const char *value, time_t now)
-{
-	long	v;
-	time_t	t;
-
-	if (value == NULL)
-		return -1;
-	while (*value == ' ' || *value == '\t')
-		value++;
-	if (sg_parse_long(value, 0, 86400, &v))
-		return v;
-	if ((t = curl_getdate(value, NULL)) == -1)
-		return -1;
-	return t > now ? (long)(t - now) : 0;
-}
-
 long long
 scm_poll_wait_ms(int poll_interval, unsigned n)
 {
 	unsigned	shift = n / 3 < 6 ? n / 3 : 6;
 
 	return (long long)poll_interval * 1000 << shift;
-}
-
-long
-scm_backoff_ms(unsigned attempt, long retry_after, unsigned rnd)
-{
-	long	base = 8000, wait;
-
-	if (attempt < 4)
-		base = 500L << attempt;
-	/* "Equal jitter": half fixed, half random, so threads spread out. */
-	wait = base / 2 + (long)(rnd % (unsigned)(base / 2 + 1));
-	if (retry_after >= 0 && wait < retry_after * 1000)
-		wait = retry_after * 1000;
-	return wait;
 }

@@ -579,33 +579,7 @@ test_cert_parse(void **state)
 	X509_free(x);
 }
 
-/* ---- OAuth, URLs, serials, waiting ---- */
-
-static void
-test_token(void **state)
-{
-	char	tok[64];
-	long	ttl;
-
-	(void)state;
-	assert_int_equal(scm_token_parse(S("{\"access_token\":\"abc.DEF-1\","
-	    "\"token_type\":\"Bearer\",\"expires_in\":120}"), tok, sizeof(tok),
-	    &ttl), SG_OK);
-	assert_string_equal(tok, "abc.DEF-1");
-	assert_int_equal(ttl, 120);
-	/* 1.3: 300 s when the lifetime is not given */
-	assert_int_equal(scm_token_parse(S("{\"access_token\":\"t\"}"), tok,
-	    sizeof(tok), &ttl), SG_OK);
-	assert_int_equal(ttl, 300);
-	/* a token that cannot go into a header, or does not fit */
-	assert_int_equal(scm_token_parse(
-	    S("{\"access_token\":\"a\\r\\nX: y\"}"), tok, sizeof(tok), &ttl),
-	    SG_EPARSE);
-	assert_int_equal(scm_token_parse(S("{\"access_token\":\"0123456789\"}"),
-	    tok, 10, &ttl), SG_EPARSE);
-	assert_int_equal(scm_token_parse(S("{\"error\":\"invalid_client\"}"),
-	    tok, sizeof(tok), &ttl), SG_EPARSE);
-}
+/* ---- URLs, serials, waiting (OAuth and back-off: test_http.c) ---- */
 
 static void
 test_base_url(void **state)
@@ -661,31 +635,9 @@ test_serial(void **state)
 }
 
 static void
-test_backoff(void **state)
+test_poll_wait(void **state)
 {
-	unsigned	a, r;
-	long		w, prev_max = 0;
-
 	(void)state;
-	assert_int_equal(scm_retry_after("1", 0), 1);
-	assert_int_equal(scm_retry_after(" 120", 0), 120);
-	assert_int_equal(scm_retry_after(NULL, 0), -1);
-	assert_int_equal(scm_retry_after("soon", 0), -1);
-	assert_int_equal(scm_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
-	    1445412470), 10);
-	assert_int_equal(scm_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
-	    1445412490), 0);
-	for (a = 0; a < 8; a++) {
-		long base = a < 4 ? 500L << a : 8000;
-
-		for (r = 0; r < 5000; r += 37) {
-			w = scm_backoff_ms(a, -1, r * 2654435761u);
-			/* equal jitter: between half and all of the base */
-			assert_true(w >= base / 2 && w <= base);
-		}
-		assert_true(base >= prev_max);
-		prev_max = base;
-	}
 	/* pending orders: 3 x poll_interval, then doubling, up to 64 x */
 	assert_true(scm_poll_wait_ms(5, 0) == 5000);
 	assert_true(scm_poll_wait_ms(5, 2) == 5000);
@@ -694,9 +646,6 @@ test_backoff(void **state)
 	assert_true(scm_poll_wait_ms(5, 18) == 320000);
 	assert_true(scm_poll_wait_ms(5, 1000) == 320000);
 	assert_true(scm_poll_wait_ms(3600, 1000) == 3600LL * 64 * 1000);
-	/* Retry-After is a floor */
-	assert_true(scm_backoff_ms(0, 3, 0) == 3000);
-	assert_true(scm_backoff_ms(3, 1, 0) >= 2000);
 }
 
 int
@@ -712,10 +661,9 @@ main(void)
 		cmocka_unit_test(test_listings),
 		cmocka_unit_test(test_catalog),
 		cmocka_unit_test(test_cert_parse),
-		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_base_url),
 		cmocka_unit_test(test_serial),
-		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_poll_wait),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
