@@ -139,8 +139,9 @@ struct p7_rep {
 /*
  * Build a signed CertRep. SUCCESS wraps "certs" in a degenerate
  * SignedData, encrypts it to the request's signer certificate with the
- * request's cipher, and signs it; FAILURE and PENDING carry no content
- * (RFC 8894 3.3.2.2). Every reply gets a fresh senderNonce and the
+ * request's cipher, and signs it; FAILURE and PENDING carry no
+ * pkcsPKIEnvelope (RFC 8894 3.3.2.2) but an empty eContent, which
+ * PKCS7_verify() needs. Every reply gets a fresh senderNonce and the
  * request's senderNonce as recipientNonce. *der is malloc'ed (free()).
  */
 enum sg_rc	 p7_rep_build(const struct p7_rep *rep, uint8_t **der,

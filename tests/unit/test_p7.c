@@ -355,6 +355,75 @@ has_econtent(const uint8_t *der, size_t len)
 	return r;
 }
 
+/* The length of a SignedData's eContent; -1 if absent or unreadable. */
+static long
+econtent_len(const uint8_t *der, size_t len)
+{
+	const unsigned char	*p = der;
+	CMS_ContentInfo		*cms;
+	ASN1_OCTET_STRING	**pos;
+	long			 r = -1;
+
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	if (cms == NULL)
+		return -1;
+	pos = CMS_get0_content(cms);
+	if (pos != NULL && *pos != NULL &&
+	    OBJ_obj2nid(CMS_get0_eContentType(cms)) == NID_pkcs7_data)
+		r = ASN1_STRING_length(*pos);
+	CMS_ContentInfo_free(cms);
+	return r;
+}
+
+/*
+ * Whether PKCS7_verify() accepts a SignedData signed by "signer" given
+ * no detached content, as certmonger calls it (scep-interop.md 7).
+ */
+static bool
+pkcs7_verifies(const uint8_t *der, size_t len, X509 *signer)
+{
+	const unsigned char	*p = der;
+	STACK_OF(X509)		*certs;
+	PKCS7			*p7;
+	BIO			*out;
+	bool			 ok = false;
+
+	p7 = d2i_PKCS7(NULL, &p, (long)len);
+	certs = sk_X509_new_null();
+	out = BIO_new(BIO_s_mem());
+	if (p7 != NULL && certs != NULL && out != NULL &&
+	    sk_X509_push(certs, signer))
+		ok = PKCS7_verify(p7, certs, NULL, NULL, out, PKCS7_NOVERIFY |
+		    PKCS7_BINARY) == 1;
+	ERR_clear_error();
+	BIO_free(out);
+	sk_X509_free(certs);
+	PKCS7_free(p7);
+	return ok;
+}
+
+/* "der" re-encoded without its eContent (CMS_set_detached). */
+static uint8_t *
+detach(const uint8_t *der, size_t len, size_t *outlen)
+{
+	const unsigned char	*p = der;
+	CMS_ContentInfo		*cms;
+	unsigned char		*buf = NULL;
+	uint8_t			*r;
+	int			 n;
+
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	assert_non_null(cms);
+	assert_int_equal(CMS_set_detached(cms, 1), 1);
+	n = i2d_CMS_ContentInfo(cms, &buf);
+	assert_true(n > 0);
+	r = dup_bytes(buf, (size_t)n);
+	*outlen = (size_t)n;
+	OPENSSL_free(buf);
+	CMS_ContentInfo_free(cms);
+	return r;
+}
+
 /*
  * Group setup: providers, keys, certificates and the CSR, made once.
  * DES-CBC lives in the legacy provider (scep-interop.md 4.3); loading a
@@ -1363,9 +1432,16 @@ rep_row(const struct fx *f, const struct rep_case *t)
 		print_error("%s: p7_rep_build: %s\n", t->name, err.msg);
 	CHECK(t->name, rc == SG_OK);
 	CHECK(t->name, signer_digest(rder, rlen) == NID_sha512);
-	/* FAILURE and PENDING: no pkcsPKIEnvelope at all (3.3.2.2). */
-	CHECK(t->name, has_econtent(rder, rlen) ==
-	    (t->status == P7_STATUS_SUCCESS));
+	/*
+	 * FAILURE and PENDING: no pkcsPKIEnvelope (3.3.2.2) but an empty
+	 * eContent of type data, so that PKCS7_verify() (certmonger)
+	 * verifies them without detached content.
+	 */
+	if (t->status != P7_STATUS_SUCCESS)
+		CHECK(t->name, econtent_len(rder, rlen) == 0);
+	else
+		CHECK(t->name, econtent_len(rder, rlen) > 0);
+	CHECK(t->name, pkcs7_verifies(rder, rlen, f->ra_cert));
 	sg_err_clear(&err);
 	rc = p7_certrep_parse(rder, rlen, f->ra_cert, f->cli_cert,
 	    f->cli_key, &cr, &err);
@@ -1409,6 +1485,48 @@ test_rep_table(void **state)
 			bad++;
 	if (bad > 0)
 		fail_msg("%zu of %zu rows failed", bad, NELEM(rep_cases));
+}
+
+/*
+ * The client side reads both encodings of a CertRep without envelope:
+ * scepgate's empty eContent and the detached form (no eContent at all)
+ * of other servers and of scepgate before; only the first one passes
+ * PKCS7_verify() without content.
+ */
+static void
+test_rep_detached(void **state)
+{
+	struct fx		*f = *state;
+	struct p7_msg		*msg;
+	struct p7_certrep	*cr = NULL;
+	struct sg_err		 err;
+	uint8_t			*der, *rder, *dder;
+	size_t			 len, rlen, dlen;
+
+	der = make_req(f, NID_aes_128_cbc, NID_sha256, NULL, "DETACHED",
+	    &len);
+	msg = server_read(f, der, len);
+	assert_non_null(msg);
+	rder = make_rep(f, msg, NULL, 0, 0, &rlen);	/* PENDING */
+	dder = detach(rder, rlen, &dlen);
+	assert_int_equal(econtent_len(rder, rlen), 0);
+	assert_int_equal(econtent_len(dder, dlen), -1);
+	assert_true(pkcs7_verifies(rder, rlen, f->ra_cert));
+	assert_false(pkcs7_verifies(dder, dlen, f->ra_cert));
+	assert_int_equal(p7_certrep_parse(rder, rlen, f->ra_cert, f->cli_cert,
+	    f->cli_key, &cr, &err), SG_OK);
+	assert_int_equal(cr->status, P7_STATUS_PENDING);
+	p7_certrep_free(cr);
+	cr = NULL;
+	assert_int_equal(p7_certrep_parse(dder, dlen, f->ra_cert, f->cli_cert,
+	    f->cli_key, &cr, &err), SG_OK);
+	assert_int_equal(cr->status, P7_STATUS_PENDING);
+	assert_string_equal(cr->transid, "DETACHED");
+	p7_certrep_free(cr);
+	free(dder);
+	free(rder);
+	p7_msg_free(msg);
+	free(der);
 }
 
 /*
@@ -1942,6 +2060,7 @@ main(void)
 		cmocka_unit_test(test_ec_client),
 		cmocka_unit_test(test_hand_table),
 		cmocka_unit_test(test_rep_table),
+		cmocka_unit_test(test_rep_detached),
 		cmocka_unit_test(test_rep_details),
 		cmocka_unit_test(test_certs_order),
 		cmocka_unit_test(test_hostile_files),
