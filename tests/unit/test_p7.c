@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pkcs7.h>
 #include <openssl/provider.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -1649,6 +1650,92 @@ test_certs_order(void **state)
 }
 
 /*
+ * GetNextCACert (RFC 8894 4.7.1): the next certificates are readable
+ * both from the signed content and from the outer certificates field,
+ * and the signature verifies with the current RA alone.
+ */
+static void
+check_next(const struct fx *f, STACK_OF(X509) *next, int want_outer)
+{
+	const unsigned char	*p;
+	STACK_OF(X509)		*inner = NULL, *outer, *other;
+	CMS_ContentInfo		*cms;
+	struct sg_err		 err;
+	PKCS7			*p7;
+	BIO			*content;
+	uint8_t			*der = NULL;
+	char			*buf;
+	size_t			 len;
+	long			 n;
+	int			 i;
+
+	assert_int_equal(p7_next_build(next, f->ra_cert, f->ra_key, &der, &len,
+	    &err), SG_OK);
+	/* Outer: the next certificates first, in order, then the RA. */
+	p = der;
+	p7 = d2i_PKCS7(NULL, &p, (long)len);
+	assert_non_null(p7);
+	assert_true(PKCS7_type_is_signed(p7));
+	outer = p7->d.sign->cert;
+	assert_int_equal(sk_X509_num(outer), want_outer);
+	for (i = 0; i < sk_X509_num(next); i++)
+		assert_int_equal(X509_cmp(sk_X509_value(outer, i),
+		    sk_X509_value(next, i)), 0);
+	assert_int_equal(X509_cmp(sk_X509_value(outer, want_outer - 1),
+	    f->ra_cert), 0);
+	PKCS7_free(p7);
+	/* Inner: verified with only the current RA trusted as signer. */
+	p = der;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	assert_non_null(cms);
+	content = BIO_new(BIO_s_mem());
+	assert_non_null(content);
+	assert_int_equal(CMS_verify(cms, f->ra_stack, NULL, NULL, content,
+	    CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN | CMS_BINARY), 1);
+	n = BIO_get_mem_data(content, &buf);
+	assert_int_equal(p7_certs_parse((uint8_t *)buf, (size_t)n, &inner,
+	    &err), SG_OK);
+	assert_int_equal(sk_X509_num(inner), sk_X509_num(next));
+	for (i = 0; i < sk_X509_num(next); i++)
+		assert_int_equal(X509_cmp(sk_X509_value(inner, i),
+		    sk_X509_value(next, i)), 0);
+	/* Only the current RA's signature: another certificate fails. */
+	CMS_ContentInfo_free(cms);
+	p = der;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);	/* no cached signer */
+	assert_non_null(cms);
+	other = sk_X509_new_null();
+	assert_non_null(other);
+	assert_true(sk_X509_push(other, f->other_cert));
+	assert_int_not_equal(CMS_verify(cms, other, NULL, NULL, NULL,
+	    CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN | CMS_BINARY), 1);
+	ERR_clear_error();
+	sk_X509_free(other);
+	sk_X509_pop_free(inner, X509_free);
+	BIO_free(content);
+	CMS_ContentInfo_free(cms);
+	free(der);
+}
+
+static void
+test_next(void **state)
+{
+	struct fx	*f = *state;
+	STACK_OF(X509)	*next;
+
+	next = sk_X509_new_null();
+	assert_non_null(next);
+	/* A next RA and CA: both, then the current RA (3 in all). */
+	assert_true(sk_X509_push(next, f->other_cert));
+	assert_true(sk_X509_push(next, f->chain[2]));
+	check_next(f, next, 3);
+	/* The current RA stays in the next set: not added twice. */
+	assert_true(sk_X509_push(next, f->ra_cert));
+	check_next(f, next, 3);
+	sk_X509_free(next);
+}
+
+/*
  * Hostile files (tests/data/make-hostile.sh), through every parser
  */
 
@@ -2063,6 +2150,7 @@ main(void)
 		cmocka_unit_test(test_rep_detached),
 		cmocka_unit_test(test_rep_details),
 		cmocka_unit_test(test_certs_order),
+		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_hostile_files),
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_envelope_damage),
