@@ -91,11 +91,11 @@ p7_next_build(STACK_OF(X509) *certs, X509 *sign_cert, EVP_PKEY *sign_key,
 	uint8_t		*inner = NULL;
 	unsigned char	*buf = NULL;
 	size_t		 innerlen;
-	int		 flags = PKCS7_BINARY | PKCS7_NOSMIMECAP | PKCS7_PARTIAL |
-			    PKCS7_NOCERTS;
-	int		 i, n;
+	int		 flags, i, n;
 	enum sg_rc	 rc;
 
+	/* No signer certificate from PKCS7_sign: it is added after "certs". */
+	flags = PKCS7_BINARY | PKCS7_NOSMIMECAP | PKCS7_PARTIAL | PKCS7_NOCERTS;
 	if ((rc = p7_certs_build(certs, &inner, &innerlen, err)) != SG_OK)
 		goto out;
 	if ((in = BIO_new_mem_buf(inner, (int)innerlen)) == NULL ||
