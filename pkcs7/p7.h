@@ -113,7 +113,9 @@ enum sg_rc	 p7_crl_build(X509_CRL *crl, uint8_t **der, size_t *len,
 		    struct sg_err *err);
 /*
  * GetNextCACert (RFC 8894 4.7.1): a SignedData by the current RA whose
- * content is the degenerate set of "certs". *der is malloc'ed.
+ * content is the degenerate set of "certs"; its own certificates field
+ * holds "certs" too (first, in order), then "sign_cert" unless already
+ * among them. Arguments borrowed; *der is malloc'ed (free()).
  */
 enum sg_rc	 p7_next_build(STACK_OF(X509) *certs, X509 *sign_cert,
 		    EVP_PKEY *sign_key, uint8_t **der, size_t *len,
@@ -139,8 +141,9 @@ struct p7_rep {
 /*
  * Build a signed CertRep. SUCCESS wraps "certs" in a degenerate
  * SignedData, encrypts it to the request's signer certificate with the
- * request's cipher, and signs it; FAILURE and PENDING carry no content
- * (RFC 8894 3.3.2.2). Every reply gets a fresh senderNonce and the
+ * request's cipher, and signs it; FAILURE and PENDING carry no
+ * pkcsPKIEnvelope (RFC 8894 3.3.2.2) but an empty eContent, which
+ * PKCS7_verify() needs. Every reply gets a fresh senderNonce and the
  * request's senderNonce as recipientNonce. *der is malloc'ed (free()).
  */
 enum sg_rc	 p7_rep_build(const struct p7_rep *rep, uint8_t **der,

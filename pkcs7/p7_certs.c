@@ -4,11 +4,11 @@
  * take the first certificate as the RA (GetCACert) or as their own
  * (CertRep) (scep-interop.md 3.3, 5.1).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
-#include <openssl/cms.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 
@@ -63,28 +63,65 @@ p7_crl_build(X509_CRL *crl, uint8_t **der, size_t *len, struct sg_err *err)
 	return degenerate(NULL, crl, der, len, err);
 }
 
+/* Whether "x" is in "certs". */
+static bool
+has_cert(STACK_OF(X509) *certs, X509 *x)
+{
+	int	i;
+
+	for (i = 0; i < sk_X509_num(certs); i++)
+		if (X509_cmp(sk_X509_value(certs, i), x) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The outer certificates field holds the next certificates too, first
+ * and in order, for clients that read them there instead of from the
+ * content (RFC 8894 4.7.1 allows both readings); the current RA follows
+ * them, as sscep and OpenSSL find the signer only there. PKCS7 API, so
+ * that the order stays (see above).
+ */
 enum sg_rc
 p7_next_build(STACK_OF(X509) *certs, X509 *sign_cert, EVP_PKEY *sign_key,
     uint8_t **der, size_t *len, struct sg_err *err)
 {
-	CMS_ContentInfo	*cms = NULL;
+	PKCS7		*p7 = NULL;
 	BIO		*in = NULL;
 	uint8_t		*inner = NULL;
+	unsigned char	*buf = NULL;
 	size_t		 innerlen;
+	int		 flags, i, n;
 	enum sg_rc	 rc;
 
+	/* No signer certificate from PKCS7_sign: it is added after "certs". */
+	flags = PKCS7_BINARY | PKCS7_NOSMIMECAP | PKCS7_PARTIAL | PKCS7_NOCERTS;
 	if ((rc = p7_certs_build(certs, &inner, &innerlen, err)) != SG_OK)
 		goto out;
 	if ((in = BIO_new_mem_buf(inner, (int)innerlen)) == NULL ||
-	    (cms = CMS_sign(sign_cert, sign_key, NULL, in, CMS_BINARY |
-	    CMS_NOSMIMECAP)) == NULL ||
-	    (rc = p7_der_cms(cms, der, len)) != SG_OK) {
+	    (p7 = PKCS7_sign(NULL, NULL, NULL, NULL, flags)) == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "GetNextCACert");
+		goto out;
+	}
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		if (!PKCS7_add_certificate(p7, sk_X509_value(certs, i))) {
+			rc = sg_err_set(err, SG_ENOMEM, "GetNextCACert");
+			goto out;
+		}
+	}
+	if ((!has_cert(certs, sign_cert) &&
+	    !PKCS7_add_certificate(p7, sign_cert)) ||
+	    PKCS7_sign_add_signer(p7, sign_cert, sign_key, NULL, flags) ==
+	    NULL || !PKCS7_final(p7, in, flags)) {
 		rc = sg_err_set(err, SG_EINTERNAL, "GetNextCACert: cannot "
 		    "sign");
 		goto out;
 	}
+	n = i2d_PKCS7(p7, &buf);
+	if ((rc = p7_der_take(buf, n, der, len)) != SG_OK)
+		(void)sg_err_set(err, rc, "GetNextCACert");
 out:
-	CMS_ContentInfo_free(cms);
+	PKCS7_free(p7);
 	BIO_free(in);
 	free(inner);
 	return rc;

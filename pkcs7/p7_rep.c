@@ -142,8 +142,15 @@ p7_rep_build(const struct p7_rep *rep, uint8_t **der, size_t *len,
 		}
 		if ((rc = envelope(rep, &env, &envlen, err)) != SG_OK)
 			goto out;
-	} else
-		flags |= CMS_DETACHED;	/* no pkcsPKIEnvelope (3.3.2.2) */
+	}
+	/*
+	 * FAILURE and PENDING have no pkcsPKIEnvelope (3.3.2.2): their
+	 * eContent is an empty OCTET STRING of type data, not absent.
+	 * PKCS7_verify() (certmonger) fails "no content" on a detached
+	 * SignedData, and the signature over the empty content is the
+	 * same either way, so clients that expect none still verify it.
+	 * micromdm's scepserver answers the same way.
+	 */
 	if ((data = BIO_new_mem_buf(env != NULL ? env : (uint8_t *)"",
 	    (int)envlen)) == NULL ||
 	    (cms = CMS_sign(NULL, NULL, NULL, NULL, flags)) == NULL) {

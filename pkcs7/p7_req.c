@@ -189,7 +189,10 @@ p7_certrep_parse(const uint8_t *der, size_t len, X509 *ra_cert,
 		}
 		flags |= CMS_NOINTERN;	/* only the RA may have signed */
 	}
-	/* FAILURE and PENDING sign empty content, detached (3.3.2.2). */
+	/*
+	 * FAILURE and PENDING sign empty content (3.3.2.2): as an empty
+	 * eContent (scepgate, micromdm) or detached, with none at all.
+	 */
 	if (CMS_is_detached(cms) &&
 	    (empty = BIO_new_mem_buf("", 0)) == NULL) {
 		rc = sg_err_set(err, SG_ENOMEM, "CertRep");

@@ -6,11 +6,16 @@
 #include "ra_int.h"
 
 /*
- * Letters and digits only: Windows needs a PrintableString challenge and
- * fails on '_', '@', '!' (scep-interop.md 4.5); no space (copy/paste).
+ * Generated codes: letters and digits only. Windows needs a
+ * PrintableString challenge and fails on '_', '@', '!' (scep-interop.md
+ * 4.5); no space or punctuation, which copy and paste mangle.
  */
 static const char code_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/* Codes an admin chooses: the whole PrintableString set (X.680 41.4). */
+static const char code_printable[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    " '()+,-./:=?";
 
 enum sg_rc
 ra_policy_gen_code(char *out, size_t outsz)
@@ -38,7 +43,7 @@ ra_policy_code_ok(const char *code)
 	size_t	len = strlen(code);
 
 	return len >= 8 && len <= RA_CODE_MAX &&
-	    strspn(code, code_alphabet) == len;
+	    strspn(code, code_printable) == len;
 }
 
 bool
@@ -75,10 +80,11 @@ ra_policy_check_csr(const struct ra_endpoint *ep, const struct p7_csr *csr,
 	case EVP_PKEY_RSA:
 		if ((ep->key_types & RA_KEY_RSA) == 0)
 			break;
+		/* Apple profiles without Keysize send 1024 bits. */
 		if (csr->key_bits < ep->min_rsa_bits)
 			return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
-			    "RSA key of %d bits; at least %d required",
-			    csr->key_bits, ep->min_rsa_bits);
+			    "RSA key of %d bits is below this endpoint's "
+			    "minimum %d", csr->key_bits, ep->min_rsa_bits);
 		if (csr->key_bits > 16384)
 			return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
 			    "RSA key of %d bits; at most 16384", csr->key_bits);

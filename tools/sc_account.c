@@ -169,6 +169,24 @@ acct_show(struct sc_ctx *ctx, const struct acct_args *aa)
 	return SC_OK;
 }
 
+/*
+ * A refused admin-chosen code: say which characters are allowed (the
+ * PrintableString set, ra_policy_code_ok). XXX ra_account_add's own
+ * message still reads "letters and digits"; once it lists the set, this
+ * override can go. The code itself is never echoed.
+ */
+static int
+code_fail(const struct acct_args *aa, const struct sg_err *err)
+{
+	if (aa->code == NULL || err->rc != SG_EPOLICY ||
+	    strncmp(err->msg, "access code:", 12) != 0)
+		return sc_fail(err);
+	fprintf(stderr, "scepctl: access code: use 8 to %d characters from "
+	    "A-Z a-z 0-9 space ' ( ) + , - . / : = ? (the PrintableString "
+	    "set, which Windows needs)\n", RA_CODE_MAX);
+	return SC_FAIL;
+}
+
 static int
 acct_add(struct sc_ctx *ctx, struct acct_args *aa)
 {
@@ -182,7 +200,7 @@ acct_add(struct sc_ctx *ctx, struct acct_args *aa)
 	}
 	aa->a.manual = aa->manual == 1;
 	if (ra_account_add(ctx->ra, &aa->a, aa->code, code, &err) != SG_OK)
-		return sc_fail(&err);
+		return code_fail(aa, &err);
 	printf("account '%s' added to endpoint '%s'\n"
 	    "access code: %s\n"
 	    "(shown once; only its HMAC is stored)\n",

@@ -211,6 +211,26 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 	return SC_OK;
 }
 
+/*
+ * The pem GetCACert format (SCM's "Single PEM") sends PEM text where RFC
+ * 8894 4.2.1.1 has binary DER (scep-interop.md 3.1): said on stderr, so
+ * that --json output on stdout stays clean.
+ */
+static const char pem_caveat[] =
+    "pem sends the RA certificate as PEM text under "
+    "application/x-x509-ca-cert, whose body RFC 8894 defines as binary "
+    "DER: micromdm's scepclient fails with \"x509: malformed "
+    "certificate\" and other DER-only clients fail too; strongSwan pki "
+    "reads it. Use it only for clients that read PEM or are configured "
+    "with the RA certificate out of band; der or cms-chain suit every "
+    "client (docs/clients.md)";
+
+static void
+pem_warn(void)
+{
+	fprintf(stderr, "scepctl: warning: --cacert-format %s\n", pem_caveat);
+}
+
 static int
 ep_add(struct sc_ctx *ctx, int argc, char *argv[])
 {
@@ -246,6 +266,8 @@ ep_add(struct sc_ctx *ctx, int argc, char *argv[])
 		return sc_fail(&err);
 	ra_endpoint_url(ctx->ra, &ep, url, sizeof(url));
 	printf("endpoint '%s' added\nSCEP URL: %s\n", ep.name, url);
+	if (ep.cacert_fmt == RA_CACERT_PEM)
+		pem_warn();
 	return SC_OK;
 }
 
@@ -255,12 +277,13 @@ ep_edit(struct sc_ctx *ctx, int argc, char *argv[])
 	struct ra_endpoint	 ep;
 	struct sg_err		 err;
 	char			 name[RA_NAME_MAX];
-	bool			 have_type = false, intune_opts;
+	bool			 have_type = false, intune_opts, pem;
 
 	/* A first pass finds the name; then options change the stored one. */
 	memset(&ep, 0, sizeof(ep));
 	if (ep_options(argc, argv, &ep, false, &have_type) != SC_OK)
 		return sc_usage("endpoint");
+	pem = ep.cacert_fmt == RA_CACERT_PEM;	/* 0 is cms-chain */
 	/* Intune settings were given if the first pass saw any. */
 	intune_opts = ep.org[0] || ep.dept[0] || ep.profile[0] ||
 	    ep.term_days || ep.azure[0];
@@ -279,6 +302,8 @@ ep_edit(struct sc_ctx *ctx, int argc, char *argv[])
 	if (ra_endpoint_update(ctx->ra, &ep, &err) != SG_OK)
 		return sc_fail(&err);
 	printf("endpoint '%s' updated\n", ep.name);
+	if (pem)
+		pem_warn();
 	return SC_OK;
 }
 
@@ -380,6 +405,8 @@ ep_show(struct sc_ctx *ctx, const char *name, bool json)
 		printf("%-16s %s\n", key, text != NULL ? text : "?");
 		free(text);
 	}
+	if (ep.cacert_fmt == RA_CACERT_PEM)
+		printf("%-16s %s\n", "note", pem_caveat);
 	json_decref(v);
 	return SC_OK;
 }

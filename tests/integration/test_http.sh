@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # HTTP layer with curl: healthz, GetCACaps, GetCACert in its three formats
 # (endpoints added while the server runs), path suffix, error statuses for
-# bad input, and the server still answering afterwards.
+# bad input, GetNextCACert read both ways with openssl (after a restart
+# with a next CA), and the server still answering afterwards.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -108,6 +109,45 @@ for f in der pem; do
 			sg_fail "ca-pem: body is not ra.pem"
 	fi
 done
+
+echo "GetNextCACert: next CA in the signed content and in the outer set"
+kill -0 "$SG_PID" || sg_fail "scepgate died"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/next.key" \
+	-out "$WORK/next.pem" -subj "/CN=scepgate next CA" -days 30 2>/dev/null ||
+	sg_fail "cannot make the next CA"
+sed -i "s|^upstream = { |&next_ca_cert = \"$WORK/next.pem\"; |" "$CFG"
+grep -q next_ca_cert "$CFG" || sg_fail "next_ca_cert not set in $CFG"
+# Restart: the configuration file is read once, at start.
+kill "$SG_PID"
+wait "$SG_PID" 2>/dev/null || true
+"$SCEPGATE" --config "$CFG" >>"$DIR/server.log" 2>&1 &
+SG_PID=$!
+for _ in $(seq 100); do
+	curl -fs -o /dev/null --max-time 1 "$base/healthz" && break
+	kill -0 "$SG_PID" 2>/dev/null || sg_fail "scepgate exited at restart"
+	sleep 0.1
+done
+get "$URL?operation=GetCACaps"
+expect 200
+grep -qx GetNextCACert "$body" || sg_fail "GetCACaps lacks GetNextCACert"
+get "$URL?operation=GetNextCACert"
+expect 200 application/x-x509-next-ca-cert
+cp "$body" "$WORK/next.p7"
+# subjects FILE [-inform DER]: the subject of each certificate, in order.
+subjects() { openssl pkcs7 -in "$@" -print_certs -noout | sed -n 's/^subject=//p'; }
+next_s=$(openssl x509 -in "$WORK/next.pem" -noout -subject | sed 's/^subject=//')
+ra_s=$(openssl x509 -in "$DIR/ra.pem" -noout -subject | sed 's/^subject=//')
+# The signature verifies with the current RA alone (-nointern).
+openssl cms -verify -inform DER -in "$WORK/next.p7" -binary -noverify \
+	-nointern -certfile "$DIR/ra.pem" -out "$WORK/next-inner.der" \
+	2>"$WORK/verify.log" || sg_fail "GetNextCACert does not verify with ra.pem: $(cat "$WORK/verify.log")"
+got=$(subjects "$WORK/next-inner.der" -inform DER) ||
+	sg_fail "content is not a certs-only PKCS#7"
+[[ $got == "$next_s" ]] || sg_fail "content: '$got', want '$next_s'"
+# Outer certificates field: the next CA first, then the current RA.
+got=$(subjects "$WORK/next.p7" -inform DER) || sg_fail "not a PKCS#7"
+[[ $got == "$next_s"$'\n'"$ra_s" ]] ||
+	sg_fail "outer certificates: '$got', want '$next_s' then '$ra_s'"
 
 echo "still healthy"
 kill -0 "$SG_PID" || sg_fail "scepgate died"

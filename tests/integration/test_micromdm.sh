@@ -3,7 +3,8 @@
 # DES-CBC and its SignerInfo sha1WithRSAEncryption, so scepgate needs the
 # OpenSSL legacy provider for DES and must accept SHA-1 signatures):
 # one enrollment, a wrong access code, a new account added while the
-# server runs, and 8 concurrent enrollments.
+# server runs, an admin-chosen code with '-' and '.' (PrintableString),
+# and 8 concurrent enrollments.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -50,6 +51,19 @@ code2=$("$SCEPCTL" --config "$CFG" account add --endpoint demo \
 [[ -n $code2 ]] || sg_fail "scepctl account add printed no access code"
 enroll mdm-new "$code2" || sg_fail "new account: $(cat "$WORK/mdm-new/client.log")"
 check mdm-new
+
+echo "an admin-chosen code with PrintableString punctuation"
+out=$("$SCEPCTL" --config "$CFG" account add --endpoint demo --name it-dash \
+	--org it-org --term 30 --access-code 'Abc-123.x' 2>&1) ||
+	sg_fail "account add with 'Abc-123.x': $out"
+enroll mdm-dash 'Abc-123.x' || sg_fail "code Abc-123.x: $(cat "$WORK/mdm-dash/client.log")"
+check mdm-dash
+if out=$("$SCEPCTL" --config "$CFG" account add --endpoint demo \
+	--name it-under --org it-org --term 30 --access-code 'Abc_123.x' 2>&1); then
+	sg_fail "account add accepted 'Abc_123.x' (not PrintableString)"
+fi
+[[ $out == *"A-Z a-z 0-9 space ' ( ) + , - . / : = ?"* ]] ||
+	sg_fail "the refusal does not list the allowed characters: $out"
 
 echo "8 concurrent enrollments"
 pids=()

@@ -251,7 +251,12 @@ x 0 --actor alice endpoint add routers --type device --uri routers \
 	--ra ra1 --ra-enc ra1 --min-rsa 3072 --key-types rsa \
 	--challenge-types printable,utf8
 out_has "SCEP URL: $BASE/routers"
+# pem (SCM's "Single PEM") is kept, with its caveat on stderr only.
+err_has "warning: --cacert-format pem"
+err_has 'micromdm'"'"'s scepclient fails with "x509: malformed certificate"'
+check "the pem warning is not on stdout" test "${OUT/warning/}" == "$OUT"
 x 0 endpoint add laptops --type client --uri laptops
+check "no pem warning for cms-chain" test -z "$ERR"
 x 0 endpoint add phones --type device-intune --uri phones --org Acme \
 	--dept Sales --profile phones --term 90 --azure intune@example.com
 x 0 endpoint add tablets --type client-intune --uri tablets --org Acme \
@@ -317,6 +322,9 @@ x 0 endpoint show tablets --json
 jqt '.type == "client-intune" and .intune.dept == "" and .intune.term_days == 30'
 x 0 endpoint show routers
 out_has "url              $BASE/routers"
+out_has "note             pem sends the RA certificate as PEM text"
+x 0 endpoint show laptops
+check "no pem note on a cms-chain endpoint" test "${OUT/note/}" == "$OUT"
 x 2 endpoint show
 x 2 endpoint list extra
 x 2 endpoint frob
@@ -342,7 +350,17 @@ check "GetCACert of a der endpoint is ra.pem in DER" cmp -s "$WORK/cacert.der" \
 	<(openssl x509 -in "$DIR/ra.pem" -outform DER)
 check "the old URI is gone" test "$(curl -s -o /dev/null -w '%{http_code}' \
 	"$BASE/routers?operation=GetCACaps")" == 404
+check "no pem warning when editing to der" test -z "$ERR"
+x 0 endpoint edit routers --cacert-format pem
+out_has "endpoint 'routers' updated"
+err_has "warning: --cacert-format pem"
+check "the pem warning is not on stdout" test "${OUT/warning/}" == "$OUT"
+x 0 endpoint show routers --json
+keys_are '.' "$EPKEYS"
+jqt '.cacert_format == "pem"'
+check "endpoint show --json: nothing on stderr" test -z "$ERR"
 x 0 endpoint edit routers --cacert-format cms-chain
+check "no pem warning when editing to cms-chain" test -z "$ERR"
 curl -fsS -o "$WORK/cacert.p7" "$BASE/rtr?operation=GetCACert" ||
 	bad "GetCACert (cms-chain) failed"
 check "GetCACert of a cms-chain endpoint is a PKCS#7 with the RA cert" \
@@ -429,9 +447,19 @@ x 0 account add --endpoint laptops --name own --org Demo --term 30 --access-code
 out_has "access code: Secret12345"
 CODES+=(Secret12345)
 x 1 account add --endpoint laptops --name bad --org Demo --term 30 --access-code Secret_12345
-err_has "letters and digits"
+err_has "A-Z a-z 0-9 space ' ( ) + , - . / : = ?"
 check "a refused code is not echoed" test "${ERR/Secret_12345/}" == "$ERR"
 x 1 account add --endpoint laptops --name bad --org Demo --term 30 --access-code short1
+# Admin-chosen codes may use the whole PrintableString set.
+x 0 account add --endpoint demo --name pr-dash --org Demo --term 30 --access-code "Abc-123.x"
+out_has "access code: Abc-123.x"
+CODES+=("Abc-123.x")
+x 0 account add --endpoint demo --name pr-all --org Demo --term 30 --access-code "Open (1+2), -./:=? 'x'"
+out_has "access code: Open (1+2), -./:=? 'x'"
+CODES+=("Open (1+2), -./:=? 'x'")
+x 1 account add --endpoint demo --name pr-bad --org Demo --term 30 --access-code "Abc-123.x!"
+err_has "A-Z a-z 0-9 space"
+check "a refused code is not echoed" test "${ERR/Abc-123.x!/}" == "$ERR"
 x 1 account add --endpoint laptops --name bad --org Demo --term 30 --access-code Secret12345
 err_has "already exists"
 x 1 account add --endpoint laptops --name lab --org Demo --term 30

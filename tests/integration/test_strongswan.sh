@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Enrolls with strongSwan pki: --scepca (GetCACert as CA+RA chain), then
-# --scep with AES/SHA-256, 3DES/SHA-1 and SHA-512, a wrong password, and
-# 4 concurrent enrollments.
+# --scep with AES/SHA-256, 3DES/SHA-1 and SHA-512, a wrong password, a
+# 1024-bit key under the endpoint's minimum, and 4 concurrent enrollments.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +25,8 @@ cmp -s ra.der <(openssl x509 -in "$DIR/ra.pem" -outform DER) ||
 enroll() {
 	local d=$WORK/$1
 	mkdir "$d"
-	pki --gen --type rsa --size 2048 --outform der >"$d/key.der" 2>/dev/null
+	pki --gen --type rsa --size "${BITS:-2048}" --outform der \
+		>"$d/key.der" 2>/dev/null
 	timeout 60 pki --scep --url "$URL" --in "$d/key.der" \
 		--dn "CN=$1,O=scepgate" --password "$2" \
 		--cacert-enc ra.der --cacert-sig ra.der --cacert ca.der \
@@ -65,6 +66,18 @@ fi
 [[ ! -s $WORK/ss-bad/cert.der ]] || sg_fail "certificate issued for a wrong password"
 grep -q "reply status is not 'SUCCESS'" "$WORK/ss-bad/pki.log" ||
 	sg_fail "no SCEP FAILURE reply: $(cat "$WORK/ss-bad/pki.log")"
+
+# Apple's SCEP payload makes a 1024-bit key when the profile has no
+# Keysize: FAILURE (badAlg), and the reason names both sizes.
+echo "1024-bit key below the endpoint's minimum gives no certificate"
+if BITS=1024 enroll ss-1024 "$CODE"; then
+	sg_fail "pki --scep succeeded with a 1024-bit key"
+fi
+[[ ! -s $WORK/ss-1024/cert.der ]] || sg_fail "certificate issued for a 1024-bit key"
+grep -q "reply status is not 'SUCCESS'" "$WORK/ss-1024/pki.log" ||
+	sg_fail "1024 bits: no SCEP FAILURE reply: $(cat "$WORK/ss-1024/pki.log")"
+grep -q "PKCSReq failure: RSA key of 1024 bits is below this endpoint's minimum 2048" \
+	"$DIR/server.log" || sg_fail "1024 bits: no such reason in server.log: $(grep 'PKCSReq failure' "$DIR/server.log")"
 
 echo "4 concurrent enrollments"
 pids=()

@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pkcs7.h>
 #include <openssl/provider.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -336,21 +337,71 @@ signer_digest(const uint8_t *der, size_t len)
 	return nid;
 }
 
-/* 1 if a SignedData carries eContent, 0 if not, -1 if unreadable. */
-static int
-has_econtent(const uint8_t *der, size_t len)
+/* The length of a SignedData's eContent; -1 if absent or unreadable. */
+static long
+econtent_len(const uint8_t *der, size_t len)
 {
 	const unsigned char	*p = der;
 	CMS_ContentInfo		*cms;
 	ASN1_OCTET_STRING	**pos;
-	int			 r = -1;
+	long			 r = -1;
 
 	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
 	if (cms == NULL)
 		return -1;
 	pos = CMS_get0_content(cms);
-	if (pos != NULL)
-		r = *pos != NULL;
+	if (pos != NULL && *pos != NULL &&
+	    OBJ_obj2nid(CMS_get0_eContentType(cms)) == NID_pkcs7_data)
+		r = ASN1_STRING_length(*pos);
+	CMS_ContentInfo_free(cms);
+	return r;
+}
+
+/*
+ * Whether PKCS7_verify() accepts a SignedData signed by "signer" given
+ * no detached content, as certmonger calls it (scep-interop.md 7).
+ */
+static bool
+pkcs7_verifies(const uint8_t *der, size_t len, X509 *signer)
+{
+	const unsigned char	*p = der;
+	STACK_OF(X509)		*certs;
+	PKCS7			*p7;
+	BIO			*out;
+	bool			 ok = false;
+
+	p7 = d2i_PKCS7(NULL, &p, (long)len);
+	certs = sk_X509_new_null();
+	out = BIO_new(BIO_s_mem());
+	if (p7 != NULL && certs != NULL && out != NULL &&
+	    sk_X509_push(certs, signer))
+		ok = PKCS7_verify(p7, certs, NULL, NULL, out, PKCS7_NOVERIFY |
+		    PKCS7_BINARY) == 1;
+	ERR_clear_error();
+	BIO_free(out);
+	sk_X509_free(certs);
+	PKCS7_free(p7);
+	return ok;
+}
+
+/* "der" re-encoded without its eContent (CMS_set_detached). */
+static uint8_t *
+detach(const uint8_t *der, size_t len, size_t *outlen)
+{
+	const unsigned char	*p = der;
+	CMS_ContentInfo		*cms;
+	unsigned char		*buf = NULL;
+	uint8_t			*r;
+	int			 n;
+
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	assert_non_null(cms);
+	assert_int_equal(CMS_set_detached(cms, 1), 1);
+	n = i2d_CMS_ContentInfo(cms, &buf);
+	assert_true(n > 0);
+	r = dup_bytes(buf, (size_t)n);
+	*outlen = (size_t)n;
+	OPENSSL_free(buf);
 	CMS_ContentInfo_free(cms);
 	return r;
 }
@@ -1363,9 +1414,16 @@ rep_row(const struct fx *f, const struct rep_case *t)
 		print_error("%s: p7_rep_build: %s\n", t->name, err.msg);
 	CHECK(t->name, rc == SG_OK);
 	CHECK(t->name, signer_digest(rder, rlen) == NID_sha512);
-	/* FAILURE and PENDING: no pkcsPKIEnvelope at all (3.3.2.2). */
-	CHECK(t->name, has_econtent(rder, rlen) ==
-	    (t->status == P7_STATUS_SUCCESS));
+	/*
+	 * FAILURE and PENDING: no pkcsPKIEnvelope (3.3.2.2) but an empty
+	 * eContent of type data, so that PKCS7_verify() (certmonger)
+	 * verifies them without detached content.
+	 */
+	if (t->status != P7_STATUS_SUCCESS)
+		CHECK(t->name, econtent_len(rder, rlen) == 0);
+	else
+		CHECK(t->name, econtent_len(rder, rlen) > 0);
+	CHECK(t->name, pkcs7_verifies(rder, rlen, f->ra_cert));
 	sg_err_clear(&err);
 	rc = p7_certrep_parse(rder, rlen, f->ra_cert, f->cli_cert,
 	    f->cli_key, &cr, &err);
@@ -1409,6 +1467,48 @@ test_rep_table(void **state)
 			bad++;
 	if (bad > 0)
 		fail_msg("%zu of %zu rows failed", bad, NELEM(rep_cases));
+}
+
+/*
+ * The client side reads both encodings of a CertRep without envelope:
+ * scepgate's empty eContent and the detached form (no eContent at all)
+ * of other servers and of scepgate before; only the first one passes
+ * PKCS7_verify() without content.
+ */
+static void
+test_rep_detached(void **state)
+{
+	struct fx		*f = *state;
+	struct p7_msg		*msg;
+	struct p7_certrep	*cr = NULL;
+	struct sg_err		 err;
+	uint8_t			*der, *rder, *dder;
+	size_t			 len, rlen, dlen;
+
+	der = make_req(f, NID_aes_128_cbc, NID_sha256, NULL, "DETACHED",
+	    &len);
+	msg = server_read(f, der, len);
+	assert_non_null(msg);
+	rder = make_rep(f, msg, NULL, 0, 0, &rlen);	/* PENDING */
+	dder = detach(rder, rlen, &dlen);
+	assert_int_equal(econtent_len(rder, rlen), 0);
+	assert_int_equal(econtent_len(dder, dlen), -1);
+	assert_true(pkcs7_verifies(rder, rlen, f->ra_cert));
+	assert_false(pkcs7_verifies(dder, dlen, f->ra_cert));
+	assert_int_equal(p7_certrep_parse(rder, rlen, f->ra_cert, f->cli_cert,
+	    f->cli_key, &cr, &err), SG_OK);
+	assert_int_equal(cr->status, P7_STATUS_PENDING);
+	p7_certrep_free(cr);
+	cr = NULL;
+	assert_int_equal(p7_certrep_parse(dder, dlen, f->ra_cert, f->cli_cert,
+	    f->cli_key, &cr, &err), SG_OK);
+	assert_int_equal(cr->status, P7_STATUS_PENDING);
+	assert_string_equal(cr->transid, "DETACHED");
+	p7_certrep_free(cr);
+	free(dder);
+	free(rder);
+	p7_msg_free(msg);
+	free(der);
 }
 
 /*
@@ -1515,7 +1615,7 @@ test_certs_order(void **state)
 		assert_int_equal(X509_cmp(sk_X509_value(out, (int)i),
 		    sk_X509_value(in, (int)i)), 0);
 	/* Degenerate: no eContent, no signers. */
-	assert_int_equal(has_econtent(der, len), 0);
+	assert_int_equal(econtent_len(der, len), -1);
 	sk_X509_pop_free(out, X509_free);
 	free(der);
 
@@ -1528,6 +1628,92 @@ test_certs_order(void **state)
 	free(der);
 	sk_X509_free(in);
 	X509_free(longer);
+}
+
+/*
+ * GetNextCACert (RFC 8894 4.7.1): the next certificates are readable
+ * both from the signed content and from the outer certificates field,
+ * and the signature verifies with the current RA alone.
+ */
+static void
+check_next(const struct fx *f, STACK_OF(X509) *next, int want_outer)
+{
+	const unsigned char	*p;
+	STACK_OF(X509)		*inner = NULL, *outer, *other;
+	CMS_ContentInfo		*cms;
+	struct sg_err		 err;
+	PKCS7			*p7;
+	BIO			*content;
+	uint8_t			*der = NULL;
+	char			*buf;
+	size_t			 len;
+	long			 n;
+	int			 i;
+
+	assert_int_equal(p7_next_build(next, f->ra_cert, f->ra_key, &der, &len,
+	    &err), SG_OK);
+	/* Outer: the next certificates first, in order, then the RA. */
+	p = der;
+	p7 = d2i_PKCS7(NULL, &p, (long)len);
+	assert_non_null(p7);
+	assert_true(PKCS7_type_is_signed(p7));
+	outer = p7->d.sign->cert;
+	assert_int_equal(sk_X509_num(outer), want_outer);
+	for (i = 0; i < sk_X509_num(next); i++)
+		assert_int_equal(X509_cmp(sk_X509_value(outer, i),
+		    sk_X509_value(next, i)), 0);
+	assert_int_equal(X509_cmp(sk_X509_value(outer, want_outer - 1),
+	    f->ra_cert), 0);
+	PKCS7_free(p7);
+	/* Inner: verified with only the current RA trusted as signer. */
+	p = der;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	assert_non_null(cms);
+	content = BIO_new(BIO_s_mem());
+	assert_non_null(content);
+	assert_int_equal(CMS_verify(cms, f->ra_stack, NULL, NULL, content,
+	    CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN | CMS_BINARY), 1);
+	n = BIO_get_mem_data(content, &buf);
+	assert_int_equal(p7_certs_parse((uint8_t *)buf, (size_t)n, &inner,
+	    &err), SG_OK);
+	assert_int_equal(sk_X509_num(inner), sk_X509_num(next));
+	for (i = 0; i < sk_X509_num(next); i++)
+		assert_int_equal(X509_cmp(sk_X509_value(inner, i),
+		    sk_X509_value(next, i)), 0);
+	/* Only the current RA's signature: another certificate fails. */
+	CMS_ContentInfo_free(cms);
+	p = der;
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);	/* no cached signer */
+	assert_non_null(cms);
+	other = sk_X509_new_null();
+	assert_non_null(other);
+	assert_true(sk_X509_push(other, f->other_cert));
+	assert_int_not_equal(CMS_verify(cms, other, NULL, NULL, NULL,
+	    CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN | CMS_BINARY), 1);
+	ERR_clear_error();
+	sk_X509_free(other);
+	sk_X509_pop_free(inner, X509_free);
+	BIO_free(content);
+	CMS_ContentInfo_free(cms);
+	free(der);
+}
+
+static void
+test_next(void **state)
+{
+	struct fx	*f = *state;
+	STACK_OF(X509)	*next;
+
+	next = sk_X509_new_null();
+	assert_non_null(next);
+	/* A next RA and CA: both, then the current RA (3 in all). */
+	assert_true(sk_X509_push(next, f->other_cert));
+	assert_true(sk_X509_push(next, f->chain[2]));
+	check_next(f, next, 3);
+	/* The current RA stays in the next set: not added twice. */
+	assert_true(sk_X509_push(next, f->ra_cert));
+	check_next(f, next, 3);
+	sk_X509_free(next);
 }
 
 /*
@@ -1942,8 +2128,10 @@ main(void)
 		cmocka_unit_test(test_ec_client),
 		cmocka_unit_test(test_hand_table),
 		cmocka_unit_test(test_rep_table),
+		cmocka_unit_test(test_rep_detached),
 		cmocka_unit_test(test_rep_details),
 		cmocka_unit_test(test_certs_order),
+		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_hostile_files),
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_envelope_damage),
