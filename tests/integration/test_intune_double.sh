@@ -18,22 +18,12 @@ sg_need curl python3 openssl
 INTUNE_DOUBLE=${INTUNE_DOUBLE:-$(dirname "$SCEPGATE")/../tests/doubles/intune/intune-double}
 [[ -x $INTUNE_DOUBLE ]] || sg_fail "no intune-double at $INTUNE_DOUBLE"
 
+# lib.sh's sg_cleanup stops SG_PID and shows DIR/server.log on failure:
+# here the double and its stderr.
 SG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/intune-double-it.XXXXXX")
-cleanup() {
-	local rc=$?
-	if [[ -n ${PID:-} ]]; then
-		kill "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
-	fi
-	sg_check_log "$rc" "$SG_TMP/double.log" "intune-double's log" 40 || rc=$?
-	if [[ ${KEEP:-0} == 1 ]]; then
-		echo "kept $SG_TMP" >&2
-	else
-		rm -rf "$SG_TMP"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
+DIR=$SG_TMP
+LOG=$DIR/server.log
+trap sg_cleanup EXIT
 cd "$SG_TMP"
 
 TENANT=contoso.onmicrosoft.com
@@ -50,17 +40,22 @@ HDRS=$SG_TMP/headers
 printf '%s\n' "$SECRET" >secret.txt
 chmod 600 secret.txt
 
-PORT=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+	python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+PORT=$(free_port)
+TLS_PORT=$(free_port)
 U=http://127.0.0.1:$PORT
-"$INTUNE_DOUBLE" --port "$PORT" --dir "$SG_TMP/files" --tenant "$TENANT" \
+"$INTUNE_DOUBLE" --port "$PORT" --tls-port "$TLS_PORT" --dir "$SG_TMP/files" \
+	--tenant "$TENANT" \
 	--client-id "$CLIENT" --client-secret-file secret.txt \
 	--good-challenge "$CHALLENGE" --token-ttl 600 \
-	>double.out 2>double.log &
-PID=$!
+	>double.out 2>"$LOG" &
+SG_PID=$!
 for _ in $(seq 100); do
 	curl -fs -o /dev/null --max-time 1 "$U/__test/state" && break
-	kill -0 "$PID" 2>/dev/null || sg_fail "intune-double exited at start"
+	kill -0 "$SG_PID" 2>/dev/null || sg_fail "intune-double exited at start"
 	sleep 0.1
 done
 curl -fs -o /dev/null "$U/__test/state" || sg_fail "intune-double not up"
@@ -178,9 +173,9 @@ IT3=$(val 'b["access_token"]')
 [[ $(state '(b["tokens_issued"], b["intune_scope_forms"])') == \
 	"({'graph': 1, 'intune': 3}, {'single_slash': 1, 'double_slash': 2})" ]] ||
 	sg_fail "token counts: $(state 'b["tokens_issued"], b["intune_scope_forms"]')"
-grep -q 'scope_form":"double-slash","token_scope":"intune"' double.log ||
+grep -q 'scope_form":"double-slash","token_scope":"intune"' "$LOG" ||
 	sg_fail "the double-slash scope was not logged"
-grep -q 'scope_form":"single-slash","token_scope":"intune"' double.log ||
+grep -q 'scope_form":"single-slash","token_scope":"intune"' "$LOG" ||
 	sg_fail "the single-slash scope was not logged"
 token "$INTUNE_SCOPE2" wrong-secret
 want 401 "wrong secret" '"AADSTS7000215" in b["error_description"] and
@@ -218,6 +213,11 @@ grep -qi '^client-request-id: 6f1f5c2a' "$HDRS" ||
 	if e["providerName"] == "PkiConnectorFEService"][0]') == \
 	"$U/su1/pkisvc" ]] || sg_fail "PKI URI: $(cat "$BODY")"
 SU=1
+U=https://127.0.0.1:$TLS_PORT http GET "$DISCOVERY" --cacert files/tls.pem \
+	-H "Authorization: Bearer $GT"
+want 200 "discovery over HTTPS" '[e["uri"] for e in b["value"]][1:] ==
+	["https://127.0.0.1:'"$TLS_PORT"'/su1/scepsvc",
+	"https://127.0.0.1:'"$TLS_PORT"'/su1/pkisvc"]'
 hook '{"discovery_403": true}'
 discover "$GT"
 want 403 "discovery_403" '"Insufficient privileges" in b["error"]["message"]'
@@ -432,7 +432,7 @@ want 200 "request log" 'len(b) > 50 and all("/__test/" not in e["path"] for e in
 for s in "$SECRET" "$CHALLENGE" "$GT" "$IT" "$IT1" "$IT3" "${GOOD:0:40}" \
 	"${GOOD: -40}" "$(printf '%s' "$CHALLENGE" | base64)"; do
 	grep -qF -- "$s" "$BODY" && sg_fail "a secret in /__test/requests"
-	grep -qF -- "$s" double.log double.out && sg_fail "a secret on stderr"
+	grep -qF -- "$s" "$LOG" double.out && sg_fail "a secret on stderr"
 done
 [[ $(val 'sorted({e["headers"].get("Authorization", "-") for e in b})') == \
 	"['-', 'Bearer [graph, expired]', 'Bearer [graph]', 'Bearer [intune]']" ]] ||

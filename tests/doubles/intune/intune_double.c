@@ -1859,21 +1859,27 @@ code_flag(json_t *j, const char *spec)
 static void
 flag(json_t *j, int c, const char *arg)
 {
+	static const struct {
+		int		 c;
+		const char	*key;
+		bool		 v;
+	} bools[] = {
+		{ 'E', "secret_expired", true },
+		{ '3', "discovery_403", true },
+		{ 'N', "no_scep_entry", true },
+		{ 'V', "api_version_check", false },
+	};
+	size_t	i;
 	long	v;
 
+	for (i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		if (bools[i].c == c) {
+			json_object_set_new(j, bools[i].key,
+			    json_boolean(bools[i].v));
+			return;
+		}
+	}
 	switch (c) {
-	case 'E':
-		json_object_set_new(j, "secret_expired", json_true());
-		break;
-	case '3':
-		json_object_set_new(j, "discovery_403", json_true());
-		break;
-	case 'N':
-		json_object_set_new(j, "no_scep_entry", json_true());
-		break;
-	case 'V':
-		json_object_set_new(j, "api_version_check", json_false());
-		break;
 	case 't':
 	case 'm':
 	case 'M':
