@@ -967,13 +967,15 @@ redact_json(json_t *j)
 			/* The challenge blob is inside: see "csr_sha256". */
 			snprintf(text, sizeof(text), "[CSR, %zu base64 "
 			    "characters, redacted]", json_string_length(v));
+			wipe_json_string(v);
 			json_object_set_new(j, k, json_string(text));
 		} else if (strcasecmp(k, "challengePassword") == 0 ||
 		    strcasecmp(k, "good_challenge") == 0 ||
 		    strcasecmp(k, "client_secret") == 0 ||
-		    strcasecmp(k, "access_token") == 0)
+		    strcasecmp(k, "access_token") == 0) {
+			wipe_json_string(v);
 			json_object_set_new(j, k, json_string(REDACTED));
-		else
+		} else
 			redact_json(v);
 	}
 }
