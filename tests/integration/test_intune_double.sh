@@ -426,16 +426,27 @@ http POST /__test/config -H 'Content-Type: application/json' \
 	-d '{"faults": {"validateRequest": {"kind": "boom"}}}'
 want 400 "unknown fault kind"
 
+# ---- token expiry mid-run ----
+curl -fs -o /dev/null -X POST "$U/__test/expire_tokens" || sg_fail "expire_tokens"
+http POST "/su$SU/pkisvc/CertificateAuthorityRequests/downloadRevocationRequests" \
+	-H "Authorization: Bearer $IT" -H 'api-version: 5019-05-05' \
+	-H 'Content-Type: application/json' -d "$DL"
+want 401 "expired Intune token" '"expired" in b["Message"]'
+IT2=$IT
+IT=$(new_token "$INTUNE_SCOPE2")
+pki downloadRevocationRequests "$DL"
+want 200 "a new Intune token"
+
 # ---- 8.5 the request log holds no secret ----
 http GET /__test/requests
 want 200 "request log" 'len(b) > 50 and all("/__test/" not in e["path"] for e in b)'
-for s in "$SECRET" "$CHALLENGE" "$GT" "$IT" "$IT1" "$IT3" "${GOOD:0:40}" \
+for s in "$SECRET" "$CHALLENGE" "$GT" "$IT" "$IT1" "$IT2" "$IT3" "${GOOD:0:40}" \
 	"${GOOD: -40}" "$(printf '%s' "$CHALLENGE" | base64)"; do
 	grep -qF -- "$s" "$BODY" && sg_fail "a secret in /__test/requests"
 	grep -qF -- "$s" "$LOG" double.out && sg_fail "a secret on stderr"
 done
 [[ $(val 'sorted({e["headers"].get("Authorization", "-") for e in b})') == \
-	"['-', 'Bearer [graph, expired]', 'Bearer [graph]', 'Bearer [intune]']" ]] ||
+	"['-', 'Bearer [graph, expired]', 'Bearer [graph]', 'Bearer [intune, expired]', 'Bearer [intune]']" ]] ||
 	sg_fail "Authorization labels: $(val '{e["headers"].get("Authorization") for e in b}')"
 [[ $(val '[e["body"]["client_secret"] for e in b if e["action"] == "token"][0]') == \
 	"[redacted]" ]] || sg_fail "token request body not redacted"
