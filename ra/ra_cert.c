@@ -247,5 +247,5 @@ ra_racert_pem(struct ra *ra, const char *id)
 {
 	const struct ra_key	*rk = ra_keys_find(&ra->keys, id);
 
-	return rk != NULL ? rk->pem : NULL;
+	return rk != NULL ? ra_cacert_of(ra, rk)->pem : NULL;
 }

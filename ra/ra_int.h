@@ -16,18 +16,12 @@
 
 /* ---- keys (ra_keys.c: the only holder of RA private keys) ---- */
 
-/* One RA certificate with its key and its precomputed GetCACert bodies. */
+/* One RA certificate with its key (its GetCACert bodies: ra.c). */
 struct ra_key {
 	char		 id[64];
 	X509		*cert;
 	EVP_PKEY	*key;
 	STACK_OF(X509)	*chain;		/* RA cert, then the CA chain */
-	uint8_t		*cms;		/* GetCACert cms-chain body */
-	size_t		 cms_len;
-	uint8_t		*der;		/* GetCACert der body */
-	size_t		 der_len;
-	char		*pem;		/* GetCACert pem body */
-	size_t		 pem_len;
 };
 
 struct ra_keys {
@@ -121,16 +115,32 @@ bool		 ra_throttle_fail(struct ra_throttle *, const char *peer,
 
 /* ---- the RA ---- */
 
+/* The GetCACert bodies of one RA certificate, built once (ra.c). */
+struct ra_cacert {
+	uint8_t		*cms;		/* cms-chain: RA, then CA chain */
+	size_t		 cms_len;
+	uint8_t		*der;		/* der: the RA certificate */
+	size_t		 der_len;
+	char		*pem;		/* pem: the same, as PEM text */
+	size_t		 pem_len;
+};
+
+struct ra;
+/* The bodies of "rk", one of ra->keys.ra (borrowed, live with the RA). */
+const struct ra_cacert *ra_cacert_of(const struct ra *,
+		    const struct ra_key *rk);
+
 struct ra {
 	const struct conf	*conf;
 	struct ra_store		*store;
 	struct ra_keys		 keys;
+	struct ra_cacert	 cacert[CONF_MAX_RA];	/* of keys.ra[i] */
 	struct ra_up		*up;
 	char			 caps[256];	/* GetCACaps body */
 	char			 actor[64];
 	struct ra_throttle	*throttle;	/* wrong access codes */
-	uint8_t			*next;		/* GetNextCACert content */
-	size_t			 next_len;	/* (unsigned inner set) */
+	uint8_t			*next_ca_p7;	/* GetNextCACert content */
+	size_t			 next_ca_p7_len; /* (unsigned inner set) */
 };
 
 /* One PKIOperation being answered (ra.c, ra_enroll.c). */

@@ -149,13 +149,14 @@ ra_up_local_open(const struct conf *conf, struct ra_up **out,
 	struct local	*l;
 	enum sg_rc	 rc;
 
-	if ((up = calloc(1, sizeof(*up))) == NULL ||
-	    (up->priv = l = calloc(1, sizeof(*l))) == NULL ||
+	if ((up = calloc(1, sizeof(*up))) == NULL)
+		return sg_err_set(err, SG_ENOMEM, "local CA");
+	up->ops = &local_ops;	/* so that ra_up_free() frees "priv" */
+	if ((up->priv = l = calloc(1, sizeof(*l))) == NULL ||
 	    (up->chain = sk_X509_new_null()) == NULL) {
 		rc = sg_err_set(err, SG_ENOMEM, "local CA");
 		goto out;
 	}
-	up->ops = &local_ops;
 	l->crl_days = conf->upstream.crl_days > 0 ? conf->upstream.crl_days : 7;
 	if ((rc = ra_pem_read_cert(conf->upstream.ca_cert, &l->cert, err)) !=
 	    SG_OK ||
@@ -167,10 +168,11 @@ ra_up_local_open(const struct conf *conf, struct ra_up **out,
 		    conf->upstream.ca_key, conf->upstream.ca_cert);
 		goto out;
 	}
-	if (!X509_up_ref(l->cert) || !sk_X509_push(up->chain, l->cert)) {
+	if (!sk_X509_push(up->chain, l->cert)) {
 		rc = sg_err_set(err, SG_ENOMEM, "local CA");
 		goto out;
 	}
+	(void)X509_up_ref(l->cert);	/* atomic: cannot fail */
 	if (conf->upstream.ca_chain[0] != '\0' &&
 	    (rc = ra_pem_read_certs(conf->upstream.ca_chain, up->chain,
 	    err)) != SG_OK)
