@@ -371,56 +371,6 @@ ra_getnextcacert(struct ra *ra, const char *uri, struct ra_reply *r,
 	return rc;
 }
 
-void
-ra_op_fail(struct ra_op *op, int failinfo, const char *text, const char *fmt,
-    ...)
-{
-	va_list	ap;
-
-	op->status = P7_STATUS_FAILURE;
-	op->failinfo = failinfo;
-	op->failtext = text;
-	va_start(ap, fmt);
-	vsnprintf(op->reason, sizeof(op->reason), fmt, ap);
-	va_end(ap);
-}
-
-void
-ra_op_fail_err(struct ra_op *op, const struct sg_err *e)
-{
-	int		 fi = e->failinfo >= 0 ? e->failinfo : SG_FAIL_BADREQUEST;
-	const char	*text;
-
-	/* Short fixed texts: no internal detail reaches the client. */
-	switch (fi) {
-	case SG_FAIL_BADALG:	  text = "unsupported algorithm"; break;
-	case SG_FAIL_BADMSGCHECK: text = "message check failed"; break;
-	case SG_FAIL_BADTIME:	  text = "bad time"; break;
-	case SG_FAIL_BADCERTID:	  text = "certificate not found"; break;
-	default:		  text = "request refused"; break;
-	}
-	ra_op_fail(op, fi, text, "%s", e->msg);
-}
-
-static void
-audit_op(struct ra_op *op, const char *outcome)
-{
-	struct ra_audit	 a = { 0 };
-	char		 actor[96];
-
-	snprintf(actor, sizeof(actor), "device@%s", op->peer);
-	a.actor = actor;
-	a.endpoint = op->ep.name;
-	a.account = op->account[0] ? op->account : NULL;
-	a.transid = op->msg->transid;
-	a.action = p7_type_name(op->msg->type);
-	a.outcome = outcome;
-	a.details = op->reason[0] ? op->reason : NULL;
-	if (ra_store_audit_add(op->ra->store, &a, NULL) != SG_OK)
-		sg_log(SG_LOG_ERR, "transid=%s: cannot write the audit record",
-		    op->tid);
-}
-
 /* Algorithms this server accepts (GetCACaps says the same). */
 static bool
 alg_allowed(const struct ra_op *op, struct sg_err *e)
@@ -495,49 +445,6 @@ dispatch(struct ra_op *op)
 	}
 }
 
-static const char *
-status_name(int status)
-{
-	switch (status) {
-	case P7_STATUS_SUCCESS:	return "success";
-	case P7_STATUS_PENDING:	return "pending";
-	}
-	return "failure";
-}
-
-/* Sign (and on SUCCESS encrypt) the answer; SUCCESS falls back to FAILURE. */
-static enum sg_rc
-op_reply(struct ra_op *op, struct ra_reply *r, struct sg_err *err)
-{
-	struct p7_rep	 rep = { 0 };
-	enum sg_rc	 rc;
-
-	rep.req = op->msg;
-	rep.sign_cert = op->rk->cert;
-	rep.sign_key = op->rk->key;
-	rep.status = op->status;
-	rep.failinfo = op->failinfo;
-	rep.failtext = op->failtext;
-	rep.certs = op->certs;
-	rep.crl = op->crl;
-	/* A request that never opened has no cipher to mirror. */
-	if (op->msg->cipher_nid == 0)
-		rep.cipher_nid = NID_aes_128_cbc;
-	rc = p7_rep_build(&rep, &r->body, &r->len, err);
-	if (rc != SG_OK && op->status == P7_STATUS_SUCCESS) {
-		sg_log(SG_LOG_ERR, "transid=%s: cannot build the SUCCESS "
-		    "reply: %s", op->tid, err ? err->msg : "");
-		ra_op_fail(op, SG_FAIL_BADALG, "cannot encrypt the reply",
-		    "reply encryption failed");
-		rep.status = op->status;
-		rep.failinfo = op->failinfo;
-		rep.failtext = op->failtext;
-		rc = p7_rep_build(&rep, &r->body, &r->len, err);
-	}
-	r->ctype = "application/x-pki-message";
-	return rc;
-}
-
 enum sg_rc
 ra_pkiop(struct ra *ra, const char *uri, const uint8_t *der, size_t len,
     const char *peer, struct ra_reply *r, struct sg_err *err)
@@ -565,17 +472,17 @@ ra_pkiop(struct ra *ra, const char *uri, const uint8_t *der, size_t len,
 		ra_op_fail_err(&op, &perr);
 	else
 		dispatch(&op);
-	rc = op_reply(&op, r, err);
+	rc = ra_reply_build(&op, r, err);
 	sg_log(op.status == P7_STATUS_FAILURE ? SG_LOG_WARN : SG_LOG_INFO,
 	    "endpoint=%s transid=%s peer=%s account=%s: %s %s%s%s",
 	    op.ep.name, op.tid, peer, op.account[0] ? op.account : "-",
-	    p7_type_name(op.msg->type), status_name(op.status),
+	    p7_type_name(op.msg->type), ra_p7_status_name(op.status),
 	    op.reason[0] ? ": " : "", op.reason);
 	/* Every enrollment outcome, and every refusal, is audited. */
 	if (op.msg->type == P7_TYPE_PKCSREQ ||
 	    op.msg->type == P7_TYPE_RENEWALREQ ||
 	    op.status != P7_STATUS_PENDING)
-		audit_op(&op, status_name(op.status));
+		ra_audit_op(&op, ra_p7_status_name(op.status));
 	sk_X509_pop_free(op.certs, X509_free);
 	X509_CRL_free(op.crl);
 	p7_msg_free(op.msg);

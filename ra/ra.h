@@ -382,18 +382,26 @@ int		 ra_poll_interval(const struct ra *);
 void		 ra_set_actor(struct ra *, const char *actor);
 
 /*
- * Create a new instance in "dir" (scepctl init): a local root CA, an RA
- * certificate, the server secret, the configuration file, the database
- * with a device endpoint "demo" and one account. Refuses an existing
- * instance. Writes the config path, URL and access code for display.
+ * Create a new instance in "dir" (scepctl init; ra_instance.c): a local
+ * root CA, an RA certificate, the server secret, the configuration file,
+ * the database with a device endpoint "demo" and one account. Refuses
+ * an existing instance (SG_EEXIST). Fills "res" with the config path,
+ * URL and access code for display (shown once).
  */
-struct ra_init_result {
+struct ra_instance_result {
 	char	config[1024];
 	char	url[512];
 	char	code[RA_CODE_MAX + 1];
 };
-enum sg_rc	 ra_init_instance(const char *dir, const char *address,
-		    int port, struct ra_init_result *, struct sg_err *);
+enum sg_rc	 ra_instance_create(const char *dir, const char *address,
+		    int port, struct ra_instance_result *res,
+		    struct sg_err *);
+/*
+ * XXX compatibility names for tests/unit/sg_test.c until the test split
+ * lands; remove them then.
+ */
+#define ra_init_instance	ra_instance_create
+#define ra_init_result		ra_instance_result
 
 /* Parsers of the admin words ("device", "cms-chain", ...). */
 bool		 ra_ep_type_parse(const char *, enum ra_ep_type *);

@@ -143,7 +143,7 @@ struct ra {
 	size_t			 next_ca_p7_len; /* (unsigned inner set) */
 };
 
-/* One PKIOperation being answered (ra.c, ra_enroll.c). */
+/* One PKIOperation being answered (ra.c and the handlers below). */
 struct ra_op {
 	struct ra		*ra;
 	struct ra_endpoint	 ep;
@@ -162,39 +162,118 @@ struct ra_op {
 	X509_CRL		*crl;		/* SUCCESS of GetCRL */
 };
 
+/*
+ * The files of ra/ below call each other only downwards (no circles;
+ * scripts/check-ra-cycles.sh checks): ra.c dispatches to ra_enroll.c
+ * and ra_cert.c; ra_enroll.c uses ra_auth.c and ra_txn.c; all of them
+ * use ra_reply.c, ra_audit.c and ra_names.c, which call no other file.
+ */
+
+/* ---- the CertRep being built (ra_reply.c) ---- */
+
+/* Set a FAILURE: "text" for the client, "fmt" for log and audit. */
+void		 ra_op_fail(struct ra_op *, int failinfo, const char *text,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Set a FAILURE from "e": its failInfo, a fixed text for the client. */
+void		 ra_op_fail_err(struct ra_op *, const struct sg_err *e);
+/*
+ * Set SUCCESS with certificate "x" (borrowed; the reply takes a
+ * reference), the certificate "serial", then the CA chain if the
+ * endpoint's GetCert format says so.
+ */
+void		 ra_op_deliver(struct ra_op *, X509 *x, const char *serial);
+/*
+ * Sign (and on SUCCESS encrypt) the operation's answer into r->body
+ * (malloc'ed). A SUCCESS that cannot be encrypted is sent as FAILURE.
+ */
+enum sg_rc	 ra_reply_build(struct ra_op *, struct ra_reply *r,
+		    struct sg_err *);
+
+/* ---- message handlers, after the envelope is open ---- */
+
+/* PKCSReq and RenewalReq (ra_enroll.c, RFC 8894 3.3.1). */
+void		 ra_op_pkcsreq(struct ra_op *, bool renewal);
+/* CertPoll (ra_enroll.c, 3.3.3). */
+void		 ra_op_certpoll(struct ra_op *);
+/* GetCert and GetCRL (ra_cert.c, 3.3.4, 3.3.5). */
+void		 ra_op_getcert(struct ra_op *);
+void		 ra_op_getcrl(struct ra_op *);
+
+/* ---- who asks (ra_auth.c); false: op holds the FAILURE ---- */
+
+/* The access code's account ("acct"), under the lockout of wrong codes. */
+bool		 ra_auth_code(struct ra_op *, const struct p7_csr *,
+		    struct ra_account *acct);
+/*
+ * A RenewalReq's signer: a valid certificate this endpoint issued, in
+ * the renewal window; its account into "acct", its serial into "old".
+ */
+bool		 ra_auth_renewal(struct ra_op *, struct ra_account *acct,
+		    char *old, size_t oldsz);
+/* Does a CertPoll's signer own transaction "t" (its key, or renewal)? */
+bool		 ra_auth_poll_signer(const struct ra_op *,
+		    const struct ra_txn *t);
+
+/* ---- the transaction state machine (ra_txn.c) ---- */
+
+/*
+ * An earlier transaction with this transactionID (RFC 8894 5.2): the
+ * same key resumes it, another key is refused; true when answered.
+ */
+bool		 ra_txn_resume(struct ra_op *, const struct p7_csr *);
+/*
+ * Ask the upstream for a certificate for transaction "t" and record the
+ * outcome in "t": ISSUED (with serial; *out set, the caller frees it),
+ * PENDING (with the order id) or REJECTED (failinfo, reason). "t" is
+ * then written back.
+ */
+void		 ra_txn_issue(struct ra *, const struct ra_endpoint *,
+		    const struct ra_account *, const struct p7_csr *,
+		    struct ra_txn *t, X509 **out);
+/* Ask the upstream about one pending order; true if "t" changed. */
+bool		 ra_txn_collect(struct ra *, struct ra_txn *t);
+/* Turn the state of "t" into the answer; "x" (borrowed) if in hand. */
+void		 ra_txn_answer(struct ra_op *, const struct ra_txn *t, X509 *x);
+
+/* ---- issued certificates (ra_cert.c) ---- */
+
+/*
+ * A stored certificate by serial, decoded (free it); its row into
+ * "info" and its account into "account_id" when not NULL. NULL if
+ * absent.
+ */
+X509		*ra_cert_load(struct ra *, const char *serial,
+		    struct ra_cert *info, int64_t *account_id);
+
+/* ---- catalogue (ra_catalog.c) ---- */
+
+/*
+ * May an account (or an edit) of endpoint "ep" use "profile" for
+ * "term_days"? Always SG_OK while no profile is synced (the local CA
+ * takes free-text profiles). Then the profile, by name or by upstream
+ * id, must be a synced one of the endpoint's kind that allows the term:
+ * SG_ENOTFOUND or SG_EPOLICY with what to do.
+ */
+enum sg_rc	 ra_catalog_check(struct ra *, const struct ra_endpoint *ep,
+		    const char *profile, int term_days, struct sg_err *);
+
+/* ---- the audit log (ra_audit.c); a failed write is logged ---- */
+
+/* The device record of one PKIOperation, outcome "success" etc. */
+void		 ra_audit_op(struct ra_op *, const char *outcome);
+/* Audit and log one admin action; "err" says why it failed. */
+void		 ra_audit_admin(struct ra *, const char *action,
+		    const char *endpoint, const char *account,
+		    enum sg_rc rc, const struct sg_err *err,
+		    const char *details);
 /* Audit an admin action on a request: its endpoint, account, transid. */
 void		 ra_audit_txn(struct ra *, const char *action,
 		    const struct ra_txn *, enum sg_rc, const struct sg_err *,
 		    const char *details);
 
-/* Sign a CRL of every revoked certificate (ra_cert.c); *der malloc'ed. */
-enum sg_rc	 ra_cert_crl_sign(struct ra *, int64_t number, uint8_t **der,
-		    size_t *len, struct sg_err *);
+/* ---- words (ra_names.c) ---- */
 
-/* Message handlers (ra_enroll.c), after the envelope is open. */
-void		 ra_op_pkcsreq(struct ra_op *, bool renewal);
-void		 ra_op_certpoll(struct ra_op *);
-void		 ra_op_getcert(struct ra_op *);
-void		 ra_op_getcrl(struct ra_op *);
-/* Set a FAILURE: "text" for the client, "fmt" for log and audit. */
-void		 ra_op_fail(struct ra_op *, int failinfo, const char *text,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void		 ra_op_fail_err(struct ra_op *, const struct sg_err *);
-
-/*
- * May an account (or an edit) of endpoint "ep" use "profile" for
- * "term_days" (ra_catalog.c)? Always SG_OK while no profile is synced
- * (the local CA takes free-text profiles). Then the profile, by name or
- * by upstream id, must be a synced one of the endpoint's kind that
- * allows the term: SG_ENOTFOUND or SG_EPOLICY with what to do.
- */
-enum sg_rc	 ra_catalog_check(struct ra *, const struct ra_endpoint *ep,
-		    const char *profile, int term_days, struct sg_err *);
-
-/* Audit and log one admin action (ra_admin.c). */
-void		 ra_audit_admin(struct ra *, const char *action,
-		    const char *endpoint, const char *account,
-		    enum sg_rc rc, const struct sg_err *err,
-		    const char *details);
+/* "success", "pending", "failure" for a pkiStatus. */
+const char	*ra_p7_status_name(int status);
 
 #endif /* RA_INT_H */
