@@ -445,6 +445,24 @@ dispatch(struct ra_op *op)
 	}
 }
 
+/* The log line and the audit record of one PKIOperation. */
+static void
+op_record(struct ra_op *op)
+{
+	sg_log(op->status == P7_STATUS_SUCCESS ||
+	    op->status == P7_STATUS_PENDING ? SG_LOG_INFO :
+	    op->status == RA_OP_INTERNAL ? SG_LOG_ERR : SG_LOG_WARN,
+	    "endpoint=%s transid=%s peer=%s account=%s: %s %s%s%s",
+	    op->ep.name, op->tid, op->peer, op->account[0] ? op->account : "-",
+	    p7_type_name(op->msg->type), ra_p7_status_name(op->status),
+	    op->err.msg[0] ? ": " : "", op->err.msg);
+	/* Every enrollment outcome, and every refusal, is audited. */
+	if (op->msg->type == P7_TYPE_PKCSREQ ||
+	    op->msg->type == P7_TYPE_RENEWALREQ ||
+	    op->status != P7_STATUS_PENDING)
+		ra_audit_op(op, ra_p7_status_name(op->status));
+}
+
 enum sg_rc
 ra_pkiop(struct ra *ra, const char *uri, const uint8_t *der, size_t len,
     const char *peer, struct ra_reply *r, struct sg_err *err)
@@ -456,11 +474,13 @@ ra_pkiop(struct ra *ra, const char *uri, const uint8_t *der, size_t len,
 	memset(&op, 0, sizeof(op));
 	op.ra = ra;
 	op.peer = peer;
-	op.failinfo = SG_FAIL_NONE;
+	sg_err_clear(&op.err);
 	if ((rc = find_endpoint(ra, uri, &op.ep, &op.rk, &op.rk_enc, err)) !=
 	    SG_OK)
 		return rc;
 	rc = p7_msg_parse(der, len, &op.msg, &perr);
+	if (op.msg == NULL && (rc == SG_ENOMEM || rc == SG_EINTERNAL))
+		return sg_err_set(err, rc, "PKIOperation: %s", perr.msg);
 	if (op.msg == NULL) {
 		/* Not SCEP at all: no signer to answer (HTTP 400). */
 		sg_log(SG_LOG_WARN, "endpoint=%s peer=%s: PKIOperation "
@@ -472,17 +492,13 @@ ra_pkiop(struct ra *ra, const char *uri, const uint8_t *der, size_t len,
 		ra_op_fail_err(&op, &perr);
 	else
 		dispatch(&op);
-	rc = ra_reply_build(&op, r, err);
-	sg_log(op.status == P7_STATUS_FAILURE ? SG_LOG_WARN : SG_LOG_INFO,
-	    "endpoint=%s transid=%s peer=%s account=%s: %s %s%s%s",
-	    op.ep.name, op.tid, peer, op.account[0] ? op.account : "-",
-	    p7_type_name(op.msg->type), ra_p7_status_name(op.status),
-	    op.reason[0] ? ": " : "", op.reason);
-	/* Every enrollment outcome, and every refusal, is audited. */
-	if (op.msg->type == P7_TYPE_PKCSREQ ||
-	    op.msg->type == P7_TYPE_RENEWALREQ ||
-	    op.status != P7_STATUS_PENDING)
-		ra_audit_op(&op, ra_p7_status_name(op.status));
+	if (op.status == RA_OP_INTERNAL) {
+		/* No CertRep: the server failed, not the request (500). */
+		rc = sg_err_set(err, op.err.rc, "transid=%s: %s", op.tid,
+		    op.err.msg);
+	} else
+		rc = ra_reply_build(&op, r, err);
+	op_record(&op);
 	sk_X509_pop_free(op.certs, X509_free);
 	X509_CRL_free(op.crl);
 	p7_msg_free(op.msg);

@@ -15,6 +15,7 @@ audit_write(struct ra *ra, const char *action, const char *endpoint,
     const struct sg_err *err, const char *details)
 {
 	struct ra_audit	a = { 0 };
+	struct sg_err	e;
 	char		buf[512];
 
 	if (details != NULL && details[0] == '\0')
@@ -31,8 +32,9 @@ audit_write(struct ra *ra, const char *action, const char *endpoint,
 	a.action = action;
 	a.outcome = rc == SG_OK ? "success" : "failure";
 	a.details = details;
-	if (ra_store_audit_add(ra->store, &a, NULL) != SG_OK)
-		sg_log(SG_LOG_ERR, "%s: cannot write the audit record", action);
+	if (ra_store_audit_add(ra->store, &a, &e) != SG_OK)
+		sg_log(SG_LOG_ERR, "%s: cannot write the audit record: %s",
+		    action, e.msg);
 }
 
 void
@@ -49,12 +51,15 @@ ra_audit_txn(struct ra *ra, const char *action, const struct ra_txn *t,
 {
 	struct ra_endpoint	ep = { 0 };
 	struct ra_account	acct = { 0 };
+	struct sg_err		e;
 
 	/* Best effort: a record without the names beats no record. */
-	if (t->endpoint_id > 0)
-		(void)ra_store_endpoint_by_id(ra->store, t->endpoint_id, &ep, NULL);
-	if (t->account_id > 0)
-		(void)ra_store_account_by_id(ra->store, t->account_id, &acct, NULL);
+	if (t->endpoint_id > 0 && ra_store_endpoint_by_id(ra->store,
+	    t->endpoint_id, &ep, &e) != SG_OK)
+		sg_log(SG_LOG_WARN, "%s: endpoint: %s", action, e.msg);
+	if (t->account_id > 0 && ra_store_account_by_id(ra->store,
+	    t->account_id, &acct, &e) != SG_OK)
+		sg_log(SG_LOG_WARN, "%s: account: %s", action, e.msg);
 	audit_write(ra, action, ep.name[0] ? ep.name : NULL,
 	    acct.name[0] ? acct.name : NULL,
 	    t->transid[0] ? t->transid : NULL, rc, err, details);
@@ -64,6 +69,7 @@ void
 ra_audit_op(struct ra_op *op, const char *outcome)
 {
 	struct ra_audit	 a = { 0 };
+	struct sg_err	 e;
 	char		 actor[96];
 
 	snprintf(actor, sizeof(actor), "device@%s", op->peer);
@@ -73,10 +79,10 @@ ra_audit_op(struct ra_op *op, const char *outcome)
 	a.transid = op->msg->transid;
 	a.action = p7_type_name(op->msg->type);
 	a.outcome = outcome;
-	a.details = op->reason[0] ? op->reason : NULL;
-	if (ra_store_audit_add(op->ra->store, &a, NULL) != SG_OK)
-		sg_log(SG_LOG_ERR, "transid=%s: cannot write the audit record",
-		    op->tid);
+	a.details = op->err.msg[0] ? op->err.msg : NULL;
+	if (ra_store_audit_add(op->ra->store, &a, &e) != SG_OK)
+		sg_log(SG_LOG_ERR, "transid=%s: cannot write the audit record: "
+		    "%s", op->tid, e.msg);
 }
 
 enum sg_rc

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "ra_int.h"
 
 /* Check the access code: the account it belongs to, or a failure. */
@@ -37,10 +39,17 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 		    "no challengePassword in the request");
 		return false;
 	}
-	if (strlen(csr->challenge) > RA_CODE_MAX ||
-	    ra_keys_code_hmac(&op->ra->keys, csr->challenge, mac) != SG_OK ||
-	    (rc = ra_store_account_by_code(op->ra->store, op->ep.id, mac, acct,
-	    &e)) == SG_ENOTFOUND) {
+	if (strlen(csr->challenge) > RA_CODE_MAX)
+		rc = SG_ENOTFOUND;	/* no code that long exists */
+	else if ((rc = ra_keys_code_hmac(&op->ra->keys, csr->challenge,
+	    mac)) != SG_OK)
+		(void)sg_err_set(&e, rc, "access code HMAC");
+	else
+		rc = ra_store_account_by_code(op->ra->store, op->ep.id, mac,
+		    acct, &e);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	if (rc == SG_ENOTFOUND) {
+		/* The failInfo of a wrong access code (DESIGN.md). */
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "bad access code",
 		    "access code mismatch");
 		if (ra_throttle_fail(op->ra->throttle, op->peer, time(NULL)))
@@ -49,8 +58,7 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 		return false;
 	}
 	if (rc != SG_OK) {
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "%s",
-		    e.msg);
+		ra_op_internal(op, "access code", &e);
 		return false;
 	}
 	return true;
@@ -67,13 +75,18 @@ ra_auth_renewal(struct ra_op *op, struct ra_account *acct, char *old,
 {
 	struct ra_cert	 info;
 	struct sg_err	 e;
-	X509		*x;
+	X509		*x = NULL;
 	int64_t		 account_id = 0, now = (int64_t)time(NULL);
 	bool		 same;
+	enum sg_rc	 rc;
 
 	ra_x509_serial(op->msg->signer, old, oldsz);
-	x = ra_cert_load(op->ra, old, &info, &account_id);
-	same = x != NULL && X509_cmp(x, op->msg->signer) == 0;
+	rc = ra_cert_load(op->ra, old, &info, &account_id, &x, &e);
+	if (rc != SG_OK && rc != SG_ENOTFOUND) {
+		ra_op_internal(op, "RenewalReq signer", &e);
+		return false;
+	}
+	same = rc == SG_OK && X509_cmp(x, op->msg->signer) == 0;
 	X509_free(x);
 	if (!same || strcmp(info.endpoint, op->ep.name) != 0) {
 		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
@@ -97,10 +110,14 @@ ra_auth_renewal(struct ra_op *op, struct ra_account *acct, char *old,
 		    op->ep.renewal_days);
 		return false;
 	}
-	if (ra_store_account_by_id(op->ra->store, account_id, acct, &e) !=
-	    SG_OK) {
+	rc = ra_store_account_by_id(op->ra->store, account_id, acct, &e);
+	if (rc == SG_ENOTFOUND) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "serial "
 		    "%s: its account no longer exists", old);
+		return false;
+	}
+	if (rc != SG_OK) {
+		ra_op_internal(op, "RenewalReq account", &e);
 		return false;
 	}
 	return true;
@@ -111,29 +128,46 @@ ra_auth_renewal(struct ra_op *op, struct ra_account *acct, char *old,
  * or, for a renewal, it is the certificate being renewed (clients sign
  * their renewal polls with the old certificate).
  */
-bool
-ra_auth_poll_signer(const struct ra_op *op, const struct ra_txn *t)
+static enum sg_rc
+owns(struct ra_op *op, const struct ra_txn *t, bool *ok, struct sg_err *e)
 {
 	unsigned char	*der = NULL;
 	uint8_t		 md[32];
 	unsigned int	 mdlen = 0;
 	char		 serial[80];
-	X509		*old;
+	X509		*old = NULL;
 	int		 n;
-	bool		 ok = false;
+	enum sg_rc	 rc;
 
+	*ok = false;
 	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(op->msg->signer), &der);
 	if (n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(),
 	    NULL) == 1)
-		ok = memcmp(md, t->key_id, sizeof(md)) == 0;
+		*ok = memcmp(md, t->key_id, sizeof(md)) == 0;
 	OPENSSL_free(der);
-	if (ok || t->renews[0] == '\0')
-		return ok;
+	if (*ok || t->renews[0] == '\0')
+		return SG_OK;
 	ra_x509_serial(op->msg->signer, serial, sizeof(serial));
 	if (strcmp(serial, t->renews) != 0)
-		return false;
-	old = ra_cert_load(op->ra, serial, NULL, NULL);
-	ok = old != NULL && X509_cmp(old, op->msg->signer) == 0;
+		return SG_OK;
+	rc = ra_cert_load(op->ra, serial, NULL, NULL, &old, e);
+	*ok = rc == SG_OK && X509_cmp(old, op->msg->signer) == 0;
 	X509_free(old);
+	return rc == SG_ENOTFOUND ? SG_OK : rc;
+}
+
+bool
+ra_auth_poll_signer(struct ra_op *op, const struct ra_txn *t)
+{
+	struct sg_err	e;
+	bool		ok;
+
+	if (owns(op, t, &ok, &e) != SG_OK) {
+		ra_op_internal(op, "CertPoll signer", &e);
+		return false;
+	}
+	if (!ok)
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "no such transaction",
+		    "CertPoll signed with another key than the request");
 	return ok;
 }

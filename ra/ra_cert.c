@@ -13,23 +13,25 @@
 
 #include "ra_int.h"
 
-
-X509 *
+enum sg_rc
 ra_cert_load(struct ra *ra, const char *serial, struct ra_cert *info,
-    int64_t *account_id)
+    int64_t *account_id, X509 **out, struct sg_err *err)
 {
 	const unsigned char	*p;
 	uint8_t			*der = NULL;
 	size_t			 len = 0;
-	X509			*x = NULL;
+	enum sg_rc		 rc;
 
-	if (ra_store_cert_get(ra->store, serial, info, account_id, &der, &len,
-	    NULL) == SG_OK) {
-		p = der;
-		x = d2i_X509(NULL, &p, (long)len);
-	}
+	if ((rc = ra_store_cert_get(ra->store, serial, info, account_id, &der,
+	    &len, err)) != SG_OK)
+		goto out;
+	p = der;
+	if ((*out = d2i_X509(NULL, &p, (long)len)) == NULL)
+		rc = sg_err_set(err, SG_ESTORE, "certificate %s: the stored "
+		    "DER does not decode", serial);
+out:
 	free(der);
-	return x;
+	return rc;
 }
 
 /* The serial of an IssuerAndSerialNumber, as uppercase hex. */
@@ -63,10 +65,12 @@ void
 ra_op_getcert(struct ra_op *op)
 {
 	struct ra_cert	 info;
+	struct sg_err	 e;
 	X509_NAME	*issuer = NULL;
-	X509		*x;
+	X509		*x = NULL;
 	char		 serial[80];
 	bool		 found;
+	enum sg_rc	 rc;
 
 	if (!ias_serial(op, serial, sizeof(serial), &issuer)) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "GetCert:"
@@ -74,11 +78,13 @@ ra_op_getcert(struct ra_op *op)
 		return;
 	}
 	/* Only certificates of this endpoint, by issuer and serial. */
-	x = ra_cert_load(op->ra, serial, &info, NULL);
-	found = x != NULL && strcmp(info.endpoint, op->ep.name) == 0 &&
+	rc = ra_cert_load(op->ra, serial, &info, NULL, &x, &e);
+	found = rc == SG_OK && strcmp(info.endpoint, op->ep.name) == 0 &&
 	    X509_NAME_cmp(issuer, X509_get_issuer_name(x)) == 0;
 	X509_NAME_free(issuer);
-	if (found)
+	if (rc != SG_OK && rc != SG_ENOTFOUND)
+		ra_op_internal(op, "GetCert", &e);
+	else if (found)
 		ra_op_deliver(op, x, serial);
 	else
 		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
@@ -188,6 +194,7 @@ ra_op_getcrl(struct ra_op *op)
 	X509_NAME	*issuer = NULL;
 	char		 serial[80];
 	bool		 ours;
+	enum sg_rc	 rc;
 
 	if (!ias_serial(op, serial, sizeof(serial), &issuer)) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "GetCRL: "
@@ -204,13 +211,18 @@ ra_op_getcrl(struct ra_op *op)
 		return;
 	}
 	sg_err_clear(&e);
-	if (current_crl(op->ra, &op->crl, &e) != SG_OK) {
+	if ((rc = current_crl(op->ra, &op->crl, &e)) == SG_ESTORE) {
+		/* A store failure is ours, not a reason to refuse. */
+		ra_op_internal(op, "GetCRL", &e);
+		return;
+	}
+	if (rc != SG_OK) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "no CRL", "GetCRL: %s",
 		    e.msg[0] ? e.msg : "cannot sign a CRL");
 		return;
 	}
 	op->status = P7_STATUS_SUCCESS;
-	snprintf(op->reason, sizeof(op->reason), "CRL delivered");
+	ra_op_note(op, "CRL delivered");
 }
 
 enum sg_rc

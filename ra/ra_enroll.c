@@ -70,10 +70,10 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	 * Kept until decided (approval sends the signed original upstream),
 	 * sealed: it holds the access code (ra_keys_seal).
 	 */
-	if (ra_keys_seal(&op->ra->keys, op->msg->data, op->msg->data_len,
-	    &stored, &stored_len) != SG_OK) {
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "cannot "
-		    "seal the CSR");
+	if ((rc = ra_keys_seal(&op->ra->keys, op->msg->data,
+	    op->msg->data_len, &stored, &stored_len)) != SG_OK) {
+		(void)sg_err_set(&e, rc, "cannot seal the CSR");
+		ra_op_internal(op, "PKCSReq", &e);
 		goto out;
 	}
 	t.csr = stored;
@@ -84,12 +84,11 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	if ((rc = ra_store_txn_begin(op->ra->store, &t, &e)) == SG_EEXIST) {
 		/* The same transaction, concurrently: in progress. */
 		op->status = P7_STATUS_PENDING;
-		snprintf(op->reason, sizeof(op->reason), "in progress");
+		ra_op_note(op, "in progress");
 		goto out;
 	}
 	if (rc != SG_OK) {
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "%s",
-		    e.msg);
+		ra_op_internal(op, "new transaction", &e);
 		goto out;
 	}
 	if (!admit(op, csr, renewal, &acct, &t, old, sizeof(old)))
@@ -103,16 +102,19 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 		ra_txn_answer(op, &t, NULL);
 		goto out;
 	}
-	ra_txn_issue(op->ra, &op->ep, &acct, csr, &t, &x);
+	if (ra_txn_issue(op->ra, &op->ep, &acct, csr, &t, &x, &e) != SG_OK) {
+		ra_op_internal(op, "issuance", &e);
+		goto out;
+	}
 	ra_txn_answer(op, &t, x);
-	if (x != NULL)
-		snprintf(op->reason, sizeof(op->reason), "%s", t.reason);
+	if (x != NULL && op->status == P7_STATUS_SUCCESS)
+		ra_op_note(op, "%s", t.reason);
 	goto out;
 refused:
-	/* Refused before reaching the upstream. */
+	/* Refused before reaching the upstream (or failed inside). */
 	t.status = RA_REQ_REJECTED;
-	t.failinfo = op->failinfo;
-	snprintf(t.reason, sizeof(t.reason), "%s", op->reason);
+	t.failinfo = op->err.failinfo;
+	snprintf(t.reason, sizeof(t.reason), "%s", op->err.msg);
 	if (ra_store_txn_update(op->ra->store, &t, RA_REQ_NEW, &e) != SG_OK)
 		sg_log(SG_LOG_ERR, "transid=%s: %s", op->tid, e.msg);
 out:
@@ -126,10 +128,16 @@ static void
 set_account(struct ra_op *op, int64_t account_id)
 {
 	struct ra_account	a;
+	struct sg_err		e;
+	enum sg_rc		rc;
 
-	if (account_id > 0 && ra_store_account_by_id(op->ra->store,
-	    account_id, &a, NULL) == SG_OK)
+	if (account_id <= 0)
+		return;
+	rc = ra_store_account_by_id(op->ra->store, account_id, &a, &e);
+	if (rc == SG_OK)
 		snprintf(op->account, sizeof(op->account), "%s", a.name);
+	else if (rc != SG_ENOTFOUND)	/* only a name: log it, go on */
+		sg_log(SG_LOG_ERR, "transid=%s: %s", op->tid, e.msg);
 }
 
 /*
@@ -141,19 +149,23 @@ void
 ra_op_certpoll(struct ra_op *op)
 {
 	struct ra_txn	t;
+	struct sg_err	e;
+	enum sg_rc	rc;
 
-	if (ra_store_txn_find(op->ra->store, op->ep.id, op->msg->transid, &t,
-	    NULL) != SG_OK) {
+	rc = ra_store_txn_find(op->ra->store, op->ep.id, op->msg->transid, &t,
+	    &e);
+	if (rc == SG_ENOTFOUND) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "no such transaction",
 		    "CertPoll for an unknown transaction");
 		return;
 	}
-	set_account(op, t.account_id);
-	if (t.status == RA_REQ_ISSUED && !ra_auth_poll_signer(op, &t)) {
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "no such transaction",
-		    "CertPoll signed with another key than the request");
+	if (rc != SG_OK) {
+		ra_op_internal(op, "CertPoll", &e);
 		return;
 	}
+	set_account(op, t.account_id);
+	if (t.status == RA_REQ_ISSUED && !ra_auth_poll_signer(op, &t))
+		return;
 	ra_txn_collect(op->ra, &t);
 	ra_txn_answer(op, &t, NULL);
 }

@@ -154,13 +154,24 @@ struct ra_op {
 	char			 tid[P7_TRANSID_MAX + 1];	/* for logs */
 	char			 account[RA_NAME_MAX];
 	/* The answer. */
-	int			 status;
-	int			 failinfo;
+	int			 status;	/* P7_STATUS_*, RA_OP_INTERNAL */
+	/*
+	 * The one failure channel: rc, failInfo and what happened (for
+	 * log and audit; on SUCCESS and PENDING too). Set through
+	 * ra_op_fail*() and ra_op_internal() only.
+	 */
+	struct sg_err		 err;
 	const char		*failtext;	/* for the client */
-	char			 reason[256];	/* for log and audit */
 	STACK_OF(X509)		*certs;		/* SUCCESS */
 	X509_CRL		*crl;		/* SUCCESS of GetCRL */
 };
+
+/*
+ * op->status of an operation that failed inside the server (the store,
+ * memory, a bug): no CertRep, ra_pkiop() returns op->err.rc (HTTP 500).
+ * A device is never told that its request was bad when it was not.
+ */
+#define RA_OP_INTERNAL	(-1)
 
 /*
  * The files of ra/ below call each other only downwards (no circles;
@@ -171,11 +182,27 @@ struct ra_op {
 
 /* ---- the CertRep being built (ra_reply.c) ---- */
 
-/* Set a FAILURE: "text" for the client, "fmt" for log and audit. */
+/*
+ * Set a FAILURE refused by policy (SG_EPOLICY) with "failinfo": "text"
+ * for the client, "fmt" for log and audit.
+ */
 void		 ra_op_fail(struct ra_op *, int failinfo, const char *text,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Set a FAILURE from "e": its failInfo, a fixed text for the client. */
+/*
+ * Set a FAILURE from "e": its rc, its failInfo (sg_failinfo() picks the
+ * default), and a fixed text for the client.
+ */
 void		 ra_op_fail_err(struct ra_op *, const struct sg_err *e);
+/*
+ * The operation failed inside the server: "e" (its rc SG_ESTORE,
+ * SG_EINTERNAL or SG_ENOMEM) becomes op->err, op->status
+ * RA_OP_INTERNAL. "what" prefixes the message ("transaction lookup").
+ */
+void		 ra_op_internal(struct ra_op *, const char *what,
+		    const struct sg_err *e);
+/* Note what happened on SUCCESS or PENDING, for log and audit. */
+void		 ra_op_note(struct ra_op *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 /*
  * Set SUCCESS with certificate "x" (borrowed; the reply takes a
  * reference), the certificate "serial", then the CA chain if the
@@ -199,7 +226,9 @@ void		 ra_op_certpoll(struct ra_op *);
 void		 ra_op_getcert(struct ra_op *);
 void		 ra_op_getcrl(struct ra_op *);
 
-/* ---- who asks (ra_auth.c); false: op holds the FAILURE ---- */
+/* ---- who asks (ra_auth.c); false: op holds the answer ---- */
+
+/* (a FAILURE, or RA_OP_INTERNAL when the store failed) */
 
 /* The access code's account ("acct"), under the lockout of wrong codes. */
 bool		 ra_auth_code(struct ra_op *, const struct p7_csr *,
@@ -211,25 +240,27 @@ bool		 ra_auth_code(struct ra_op *, const struct p7_csr *,
 bool		 ra_auth_renewal(struct ra_op *, struct ra_account *acct,
 		    char *old, size_t oldsz);
 /* Does a CertPoll's signer own transaction "t" (its key, or renewal)? */
-bool		 ra_auth_poll_signer(const struct ra_op *,
-		    const struct ra_txn *t);
+bool		 ra_auth_poll_signer(struct ra_op *, const struct ra_txn *t);
 
 /* ---- the transaction state machine (ra_txn.c) ---- */
 
 /*
  * An earlier transaction with this transactionID (RFC 8894 5.2): the
- * same key resumes it, another key is refused; true when answered.
+ * same key resumes it, another key is refused; true when answered (a
+ * failed lookup answers too: an internal error).
  */
 bool		 ra_txn_resume(struct ra_op *, const struct p7_csr *);
 /*
  * Ask the upstream for a certificate for transaction "t" and record the
  * outcome in "t": ISSUED (with serial; *out set, the caller frees it),
  * PENDING (with the order id) or REJECTED (failinfo, reason). "t" is
- * then written back.
+ * then written back. SG_OK once "t" holds the outcome; an internal
+ * error (SG_ESTORE: the certificate could not be recorded; "t" is then
+ * REJECTED so that a retry starts afresh) otherwise.
  */
-void		 ra_txn_issue(struct ra *, const struct ra_endpoint *,
+enum sg_rc	 ra_txn_issue(struct ra *, const struct ra_endpoint *,
 		    const struct ra_account *, const struct p7_csr *,
-		    struct ra_txn *t, X509 **out);
+		    struct ra_txn *t, X509 **out, struct sg_err *);
 /* Ask the upstream about one pending order; true if "t" changed. */
 bool		 ra_txn_collect(struct ra *, struct ra_txn *t);
 /* Turn the state of "t" into the answer; "x" (borrowed) if in hand. */
@@ -238,12 +269,14 @@ void		 ra_txn_answer(struct ra_op *, const struct ra_txn *t, X509 *x);
 /* ---- issued certificates (ra_cert.c) ---- */
 
 /*
- * A stored certificate by serial, decoded (free it); its row into
- * "info" and its account into "account_id" when not NULL. NULL if
- * absent.
+ * A stored certificate by serial, decoded into *out (free it); its row
+ * into "info" and its account into "account_id" when not NULL.
+ * SG_ENOTFOUND if there is none; SG_ESTORE if the store failed or
+ * holds one that does not decode.
  */
-X509		*ra_cert_load(struct ra *, const char *serial,
-		    struct ra_cert *info, int64_t *account_id);
+enum sg_rc	 ra_cert_load(struct ra *, const char *serial,
+		    struct ra_cert *info, int64_t *account_id, X509 **out,
+		    struct sg_err *);
 
 /* ---- catalogue (ra_catalog.c) ---- */
 

@@ -19,17 +19,18 @@ ra_op_fail(struct ra_op *op, int failinfo, const char *text, const char *fmt,
 	va_list	ap;
 
 	op->status = P7_STATUS_FAILURE;
-	op->failinfo = failinfo;
 	op->failtext = text;
+	op->err.rc = SG_EPOLICY;
+	op->err.failinfo = failinfo;
 	va_start(ap, fmt);
-	vsnprintf(op->reason, sizeof(op->reason), fmt, ap);
+	vsnprintf(op->err.msg, sizeof(op->err.msg), fmt, ap);
 	va_end(ap);
 }
 
 void
 ra_op_fail_err(struct ra_op *op, const struct sg_err *e)
 {
-	int		 fi = e->failinfo >= 0 ? e->failinfo : SG_FAIL_BADREQUEST;
+	int		 fi = sg_failinfo(e->failinfo);
 	const char	*text;
 
 	/* Short fixed texts: no internal detail reaches the client. */
@@ -41,6 +42,28 @@ ra_op_fail_err(struct ra_op *op, const struct sg_err *e)
 	default:		  text = "request refused"; break;
 	}
 	ra_op_fail(op, fi, text, "%s", e->msg);
+	if (e->rc != SG_OK)
+		op->err.rc = e->rc;	/* SG_EPARSE, SG_EALG, ... */
+}
+
+void
+ra_op_internal(struct ra_op *op, const char *what, const struct sg_err *e)
+{
+	op->status = RA_OP_INTERNAL;
+	op->failtext = NULL;
+	op->err.rc = e->rc != SG_OK ? e->rc : SG_EINTERNAL;
+	op->err.failinfo = SG_FAIL_NONE;
+	snprintf(op->err.msg, sizeof(op->err.msg), "%s: %s", what, e->msg);
+}
+
+void
+ra_op_note(struct ra_op *op, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(op->err.msg, sizeof(op->err.msg), fmt, ap);
+	va_end(ap);
 }
 
 /* Sign (and on SUCCESS encrypt) the answer; SUCCESS falls back to FAILURE. */
@@ -54,7 +77,7 @@ ra_reply_build(struct ra_op *op, struct ra_reply *r, struct sg_err *err)
 	rep.sign_cert = op->rk->cert;
 	rep.sign_key = op->rk->key;
 	rep.status = op->status;
-	rep.failinfo = op->failinfo;
+	rep.failinfo = op->err.failinfo;
 	rep.failtext = op->failtext;
 	rep.certs = op->certs;
 	rep.crl = op->crl;
@@ -68,7 +91,7 @@ ra_reply_build(struct ra_op *op, struct ra_reply *r, struct sg_err *err)
 		ra_op_fail(op, SG_FAIL_BADALG, "cannot encrypt the reply",
 		    "reply encryption failed");
 		rep.status = op->status;
-		rep.failinfo = op->failinfo;
+		rep.failinfo = op->err.failinfo;
 		rep.failtext = op->failtext;
 		rc = p7_rep_build(&rep, &r->body, &r->len, err);
 	}
@@ -102,10 +125,11 @@ op_success(struct ra_op *op, X509 *x)
 void
 ra_op_deliver(struct ra_op *op, X509 *x, const char *serial)
 {
-	if (op_success(op, x) != SG_OK)
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused",
-		    "out of memory");
-	else
-		snprintf(op->reason, sizeof(op->reason), "serial %s "
-		    "delivered", serial);
+	struct sg_err	e;
+
+	if (op_success(op, x) != SG_OK) {
+		(void)sg_err_set(&e, SG_ENOMEM, "serial %s", serial);
+		ra_op_internal(op, "certificates of the reply", &e);
+	} else
+		ra_op_note(op, "serial %s delivered", serial);
 }

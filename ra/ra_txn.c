@@ -101,16 +101,17 @@ issuance(const struct ra_endpoint *ep, const struct ra_account *acct,
 	w->term_days = acct->term_days;
 }
 
-void
+enum sg_rc
 ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
     const struct ra_account *acct, const struct p7_csr *csr,
-    struct ra_txn *t, X509 **out)
+    struct ra_txn *t, X509 **out, struct sg_err *err)
 {
 	struct ra_issue	 is = { 0 };
 	struct ra_issuance with;
 	struct sg_err	 e;
 	X509		*x = NULL;
 	enum ra_req_status from = t->status;
+	enum sg_rc	 rc = SG_OK;
 
 	is.csr = csr;
 	is.ep = ep;
@@ -121,16 +122,18 @@ ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
 	t->order_id[0] = '\0';
 	if (ra->up->ops->issue(ra->up, &is, &x, t->order_id, &e) != SG_OK) {
 		t->status = RA_REQ_REJECTED;
-		t->failinfo = e.failinfo >= 0 ? e.failinfo : SG_FAIL_BADREQUEST;
+		t->failinfo = sg_failinfo(e.failinfo);
 		snprintf(t->reason, sizeof(t->reason), "upstream: %s", e.msg);
 	} else if (x == NULL) {
 		t->status = RA_REQ_PENDING;
 		snprintf(t->reason, sizeof(t->reason), "ordered at the "
 		    "upstream as %s", t->order_id);
-	} else if (txn_set_issued(ra, t, x, &e) != SG_OK) {
+	} else if ((rc = txn_set_issued(ra, t, x, err)) != SG_OK) {
+		/* Not the device's fault; a retry starts afresh. */
 		t->status = RA_REQ_REJECTED;
-		t->failinfo = SG_FAIL_BADREQUEST;
-		snprintf(t->reason, sizeof(t->reason), "%s", e.msg);
+		t->failinfo = sg_failinfo(SG_FAIL_NONE);
+		snprintf(t->reason, sizeof(t->reason), "%s",
+		    err != NULL ? err->msg : "cannot record the certificate");
 		X509_free(x);
 		x = NULL;
 	}
@@ -138,20 +141,25 @@ ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
 		sg_log(SG_LOG_ERR, "transaction %lld: %s", (long long)t->id,
 		    e.msg);
 	*out = x;
+	return rc;
 }
 
 /* Deliver the certificate of an issued transaction (RFC 8894 5.2). */
 static void
 deliver(struct ra_op *op, const char *serial)
 {
-	X509	*x;
+	struct sg_err	 e;
+	X509		*x = NULL;
+	enum sg_rc	 rc;
 
-	if ((x = ra_cert_load(op->ra, serial, NULL, NULL)) == NULL) {
+	rc = ra_cert_load(op->ra, serial, NULL, NULL, &x, &e);
+	if (rc == SG_ENOTFOUND)
 		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
 		    "no certificate with serial %s", serial);
-		return;
-	}
-	ra_op_deliver(op, x, serial);
+	else if (rc != SG_OK)
+		ra_op_internal(op, "issued certificate", &e);
+	else
+		ra_op_deliver(op, x, serial);
 	X509_free(x);
 }
 
@@ -169,12 +177,12 @@ ra_txn_answer(struct ra_op *op, const struct ra_txn *t, X509 *x)
 	case RA_REQ_NEW:
 	case RA_REQ_PENDING:
 		op->status = P7_STATUS_PENDING;
-		snprintf(op->reason, sizeof(op->reason), "%s", t->reason[0] ?
+		ra_op_note(op, "%s", t->reason[0] ?
 		    t->reason : "in progress");
 		break;
 	case RA_REQ_REJECTED:
-		ra_op_fail(op, t->failinfo >= 0 ? t->failinfo :
-		    SG_FAIL_BADREQUEST, "request refused", "%s", t->reason);
+		ra_op_fail(op, sg_failinfo(t->failinfo), "request refused",
+		    "%s", t->reason);
 		break;
 	}
 }
@@ -198,7 +206,7 @@ ra_txn_collect(struct ra *ra, struct ra_txn *t)
 		return false;		/* not yet */
 	if (rc != SG_OK) {
 		t->status = RA_REQ_REJECTED;
-		t->failinfo = e.failinfo >= 0 ? e.failinfo : SG_FAIL_BADREQUEST;
+		t->failinfo = sg_failinfo(e.failinfo);
 		snprintf(t->reason, sizeof(t->reason), "upstream: %s", e.msg);
 	} else if (txn_set_issued(ra, t, x, &e) != SG_OK) {
 		/* Keep it pending: the next collect retries. */
@@ -217,11 +225,15 @@ size_t
 ra_collect_pending(struct ra *ra)
 {
 	struct ra_txn	*ts = NULL;
+	struct sg_err	 e;
 	size_t		 n = 0, i, changed = 0;
 
-	if (ra->up->ops->collect == NULL ||
-	    ra_store_txn_orders(ra->store, &ts, &n, NULL) != SG_OK)
+	if (ra->up->ops->collect == NULL)
 		return 0;
+	if (ra_store_txn_orders(ra->store, &ts, &n, &e) != SG_OK) {
+		sg_log(SG_LOG_ERR, "pending orders: %s", e.msg);
+		return 0;
+	}
 	for (i = 0; i < n; i++)
 		if (ra_txn_collect(ra, &ts[i]))
 			changed++;
@@ -239,9 +251,19 @@ bool
 ra_txn_resume(struct ra_op *op, const struct p7_csr *csr)
 {
 	struct ra_txn	t;
+	struct sg_err	e;
+	enum sg_rc	rc;
 
-	if (ra_store_txn_find(op->ra->store, op->ep.id, op->msg->transid, &t,
-	    NULL) != SG_OK || t.status == RA_REQ_REJECTED)
+	rc = ra_store_txn_find(op->ra->store, op->ep.id, op->msg->transid, &t,
+	    &e);
+	if (rc == SG_ENOTFOUND)
+		return false;
+	if (rc != SG_OK) {
+		/* Not "a new transaction": the store could not say. */
+		ra_op_internal(op, "transaction lookup", &e);
+		return true;
+	}
+	if (t.status == RA_REQ_REJECTED)
 		return false;
 	if (memcmp(t.key_id, csr->key_id, sizeof(t.key_id)) != 0) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "transactionID in use",
@@ -304,7 +326,8 @@ ra_request_approve(struct ra *ra, int64_t id, struct sg_err *err)
 	}
 	if ((rc = p7_csr_parse(plain, plen, &csr, err)) != SG_OK)
 		goto out;
-	ra_txn_issue(ra, &ep, &acct, csr, &t, &x);
+	if ((rc = ra_txn_issue(ra, &ep, &acct, csr, &t, &x, err)) != SG_OK)
+		goto out;
 	if (t.status == RA_REQ_REJECTED)
 		rc = sg_err_set(err, SG_EUPSTREAM, "%s", t.reason);
 out:
