@@ -177,7 +177,7 @@ struct ra_op {
  * The files of ra/ below call each other only downwards (no circles;
  * scripts/check-ra-cycles.sh checks): ra.c dispatches to ra_enroll.c
  * and ra_cert.c; ra_enroll.c uses ra_auth.c and ra_txn.c; all of them
- * use ra_reply.c, ra_audit.c and ra_names.c, which call no other file.
+ * use ra_reply.c, ra_audit.c and ra_names.c, which call only the store.
  */
 
 /* ---- the CertRep being built (ra_reply.c) ---- */
