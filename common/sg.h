@@ -57,6 +57,13 @@ struct sg_err {
 	char		msg[256];
 };
 
+/*
+ * The failInfo to send for "failinfo": itself if RFC 8894 3.2.1.4
+ * defines it, else badRequest. The one place that picks the default:
+ * an error without a failInfo of its own is a bad request.
+ */
+int		 sg_failinfo(int failinfo);
+
 /* Fixed text for a code; never NULL. */
 const char	*sg_strerror(enum sg_rc);
 

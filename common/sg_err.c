@@ -84,6 +84,14 @@ sg_err_fail(struct sg_err *err, enum sg_rc rc, int failinfo,
 	return rc;
 }
 
+int
+sg_failinfo(int failinfo)
+{
+	if (failinfo >= SG_FAIL_BADALG && failinfo <= SG_FAIL_BADCERTID)
+		return failinfo;
+	return SG_FAIL_BADREQUEST;
+}
+
 void
 sg_err_clear(struct sg_err *err)
 {

@@ -109,9 +109,7 @@ add_attrs(CMS_SignerInfo *si, const struct p7_rep *rep)
 		return rc;
 	if (rep->status != P7_STATUS_FAILURE)
 		return SG_OK;
-	snprintf(num, sizeof(num), "%d", rep->failinfo >= 0 &&
-	    rep->failinfo <= SG_FAIL_BADCERTID ? rep->failinfo :
-	    SG_FAIL_BADREQUEST);
+	snprintf(num, sizeof(num), "%d", sg_failinfo(rep->failinfo));
 	if ((rc = p7_attr_add(si, P7_OID_FAILINFO, V_ASN1_PRINTABLESTRING,
 	    num, strlen(num))) != SG_OK)
 		return rc;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/provider.h>
 
 #include "ra_int.h"
@@ -49,7 +50,7 @@ build_caps(struct ra *ra)
 	snprintf(ra->caps, sizeof(ra->caps), "AES\n%s%sPOSTPKIOperation\n"
 	    "Renewal\nSCEPStandard\n%sSHA-256\nSHA-384\nSHA-512\n",
 	    c->allow_des ? "DES3\n" : "",
-	    ra->next != NULL ? "GetNextCACert\n" : "",
+	    ra->next_ca_p7 != NULL ? "GetNextCACert\n" : "",
 	    c->allow_sha1 ? "SHA-1\n" : "");
 }
 
@@ -78,10 +79,87 @@ load_next(struct ra *ra, struct sg_err *err)
 		goto out;
 	}
 	/* Kept unsigned: each endpoint's RA signs it per request. */
-	rc = p7_certs_build(certs, &ra->next, &ra->next_len, err);
+	rc = p7_certs_build(certs, &ra->next_ca_p7, &ra->next_ca_p7_len, err);
 out:
 	sk_X509_pop_free(certs, X509_free);
 	return rc;
+}
+
+/* PEM text of one certificate, malloc'ed and NUL-terminated. */
+static enum sg_rc
+cert_pem(X509 *x, char **out, size_t *len, struct sg_err *err)
+{
+	BIO		*b;
+	char		*p;
+	long		 n;
+	enum sg_rc	 rc = SG_OK;
+
+	if ((b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x) ||
+	    (n = BIO_get_mem_data(b, &p)) <= 0 ||
+	    (*out = malloc((size_t)n + 1)) == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "GetCACert pem body");
+		goto out;
+	}
+	memcpy(*out, p, (size_t)n);
+	(*out)[n] = '\0';
+	*len = (size_t)n;
+out:
+	BIO_free(b);
+	return rc;
+}
+
+/* DER of one certificate, malloc'ed. */
+static enum sg_rc
+cert_der(X509 *x, uint8_t **out, size_t *len, struct sg_err *err)
+{
+	unsigned char	*der = NULL;
+	int		 n;
+
+	if ((n = i2d_X509(x, &der)) <= 0 ||
+	    (*out = malloc((size_t)n)) == NULL) {
+		OPENSSL_free(der);
+		return sg_err_set(err, SG_ENOMEM, "GetCACert der body");
+	}
+	memcpy(*out, der, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_free(der);
+	return SG_OK;
+}
+
+/*
+ * The three GetCACert bodies of every RA certificate, built once at
+ * start (DESIGN.md: GetCACert is a static answer). The two-RA chain is
+ * built per request instead (two_ra_chain).
+ */
+static enum sg_rc
+cacert_bodies(struct ra *ra, struct sg_err *err)
+{
+	const struct ra_key	*rk;
+	struct ra_cacert	*b;
+	size_t			 i;
+	enum sg_rc		 rc;
+
+	for (i = 0; i < ra->keys.nra; i++) {
+		rk = &ra->keys.ra[i];
+		b = &ra->cacert[i];
+		if ((rc = p7_certs_build(rk->chain, &b->cms, &b->cms_len,
+		    err)) != SG_OK)
+			return rc;
+		if ((rc = cert_der(rk->cert, &b->der, &b->der_len, err)) !=
+		    SG_OK)
+			return rc;
+		if ((rc = cert_pem(rk->cert, &b->pem, &b->pem_len, err)) !=
+		    SG_OK)
+			return rc;
+	}
+	return SG_OK;
+}
+
+/* The bodies of "rk", one of ra->keys.ra. */
+const struct ra_cacert *
+ra_cacert_of(const struct ra *ra, const struct ra_key *rk)
+{
+	return &ra->cacert[rk - ra->keys.ra];
 }
 
 enum sg_rc
@@ -100,30 +178,48 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 			sg_log(SG_LOG_WARN, "OpenSSL legacy provider not "
 			    "available: single-DES requests will fail");
 	}
-	if ((rc = ra_up_open(conf, &ra->up, err)) != SG_OK ||
-	    (rc = ra_keys_load(&ra->keys, conf, ra->up->chain, err)) != SG_OK ||
-	    (rc = load_next(ra, err)) != SG_OK ||
-	    (ra->throttle = ra_throttle_new(conf->lockout_failures,
-	    conf->lockout_seconds)) == NULL ||
-	    (rc = ra_store_open(conf->database, &ra->store, err)) != SG_OK) {
-		ra_close(ra);
-		return rc;
+	/* One step a statement: each failure sets rc (STYLE.md 8). */
+	if ((rc = ra_up_open(conf, &ra->up, err)) != SG_OK)
+		goto out;
+	if ((rc = ra_keys_load(&ra->keys, conf, ra->up->chain, err)) != SG_OK)
+		goto out;
+	if ((rc = cacert_bodies(ra, err)) != SG_OK)
+		goto out;
+	if ((rc = load_next(ra, err)) != SG_OK)
+		goto out;
+	ra->throttle = ra_throttle_new(conf->lockout_failures,
+	    conf->lockout_seconds);
+	if (ra->throttle == NULL) {
+		rc = sg_err_set(err, SG_ENOMEM, "lockout table");
+		goto out;
 	}
+	if ((rc = ra_store_open(conf->database, &ra->store, err)) != SG_OK)
+		goto out;
 	build_caps(ra);
 	*out = ra;
-	return SG_OK;
+	ra = NULL;
+out:
+	ra_close(ra);
+	return rc;
 }
 
 void
 ra_close(struct ra *ra)
 {
+	size_t	i;
+
 	if (ra == NULL)
 		return;
 	ra_store_close(ra->store);
 	ra_keys_free(&ra->keys);
 	ra_up_free(ra->up);
 	ra_throttle_free(ra->throttle);
-	free(ra->next);
+	for (i = 0; i < CONF_MAX_RA; i++) {
+		free(ra->cacert[i].cms);
+		free(ra->cacert[i].der);
+		free(ra->cacert[i].pem);
+	}
+	free(ra->next_ca_p7);
 	free(ra);
 }
 
@@ -153,10 +249,11 @@ ra_reply_free(struct ra_reply *r)
 }
 
 static enum sg_rc
-reply_copy(struct ra_reply *r, const char *ctype, const void *p, size_t n)
+reply_copy(struct ra_reply *r, const char *ctype, const void *p, size_t n,
+    struct sg_err *err)
 {
 	if ((r->body = malloc(n > 0 ? n : 1)) == NULL)
-		return SG_ENOMEM;
+		return sg_err_set(err, SG_ENOMEM, "%s reply", ctype);
 	memcpy(r->body, p, n);
 	r->len = n;
 	r->ctype = ctype;
@@ -194,7 +291,7 @@ ra_getcacaps(struct ra *ra, const char *uri, struct ra_reply *r,
 
 	if ((rc = find_endpoint(ra, uri, &ep, &rk, &rk_enc, err)) != SG_OK)
 		return rc;
-	return reply_copy(r, "text/plain", ra->caps, strlen(ra->caps));
+	return reply_copy(r, "text/plain", ra->caps, strlen(ra->caps), err);
 }
 
 /*
@@ -235,18 +332,20 @@ ra_getcacert(struct ra *ra, const char *uri, struct ra_reply *r,
 	/* One certificate: the one clients encrypt to (DESIGN.md). */
 	switch (ep.cacert_fmt) {
 	case RA_CACERT_DER:
-		return reply_copy(r, "application/x-x509-ca-cert", rk_enc->der,
-		    rk_enc->der_len);
+		return reply_copy(r, "application/x-x509-ca-cert",
+		    ra_cacert_of(ra, rk_enc)->der,
+		    ra_cacert_of(ra, rk_enc)->der_len, err);
 	case RA_CACERT_PEM:
-		return reply_copy(r, "application/x-x509-ca-cert", rk_enc->pem,
-		    rk_enc->pem_len);
+		return reply_copy(r, "application/x-x509-ca-cert",
+		    ra_cacert_of(ra, rk_enc)->pem,
+		    ra_cacert_of(ra, rk_enc)->pem_len, err);
 	case RA_CACERT_CMS_CHAIN:
 		break;
 	}
 	if (rk_enc != rk)
 		return two_ra_chain(rk, rk_enc, r, err);
-	return reply_copy(r, "application/x-x509-ca-ra-cert", rk->cms,
-	    rk->cms_len);
+	return reply_copy(r, "application/x-x509-ca-ra-cert",
+	    ra_cacert_of(ra, rk)->cms, ra_cacert_of(ra, rk)->cms_len, err);
 }
 
 enum sg_rc
@@ -260,66 +359,16 @@ ra_getnextcacert(struct ra *ra, const char *uri, struct ra_reply *r,
 
 	if ((rc = find_endpoint(ra, uri, &ep, &rk, &rk_enc, err)) != SG_OK)
 		return rc;
-	if (ra->next == NULL)
+	if (ra->next_ca_p7 == NULL)
 		return sg_err_set(err, SG_ENOTFOUND, "no next CA certificate "
 		    "configured");
-	if ((rc = p7_certs_parse(ra->next, ra->next_len, &certs, err)) ==
-	    SG_OK)
+	if ((rc = p7_certs_parse(ra->next_ca_p7, ra->next_ca_p7_len, &certs,
+	    err)) == SG_OK)
 		rc = p7_next_build(certs, rk->cert, rk->key, &r->body, &r->len,
 		    err);
 	sk_X509_pop_free(certs, X509_free);
 	r->ctype = "application/x-x509-next-ca-cert";
 	return rc;
-}
-
-void
-ra_op_fail(struct ra_op *op, int failinfo, const char *text, const char *fmt,
-    ...)
-{
-	va_list	ap;
-
-	op->status = P7_STATUS_FAILURE;
-	op->failinfo = failinfo;
-	op->failtext = text;
-	va_start(ap, fmt);
-	vsnprintf(op->reason, sizeof(op->reason), fmt, ap);
-	va_end(ap);
-}
-
-void
-ra_op_fail_err(struct ra_op *op, const struct sg_err *e)
-{
-	int		 fi = e->failinfo >= 0 ? e->failinfo : SG_FAIL_BADREQUEST;
-	const char	*text;
-
-	/* Short fixed texts: no internal detail reaches the client. */
-	switch (fi) {
-	case SG_FAIL_BADALG:	  text = "unsupported algorithm"; break;
-	case SG_FAIL_BADMSGCHECK: text = "message check failed"; break;
-	case SG_FAIL_BADTIME:	  text = "bad time"; break;
-	case SG_FAIL_BADCERTID:	  text = "certificate not found"; break;
-	default:		  text = "request refused"; break;
-	}
-	ra_op_fail(op, fi, text, "%s", e->msg);
-}
-
-static void
-audit_op(struct ra_op *op, const char *outcome)
-{
-	struct ra_audit	 a = { 0 };
-	char		 actor[96];
-
-	snprintf(actor, sizeof(actor), "device@%s", op->peer);
-	a.actor = actor;
-	a.endpoint = op->ep.name;
-	a.account = op->account[0] ? op->account : NULL;
-	a.transid = op->msg->transid;
-	a.action = p7_type_name(op->msg->type);
-	a.outcome = outcome;
-	a.details = op->reason[0] ? op->reason : NULL;
-	if (ra_store_audit_add(op->ra->store, &a, NULL) != SG_OK)
-		sg_log(SG_LOG_ERR, "transid=%s: cannot write the audit record",
-		    op->tid);
 }
 
 /* Algorithms this server accepts (GetCACaps says the same). */
@@ -396,47 +445,22 @@ dispatch(struct ra_op *op)
 	}
 }
 
-static const char *
-status_name(int status)
+/* The log line and the audit record of one PKIOperation. */
+static void
+op_record(struct ra_op *op)
 {
-	switch (status) {
-	case P7_STATUS_SUCCESS:	return "success";
-	case P7_STATUS_PENDING:	return "pending";
-	}
-	return "failure";
-}
-
-/* Sign (and on SUCCESS encrypt) the answer; SUCCESS falls back to FAILURE. */
-static enum sg_rc
-op_reply(struct ra_op *op, struct ra_reply *r, struct sg_err *err)
-{
-	struct p7_rep	 rep = { 0 };
-	enum sg_rc	 rc;
-
-	rep.req = op->msg;
-	rep.sign_cert = op->rk->cert;
-	rep.sign_key = op->rk->key;
-	rep.status = op->status;
-	rep.failinfo = op->failinfo;
-	rep.failtext = op->failtext;
-	rep.certs = op->certs;
-	rep.crl = op->crl;
-	/* A request that never opened has no cipher to mirror. */
-	if (op->msg->cipher_nid == 0)
-		rep.cipher_nid = NID_aes_128_cbc;
-	rc = p7_rep_build(&rep, &r->body, &r->len, err);
-	if (rc != SG_OK && op->status == P7_STATUS_SUCCESS) {
-		sg_log(SG_LOG_ERR, "transid=%s: cannot build the SUCCESS "
-		    "reply: %s", op->tid, err ? err->msg : "");
-		ra_op_fail(op, SG_FAIL_BADALG, "cannot encrypt the reply",
-		    "reply encryption failed");
-		rep.status = op->status;
-		rep.failinfo = op->failinfo;
-		rep.failtext = op->failtext;
-		rc = p7_rep_build(&rep, &r->body, &r->len, err);
-	}
-	r->ctype = "application/x-pki-message";
-	return rc;
+	sg_log(op->status == P7_STATUS_SUCCESS ||
+	    op->status == P7_STATUS_PENDING ? SG_LOG_INFO :
+	    op->status == RA_OP_INTERNAL ? SG_LOG_ERR : SG_LOG_WARN,
+	    "endpoint=%s transid=%s peer=%s account=%s: %s %s%s%s",
+	    op->ep.name, op->tid, op->peer, op->account[0] ? op->account : "-",
+	    p7_type_name(op->msg->type), ra_p7_status_name(op->status),
+	    op->err.msg[0] ? ": " : "", op->err.msg);
+	/* Every enrollment outcome, and every refusal, is audited. */
+	if (op->msg->type == P7_TYPE_PKCSREQ ||
+	    op->msg->type == P7_TYPE_RENEWALREQ ||
+	    op->status != P7_STATUS_PENDING)
+		ra_audit_op(op, ra_p7_status_name(op->status));
 }
 
 enum sg_rc
@@ -450,11 +474,13 @@ ra_pkiop(struct ra *ra, const char *uri, const uint8_t *der, size_t len,
 	memset(&op, 0, sizeof(op));
 	op.ra = ra;
 	op.peer = peer;
-	op.failinfo = SG_FAIL_NONE;
+	sg_err_clear(&op.err);
 	if ((rc = find_endpoint(ra, uri, &op.ep, &op.rk, &op.rk_enc, err)) !=
 	    SG_OK)
 		return rc;
 	rc = p7_msg_parse(der, len, &op.msg, &perr);
+	if (op.msg == NULL && (rc == SG_ENOMEM || rc == SG_EINTERNAL))
+		return sg_err_set(err, rc, "PKIOperation: %s", perr.msg);
 	if (op.msg == NULL) {
 		/* Not SCEP at all: no signer to answer (HTTP 400). */
 		sg_log(SG_LOG_WARN, "endpoint=%s peer=%s: PKIOperation "
@@ -466,17 +492,13 @@ ra_pkiop(struct ra *ra, const char *uri, const uint8_t *der, size_t len,
 		ra_op_fail_err(&op, &perr);
 	else
 		dispatch(&op);
-	rc = op_reply(&op, r, err);
-	sg_log(op.status == P7_STATUS_FAILURE ? SG_LOG_WARN : SG_LOG_INFO,
-	    "endpoint=%s transid=%s peer=%s account=%s: %s %s%s%s",
-	    op.ep.name, op.tid, peer, op.account[0] ? op.account : "-",
-	    p7_type_name(op.msg->type), status_name(op.status),
-	    op.reason[0] ? ": " : "", op.reason);
-	/* Every enrollment outcome, and every refusal, is audited. */
-	if (op.msg->type == P7_TYPE_PKCSREQ ||
-	    op.msg->type == P7_TYPE_RENEWALREQ ||
-	    op.status != P7_STATUS_PENDING)
-		audit_op(&op, status_name(op.status));
+	if (op.status == RA_OP_INTERNAL) {
+		/* No CertRep: the server failed, not the request (500). */
+		rc = sg_err_set(err, op.err.rc, "transid=%s: %s", op.tid,
+		    op.err.msg);
+	} else
+		rc = ra_reply_build(&op, r, err);
+	op_record(&op);
 	sk_X509_pop_free(op.certs, X509_free);
 	X509_CRL_free(op.crl);
 	p7_msg_free(op.msg);

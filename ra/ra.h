@@ -3,6 +3,13 @@
  * account, whether to issue, what to answer. It owns the store (SQLite),
  * the RA keys and the upstream CA. Thread-safe: the HTTP workers share
  * one struct ra.
+ *
+ * Two audiences (docs/layout.md): server/ calls the SCEP section
+ * (ra_open .. ra_collect_pending); tools/ (scepctl, scep-bench) the
+ * admin section below it, and ra_open/ra_close. Where a call lives:
+ * ra.c (open, GET operations, PKIOperation), ra_admin.c, ra_catalog.c,
+ * ra_cert.c, ra_txn.c (requests), ra_audit.c, ra_names.c (words),
+ * ra_instance.c (scepctl init).
  */
 #ifndef RA_H
 #define RA_H
@@ -223,11 +230,14 @@ struct ra_sync_item {
 	char			detail[128];	/* "SCM id was 11", "terms 365" */
 };
 
+/* ==== for server/ (and ra_open, ra_close for tools/ too) ==== */
+
 /*
  * Open the RA for "conf" (borrowed; must outlive the RA): load the RA
- * keys and the upstream CA once, open (and create) the store. "admin"
- * skips nothing today but marks CLI use in logs and the audit.
- * Free with ra_close().
+ * keys and the upstream CA once, build the GetCACert bodies, open (and
+ * create) the store. SG_OK with *out set (free it with ra_close()), or
+ * an error with *out untouched: SG_ECONF, SG_EIO or SG_EPARSE for the
+ * files, SG_ESTORE, SG_ENOMEM; "err" says which.
  */
 enum sg_rc	 ra_open(const struct conf *conf, struct ra **out,
 		    struct sg_err *err);
@@ -247,8 +257,10 @@ void		 ra_reply_free(struct ra_reply *);
 /*
  * The SCEP operations (RFC 8894 4). "uri" is the endpoint's URI
  * extension. Return SG_ENOTFOUND for an unknown endpoint, SG_EPARSE for
- * bytes that are not a pkiMessage at all (HTTP 400), SG_OK with a reply
- * otherwise, including signed FAILURE CertReps. "peer" is for the log.
+ * bytes that are not a pkiMessage at all (HTTP 400), SG_ESTORE,
+ * SG_EINTERNAL or SG_ENOMEM when the server failed (HTTP 500; the
+ * request is not blamed), SG_OK with a reply otherwise, including signed
+ * FAILURE CertReps. "peer" is for the log. On error *r holds nothing.
  */
 enum sg_rc	 ra_getcacaps(struct ra *, const char *uri,
 		    struct ra_reply *, struct sg_err *);
@@ -261,7 +273,26 @@ enum sg_rc	 ra_pkiop(struct ra *, const char *uri, const uint8_t *der,
 		    size_t len, const char *peer, struct ra_reply *,
 		    struct sg_err *);
 
-/* Admin API (scepctl). Lists are malloc'ed arrays: free(). */
+/*
+ * Seconds between collects of pending upstream orders (the server's
+ * collector thread); 0 if the upstream never answers later.
+ */
+int		 ra_poll_interval(const struct ra *);
+/*
+ * Ask the upstream about every pending order once (the background
+ * collector and CertPoll both end here). Returns how many changed.
+ */
+size_t		 ra_collect_pending(struct ra *);
+
+/* ==== for tools/ (scepctl): the admin API ==== */
+
+/*
+ * Unless a comment says otherwise, each returns SG_OK; SG_ENOTFOUND (no
+ * such object), SG_EEXIST (exists already), SG_EPOLICY (refused; the
+ * message says what to do instead) or SG_ESTORE (the database failed),
+ * with "err" filled. Lists are malloc'ed arrays: free(). Every change is
+ * audited with the actor of ra_set_actor().
+ */
 enum sg_rc	 ra_org_add(struct ra *, const char *name, struct sg_err *);
 enum sg_rc	 ra_org_list(struct ra *, struct ra_org **, size_t *,
 		    struct sg_err *);
@@ -348,19 +379,18 @@ enum sg_rc	 ra_request_list(struct ra *, int status,
 enum sg_rc	 ra_request_approve(struct ra *, int64_t id, struct sg_err *);
 enum sg_rc	 ra_request_reject(struct ra *, int64_t id, const char *reason,
 		    struct sg_err *);
-/*
- * Ask the upstream about every pending order once (the background
- * collector and CertPoll both end here). Returns how many changed.
- */
-size_t		 ra_collect_pending(struct ra *);
-
 /* Certificates: list (endpoint NULL, status < 0: all), show, revoke. */
 enum sg_rc	 ra_cert_list(struct ra *, const char *endpoint, int status,
 		    struct ra_cert **, size_t *, struct sg_err *);
 /* *pem (may be NULL) gets the PEM text, malloc'ed. */
 enum sg_rc	 ra_cert_get(struct ra *, const char *serial, struct ra_cert *,
 		    char **pem, struct sg_err *);
-/* Revoke with a CRL reason code (RFC 5280 5.3.1); refreshes the CRL. */
+/*
+ * Revoke with a CRL reason code (RFC 5280 5.3.1) and refresh the CRL.
+ * SG_EPOLICY if revoked already; the upstream's error (SG_EUPSTREAM);
+ * if the CRL refresh fails the certificate stays revoked and its error
+ * is returned.
+ */
 enum sg_rc	 ra_cert_revoke(struct ra *, const char *serial, int reason,
 		    struct sg_err *);
 bool		 ra_crl_reason_parse(const char *, int *);
@@ -375,27 +405,25 @@ enum sg_rc	 ra_audit_list(struct ra *, const struct ra_audit_filter *,
 void		 ra_endpoint_url(const struct ra *, const struct ra_endpoint *,
 		    char *out, size_t outsz);
 
-/* Seconds between collects of pending upstream orders; 0 if none. */
-int		 ra_poll_interval(const struct ra *);
-
 /* Set the audit actor for admin calls (default: "system"). */
 void		 ra_set_actor(struct ra *, const char *actor);
 
 /*
- * Create a new instance in "dir" (scepctl init): a local root CA, an RA
- * certificate, the server secret, the configuration file, the database
- * with a device endpoint "demo" and one account. Refuses an existing
- * instance. Writes the config path, URL and access code for display.
+ * Create a new instance in "dir" (scepctl init; ra_instance.c): a local
+ * root CA, an RA certificate, the server secret, the configuration file,
+ * the database with a device endpoint "demo" and one account. Refuses
+ * an existing instance (SG_EEXIST). Fills "res" with the config path,
+ * URL and access code for display (shown once).
  */
-struct ra_init_result {
+struct ra_instance_result {
 	char	config[1024];
 	char	url[512];
 	char	code[RA_CODE_MAX + 1];
 };
-enum sg_rc	 ra_init_instance(const char *dir, const char *address,
-		    int port, struct ra_init_result *, struct sg_err *);
-
-/* Parsers of the admin words ("device", "cms-chain", ...). */
+enum sg_rc	 ra_instance_create(const char *dir, const char *address,
+		    int port, struct ra_instance_result *res,
+		    struct sg_err *);
+/* Parsers of the admin words ("device", "cms-chain", ...; ra_names.c). */
 bool		 ra_ep_type_parse(const char *, enum ra_ep_type *);
 const char	*ra_ep_type_name(enum ra_ep_type);
 bool		 ra_cacert_fmt_parse(const char *, enum ra_cacert_fmt *);

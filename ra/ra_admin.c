@@ -1,5 +1,6 @@
 /*
- * The admin API behind scepctl: validation, the store, and an audit
+ * The admin API behind scepctl: organizations, departments, endpoints,
+ * accounts and RA certificates. Validation, the store, and an audit
  * record for every change (DESIGN.md: admin data is audited).
  */
 #include <stdio.h>
@@ -10,140 +11,6 @@
 
 #include "ra_int.h"
 
-static const char *const ep_types[] = {
-	[RA_EP_DEVICE] = "device",
-	[RA_EP_CLIENT] = "client",
-	[RA_EP_DEVICE_INTUNE] = "device-intune",
-	[RA_EP_CLIENT_INTUNE] = "client-intune",
-};
-static const char *const cacert_fmts[] = {
-	[RA_CACERT_CMS_CHAIN] = "cms-chain",
-	[RA_CACERT_DER] = "der",
-	[RA_CACERT_PEM] = "pem",
-};
-static const char *const getcert_fmts[] = {
-	[RA_GETCERT_FULL_CHAIN] = "full-chain",
-	[RA_GETCERT_SINGLE] = "single",
-};
-
-static bool
-word_parse(const char *const *words, size_t n, const char *s, int *out)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++) {
-		if (strcmp(words[i], s) == 0) {
-			*out = (int)i;
-			return true;
-		}
-	}
-	return false;
-}
-
-#define NWORDS(a)	(sizeof(a) / sizeof((a)[0]))
-
-bool
-ra_ep_type_parse(const char *s, enum ra_ep_type *out)
-{
-	int	v;
-
-	if (!word_parse(ep_types, NWORDS(ep_types), s, &v))
-		return false;
-	*out = (enum ra_ep_type)v;
-	return true;
-}
-
-const char *
-ra_ep_type_name(enum ra_ep_type t)
-{
-	return (size_t)t < NWORDS(ep_types) ? ep_types[t] : "?";
-}
-
-bool
-ra_cacert_fmt_parse(const char *s, enum ra_cacert_fmt *out)
-{
-	int	v;
-
-	if (!word_parse(cacert_fmts, NWORDS(cacert_fmts), s, &v))
-		return false;
-	*out = (enum ra_cacert_fmt)v;
-	return true;
-}
-
-const char *
-ra_cacert_fmt_name(enum ra_cacert_fmt f)
-{
-	return (size_t)f < NWORDS(cacert_fmts) ? cacert_fmts[f] : "?";
-}
-
-bool
-ra_getcert_fmt_parse(const char *s, enum ra_getcert_fmt *out)
-{
-	int	v;
-
-	if (!word_parse(getcert_fmts, NWORDS(getcert_fmts), s, &v))
-		return false;
-	*out = (enum ra_getcert_fmt)v;
-	return true;
-}
-
-const char *
-ra_getcert_fmt_name(enum ra_getcert_fmt f)
-{
-	return (size_t)f < NWORDS(getcert_fmts) ? getcert_fmts[f] : "?";
-}
-
-/* One admin audit record; a refusal records why (never a secret). */
-static void
-audit_write(struct ra *ra, const char *action, const char *endpoint,
-    const char *account, const char *transid, enum sg_rc rc,
-    const struct sg_err *err, const char *details)
-{
-	struct ra_audit	a = { 0 };
-	char		buf[512];
-
-	if (details != NULL && details[0] == '\0')
-		details = NULL;
-	if (rc != SG_OK && err != NULL && err->msg[0] != '\0') {
-		snprintf(buf, sizeof(buf), "%s%s%s", details ? details : "",
-		    details ? ": " : "", err->msg);
-		details = buf;
-	}
-	a.actor = ra->actor;
-	a.endpoint = endpoint;
-	a.account = account;
-	a.transid = transid;
-	a.action = action;
-	a.outcome = rc == SG_OK ? "success" : "failure";
-	a.details = details;
-	if (ra_store_audit_add(ra->store, &a, NULL) != SG_OK)
-		sg_log(SG_LOG_ERR, "%s: cannot write the audit record", action);
-}
-
-void
-ra_audit_admin(struct ra *ra, const char *action, const char *endpoint,
-    const char *account, enum sg_rc rc, const struct sg_err *err,
-    const char *details)
-{
-	audit_write(ra, action, endpoint, account, NULL, rc, err, details);
-}
-
-void
-ra_audit_txn(struct ra *ra, const char *action, const struct ra_txn *t,
-    enum sg_rc rc, const struct sg_err *err, const char *details)
-{
-	struct ra_endpoint	ep = { 0 };
-	struct ra_account	acct = { 0 };
-
-	/* Best effort: a record without the names beats no record. */
-	if (t->endpoint_id > 0)
-		(void)ra_store_endpoint_by_id(ra->store, t->endpoint_id, &ep, NULL);
-	if (t->account_id > 0)
-		(void)ra_store_account_by_id(ra->store, t->account_id, &acct, NULL);
-	audit_write(ra, action, ep.name[0] ? ep.name : NULL,
-	    acct.name[0] ? acct.name : NULL,
-	    t->transid[0] ? t->transid : NULL, rc, err, details);
-}
 
 static enum sg_rc
 check_name(const char *what, const char *name, struct sg_err *err)
@@ -550,4 +417,46 @@ out:
 	OPENSSL_cleanse(code, sizeof(code));
 	ra_audit_admin(ra, "account rotate-code", endpoint, name, rc, err, NULL);
 	return rc;
+}
+
+enum sg_rc
+ra_racert_list(struct ra *ra, struct ra_racert **out, size_t *n,
+    struct sg_err *err)
+{
+	struct ra_endpoint	*eps = NULL;
+	struct ra_racert	*arr;
+	size_t			 neps = 0, i, j, off;
+	enum sg_rc		 rc;
+
+	if ((rc = ra_store_endpoint_list(ra->store, &eps, &neps, err)) !=
+	    SG_OK)
+		return rc;
+	if ((arr = calloc(ra->keys.nra + 1, sizeof(*arr))) == NULL) {
+		free(eps);
+		return sg_err_set(err, SG_ENOMEM, "RA certificates");
+	}
+	for (i = 0; i < ra->keys.nra; i++) {
+		ra_keys_describe(&ra->keys.ra[i], &arr[i]);
+		off = 0;
+		for (j = 0; j < neps && off < sizeof(arr[i].endpoints); j++) {
+			if (strcmp(eps[j].ra_id, arr[i].id) != 0 &&
+			    strcmp(eps[j].ra_enc_id, arr[i].id) != 0)
+				continue;
+			off += (size_t)snprintf(arr[i].endpoints + off,
+			    sizeof(arr[i].endpoints) - off, "%s%s",
+			    off ? "," : "", eps[j].name);
+		}
+	}
+	free(eps);
+	*out = arr;
+	*n = ra->keys.nra;
+	return SG_OK;
+}
+
+const char *
+ra_racert_pem(struct ra *ra, const char *id)
+{
+	const struct ra_key	*rk = ra_keys_find(&ra->keys, id);
+
+	return rk != NULL ? ra_cacert_of(ra, rk)->pem : NULL;
 }

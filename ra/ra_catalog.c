@@ -15,31 +15,6 @@
 
 #define NWORDS(a)	(sizeof(a) / sizeof((a)[0]))
 
-const char *
-ra_profile_kind_name(enum ra_profile_kind k)
-{
-	static const char *const names[] = { "device", "client" };
-
-	return (size_t)k < NWORDS(names) ? names[k] : "?";
-}
-
-const char *
-ra_sync_kind_name(enum ra_sync_kind k)
-{
-	static const char *const names[] = { "organization", "department",
-	    "device profile", "client profile" };
-
-	return (size_t)k < NWORDS(names) ? names[k] : "?";
-}
-
-const char *
-ra_sync_action_name(enum ra_sync_action a)
-{
-	static const char *const names[] = { "added", "updated",
-	    "unchanged", "removed", "skipped" };
-
-	return (size_t)a < NWORDS(names) ? names[a] : "?";
-}
 
 void
 ra_sync_summary(const struct ra_sync_item *v, size_t n, char *out,

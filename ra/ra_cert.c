@@ -1,4 +1,7 @@
-/* Certificates and the audit log for scepctl: list, show, revoke. */
+/*
+ * Issued certificates: GetCert and GetCRL (RFC 8894 3.3.4, 3.3.5), the
+ * CRL, and list, show and revoke for scepctl.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,60 +9,220 @@
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 
 #include "ra_int.h"
 
-/* CRL reason codes (RFC 5280 5.3.1); 7 is unused. */
-static const char *const reasons[] = {
-	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
-	"superseded", "cessationOfOperation", "certificateHold", NULL,
-	"removeFromCRL", "privilegeWithdrawn", "aACompromise",
-};
-
-bool
-ra_crl_reason_parse(const char *s, int *out)
+enum sg_rc
+ra_cert_load(struct ra *ra, const char *serial, struct ra_cert *info,
+    int64_t *account_id, X509 **out, struct sg_err *err)
 {
-	size_t	i;
+	const unsigned char	*p;
+	uint8_t			*der = NULL;
+	size_t			 len = 0;
+	enum sg_rc		 rc;
 
-	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-		if (reasons[i] != NULL && strcmp(reasons[i], s) == 0) {
-			*out = (int)i;
-			return true;
-		}
-	}
-	return false;
+	if ((rc = ra_store_cert_get(ra->store, serial, info, account_id, &der,
+	    &len, err)) != SG_OK)
+		goto out;
+	p = der;
+	if ((*out = d2i_X509(NULL, &p, (long)len)) == NULL)
+		rc = sg_err_set(err, SG_ESTORE, "certificate %s: the stored "
+		    "DER does not decode", serial);
+out:
+	free(der);
+	return rc;
 }
 
-const char *
-ra_crl_reason_name(int r)
+/* The serial of an IssuerAndSerialNumber, as uppercase hex. */
+static bool
+ias_serial(const struct ra_op *op, char *out, size_t outsz,
+    X509_NAME **issuer)
 {
-	if (r < 0 || (size_t)r >= sizeof(reasons) / sizeof(reasons[0]) ||
-	    reasons[r] == NULL)
-		return "?";
-	return reasons[r];
+	const unsigned char	*p = op->msg->data;
+	PKCS7_ISSUER_AND_SERIAL	*ias;
+	BIGNUM			*bn = NULL;
+	char			*hex = NULL;
+
+	ias = d2i_PKCS7_ISSUER_AND_SERIAL(NULL, &p, (long)op->msg->data_len);
+	if (ias != NULL && p == op->msg->data + op->msg->data_len &&
+	    (bn = ASN1_INTEGER_to_BN(ias->serial, NULL)) != NULL)
+		hex = BN_bn2hex(bn);
+	if (hex != NULL && (*issuer = X509_NAME_dup(ias->issuer)) == NULL) {
+		OPENSSL_free(hex);
+		hex = NULL;
+	}
+	if (hex != NULL)
+		snprintf(out, outsz, "%s", hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	PKCS7_ISSUER_AND_SERIAL_free(ias);
+	return hex != NULL;
 }
 
-const char *
-ra_cert_status_name(enum ra_cert_status s)
+/* GetCert (RFC 8894 3.3.4): a certificate by issuer and serial. */
+void
+ra_op_getcert(struct ra_op *op)
 {
-	switch (s) {
-	case RA_CERT_VALID:		return "valid";
-	case RA_CERT_REVOKED:		return "revoked";
-	case RA_CERT_SUPERSEDED:	return "superseded";
+	struct ra_cert	 info;
+	struct sg_err	 e;
+	X509_NAME	*issuer = NULL;
+	X509		*x = NULL;
+	char		 serial[80];
+	bool		 found;
+	enum sg_rc	 rc;
+
+	if (!ias_serial(op, serial, sizeof(serial), &issuer)) {
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "GetCert:"
+		    " RFC 8894 3.3.4: not an IssuerAndSerialNumber");
+		return;
 	}
-	return "?";
+	/* Only certificates of this endpoint, by issuer and serial. */
+	rc = ra_cert_load(op->ra, serial, &info, NULL, &x, &e);
+	found = rc == SG_OK && strcmp(info.endpoint, op->ep.name) == 0 &&
+	    X509_NAME_cmp(issuer, X509_get_issuer_name(x)) == 0;
+	X509_NAME_free(issuer);
+	if (rc != SG_OK && rc != SG_ENOTFOUND)
+		ra_op_internal(op, "GetCert", &e);
+	else if (found)
+		ra_op_deliver(op, x, serial);
+	else
+		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
+		    "GetCert: no certificate %s of this issuer on this "
+		    "endpoint", serial);
+	X509_free(x);
 }
 
-const char *
-ra_req_status_name(enum ra_req_status s)
+/* Sign a CRL of every revoked certificate; *der malloc'ed. */
+static enum sg_rc
+crl_sign(struct ra *ra, int64_t number, uint8_t **der, size_t *len,
+    struct sg_err *err)
 {
-	switch (s) {
-	case RA_REQ_NEW:	return "new";
-	case RA_REQ_PENDING:	return "pending";
-	case RA_REQ_ISSUED:	return "issued";
-	case RA_REQ_REJECTED:	return "rejected";
+	struct ra_cert		*certs = NULL;
+	struct ra_revoked	*rev = NULL;
+	size_t			 n = 0, i;
+	enum sg_rc		 rc;
+
+	if (ra->up->ops->crl == NULL)
+		return sg_err_set(err, SG_ENOTFOUND, "the %s upstream "
+		    "publishes no CRL here", ra->up->ops->name);
+	/* Revoked certificates only; superseded ones stay valid. */
+	if ((rc = ra_store_cert_list(ra->store, NULL, RA_CERT_REVOKED, &certs,
+	    &n, err)) != SG_OK)
+		return rc;
+	if (n > 0 && (rev = calloc(n, sizeof(*rev))) == NULL) {
+		free(certs);
+		return sg_err_set(err, SG_ENOMEM, "CRL");
 	}
-	return "?";
+	for (i = 0; i < n; i++) {
+		snprintf(rev[i].serial, sizeof(rev[i].serial), "%s",
+		    certs[i].serial);
+		rev[i].revoked_at = certs[i].revoked_at;
+		rev[i].reason = certs[i].reason;
+	}
+	rc = ra->up->ops->crl(ra->up, rev, n, number, time(NULL), der, len,
+	    err);
+	free(rev);
+	free(certs);
+	return rc;
+}
+
+/*
+ * The one CRL refresh (GetCRL when stale, scepctl cert revoke): the next
+ * CRL number, a CRL signed with it, stored with nextUpdate crl_days from
+ * now. *out (if not NULL) gets the DER, malloc'ed.
+ */
+static enum sg_rc
+crl_refresh(struct ra *ra, uint8_t **out, size_t *outlen, struct sg_err *err)
+{
+	uint8_t		*der = NULL;
+	size_t		 len = 0;
+	int64_t		 number, next;
+	enum sg_rc	 rc;
+
+	if ((rc = ra_store_crl_number(ra->store, &number, err)) != SG_OK)
+		goto out;
+	if ((rc = crl_sign(ra, number, &der, &len, err)) != SG_OK)
+		goto out;
+	next = (int64_t)time(NULL) +
+	    (int64_t)ra->conf->upstream.crl_days * 86400;
+	if ((rc = ra_store_crl_put(ra->store, number, der, len, next, err)) !=
+	    SG_OK)
+		goto out;
+	if (out != NULL) {
+		*out = der;
+		*outlen = len;
+		der = NULL;
+	}
+out:
+	free(der);
+	return rc;
+}
+
+/* The current CRL into *out, signed again once stale (or missing). */
+static enum sg_rc
+current_crl(struct ra *ra, X509_CRL **out, struct sg_err *err)
+{
+	const unsigned char	*p;
+	uint8_t			*der = NULL;
+	size_t			 len = 0;
+	int64_t			 next = 0;
+	enum sg_rc		 rc;
+
+	rc = ra_store_crl_get(ra->store, &der, &len, &next, err);
+	if (rc == SG_ENOTFOUND || (rc == SG_OK && next <= (int64_t)time(NULL))) {
+		free(der);
+		der = NULL;
+		rc = crl_refresh(ra, &der, &len, err);
+	}
+	if (rc != SG_OK)
+		goto out;
+	p = der;
+	if ((*out = d2i_X509_CRL(NULL, &p, (long)len)) == NULL)
+		rc = sg_err_set(err, SG_ESTORE, "the stored CRL does not "
+		    "decode");
+out:
+	free(der);
+	return rc;
+}
+
+/* GetCRL (RFC 8894 3.3.5): the issuing CA's CRL. */
+void
+ra_op_getcrl(struct ra_op *op)
+{
+	struct sg_err	 e;
+	X509_NAME	*issuer = NULL;
+	char		 serial[80];
+	bool		 ours;
+	enum sg_rc	 rc;
+
+	if (!ias_serial(op, serial, sizeof(serial), &issuer)) {
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "GetCRL: "
+		    "RFC 8894 3.3.5: not an IssuerAndSerialNumber");
+		return;
+	}
+	/* The CRL of our issuing CA only. */
+	ours = X509_NAME_cmp(issuer, X509_get_subject_name(
+	    sk_X509_value(op->ra->up->chain, 0))) == 0;
+	X509_NAME_free(issuer);
+	if (!ours) {
+		ra_op_fail(op, SG_FAIL_BADCERTID, "unknown issuer", "GetCRL: "
+		    "the issuer is not this gateway's CA");
+		return;
+	}
+	sg_err_clear(&e);
+	if ((rc = current_crl(op->ra, &op->crl, &e)) == SG_ESTORE) {
+		/* A store failure is ours, not a reason to refuse. */
+		ra_op_internal(op, "GetCRL", &e);
+		return;
+	}
+	if (rc != SG_OK) {
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "no CRL", "GetCRL: %s",
+		    e.msg[0] ? e.msg : "cannot sign a CRL");
+		return;
+	}
+	op->status = P7_STATUS_SUCCESS;
+	ra_op_note(op, "CRL delivered");
 }
 
 enum sg_rc
@@ -125,51 +288,18 @@ ra_cert_get(struct ra *ra, const char *serial, struct ra_cert *c, char **pem,
 }
 
 enum sg_rc
-ra_cert_crl_sign(struct ra *ra, int64_t number, uint8_t **der, size_t *len,
-    struct sg_err *err)
-{
-	struct ra_cert		*certs = NULL;
-	struct ra_revoked	*rev = NULL;
-	size_t			 n = 0, i;
-	enum sg_rc		 rc;
-
-	if (ra->up->ops->crl == NULL)
-		return sg_err_set(err, SG_ENOTFOUND, "the %s upstream "
-		    "publishes no CRL here", ra->up->ops->name);
-	/* Revoked certificates only; superseded ones stay valid. */
-	if ((rc = ra_store_cert_list(ra->store, NULL, RA_CERT_REVOKED, &certs,
-	    &n, err)) != SG_OK)
-		return rc;
-	if (n > 0 && (rev = calloc(n, sizeof(*rev))) == NULL) {
-		free(certs);
-		return sg_err_set(err, SG_ENOMEM, "CRL");
-	}
-	for (i = 0; i < n; i++) {
-		snprintf(rev[i].serial, sizeof(rev[i].serial), "%s",
-		    certs[i].serial);
-		rev[i].revoked_at = certs[i].revoked_at;
-		rev[i].reason = certs[i].reason;
-	}
-	rc = ra->up->ops->crl(ra->up, rev, n, number, time(NULL), der, len,
-	    err);
-	free(rev);
-	free(certs);
-	return rc;
-}
-
-enum sg_rc
 ra_cert_revoke(struct ra *ra, const char *serial, int reason,
     struct sg_err *err)
 {
 	struct ra_cert	c;
 	char		s[80], details[160];
-	enum sg_rc	rc = SG_OK;
+	enum sg_rc	rc;
 
 	norm_serial(serial, s, sizeof(s));
 	memset(&c, 0, sizeof(c));
-	if (ra_store_cert_get(ra->store, s, &c, NULL, NULL, NULL, err) != SG_OK)
-		rc = SG_ENOTFOUND;
-	else if (c.status == RA_CERT_REVOKED)
+	/* A store failure stays one: only a missing row is SG_ENOTFOUND. */
+	rc = ra_store_cert_get(ra->store, s, &c, NULL, NULL, NULL, err);
+	if (rc == SG_OK && c.status == RA_CERT_REVOKED)
 		rc = sg_err_set(err, SG_EPOLICY, "certificate %s is revoked "
 		    "already", s);
 	if (rc == SG_OK && ra->up->ops->revoke != NULL)
@@ -178,19 +308,10 @@ ra_cert_revoke(struct ra *ra, const char *serial, int reason,
 		rc = ra_store_cert_set_status(ra->store, s, RA_CERT_REVOKED,
 		    reason, err);
 	/* A fresh CRL at once (scepctl holds the same keys as scepgate). */
-	if (rc == SG_OK && ra->up->ops->crl != NULL) {
-		int64_t		 number;
-		uint8_t		*der = NULL;
-		size_t		 len = 0;
-
-		if (ra_store_crl_number(ra->store, &number, NULL) == SG_OK &&
-		    ra_cert_crl_sign(ra, number, &der, &len, NULL) == SG_OK)
-			/* XXX a failed CRL refresh is not reported (issue 9). */
-			(void)ra_store_crl_put(ra->store, number, der, len,
-			    (int64_t)time(NULL) +
-			    (int64_t)ra->conf->upstream.crl_days * 86400, NULL);
-		free(der);
-	}
+	if (rc == SG_OK && ra->up->ops->crl != NULL &&
+	    (rc = crl_refresh(ra, NULL, NULL, err)) != SG_OK)
+		sg_log(SG_LOG_ERR, "serial %s revoked, but the CRL was not "
+		    "refreshed: %s", s, err != NULL ? err->msg : "");
 	snprintf(details, sizeof(details), "serial %s reason %s", s,
 	    ra_crl_reason_name(reason));
 	ra_audit_admin(ra, "cert revoke", c.endpoint[0] ? c.endpoint : NULL,
@@ -199,53 +320,4 @@ ra_cert_revoke(struct ra *ra, const char *serial, int reason,
 		sg_log(SG_LOG_INFO, "serial %s revoked (%s)", s,
 		    ra_crl_reason_name(reason));
 	return rc;
-}
-
-enum sg_rc
-ra_audit_list(struct ra *ra, const struct ra_audit_filter *f,
-    struct ra_audit_rec **out, size_t *n, struct sg_err *err)
-{
-	return ra_store_audit_list(ra->store, f, out, n, err);
-}
-
-enum sg_rc
-ra_racert_list(struct ra *ra, struct ra_racert **out, size_t *n,
-    struct sg_err *err)
-{
-	struct ra_endpoint	*eps = NULL;
-	struct ra_racert	*arr;
-	size_t			 neps = 0, i, j, off;
-	enum sg_rc		 rc;
-
-	if ((rc = ra_store_endpoint_list(ra->store, &eps, &neps, err)) !=
-	    SG_OK)
-		return rc;
-	if ((arr = calloc(ra->keys.nra + 1, sizeof(*arr))) == NULL) {
-		free(eps);
-		return sg_err_set(err, SG_ENOMEM, "RA certificates");
-	}
-	for (i = 0; i < ra->keys.nra; i++) {
-		ra_keys_describe(&ra->keys.ra[i], &arr[i]);
-		off = 0;
-		for (j = 0; j < neps && off < sizeof(arr[i].endpoints); j++) {
-			if (strcmp(eps[j].ra_id, arr[i].id) != 0 &&
-			    strcmp(eps[j].ra_enc_id, arr[i].id) != 0)
-				continue;
-			off += (size_t)snprintf(arr[i].endpoints + off,
-			    sizeof(arr[i].endpoints) - off, "%s%s",
-			    off ? "," : "", eps[j].name);
-		}
-	}
-	free(eps);
-	*out = arr;
-	*n = ra->keys.nra;
-	return SG_OK;
-}
-
-const char *
-ra_racert_pem(struct ra *ra, const char *id)
-{
-	const struct ra_key	*rk = ra_keys_find(&ra->keys, id);
-
-	return rk != NULL ? rk->pem : NULL;
 }

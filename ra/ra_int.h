@@ -16,18 +16,12 @@
 
 /* ---- keys (ra_keys.c: the only holder of RA private keys) ---- */
 
-/* One RA certificate with its key and its precomputed GetCACert bodies. */
+/* One RA certificate with its key (its GetCACert bodies: ra.c). */
 struct ra_key {
 	char		 id[64];
 	X509		*cert;
 	EVP_PKEY	*key;
 	STACK_OF(X509)	*chain;		/* RA cert, then the CA chain */
-	uint8_t		*cms;		/* GetCACert cms-chain body */
-	size_t		 cms_len;
-	uint8_t		*der;		/* GetCACert der body */
-	size_t		 der_len;
-	char		*pem;		/* GetCACert pem body */
-	size_t		 pem_len;
 };
 
 struct ra_keys {
@@ -121,19 +115,35 @@ bool		 ra_throttle_fail(struct ra_throttle *, const char *peer,
 
 /* ---- the RA ---- */
 
+/* The GetCACert bodies of one RA certificate, built once (ra.c). */
+struct ra_cacert {
+	uint8_t		*cms;		/* cms-chain: RA, then CA chain */
+	size_t		 cms_len;
+	uint8_t		*der;		/* der: the RA certificate */
+	size_t		 der_len;
+	char		*pem;		/* pem: the same, as PEM text */
+	size_t		 pem_len;
+};
+
+struct ra;
+/* The bodies of "rk", one of ra->keys.ra (borrowed, live with the RA). */
+const struct ra_cacert *ra_cacert_of(const struct ra *,
+		    const struct ra_key *rk);
+
 struct ra {
 	const struct conf	*conf;
 	struct ra_store		*store;
 	struct ra_keys		 keys;
+	struct ra_cacert	 cacert[CONF_MAX_RA];	/* of keys.ra[i] */
 	struct ra_up		*up;
 	char			 caps[256];	/* GetCACaps body */
 	char			 actor[64];
 	struct ra_throttle	*throttle;	/* wrong access codes */
-	uint8_t			*next;		/* GetNextCACert content */
-	size_t			 next_len;	/* (unsigned inner set) */
+	uint8_t			*next_ca_p7;	/* GetNextCACert content */
+	size_t			 next_ca_p7_len; /* (unsigned inner set) */
 };
 
-/* One PKIOperation being answered (ra.c, ra_enroll.c). */
+/* One PKIOperation being answered (ra.c and the handlers below). */
 struct ra_op {
 	struct ra		*ra;
 	struct ra_endpoint	 ep;
@@ -144,47 +154,159 @@ struct ra_op {
 	char			 tid[P7_TRANSID_MAX + 1];	/* for logs */
 	char			 account[RA_NAME_MAX];
 	/* The answer. */
-	int			 status;
-	int			 failinfo;
+	int			 status;	/* P7_STATUS_*, RA_OP_INTERNAL */
+	/*
+	 * The one failure channel: rc, failInfo and what happened (for
+	 * log and audit; on SUCCESS and PENDING too). Set through
+	 * ra_op_fail*() and ra_op_internal() only.
+	 */
+	struct sg_err		 err;
 	const char		*failtext;	/* for the client */
-	char			 reason[256];	/* for log and audit */
 	STACK_OF(X509)		*certs;		/* SUCCESS */
 	X509_CRL		*crl;		/* SUCCESS of GetCRL */
 };
 
+/*
+ * op->status of an operation that failed inside the server (the store,
+ * memory, a bug): no CertRep, ra_pkiop() returns op->err.rc (HTTP 500).
+ * A device is never told that its request was bad when it was not.
+ */
+#define RA_OP_INTERNAL	(-1)
+
+/*
+ * The files of ra/ below call each other only downwards (no circles;
+ * scripts/check-ra-cycles.sh checks): ra.c dispatches to ra_enroll.c
+ * and ra_cert.c; ra_enroll.c uses ra_auth.c and ra_txn.c; all of them
+ * use ra_reply.c, ra_audit.c and ra_names.c, which call only the store.
+ */
+
+/* ---- the CertRep being built (ra_reply.c) ---- */
+
+/*
+ * Set a FAILURE refused by policy (SG_EPOLICY) with "failinfo": "text"
+ * for the client, "fmt" for log and audit.
+ */
+void		 ra_op_fail(struct ra_op *, int failinfo, const char *text,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * Set a FAILURE from "e": its rc, its failInfo (sg_failinfo() picks the
+ * default), and a fixed text for the client.
+ */
+void		 ra_op_fail_err(struct ra_op *, const struct sg_err *e);
+/*
+ * The operation failed inside the server: "e" (its rc SG_ESTORE,
+ * SG_EINTERNAL or SG_ENOMEM) becomes op->err, op->status
+ * RA_OP_INTERNAL. "what" prefixes the message ("transaction lookup").
+ */
+void		 ra_op_internal(struct ra_op *, const char *what,
+		    const struct sg_err *e);
+/* Note what happened on SUCCESS or PENDING, for log and audit. */
+void		 ra_op_note(struct ra_op *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+/*
+ * Set SUCCESS with certificate "x" (borrowed; the reply takes a
+ * reference), the certificate "serial", then the CA chain if the
+ * endpoint's GetCert format says so.
+ */
+void		 ra_op_deliver(struct ra_op *, X509 *x, const char *serial);
+/*
+ * Sign (and on SUCCESS encrypt) the operation's answer into r->body
+ * (malloc'ed). A SUCCESS that cannot be encrypted is sent as FAILURE.
+ */
+enum sg_rc	 ra_reply_build(struct ra_op *, struct ra_reply *r,
+		    struct sg_err *);
+
+/* ---- message handlers, after the envelope is open ---- */
+
+/* PKCSReq and RenewalReq (ra_enroll.c, RFC 8894 3.3.1). */
+void		 ra_op_pkcsreq(struct ra_op *, bool renewal);
+/* CertPoll (ra_enroll.c, 3.3.3). */
+void		 ra_op_certpoll(struct ra_op *);
+/* GetCert and GetCRL (ra_cert.c, 3.3.4, 3.3.5). */
+void		 ra_op_getcert(struct ra_op *);
+void		 ra_op_getcrl(struct ra_op *);
+
+/* ---- who asks (ra_auth.c); false: op holds the answer ---- */
+
+/* (a FAILURE, or RA_OP_INTERNAL when the store failed) */
+
+/* The access code's account ("acct"), under the lockout of wrong codes. */
+bool		 ra_auth_code(struct ra_op *, const struct p7_csr *,
+		    struct ra_account *acct);
+/*
+ * A RenewalReq's signer: a valid certificate this endpoint issued, in
+ * the renewal window; its account into "acct", its serial into "old".
+ */
+bool		 ra_auth_renewal(struct ra_op *, struct ra_account *acct,
+		    char *old, size_t oldsz);
+/* Does a CertPoll's signer own transaction "t" (its key, or renewal)? */
+bool		 ra_auth_poll_signer(struct ra_op *, const struct ra_txn *t);
+
+/* ---- the transaction state machine (ra_txn.c) ---- */
+
+/*
+ * An earlier transaction with this transactionID (RFC 8894 5.2): the
+ * same key resumes it, another key is refused; true when answered (a
+ * failed lookup answers too: an internal error).
+ */
+bool		 ra_txn_resume(struct ra_op *, const struct p7_csr *);
+/*
+ * Ask the upstream for a certificate for transaction "t" and record the
+ * outcome in "t": ISSUED (with serial; *out set, the caller frees it),
+ * PENDING (with the order id) or REJECTED (failinfo, reason). "t" is
+ * then written back. SG_OK once "t" holds the outcome; an internal
+ * error (SG_ESTORE: the certificate could not be recorded; "t" is then
+ * REJECTED so that a retry starts afresh) otherwise.
+ */
+enum sg_rc	 ra_txn_issue(struct ra *, const struct ra_endpoint *,
+		    const struct ra_account *, const struct p7_csr *,
+		    struct ra_txn *t, X509 **out, struct sg_err *);
+/* Ask the upstream about one pending order; true if "t" changed. */
+bool		 ra_txn_collect(struct ra *, struct ra_txn *t);
+/* Turn the state of "t" into the answer; "x" (borrowed) if in hand. */
+void		 ra_txn_answer(struct ra_op *, const struct ra_txn *t, X509 *x);
+
+/* ---- issued certificates (ra_cert.c) ---- */
+
+/*
+ * A stored certificate by serial, decoded into *out (free it); its row
+ * into "info" and its account into "account_id" when not NULL.
+ * SG_ENOTFOUND if there is none; SG_ESTORE if the store failed or
+ * holds one that does not decode.
+ */
+enum sg_rc	 ra_cert_load(struct ra *, const char *serial,
+		    struct ra_cert *info, int64_t *account_id, X509 **out,
+		    struct sg_err *);
+
+/* ---- catalogue (ra_catalog.c) ---- */
+
+/*
+ * May an account (or an edit) of endpoint "ep" use "profile" for
+ * "term_days"? Always SG_OK while no profile is synced (the local CA
+ * takes free-text profiles). Then the profile, by name or by upstream
+ * id, must be a synced one of the endpoint's kind that allows the term:
+ * SG_ENOTFOUND or SG_EPOLICY with what to do.
+ */
+enum sg_rc	 ra_catalog_check(struct ra *, const struct ra_endpoint *ep,
+		    const char *profile, int term_days, struct sg_err *);
+
+/* ---- the audit log (ra_audit.c); a failed write is logged ---- */
+
+/* The device record of one PKIOperation, outcome "success" etc. */
+void		 ra_audit_op(struct ra_op *, const char *outcome);
+/* Audit and log one admin action; "err" says why it failed. */
+void		 ra_audit_admin(struct ra *, const char *action,
+		    const char *endpoint, const char *account,
+		    enum sg_rc rc, const struct sg_err *err,
+		    const char *details);
 /* Audit an admin action on a request: its endpoint, account, transid. */
 void		 ra_audit_txn(struct ra *, const char *action,
 		    const struct ra_txn *, enum sg_rc, const struct sg_err *,
 		    const char *details);
 
-/* Sign a CRL of every revoked certificate (ra_cert.c); *der malloc'ed. */
-enum sg_rc	 ra_cert_crl_sign(struct ra *, int64_t number, uint8_t **der,
-		    size_t *len, struct sg_err *);
+/* ---- words (ra_names.c) ---- */
 
-/* Message handlers (ra_enroll.c), after the envelope is open. */
-void		 ra_op_pkcsreq(struct ra_op *, bool renewal);
-void		 ra_op_certpoll(struct ra_op *);
-void		 ra_op_getcert(struct ra_op *);
-void		 ra_op_getcrl(struct ra_op *);
-/* Set a FAILURE: "text" for the client, "fmt" for log and audit. */
-void		 ra_op_fail(struct ra_op *, int failinfo, const char *text,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void		 ra_op_fail_err(struct ra_op *, const struct sg_err *);
-
-/*
- * May an account (or an edit) of endpoint "ep" use "profile" for
- * "term_days" (ra_catalog.c)? Always SG_OK while no profile is synced
- * (the local CA takes free-text profiles). Then the profile, by name or
- * by upstream id, must be a synced one of the endpoint's kind that
- * allows the term: SG_ENOTFOUND or SG_EPOLICY with what to do.
- */
-enum sg_rc	 ra_catalog_check(struct ra *, const struct ra_endpoint *ep,
-		    const char *profile, int term_days, struct sg_err *);
-
-/* Audit and log one admin action (ra_admin.c). */
-void		 ra_audit_admin(struct ra *, const char *action,
-		    const char *endpoint, const char *account,
-		    enum sg_rc rc, const struct sg_err *err,
-		    const char *details);
+/* "success", "pending", "failure" for a pkiStatus. */
+const char	*ra_p7_status_name(int status);
 
 #endif /* RA_INT_H */

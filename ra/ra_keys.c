@@ -1,6 +1,6 @@
 /*
  * RA keys and the server secret: parsed once at start (DESIGN.md,
- * performance budget), with the GetCACert bodies precomputed. This file
+ * performance budget); ra.c builds the GetCACert bodies from them. This file
  * is the only one that holds RA private keys (STYLE.md 1).
  */
 
@@ -129,38 +129,13 @@ read_secret(struct ra_keys *k, const char *path, struct sg_err *err)
 	return SG_OK;
 }
 
-/* PEM text of one certificate, malloc'ed. */
-static enum sg_rc
-cert_pem(X509 *x, char **out, size_t *len)
-{
-	BIO	*b;
-	char	*p;
-	long	 n;
-
-	if ((b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x)) {
-		BIO_free(b);
-		return SG_ENOMEM;
-	}
-	n = BIO_get_mem_data(b, &p);
-	if (n <= 0 || (*out = malloc((size_t)n + 1)) == NULL) {
-		BIO_free(b);
-		return SG_ENOMEM;
-	}
-	memcpy(*out, p, (size_t)n);
-	(*out)[n] = '\0';
-	*len = (size_t)n;
-	BIO_free(b);
-	return SG_OK;
-}
-
-/* Load one RA and precompute its three GetCACert bodies. */
+/* Load one RA: certificate, key, and its chain for GetCACert. */
 static enum sg_rc
 load_ra(struct ra_key *rk, const struct conf_ra *cr, STACK_OF(X509) *ca_chain,
     struct sg_err *err)
 {
-	unsigned char	*der = NULL;
 	enum sg_rc	 rc;
-	int		 i, n;
+	int		 i;
 
 	snprintf(rk->id, sizeof(rk->id), "%s", cr->id);
 	if ((rc = ra_pem_read_cert(cr->cert, &rk->cert, err)) != SG_OK ||
@@ -174,8 +149,9 @@ load_ra(struct ra_key *rk, const struct conf_ra *cr, STACK_OF(X509) *ca_chain,
 		    "RSA key to decrypt requests", cr->id);
 	/* RA first, then its extra chain, then the CA chain (3.3). */
 	if ((rk->chain = sk_X509_new_null()) == NULL ||
-	    !X509_up_ref(rk->cert) || !sk_X509_push(rk->chain, rk->cert))
+	    !sk_X509_push(rk->chain, rk->cert))
 		return sg_err_set(err, SG_ENOMEM, "ra");
+	(void)X509_up_ref(rk->cert);	/* pushed: the chain holds one */
 	if (cr->chain[0] != '\0' &&
 	    (rc = ra_pem_read_certs(cr->chain, rk->chain, err)) != SG_OK)
 		return rc;
@@ -185,22 +161,10 @@ load_ra(struct ra_key *rk, const struct conf_ra *cr, STACK_OF(X509) *ca_chain,
 		/* The CA acting as its own RA appears once. */
 		if (X509_cmp(x, rk->cert) == 0)
 			continue;
-		if (!X509_up_ref(x) || !sk_X509_push(rk->chain, x))
+		if (!sk_X509_push(rk->chain, x))
 			return sg_err_set(err, SG_ENOMEM, "ra");
+		(void)X509_up_ref(x);
 	}
-	if ((rc = p7_certs_build(rk->chain, &rk->cms, &rk->cms_len, err)) !=
-	    SG_OK)
-		return rc;
-	if ((n = i2d_X509(rk->cert, &der)) <= 0 ||
-	    (rk->der = malloc((size_t)n)) == NULL) {
-		OPENSSL_free(der);
-		return sg_err_set(err, SG_ENOMEM, "ra");
-	}
-	memcpy(rk->der, der, (size_t)n);
-	rk->der_len = (size_t)n;
-	OPENSSL_free(der);
-	if (cert_pem(rk->cert, &rk->pem, &rk->pem_len) != SG_OK)
-		return sg_err_set(err, SG_ENOMEM, "ra");
 	return SG_OK;
 }
 
@@ -236,9 +200,6 @@ ra_keys_free(struct ra_keys *k)
 		X509_free(k->ra[i].cert);
 		EVP_PKEY_free(k->ra[i].key);
 		sk_X509_pop_free(k->ra[i].chain, X509_free);
-		free(k->ra[i].cms);
-		free(k->ra[i].der);
-		free(k->ra[i].pem);
 	}
 	OPENSSL_cleanse(k, sizeof(*k));
 }

@@ -50,8 +50,11 @@ from_ra(struct srv_answer *a, enum sg_rc rc, struct ra_reply *r,
 	case SG_ELIMIT:
 		text(a, 400, err->msg);
 		return;
+	case SG_ESTORE:		/* the server failed, not the request: */
+	case SG_EINTERNAL:	/* no SCEP answer blames the device */
+	case SG_ENOMEM:
 	default:
-		sg_log(SG_LOG_ERR, "%s", err->msg);
+		sg_log(SG_LOG_ERR, "SCEP: %s: %s", sg_strerror(rc), err->msg);
 		text(a, 500, "internal error");
 		return;
 	}

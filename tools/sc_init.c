@@ -14,7 +14,7 @@ sc_init(struct sc_ctx *ctx, int argc, char *argv[])
 		{ "address", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ra_init_result	 res;
+	struct ra_instance_result	 res;
 	struct sg_err		 err;
 	const char		*dir = NULL, *addr = "127.0.0.1";
 	long			 port = 8080;
@@ -40,7 +40,7 @@ sc_init(struct sc_ctx *ctx, int argc, char *argv[])
 	}
 	if (dir == NULL || optind != argc)
 		return sc_usage("init");
-	if (ra_init_instance(dir, addr, (int)port, &res, &err) != SG_OK)
+	if (ra_instance_create(dir, addr, (int)port, &res, &err) != SG_OK)
 		return sc_fail(&err);
 	printf("scepgate instance created in %s\n"
 	    "config:      %s\n"

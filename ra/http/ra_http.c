@@ -306,8 +306,8 @@ headers(struct ra_http *c, const struct ra_http_req *q,
 		ok = hdr_add(&l, "Content-Type: %s", q->content_type);
 	for (i = 0; ok && i < q->nhdrs; i++)
 		ok = hdr_add(&l, "%s: %s", q->hdrs[i].name, q->hdrs[i].value);
-	if (ok && q->oauth != NULL) {
-		rc = ra_http_oauth_token(q->oauth, q->scope, q->deadline, tok,
+	if (ok && q->auth != NULL) {
+		rc = q->auth->token(q->auth->src, q->scope, q->deadline, tok,
 		    sizeof(tok), err);
 		if (rc == SG_OK)
 			ok = hdr_add(&l, "Authorization: Bearer %s", tok);
@@ -489,8 +489,8 @@ ra_http_call(struct ra_http *c, const struct ra_http_req *q,
 			    c->name, q->method, q->what, r->http,
 			    (long long)(ra_http_now_ms() - t0));
 			/* RFC 6750 3.1: the token may have expired early. */
-			if (r->http == 401 && q->oauth != NULL && !reauth) {
-				ra_http_oauth_drop(q->oauth, q->scope);
+			if (r->http == 401 && q->auth != NULL && !reauth) {
+				q->auth->drop(q->auth->src, q->scope);
 				reauth = true;
 				continue;
 			}

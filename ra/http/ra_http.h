@@ -67,6 +67,20 @@ void		 ra_http_free(struct ra_http *);
 
 struct ra_http_oauth;
 
+/*
+ * Where a request's Bearer token comes from: a source of tokens per
+ * scope, with a way to forget one that a 401 refused. The transport
+ * calls it through these pointers only, so that ra_http.c does not
+ * depend on the OAuth client (ra_http_oauth_auth() hands one out).
+ */
+struct ra_http_auth {
+	enum sg_rc	(*token)(void *src, const char *scope,
+			    int64_t deadline, char *out, size_t outsz,
+			    struct sg_err *err);
+	void		(*drop)(void *src, const char *scope);
+	void		*src;
+};
+
 /* One extra request header; "value" may be a secret (copies are wiped). */
 struct ra_http_hdr {
 	const char	*name;
@@ -91,7 +105,7 @@ struct ra_http_req {
 	const char	*content_type;	/* of the body; NULL: none */
 	const struct ra_http_hdr *hdrs;	/* may be NULL */
 	size_t		 nhdrs;
-	struct ra_http_oauth *oauth;	/* Authorization: Bearer; or NULL */
+	const struct ra_http_auth *auth; /* Authorization: Bearer; or NULL */
 	const char	*scope;		/* the token's scope; NULL: none */
 	bool		 replay;	/* safe to send again if the answer
 					   may have been lost (idempotent) */
@@ -113,7 +127,7 @@ struct ra_http_resp {
  * (ra_http_backoff_ms) that honours Retry-After, while the deadline
  * allows and at most q->tries times; a transport error where the
  * request may have arrived is tried again only with q->replay. With
- * q->oauth, a 401 drops the scope's token and fetches a new one, once.
+ * q->auth, a 401 drops the scope's token and fetches a new one, once.
  *
  * SG_OK: an answer (any status, perhaps still busy when time ran out)
  * is in *r, which the caller frees with ra_http_resp_free(). Otherwise
@@ -139,6 +153,8 @@ enum sg_rc	 ra_http_oauth_new(struct ra_http *http, const char *token_url,
 		    const char *client_id, const char *secret,
 		    struct ra_http_oauth **out, struct sg_err *err);
 void		 ra_http_oauth_free(struct ra_http_oauth *);
+/* The token source of "o" for ra_http_req.auth; lives as long as "o". */
+const struct ra_http_auth *ra_http_oauth_auth(struct ra_http_oauth *o);
 
 /*
  * The token for "scope" (NULL or "": no scope sent) into out (outsz

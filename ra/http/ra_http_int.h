@@ -33,6 +33,7 @@ struct ra_http_oauth {
 	size_t		 ntok;
 
 	pthread_mutex_t	 fetch_lock;	/* one token request at a time */
+	struct ra_http_auth auth;	/* this, as a token source */
 };
 
 /*

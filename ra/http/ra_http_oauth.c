@@ -260,6 +260,25 @@ ra_http_oauth_token(struct ra_http_oauth *o, const char *scope,
 	return rc;
 }
 
+static enum sg_rc
+auth_token(void *src, const char *scope, int64_t deadline, char *out,
+    size_t outsz, struct sg_err *err)
+{
+	return ra_http_oauth_token(src, scope, deadline, out, outsz, err);
+}
+
+static void
+auth_drop(void *src, const char *scope)
+{
+	ra_http_oauth_drop(src, scope);
+}
+
+const struct ra_http_auth *
+ra_http_oauth_auth(struct ra_http_oauth *o)
+{
+	return o != NULL ? &o->auth : NULL;
+}
+
 enum sg_rc
 ra_http_oauth_new(struct ra_http *http, const char *token_url,
     const char *client_id, const char *secret, struct ra_http_oauth **out,
@@ -273,6 +292,9 @@ ra_http_oauth_new(struct ra_http *http, const char *token_url,
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_mutex_init(&o->fetch_lock, NULL);
 	o->http = http;
+	o->auth.token = auth_token;
+	o->auth.drop = auth_drop;
+	o->auth.src = o;
 	o->token_url = strdup(token_url);
 	o->client_id = strdup(client_id);
 	if ((o->secret.data = malloc(n + 1)) != NULL) {

@@ -49,16 +49,3 @@ ra_up_free(struct ra_up *up)
 	free(up);
 }
 
-void
-ra_catalog_free(struct ra_catalog *cat)
-{
-	size_t	i;
-
-	if (cat == NULL)
-		return;
-	for (i = 0; i < cat->norgs; i++)
-		free(cat->orgs[i].depts);
-	free(cat->orgs);
-	free(cat->profiles);
-	memset(cat, 0, sizeof(*cat));
-}

@@ -133,7 +133,7 @@ call(struct scm *s, const struct req *q, struct resp *r, struct sg_err *err)
 	    NULL;
 	hq.hdrs = h;
 	hq.nhdrs = n;
-	hq.oauth = s->oauth;		/* NULL unless auth = "oauth" */
+	hq.auth = ra_http_oauth_auth(s->oauth); /* NULL unless "oauth" */
 	hq.replay = q->replay;
 	hq.tries = q->tries;
 	hq.deadline = q->deadline;

@@ -27,13 +27,13 @@ void
 sgt_instance(const char *tag, char *dir, size_t dirsz, struct conf **conf,
     char *code)
 {
-	struct ra_init_result	res;
+	struct ra_instance_result	res;
 	struct sg_err		err = { 0 };
 
 	snprintf(dir, dirsz, "/tmp/%s.XXXXXX", tag);
 	assert_non_null(mkdtemp(dir));
-	if (ra_init_instance(dir, "127.0.0.1", 8080, &res, &err) != SG_OK)
-		fail_msg("ra_init_instance: %s", err.msg);
+	if (ra_instance_create(dir, "127.0.0.1", 8080, &res, &err) != SG_OK)
+		fail_msg("ra_instance_create: %s", err.msg);
 	if (code != NULL)
 		snprintf(code, RA_CODE_MAX + 1, "%s", res.code);
 	OPENSSL_cleanse(res.code, sizeof(res.code));

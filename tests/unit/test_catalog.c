@@ -5,8 +5,8 @@
  * catalogue: add, record ids, never delete organizations, mirror the
  * profiles, skip what the store cannot hold, audit every sync.
  *
- * Like test_ra.c: a throwaway instance from ra_init_instance(), driven
- * through ra.h. Two internal hooks from ra_int.h: the profile table is
+ * Like the ra unit tests: a throwaway instance from ra_instance_create(),
+ * driven through ra.h. Two internal hooks from ra_int.h: the profile table is
  * filled with ra_store_profile_replace(), and a fake upstream whose
  * catalog() returns a fixed catalogue stands in for SCM (the HTTP side
  * runs against tests/doubles/scm in tests/integration/test_scm.sh).

@@ -605,7 +605,7 @@ test_oauth(void **state)
 	/* twice with scope A, once with B, once with A again */
 	for (i = 0; i < 4; i++) {
 		req_init(&q, url, sizeof(url), "/api", 10000);
-		q.oauth = o;
+		q.auth = ra_http_oauth_auth(o);
 		q.scope = i == 2 ? "https://b/.default" : "https://a/.default";
 		assert_int_equal(ra_http_call(h, &q, &r, &e), SG_OK);
 		assert_int_equal(r.http, 200);
@@ -626,7 +626,7 @@ test_oauth(void **state)
 	/* a 401: one new token, one more try, then the 401 is the answer */
 	srv.n = 0;
 	req_init(&q, url, sizeof(url), "/api401", 10000);
-	q.oauth = o;
+	q.auth = ra_http_oauth_auth(o);
 	q.scope = "https://a/.default";
 	assert_int_equal(ra_http_call(h, &q, &r, &e), SG_OK);
 	assert_int_equal(r.http, 401);
@@ -642,7 +642,7 @@ test_oauth(void **state)
 	assert_int_equal(ra_http_oauth_new(h, tok_url, "cid", "sec&ret=1",
 	    &bad, NULL), SG_OK);
 	req_init(&q, url, sizeof(url), "/api", 10000);
-	q.oauth = bad;
+	q.auth = ra_http_oauth_auth(bad);
 	assert_int_equal(ra_http_call(h, &q, &r, &e), SG_EUPSTREAM);
 	assert_non_null(strstr(e.msg, "HTTP 401: invalid_client: bad secret"));
 	assert_null(strstr(e.msg, "sec&ret"));

@@ -163,7 +163,7 @@ make_secret(const char *dir, struct sg_err *err)
 
 /* The demo organization, endpoint and account. */
 static enum sg_rc
-make_demo(const struct conf *conf, struct ra_init_result *res,
+make_demo(const struct conf *conf, struct ra_instance_result *res,
     struct sg_err *err)
 {
 	struct ra		*ra = NULL;
@@ -198,8 +198,8 @@ out:
 }
 
 enum sg_rc
-ra_init_instance(const char *dir, const char *address, int port,
-    struct ra_init_result *res, struct sg_err *err)
+ra_instance_create(const char *dir, const char *address, int port,
+    struct ra_instance_result *res, struct sg_err *err)
 {
 	struct conf	*conf = NULL;
 	char		 text[2048], path[1024];

@@ -1,0 +1,93 @@
+/*
+ * The audit log (DESIGN.md: every failure and every admin change is
+ * audited, without secrets): device records for SCEP operations, admin
+ * records for scepctl, and the listing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ra_int.h"
+
+/* One admin audit record; a refusal records why (never a secret). */
+static void
+audit_write(struct ra *ra, const char *action, const char *endpoint,
+    const char *account, const char *transid, enum sg_rc rc,
+    const struct sg_err *err, const char *details)
+{
+	struct ra_audit	a = { 0 };
+	struct sg_err	e;
+	char		buf[512];
+
+	if (details != NULL && details[0] == '\0')
+		details = NULL;
+	if (rc != SG_OK && err != NULL && err->msg[0] != '\0') {
+		snprintf(buf, sizeof(buf), "%s%s%s", details ? details : "",
+		    details ? ": " : "", err->msg);
+		details = buf;
+	}
+	a.actor = ra->actor;
+	a.endpoint = endpoint;
+	a.account = account;
+	a.transid = transid;
+	a.action = action;
+	a.outcome = rc == SG_OK ? "success" : "failure";
+	a.details = details;
+	if (ra_store_audit_add(ra->store, &a, &e) != SG_OK)
+		sg_log(SG_LOG_ERR, "%s: cannot write the audit record: %s",
+		    action, e.msg);
+}
+
+void
+ra_audit_admin(struct ra *ra, const char *action, const char *endpoint,
+    const char *account, enum sg_rc rc, const struct sg_err *err,
+    const char *details)
+{
+	audit_write(ra, action, endpoint, account, NULL, rc, err, details);
+}
+
+void
+ra_audit_txn(struct ra *ra, const char *action, const struct ra_txn *t,
+    enum sg_rc rc, const struct sg_err *err, const char *details)
+{
+	struct ra_endpoint	ep = { 0 };
+	struct ra_account	acct = { 0 };
+	struct sg_err		e;
+
+	/* Best effort: a record without the names beats no record. */
+	if (t->endpoint_id > 0 && ra_store_endpoint_by_id(ra->store,
+	    t->endpoint_id, &ep, &e) != SG_OK)
+		sg_log(SG_LOG_WARN, "%s: endpoint: %s", action, e.msg);
+	if (t->account_id > 0 && ra_store_account_by_id(ra->store,
+	    t->account_id, &acct, &e) != SG_OK)
+		sg_log(SG_LOG_WARN, "%s: account: %s", action, e.msg);
+	audit_write(ra, action, ep.name[0] ? ep.name : NULL,
+	    acct.name[0] ? acct.name : NULL,
+	    t->transid[0] ? t->transid : NULL, rc, err, details);
+}
+
+void
+ra_audit_op(struct ra_op *op, const char *outcome)
+{
+	struct ra_audit	 a = { 0 };
+	struct sg_err	 e;
+	char		 actor[96];
+
+	snprintf(actor, sizeof(actor), "device@%s", op->peer);
+	a.actor = actor;
+	a.endpoint = op->ep.name;
+	a.account = op->account[0] ? op->account : NULL;
+	a.transid = op->msg->transid;
+	a.action = p7_type_name(op->msg->type);
+	a.outcome = outcome;
+	a.details = op->err.msg[0] ? op->err.msg : NULL;
+	if (ra_store_audit_add(op->ra->store, &a, &e) != SG_OK)
+		sg_log(SG_LOG_ERR, "transid=%s: cannot write the audit record: "
+		    "%s", op->tid, e.msg);
+}
+
+enum sg_rc
+ra_audit_list(struct ra *ra, const struct ra_audit_filter *f,
+    struct ra_audit_rec **out, size_t *n, struct sg_err *err)
+{
+	return ra_store_audit_list(ra->store, f, out, n, err);
+}

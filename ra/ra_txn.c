@@ -1,0 +1,365 @@
+/*
+ * The transaction state machine (RFC 8894 3.3, DESIGN.md): new ->
+ * pending -> issued | rejected, keyed by endpoint and transactionID.
+ * Resume an earlier transactionID, issue or order at the upstream,
+ * collect pending orders, approve or reject by hand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ra_int.h"
+
+/* Record a certificate the upstream issued for transaction "t". */
+static enum sg_rc
+cert_insert(struct ra *ra, const struct ra_txn *t, X509 *x,
+    const char *serial, struct sg_err *err)
+{
+	struct ra_cert_rec	 cr = { 0 };
+	struct tm		 tm;
+	unsigned char		*der = NULL;
+	BIO			*b = NULL;
+	int			 n;
+	enum sg_rc		 rc;
+
+	snprintf(cr.serial, sizeof(cr.serial), "%s", serial);
+	cr.endpoint_id = t->endpoint_id;
+	cr.account_id = t->account_id;
+	cr.txn_id = t->id;
+	if ((b = BIO_new(BIO_s_mem())) != NULL) {
+		X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
+		    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		n = BIO_read(b, cr.subject, sizeof(cr.subject) - 1);
+		cr.subject[n > 0 ? n : 0] = '\0';
+	}
+	BIO_free(b);
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) == 1)
+		cr.not_before = (int64_t)timegm(&tm);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		cr.not_after = (int64_t)timegm(&tm);
+	if ((n = i2d_X509(x, &der)) <= 0)
+		return sg_err_set(err, SG_EINTERNAL, "encode certificate");
+	cr.der = der;
+	cr.der_len = (size_t)n;
+	rc = ra_store_cert_add(ra->store, &cr, err);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/*
+ * Record certificate "x" as the outcome of transaction "t"; the one a
+ * renewal replaces is superseded (RFC 8894 2.4: it stays valid, but
+ * cannot renew again).
+ */
+static enum sg_rc
+txn_set_issued(struct ra *ra, struct ra_txn *t, X509 *x, struct sg_err *e)
+{
+	enum sg_rc	rc;
+
+	ra_x509_serial(x, t->serial, sizeof(t->serial));
+	if ((rc = cert_insert(ra, t, x, t->serial, e)) != SG_OK)
+		return rc;
+	t->status = RA_REQ_ISSUED;
+	if (t->renews[0] == '\0') {
+		snprintf(t->reason, sizeof(t->reason), "issued serial %s",
+		    t->serial);
+		return SG_OK;
+	}
+	snprintf(t->reason, sizeof(t->reason), "renewed serial %s as %s",
+	    t->renews, t->serial);
+	if (ra_store_cert_set_status(ra->store, t->renews, RA_CERT_SUPERSEDED,
+	    0, e) != SG_OK)
+		sg_log(SG_LOG_ERR, "serial %s: %s", t->renews, e->msg);
+	return SG_OK;
+}
+
+/*
+ * What the upstream issues with (ra_up.h): the account's organization,
+ * department, profile and term, or the endpoint's on Intune endpoints.
+ */
+static void
+issuance(const struct ra_endpoint *ep, const struct ra_account *acct,
+    struct ra_issuance *w)
+{
+	const bool intune = ep->type == RA_EP_DEVICE_INTUNE ||
+	    ep->type == RA_EP_CLIENT_INTUNE;
+
+	memset(w, 0, sizeof(*w));
+	if (acct != NULL)
+		snprintf(w->account, sizeof(w->account), "%s", acct->name);
+	if (intune || acct == NULL) {
+		snprintf(w->org, sizeof(w->org), "%s", ep->org);
+		snprintf(w->dept, sizeof(w->dept), "%s", ep->dept);
+		snprintf(w->profile, sizeof(w->profile), "%s", ep->profile);
+		w->term_days = ep->term_days;
+		return;
+	}
+	snprintf(w->org, sizeof(w->org), "%s", acct->org);
+	snprintf(w->dept, sizeof(w->dept), "%s", acct->dept);
+	snprintf(w->profile, sizeof(w->profile), "%s", acct->profile);
+	w->term_days = acct->term_days;
+}
+
+enum sg_rc
+ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
+    const struct ra_account *acct, const struct p7_csr *csr,
+    struct ra_txn *t, X509 **out, struct sg_err *err)
+{
+	struct ra_issue	 is = { 0 };
+	struct ra_issuance with;
+	struct sg_err	 e;
+	X509		*x = NULL;
+	enum ra_req_status from = t->status;
+	enum sg_rc	 rc = SG_OK;
+
+	is.csr = csr;
+	is.ep = ep;
+	issuance(ep, acct, &with);
+	is.with = &with;
+	is.transid = t->transid;
+	is.now = time(NULL);
+	t->order_id[0] = '\0';
+	if (ra->up->ops->issue(ra->up, &is, &x, t->order_id, &e) != SG_OK) {
+		t->status = RA_REQ_REJECTED;
+		t->failinfo = sg_failinfo(e.failinfo);
+		snprintf(t->reason, sizeof(t->reason), "upstream: %s", e.msg);
+	} else if (x == NULL) {
+		t->status = RA_REQ_PENDING;
+		snprintf(t->reason, sizeof(t->reason), "ordered at the "
+		    "upstream as %s", t->order_id);
+	} else if ((rc = txn_set_issued(ra, t, x, err)) != SG_OK) {
+		/* Not the device's fault; a retry starts afresh. */
+		t->status = RA_REQ_REJECTED;
+		t->failinfo = sg_failinfo(SG_FAIL_NONE);
+		snprintf(t->reason, sizeof(t->reason), "%s",
+		    err != NULL ? err->msg : "cannot record the certificate");
+		X509_free(x);
+		x = NULL;
+	}
+	if (ra_store_txn_update(ra->store, t, from, &e) != SG_OK)
+		sg_log(SG_LOG_ERR, "transaction %lld: %s", (long long)t->id,
+		    e.msg);
+	*out = x;
+	return rc;
+}
+
+/* Deliver the certificate of an issued transaction (RFC 8894 5.2). */
+static void
+deliver(struct ra_op *op, const char *serial)
+{
+	struct sg_err	 e;
+	X509		*x = NULL;
+	enum sg_rc	 rc;
+
+	rc = ra_cert_load(op->ra, serial, NULL, NULL, &x, &e);
+	if (rc == SG_ENOTFOUND)
+		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
+		    "no certificate with serial %s", serial);
+	else if (rc != SG_OK)
+		ra_op_internal(op, "issued certificate", &e);
+	else
+		ra_op_deliver(op, x, serial);
+	X509_free(x);
+}
+
+/* Turn the state of transaction "t" into this reply; "x" if in hand. */
+void
+ra_txn_answer(struct ra_op *op, const struct ra_txn *t, X509 *x)
+{
+	switch (t->status) {
+	case RA_REQ_ISSUED:
+		if (x == NULL)
+			deliver(op, t->serial);
+		else
+			ra_op_deliver(op, x, t->serial);
+		break;
+	case RA_REQ_NEW:
+	case RA_REQ_PENDING:
+		op->status = P7_STATUS_PENDING;
+		ra_op_note(op, "%s", t->reason[0] ?
+		    t->reason : "in progress");
+		break;
+	case RA_REQ_REJECTED:
+		ra_op_fail(op, sg_failinfo(t->failinfo), "request refused",
+		    "%s", t->reason);
+		break;
+	}
+}
+
+/* Ask the upstream about one pending order; true if "t" changed. */
+bool
+ra_txn_collect(struct ra *ra, struct ra_txn *t)
+{
+	struct ra_endpoint	 ep;
+	struct sg_err		 e;
+	X509			*x = NULL;
+	enum sg_rc		 rc;
+
+	if (t->status != RA_REQ_PENDING || t->order_id[0] == '\0' ||
+	    ra->up->ops->collect == NULL ||
+	    ra_store_endpoint_by_id(ra->store, t->endpoint_id, &ep, &e) !=
+	    SG_OK)
+		return false;
+	rc = ra->up->ops->collect(ra->up, &ep, t->order_id, &x, &e);
+	if (rc == SG_OK && x == NULL)
+		return false;		/* not yet */
+	if (rc != SG_OK) {
+		t->status = RA_REQ_REJECTED;
+		t->failinfo = sg_failinfo(e.failinfo);
+		snprintf(t->reason, sizeof(t->reason), "upstream: %s", e.msg);
+	} else if (txn_set_issued(ra, t, x, &e) != SG_OK) {
+		/* Keep it pending: the next collect retries. */
+		sg_log(SG_LOG_ERR, "order %s: %s", t->order_id, e.msg);
+		X509_free(x);
+		return false;
+	}
+	X509_free(x);
+	if (ra_store_txn_update(ra->store, t, RA_REQ_PENDING, &e) != SG_OK)
+		return false;	/* another instance got there first */
+	sg_log(SG_LOG_INFO, "order %s: %s", t->order_id, t->reason);
+	return true;
+}
+
+size_t
+ra_collect_pending(struct ra *ra)
+{
+	struct ra_txn	*ts = NULL;
+	struct sg_err	 e;
+	size_t		 n = 0, i, changed = 0;
+
+	if (ra->up->ops->collect == NULL)
+		return 0;
+	if (ra_store_txn_orders(ra->store, &ts, &n, &e) != SG_OK) {
+		sg_log(SG_LOG_ERR, "pending orders: %s", e.msg);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (ra_txn_collect(ra, &ts[i]))
+			changed++;
+	free(ts);
+	return changed;
+}
+
+/*
+ * What an earlier transaction with the same transactionID means for
+ * this request (RFC 8894 5.2, scep-interop.md 6): the same key resumes
+ * it (re-sent or new PKCSReq), another key is refused. A finished
+ * FAILURE lets a fresh attempt start. Returns true when answered.
+ */
+bool
+ra_txn_resume(struct ra_op *op, const struct p7_csr *csr)
+{
+	struct ra_txn	t;
+	struct sg_err	e;
+	enum sg_rc	rc;
+
+	rc = ra_store_txn_find(op->ra->store, op->ep.id, op->msg->transid, &t,
+	    &e);
+	if (rc == SG_ENOTFOUND)
+		return false;
+	if (rc != SG_OK) {
+		/* Not "a new transaction": the store could not say. */
+		ra_op_internal(op, "transaction lookup", &e);
+		return true;
+	}
+	if (t.status == RA_REQ_REJECTED)
+		return false;
+	if (memcmp(t.key_id, csr->key_id, sizeof(t.key_id)) != 0) {
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "transactionID in use",
+		    "transactionID in use with another key");
+		return true;
+	}
+	ra_txn_collect(op->ra, &t);
+	ra_txn_answer(op, &t, NULL);
+	return true;
+}
+
+enum sg_rc
+ra_request_list(struct ra *ra, int status, struct ra_request **out,
+    size_t *n, struct sg_err *err)
+{
+	return ra_store_txn_list(ra->store, status, out, n, err);
+}
+
+/* A pending request waiting for approval (no upstream order yet). */
+static enum sg_rc
+awaiting(struct ra *ra, int64_t id, struct ra_txn *t, uint8_t **csr,
+    size_t *csr_len, struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	if ((rc = ra_store_txn_get(ra->store, id, t, csr, csr_len, err)) !=
+	    SG_OK)
+		return rc;
+	if (t->status != RA_REQ_PENDING || t->order_id[0] != '\0')
+		return sg_err_set(err, SG_EPOLICY, "request %lld is %s, not "
+		    "waiting for approval", (long long)id,
+		    ra_req_status_name(t->status));
+	return SG_OK;
+}
+
+enum sg_rc
+ra_request_approve(struct ra *ra, int64_t id, struct sg_err *err)
+{
+	struct ra_txn		 t = { 0 };
+	struct ra_endpoint	 ep;
+	struct ra_account	 acct;
+	struct p7_csr		*csr = NULL;
+	uint8_t			*der = NULL, *plain = NULL;
+	size_t			 len = 0, plen = 0;
+	X509			*x = NULL;
+	char			 details[64];
+	enum sg_rc		 rc;
+
+	if ((rc = awaiting(ra, id, &t, &der, &len, err)) != SG_OK ||
+	    (rc = ra_store_endpoint_by_id(ra->store, t.endpoint_id, &ep,
+	    err)) != SG_OK ||
+	    (rc = ra_store_account_by_id(ra->store, t.account_id, &acct,
+	    err)) != SG_OK)
+		goto out;
+	/* The signed original goes upstream (SCM checks its signature). */
+	if (ra_keys_unseal(&ra->keys, der, len, &plain, &plen) != SG_OK) {
+		rc = sg_err_set(err, SG_ESTORE, "request %lld: the sealed CSR "
+		    "does not open (was secret_file replaced?)", (long long)id);
+		goto out;
+	}
+	if ((rc = p7_csr_parse(plain, plen, &csr, err)) != SG_OK)
+		goto out;
+	if ((rc = ra_txn_issue(ra, &ep, &acct, csr, &t, &x, err)) != SG_OK)
+		goto out;
+	if (t.status == RA_REQ_REJECTED)
+		rc = sg_err_set(err, SG_EUPSTREAM, "%s", t.reason);
+out:
+	snprintf(details, sizeof(details), "request %lld%s%s", (long long)id,
+	    rc == SG_OK ? ": " : "", rc == SG_OK ? t.reason : "");
+	ra_audit_txn(ra, "request approve", &t, rc, err, details);
+	X509_free(x);
+	p7_csr_free(csr);
+	if (plain != NULL)
+		OPENSSL_cleanse(plain, plen);
+	free(plain);
+	free(der);
+	return rc;
+}
+
+enum sg_rc
+ra_request_reject(struct ra *ra, int64_t id, const char *reason,
+    struct sg_err *err)
+{
+	struct ra_txn	t = { 0 };
+	char		details[320];
+	enum sg_rc	rc;
+
+	if ((rc = awaiting(ra, id, &t, NULL, NULL, err)) == SG_OK) {
+		t.status = RA_REQ_REJECTED;
+		t.failinfo = SG_FAIL_BADREQUEST;
+		snprintf(t.reason, sizeof(t.reason), "rejected by %s: %s",
+		    ra->actor, reason);
+		rc = ra_store_txn_update(ra->store, &t, RA_REQ_PENDING, err);
+	}
+	snprintf(details, sizeof(details), "request %lld: %s", (long long)id,
+	    reason);
+	ra_audit_txn(ra, "request reject", &t, rc, err, details);
+	return rc;
+}
