@@ -636,7 +636,7 @@ test_revocation(void **state)
 	struct ra_intune_revres	 res;
 	struct sg_err		 err;
 	struct ra_intune	*off;
-	struct conf_azure	 az = f->az;
+	struct conf_azure	 az;
 	size_t			 n = 0;
 	json_t			*q;
 	char			*text;
@@ -665,6 +665,7 @@ test_revocation(void **state)
 	json_decref(q);
 
 	/* Off unless the account says revocation = true. */
+	az = f->az;
 	az.revocation = false;
 	assert_int_equal(ra_intune_open(&az, &off, &err), SG_OK);
 	assert_int_equal(ra_intune_revocations_download(off, 10, NULL, &rq,
