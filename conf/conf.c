@@ -7,6 +7,8 @@
  * the documentation and the parser cannot drift apart. No libconfig type
  * leaves this file.
  */
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -77,11 +79,19 @@ struct key {
 
 #define C(m)	offsetof(struct conf, m), sizeof(((struct conf *)0)->m)
 #define R(m)	offsetof(struct conf_ra, m), sizeof(((struct conf_ra *)0)->m)
+#define A(m)	offsetof(struct conf_azure, m), \
+		sizeof(((struct conf_azure *)0)->m)
 #define NOF	0, 0
 
 /* The SCM token server of the Admin Operations API (scm-rest-api.md 1.3). */
 #define SCM_TOKEN_URL	"https://auth.sso.sectigo.com/auth/realms/apiclients" \
 			"/protocol/openid-connect/token"
+
+/*
+ * Intune's callerInfo names the product (intune-scep.md 2).
+ * XXX keep in step with project() in the root CMakeLists.txt.
+ */
+#define AZURE_PROVIDER	"scepgate/0.1.0"
 
 static const struct key keys[] = {
 	{ "", "listen", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
@@ -165,6 +175,47 @@ static const struct key keys[] = {
 	{ "upstream", "poll_interval", K_INT, F_SCM, "5", 1, 3600, NULL,
 	    C(upstream.poll_interval), "scm: seconds between collects of a "
 	    "pending order" },
+
+	{ "", "azure", K_LIST, 0, NULL, 0, CONF_MAX_AZURE, NULL, NOF,
+	    "Azure (Entra ID) accounts of Intune endpoints, one per name" },
+	{ "azure", "name", K_ID, F_REQ, NULL, 0, 0, NULL,
+	    A(name), "unique name, given to endpoint --azure" },
+	{ "azure", "tenant", K_ID, F_REQ, NULL, 0, 0, NULL,
+	    A(tenant), "tenant GUID or contoso.onmicrosoft.com" },
+	{ "azure", "client_id", K_ID, F_REQ, NULL, 0, 0, NULL,
+	    A(client_id), "application (client) ID of the app registration" },
+	{ "azure", "client_secret_file", K_PATH, F_REQ, NULL, 0, 0, NULL,
+	    A(client_secret_file), "file holding the client secret (mode "
+	    "0600), re-read on SIGHUP" },
+	{ "azure", "authority_url", K_URL, 0,
+	    "https://login.microsoftonline.com/", 0, 0, NULL,
+	    A(authority_url), "Entra ID token service (national clouds, "
+	    "tests)" },
+	{ "azure", "graph_url", K_URL, 0, "https://graph.microsoft.com/",
+	    0, 0, NULL, A(graph_url), "Microsoft Graph, for discovery" },
+	{ "azure", "intune_url", K_URL, 0,
+	    "https://api.manage.microsoft.com/", 0, 0, NULL,
+	    A(intune_url), "the Intune resource" },
+	{ "azure", "tls_ca_file", K_PATH, 0, NULL, 0, 0, NULL,
+	    A(tls_ca_file), "PEM CAs for the three services (default: "
+	    "system store)" },
+	{ "azure", "graph_scope", K_STR, 0,
+	    "https://graph.microsoft.com/.default", 0, 0, NULL,
+	    A(graph_scope), "token scope of discovery" },
+	{ "azure", "intune_scope", K_STR, 0,
+	    "https://api.manage.microsoft.com//.default", 0, 0, NULL,
+	    A(intune_scope), "token scope of the SCEP service (the "
+	    "reference library's double slash)" },
+	{ "azure", "api_version", K_ID, 0, "2018-02-20", 0, 0, NULL,
+	    A(api_version), "api-version header of the SCEP actions" },
+	{ "azure", "provider", K_STR, 0, AZURE_PROVIDER, 0, 0, NULL,
+	    A(provider), "callerInfo and UserAgent sent to Intune" },
+	{ "azure", "timeout", K_INT, 0, "30", 1, 600, NULL,
+	    A(timeout), "seconds per Intune operation, tokens, discovery "
+	    "and retries included" },
+	{ "azure", "revocation", K_BOOL, 0, "false", 0, 0, NULL,
+	    A(revocation), "take revocation requests from Intune "
+	    "(PkiConnectorFEService)" },
 
 	{ "", "crypto", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
 	    "legacy algorithms" },
@@ -456,13 +507,46 @@ applies(const struct ctx *c, const struct key *k)
 	return true;
 }
 
-/* Each entry is a group of "ra" keys; ids must be unique (conf_ra_find). */
+/* The first row under "k" in keys[]: a list's unique key. */
+static const struct key *
+first_child(const struct key *k)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].parent, k->name) == 0)
+			return &keys[i];
+	return k;
+}
+
+/*
+ * Entry i of the list "k" and its count. Each entry's unique key (the
+ * first row under the list in keys[]) is its struct's first member.
+ */
+static char *
+list_entry(struct conf *conf, const struct key *k, int i, size_t **count)
+{
+	if (strcmp(k->name, "azure") == 0) {
+		*count = &conf->nazure;
+		return conf->azure[i].name;
+	}
+	*count = &conf->nra;
+	return conf->ra[i].id;
+}
+
+_Static_assert(offsetof(struct conf_ra, id) == 0, "ra id is not first");
+_Static_assert(offsetof(struct conf_azure, name) == 0,
+    "azure name is not first");
+
+/* Each entry is a group of the list's keys; its first key is unique. */
 static enum sg_rc
 walk_list(struct ctx *c, const config_setting_t *list, const struct key *k)
 {
-	struct conf		*conf = c->conf;
 	const config_setting_t	*e;
+	const struct key	*id = first_child(k);
 	char			 key[64];
+	char			*ei;
+	size_t			*count;
 	enum sg_rc		 rc;
 	int			 i, j, n;
 
@@ -476,14 +560,15 @@ walk_list(struct ctx *c, const config_setting_t *list, const struct key *k)
 		if (config_setting_type(e) != CONFIG_TYPE_GROUP)
 			return fail(c, e, "%s: must be %s", key,
 			    types[K_GROUP].want);
-		rc = walk(c, e, k->name, key, &conf->ra[i]);
+		ei = list_entry(c->conf, k, i, &count);
+		rc = walk(c, e, k->name, key, ei);
 		if (rc != SG_OK)
 			return rc;
 		for (j = 0; j < i; j++)
-			if (strcmp(conf->ra[j].id, conf->ra[i].id) == 0)
-				return fail(c, e, "%s: id '%s' is also %s[%d]",
-				    key, conf->ra[i].id, k->name, j);
-		conf->nra = (size_t)i + 1;
+			if (strcmp(list_entry(c->conf, k, j, &count), ei) == 0)
+				return fail(c, e, "%s: %s '%s' is also "
+				    "%s[%d]", key, id->name, ei, k->name, j);
+		*count = (size_t)i + 1;
 	}
 	return SG_OK;
 }
@@ -646,6 +731,65 @@ finish_scm(struct ctx *c)
 	return SG_OK;
 }
 
+/* Printable ASCII without blanks: it goes into headers and forms. */
+static bool
+token_ok(const char *s, bool blanks)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < (blanks ? ' ' : '!') ||
+		    (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+/* A file the daemon will read must exist (its mode is ra/'s check). */
+static enum sg_rc
+file_ok(struct ctx *c, int i, const char *key, const char *path)
+{
+	struct stat	st;
+
+	if (path[0] == '\0')
+		return SG_OK;
+	if (stat(path, &st) != 0)
+		return fail(c, NULL, "azure[%d].%s: %s: %s", i, key, path,
+		    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(c, NULL, "azure[%d].%s: %s: not a regular file",
+		    i, key, path);
+	return SG_OK;
+}
+
+/* What the table cannot say about an Azure account. */
+static enum sg_rc
+finish_azure(struct ctx *c)
+{
+	const struct conf_azure	*a;
+	const char		*bad = NULL;
+	enum sg_rc		 rc;
+	size_t			 i;
+
+	for (i = 0; i < c->conf->nazure; i++) {
+		a = &c->conf->azure[i];
+		if (!token_ok(a->graph_scope, false) || a->graph_scope[0] == 0)
+			bad = "graph_scope";
+		else if (!token_ok(a->intune_scope, false) ||
+		    a->intune_scope[0] == '\0')
+			bad = "intune_scope";
+		else if (!token_ok(a->provider, true) || a->provider[0] == 0)
+			bad = "provider";
+		if (bad != NULL)
+			return fail(c, NULL, "azure[%zu].%s: must be printable "
+			    "ASCII, not empty", i, bad);
+		rc = file_ok(c, (int)i, "client_secret_file",
+		    a->client_secret_file);
+		if (rc == SG_OK)
+			rc = file_ok(c, (int)i, "tls_ca_file", a->tls_ca_file);
+		if (rc != SG_OK)
+			return rc;
+	}
+	return SG_OK;
+}
+
 /* Defaults that depend on other keys. */
 static enum sg_rc
 finish(struct ctx *c)
@@ -656,6 +800,9 @@ finish(struct ctx *c)
 	int		 n;
 
 	rc = finish_scm(c);
+	if (rc != SG_OK)
+		return rc;
+	rc = finish_azure(c);
 	if (rc != SG_OK)
 		return rc;
 	if (conf->base_url[0] != '\0')
@@ -850,6 +997,19 @@ conf_ra_find(const struct conf *conf, const char *id)
 	for (i = 0; i < conf->nra && i < CONF_MAX_RA; i++)
 		if (strcmp(conf->ra[i].id, id) == 0)
 			return &conf->ra[i];
+	return NULL;
+}
+
+const struct conf_azure *
+conf_azure_find(const struct conf *conf, const char *name)
+{
+	size_t	i;
+
+	if (conf == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < conf->nazure && i < CONF_MAX_AZURE; i++)
+		if (strcmp(conf->azure[i].name, name) == 0)
+			return &conf->azure[i];
 	return NULL;
 }
 

@@ -15,6 +15,7 @@
 #include "sg.h"
 
 #define CONF_MAX_RA	8
+#define CONF_MAX_AZURE	8
 #define CONF_PATH_MAX	1024
 
 /* One RA certificate: signs replies and decrypts requests. */
@@ -65,6 +66,29 @@ struct conf_upstream {
 	int	poll_interval;		/* seconds between collects */
 };
 
+/*
+ * One Azure (Entra ID) account that Intune endpoints name
+ * (docs/intune.md, reference/intune-scep.md 2). URLs have no final '/';
+ * the secret stays in its file, which ra/ reads (and re-reads on
+ * SIGHUP).
+ */
+struct conf_azure {
+	char	name[64];		/* first member: the unique key */
+	char	tenant[256];		/* GUID or contoso.onmicrosoft.com */
+	char	client_id[64];		/* the app registration */
+	char	client_secret_file[CONF_PATH_MAX]; /* mode 0600 */
+	char	authority_url[256];	/* token: {authority}/{tenant}/... */
+	char	graph_url[256];		/* discovery */
+	char	intune_url[256];	/* the Intune resource */
+	char	tls_ca_file[CONF_PATH_MAX]; /* "": the system store */
+	char	graph_scope[256];	/* token scope for discovery */
+	char	intune_scope[256];	/* token scope for the SCEP service */
+	char	api_version[32];	/* api-version of the SCEP actions */
+	char	provider[128];		/* callerInfo and UserAgent */
+	int	timeout;		/* seconds per operation, all in */
+	bool	revocation;		/* take Intune's revocations (7) */
+};
+
 struct conf {
 	char	path[CONF_PATH_MAX];	/* the file itself, absolute */
 
@@ -80,6 +104,9 @@ struct conf {
 	size_t		nra;
 
 	struct conf_upstream upstream;
+
+	struct conf_azure	azure[CONF_MAX_AZURE];
+	size_t			nazure;
 
 	/* crypto = { ... } */
 	bool	allow_des;	/* single DES / 3DES requests (legacy clients) */
@@ -111,6 +138,10 @@ enum sg_rc	 conf_load_string(const char *text, const char *name,
 
 /* Find an RA by id; NULL if absent. */
 const struct conf_ra *conf_ra_find(const struct conf *, const char *id);
+
+/* Find an Azure account by name; NULL if absent or either is NULL. */
+const struct conf_azure *conf_azure_find(const struct conf *,
+		    const char *name);
 
 /* Print every key with its type, default and meaning (check-config). */
 void		 conf_describe(FILE *fp);

@@ -85,6 +85,12 @@ static const struct sc_cmd cmds[] = {
 	  "audit export --format csv|json [the same filters]\n"
 	  "    T is YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or epoch seconds.\n"
 	  "    example: scepctl audit export --format csv > audit.csv" },
+	{ "azure", false, sc_azure,
+	  "azure list [--json] | azure test NAME [--json]\n"
+	  "    the Azure accounts of the configuration; test gets both\n"
+	  "    tokens and runs discovery, printing the SCEP validation\n"
+	  "    service found or why not (docs/intune.md).\n"
+	  "    example: scepctl azure test contoso" },
 	{ "ra", true, sc_ra,
 	  "ra list [--json] | ra show ID [--json] | ra export ID\n"
 	  "    the SCEP RA certificates of the configuration.\n"

@@ -687,9 +687,217 @@ test_describe(void **state)
 	for (p = buf; *p != '\0'; p++)
 		if (*p == '\n')
 			lines++;
-	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2, ... */
-	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 6 + 2);
+	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2, ...;
+	 * azure: 1 + 14 (test_azure_describe). */
+	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 6 + 2 + 1 + 14);
 	assert_int_equal(buf[len - 1], '\n');
+	free(buf);
+}
+
+/* ---- azure (issue 12) ---- */
+
+#define AZ1	"{ name = \"contoso\"; tenant = \"contoso.onmicrosoft.com\";" \
+		" client_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\";" \
+		" client_secret_file = \"az.secret\"; "
+
+struct azcase {
+	const char	*name;
+	const char	*text;	/* after BASE */
+	const char	*msg;	/* NULL: SG_OK */
+};
+
+static const struct azcase azcases[] = {
+	{ "one", "azure = ( " AZ1 "} );\n", NULL },
+	{ "none", "azure = ( );\n", NULL },
+	{ "all keys", "azure = ( " AZ1
+	    "authority_url = \"http://127.0.0.1:1/\";"
+	    " graph_url = \"http://127.0.0.1:1/\";"
+	    " intune_url = \"https://api.manage.microsoft.us/\";"
+	    " tls_ca_file = \"az.secret\"; graph_scope = \"g/.default\";"
+	    " intune_scope = \"i/.default\"; api_version = \"5019-05-05\";"
+	    " provider = \"scepgate/9 test\"; timeout = 600;"
+	    " revocation = true; } );\n", NULL },
+	{ "duplicate name", "azure = ( " AZ1 "}, " AZ1 "} );\n",
+	    "azure[1]: name 'contoso' is also azure[0]" },
+	{ "no tenant", "azure = ( { name = \"a\"; client_id = \"c\";"
+	    " client_secret_file = \"az.secret\"; } );\n",
+	    "missing key 'azure[0].tenant'" },
+	{ "no secret file", "azure = ( { name = \"a\"; tenant = \"t\";"
+	    " client_id = \"c\"; } );\n",
+	    "missing key 'azure[0].client_secret_file'" },
+	{ "secret file absent", "azure = ( { name = \"a\"; tenant = \"t\";"
+	    " client_id = \"c\"; client_secret_file = \"nope\"; } );\n",
+	    "azure[0].client_secret_file: " },
+	{ "tls_ca_file absent", "azure = ( " AZ1 "tls_ca_file = \"/nonexistent/"
+	    "ca.pem\"; } );\n", "azure[0].tls_ca_file: /nonexistent/ca.pem: " },
+	{ "tls_ca_file a directory", "azure = ( " AZ1 "tls_ca_file = \"/\"; } "
+	    ");\n", "azure[0].tls_ca_file: /: not a regular file" },
+	{ "bad url", "azure = ( " AZ1 "graph_url = \"graph.microsoft.com\"; "
+	    "} );\n", "azure[0].graph_url: not an http:// or https:// URL" },
+	{ "tenant with slash", "azure = ( { name = \"a\"; tenant = \"t/x\";"
+	    " client_id = \"c\"; client_secret_file = \"az.secret\"; } );\n",
+	    "azure[0].tenant: must be 1 or more of" },
+	{ "name with space", "azure = ( { name = \"a b\"; tenant = \"t\";"
+	    " client_id = \"c\"; client_secret_file = \"az.secret\"; } );\n",
+	    "azure[0].name: must be 1 or more of" },
+	{ "scope with space", "azure = ( " AZ1 "intune_scope = \"a b\"; } );\n",
+	    "azure[0].intune_scope: must be printable ASCII" },
+	{ "provider with newline", "azure = ( " AZ1 "provider = \"a\\nb\"; } "
+	    ");\n", "azure[0].provider: must be printable ASCII" },
+	{ "empty provider", "azure = ( " AZ1 "provider = \"\"; } );\n",
+	    "azure[0].provider: must be printable ASCII" },
+	{ "timeout 0", "azure = ( " AZ1 "timeout = 0; } );\n",
+	    "azure[0].timeout: 0 is out of range 1..600" },
+	{ "unknown key", "azure = ( " AZ1 "proxy = \"x\"; } );\n",
+	    "unknown key 'azure[0].proxy'" },
+	{ "not a list", "azure = { name = \"a\"; };\n",
+	    "azure: must be a list" },
+	{ "nine", "azure = ( " AZ1 "}, " AZ1 "}, " AZ1 "}, " AZ1 "}, " AZ1 "}, "
+	    AZ1 "}, " AZ1 "}, " AZ1 "}, " AZ1 "} );\n",
+	    "azure: needs 0 to 8 entries, not 9" },
+};
+
+/* A directory with az.secret, for the file checks; "" on cleanup. */
+static void
+az_dir(char *dir, size_t dirsz, char *name, size_t namesz)
+{
+	char	path[CONF_PATH_MAX + 32];
+
+	snprintf(dir, dirsz, "/tmp/test_conf_az.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/az.secret", dir);
+	write_file(path, "s3cret\n", 7);
+	snprintf(name, namesz, "%s/test.conf", dir);
+}
+
+static void
+az_rmdir(const char *dir)
+{
+	char	path[CONF_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/az.secret", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+test_azure_table(void **state)
+{
+	const struct azcase	*t;
+	struct conf		*conf;
+	struct sg_err		 err;
+	char			 dir[64], name[128], *text;
+	enum sg_rc		 rc;
+	size_t			 i, bad = 0, len;
+
+	(void)state;
+	az_dir(dir, sizeof(dir), name, sizeof(name));
+	assert_non_null(conf = malloc(sizeof(*conf)));
+	for (i = 0; i < sizeof(azcases) / sizeof(azcases[0]); i++) {
+		t = &azcases[i];
+		len = strlen(BASE) + strlen(t->text) + 1;
+		assert_non_null(text = malloc(len));
+		snprintf(text, len, "%s%s", BASE, t->text);
+		sg_err_clear(&err);
+		rc = conf_load_string(text, name, conf, &err);
+		free(text);
+		if (t->msg == NULL && rc != SG_OK) {
+			print_error("%s: rc %d (%s)\n", t->name, rc, err.msg);
+			bad++;
+		} else if (t->msg != NULL && (rc != SG_ECONF ||
+		    strstr(err.msg, t->msg) == NULL)) {
+			print_error("%s: rc %d \"%s\", want \"%s\"\n", t->name,
+			    rc, err.msg, t->msg);
+			bad++;
+		}
+	}
+	free(conf);
+	az_rmdir(dir);
+	assert_int_equal(bad, 0);
+}
+
+static void
+test_azure_values(void **state)
+{
+	struct conf		*conf;
+	struct sg_err		 err;
+	const struct conf_azure	*a;
+	char			 dir[64], name[128], want[CONF_PATH_MAX];
+
+	(void)state;
+	az_dir(dir, sizeof(dir), name, sizeof(name));
+	assert_non_null(conf = malloc(sizeof(*conf)));
+	assert_int_equal(conf_load_string(BASE, name, conf, &err), SG_OK);
+	assert_int_equal(conf->nazure, 0);
+	assert_null(conf_azure_find(conf, "contoso"));
+
+	assert_int_equal(conf_load_string(BASE "azure = ( " AZ1 "},\n"
+	    "{ name = \"fabrikam\"; tenant = \"0000-1111\"; client_id = \"c2\";"
+	    " client_secret_file = \"az.secret\";"
+	    " intune_scope = \"https://api.manage.microsoft.com/.default\";"
+	    " revocation = true; timeout = 5; } );\n", name, conf, &err),
+	    SG_OK);
+	assert_int_equal(conf->nazure, 2);
+	a = conf_azure_find(conf, "contoso");
+	assert_ptr_equal(a, &conf->azure[0]);
+	assert_string_equal(a->tenant, "contoso.onmicrosoft.com");
+	assert_string_equal(a->client_id,
+	    "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+	snprintf(want, sizeof(want), "%s/az.secret", dir);
+	assert_string_equal(a->client_secret_file, want);
+	/* URLs lose their final '/', like every URL of the file. */
+	assert_string_equal(a->authority_url,
+	    "https://login.microsoftonline.com");
+	assert_string_equal(a->graph_url, "https://graph.microsoft.com");
+	assert_string_equal(a->intune_url, "https://api.manage.microsoft.com");
+	assert_string_equal(a->tls_ca_file, "");
+	assert_string_equal(a->graph_scope,
+	    "https://graph.microsoft.com/.default");
+	assert_string_equal(a->intune_scope,
+	    "https://api.manage.microsoft.com//.default");
+	assert_string_equal(a->api_version, "2018-02-20");
+	assert_string_equal(a->provider, "scepgate/0.1.0");
+	assert_int_equal(a->timeout, 30);
+	assert_false(a->revocation);
+	a = conf_azure_find(conf, "fabrikam");
+	assert_ptr_equal(a, &conf->azure[1]);
+	assert_string_equal(a->intune_scope,
+	    "https://api.manage.microsoft.com/.default");
+	assert_true(a->revocation);
+	assert_int_equal(a->timeout, 5);
+	assert_null(conf_azure_find(conf, "Contoso"));
+	assert_null(conf_azure_find(conf, ""));
+	assert_null(conf_azure_find(conf, NULL));
+	assert_null(conf_azure_find(NULL, "contoso"));
+	free(conf);
+	az_rmdir(dir);
+}
+
+/* check-config --describe lists the azure keys with their defaults. */
+static void
+test_azure_describe(void **state)
+{
+	static const char *const want[] = {
+		"azure ", "list 0..8", "azure[].name", "azure[].tenant",
+		"azure[].client_id", "azure[].client_secret_file",
+		"azure[].authority_url", "https://login.microsoftonline.com/",
+		"azure[].graph_url", "azure[].intune_url",
+		"azure[].tls_ca_file", "azure[].intune_scope",
+		"https://api.manage.microsoft.com//.default",
+		"azure[].api_version", "2018-02-20", "azure[].provider",
+		"scepgate/0.1.0", "azure[].timeout", "azure[].revocation",
+	};
+	char	*buf = NULL;
+	size_t	 len = 0, i;
+	FILE	*fp;
+
+	(void)state;
+	assert_non_null(fp = open_memstream(&buf, &len));
+	conf_describe(fp);
+	assert_int_equal(fclose(fp), 0);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(buf, want[i]) == NULL)
+			fail_msg("conf_describe: no \"%s\"", want[i]);
 	free(buf);
 }
 
@@ -705,6 +913,9 @@ main(void)
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_ra_find),
 		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_azure_table),
+		cmocka_unit_test(test_azure_values),
+		cmocka_unit_test(test_azure_describe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
