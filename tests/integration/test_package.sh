@@ -62,6 +62,8 @@ sort >"$SG_TMP/want" <<'LIST'
 /usr/share/doc/scepgate/changelog.gz
 /usr/share/doc/scepgate/copyright
 /usr/share/man/man1/scepctl.1.gz
+/usr/share/man/man5/scepgate.cfg.5.gz
+/usr/share/man/man8/scepgate.8.gz
 LIST
 diff -u "$SG_TMP/want" "$SG_TMP/files" || sg_fail "file list differs"
 grep -q '^-rwxr-xr-x root/root .* \./usr/sbin/scepgate$' \
