@@ -21,6 +21,14 @@ static const struct sc_cmd cmds[] = {
 	  "    validate the configuration file and load its keys (like\n"
 	  "    acme-client -n); --describe lists every key.\n"
 	  "    example: scepctl --config scepgate.cfg check-config" },
+	{ "inspect", false, sc_inspect,
+	  "inspect [--key KEY] [--cert CERT] FILE|-\n"
+	  "    decode a pkiMessage or CertRep (DER, base64, PEM-like or a\n"
+	  "    captured \"message=\" query): type, transactionID, nonces,\n"
+	  "    signer, digest, cipher. With the recipient's KEY (the RA key\n"
+	  "    for a request, the client's for a reply; CERT picks among\n"
+	  "    several recipients) also the CSR or the issued certificates.\n"
+	  "    example: scepctl inspect --key /var/lib/scepgate/ra.key req.der" },
 	{ "org", true, sc_org,
 	  "org add NAME | org list [--json] | org sync\n"
 	  "    org sync copies the upstream's (SCM's) organizations and\n"

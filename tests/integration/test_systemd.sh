@@ -56,6 +56,8 @@ with open(sys.argv[2], "a", buffering=1) as f:
             break
 PY
 listener=$!
+# sg_cleanup reads the exit status from $?: keep it past the kill.
+trap 'st=$?; kill $listener 2>/dev/null; (exit $st); sg_cleanup' EXIT
 for _ in $(seq 50); do
 	[[ -S $WORK/notify.sock ]] && break
 	sleep 0.1
