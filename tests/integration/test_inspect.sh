@@ -135,7 +135,7 @@ s.serve_forever()
 PY
 proxy=$!
 # sg_cleanup reads the exit status from $?: keep it past the kill.
-trap 'st=$?; kill $proxy 2>/dev/null; (exit $st); sg_cleanup' EXIT
+trap 'st=$?; kill $proxy 2>/dev/null || true; (exit $st); sg_cleanup' EXIT
 for _ in $(seq 50); do
 	[[ -s proxy.port ]] && break
 	sleep 0.1

@@ -57,7 +57,7 @@ with open(sys.argv[2], "a", buffering=1) as f:
 PY
 listener=$!
 # sg_cleanup reads the exit status from $?: keep it past the kill.
-trap 'st=$?; kill $listener 2>/dev/null; (exit $st); sg_cleanup' EXIT
+trap 'st=$?; kill $listener 2>/dev/null || true; (exit $st); sg_cleanup' EXIT
 for _ in $(seq 50); do
 	[[ -S $WORK/notify.sock ]] && break
 	sleep 0.1
