@@ -436,6 +436,9 @@ op_reply(struct ra_op *op, struct ra_reply *r, struct sg_err *err)
 		rc = p7_rep_build(&rep, &r->body, &r->len, err);
 	}
 	r->ctype = "application/x-pki-message";
+	r->msg_type = p7_type_name(op->msg->type);
+	r->outcome = status_name(op->status);
+	r->failinfo = op->failinfo;
 	return rc;
 }
 

@@ -241,6 +241,15 @@ struct ra_reply {
 	const char	*ctype;
 	uint8_t		*body;
 	size_t		 len;
+	/*
+	 * A PKIOperation's CertRep, for server/'s metrics (static strings,
+	 * NULL for other answers): the request's messageType ("PKCSReq",
+	 * ...), the pkiStatus ("success", "pending", "failure") and, on
+	 * failure, the failInfo (SG_FAIL_*).
+	 */
+	const char	*msg_type;
+	const char	*outcome;
+	int		 failinfo;
 };
 void		 ra_reply_free(struct ra_reply *);
 

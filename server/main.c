@@ -101,7 +101,7 @@ main(int argc, char *argv[])
 		else if (strcmp(argv[i], "--check") == 0)
 			check = true;
 		else if (strcmp(argv[i], "--version") == 0) {
-			printf("scepgate 0.1.0\n");
+			printf("scepgate %s\n", SG_VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
