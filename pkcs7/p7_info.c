@@ -111,3 +111,17 @@ p7_info_clear(struct p7_info *info)
 	X509_free(info->signer);
 	memset(info, 0, sizeof(*info));
 }
+
+const char *
+p7_failinfo_name(int failinfo)
+{
+	static const char *const names[] = { "badAlg", "badMessageCheck",
+	    "badRequest", "badTime", "badCertId" };
+
+	if (failinfo == SG_FAIL_NONE)
+		return "none";
+	if (failinfo < 0 || failinfo >= (int)(sizeof(names) /
+	    sizeof(names[0])))
+		return "unknown";
+	return names[failinfo];
+}

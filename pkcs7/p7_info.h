@@ -48,4 +48,10 @@ enum sg_rc	p7_info_parse(const uint8_t *der, size_t len,
 /* Free what *info owns and zero it. NULL is allowed. */
 void		p7_info_clear(struct p7_info *info);
 
+/*
+ * The RFC 8894 3.2.1.4 name of a failInfo (SG_FAIL_*): "badAlg", ...;
+ * "none" for SG_FAIL_NONE, "unknown" for any other value. Static.
+ */
+const char	*p7_failinfo_name(int failinfo);
+
 #endif /* P7_INFO_H */

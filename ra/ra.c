@@ -10,6 +10,7 @@
 #include <openssl/objects.h>
 #include <openssl/provider.h>
 
+#include "p7_info.h"
 #include "ra_int.h"
 
 /* OpenSSL library state, loaded once per process (see common/sg.h). */
@@ -438,7 +439,7 @@ op_reply(struct ra_op *op, struct ra_reply *r, struct sg_err *err)
 	r->ctype = "application/x-pki-message";
 	r->msg_type = p7_type_name(op->msg->type);
 	r->outcome = status_name(op->status);
-	r->failinfo = op->failinfo;
+	r->failinfo = p7_failinfo_name(op->failinfo);
 	return rc;
 }
 

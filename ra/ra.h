@@ -245,11 +245,11 @@ struct ra_reply {
 	 * A PKIOperation's CertRep, for server/'s metrics (static strings,
 	 * NULL for other answers): the request's messageType ("PKCSReq",
 	 * ...), the pkiStatus ("success", "pending", "failure") and, on
-	 * failure, the failInfo (SG_FAIL_*).
+	 * failure, the failInfo ("badRequest", ...; else "none").
 	 */
 	const char	*msg_type;
 	const char	*outcome;
-	int		 failinfo;
+	const char	*failinfo;
 };
 void		 ra_reply_free(struct ra_reply *);
 

@@ -39,7 +39,7 @@ struct srv_answer {
 	char		 endpoint[128];
 	const char	*msg_type;
 	const char	*outcome;
-	int		 failinfo;
+	const char	*failinfo;
 };
 
 /* Route a request and fill the answer; never fails (500 at worst). */

@@ -40,7 +40,7 @@ struct met_row {
 	const char	*op;
 	const char	*msg_type;	/* PKIOperation, else NULL */
 	const char	*outcome;
-	int		 failinfo;	/* SG_FAIL_* when refused */
+	const char	*failinfo;	/* when refused, else NULL */
 	unsigned long	 n;
 };
 
@@ -136,7 +136,7 @@ row_get(struct srv_metrics *m, const struct met_row *k)
 
 	for (i = 0; i < m->nrows; i++) {
 		r = &m->rows[i];
-		if (r->op == k->op && r->failinfo == k->failinfo &&
+		if (r->op == k->op && same(r->failinfo, k->failinfo) &&
 		    same(r->outcome, k->outcome) &&
 		    same(r->msg_type, k->msg_type) &&
 		    strcmp(r->endpoint, k->endpoint) == 0)
@@ -186,7 +186,7 @@ void
 srv_metrics_count(struct srv_metrics *m, const struct srv_answer *a,
     long us)
 {
-	struct met_row	 k = { .failinfo = SG_FAIL_NONE };
+	struct met_row	 k = { 0 };
 	struct met_row	*r;
 	struct met_hist	*h = NULL;
 
@@ -215,15 +215,6 @@ srv_metrics_busy(struct srv_metrics *m)
 	pthread_mutex_lock(&m->lock);
 	m->busy++;
 	pthread_mutex_unlock(&m->lock);
-}
-
-static const char *
-failinfo_name(int f)
-{
-	static const char *const names[] = { "badAlg", "badMessageCheck",
-	    "badRequest", "badTime", "badCertId" };
-
-	return f >= 0 && f < 5 ? names[f] : "other";
 }
 
 /* "s" as a label value: backslash, quote and newline escaped. */
@@ -256,9 +247,9 @@ rows_text(const struct srv_metrics *m, struct sg_buf *b)
 		r = &m->rows[i];
 		label(r->endpoint, ep, sizeof(ep));
 		fi[0] = '\0';
-		if (r->failinfo != SG_FAIL_NONE)
+		if (r->failinfo != NULL)
 			snprintf(fi, sizeof(fi), ",failinfo=\"%s\"",
-			    failinfo_name(r->failinfo));
+			    r->failinfo);
 		rc = sg_buf_printf(b, "scepgate_requests_total{endpoint=\"%s\","
 		    "operation=\"%s\",message_type=\"%s\",outcome=\"%s\"%s} "
 		    "%lu\n", ep, r->op, r->msg_type != NULL ? r->msg_type : "",

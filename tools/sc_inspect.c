@@ -113,7 +113,11 @@ decode_input(const struct sg_buf *b, struct inspect *in)
 	size_t		 n;
 	enum sg_rc	 rc;
 
-	if (b->len > 0 && b->data[0] == 0x30) {
+	if (b->len == 0) {
+		fprintf(stderr, "scepctl: the input is empty\n");
+		return SC_FAIL;
+	}
+	if (b->data[0] == 0x30) {
 		if ((in->der = malloc(b->len)) == NULL)
 			return SC_FAIL;
 		memcpy(in->der, b->data, b->len);
@@ -132,42 +136,35 @@ decode_input(const struct sg_buf *b, struct inspect *in)
 	return SC_OK;
 }
 
-/* A private key or certificate file, PEM or DER. */
+/*
+ * The private key (key != NULL) or the certificate (cert != NULL) in
+ * "path", PEM or DER.
+ */
 static int
-load_key(const char *path, EVP_PKEY **key)
+load(const char *path, EVP_PKEY **key, X509 **cert)
 {
 	BIO	*b;
+	bool	 ok;
 
 	if ((b = BIO_new_file(path, "rb")) == NULL)
-		goto fail;
-	*key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	if (*key == NULL && BIO_reset(b) == 0)
-		*key = d2i_PrivateKey_bio(b, NULL);
+		ok = false;
+	else if (key != NULL) {
+		*key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+		if (*key == NULL && BIO_reset(b) == 0)
+			*key = d2i_PrivateKey_bio(b, NULL);
+		ok = *key != NULL;
+	} else {
+		*cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		if (*cert == NULL && BIO_reset(b) == 0)
+			*cert = d2i_X509_bio(b, NULL);
+		ok = *cert != NULL;
+	}
 	BIO_free(b);
-	if (*key != NULL)
+	if (ok)
 		return SC_OK;
-fail:
 	ERR_clear_error();
-	fprintf(stderr, "scepctl: %s: no private key\n", path);
-	return SC_FAIL;
-}
-
-static int
-load_cert(const char *path, X509 **cert)
-{
-	BIO	*b;
-
-	if ((b = BIO_new_file(path, "rb")) == NULL)
-		goto fail;
-	*cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	if (*cert == NULL && BIO_reset(b) == 0)
-		*cert = d2i_X509_bio(b, NULL);
-	BIO_free(b);
-	if (*cert != NULL)
-		return SC_OK;
-fail:
-	ERR_clear_error();
-	fprintf(stderr, "scepctl: %s: no certificate\n", path);
+	fprintf(stderr, "scepctl: %s: no %s\n", path, key != NULL ?
+	    "private key" : "certificate");
 	return SC_FAIL;
 }
 
@@ -364,15 +361,6 @@ status_name(int status)
 	return "?";
 }
 
-static const char *
-failinfo_name(int f)
-{
-	static const char *const names[] = { "badAlg", "badMessageCheck",
-	    "badRequest", "badTime", "badCertId" };
-
-	return f >= 0 && f < 5 ? names[f] : "?";
-}
-
 /*
  * A CertRep. Without the requester's key a SUCCESS stays sealed: then
  * the outer layer "msg" is shown (NULL if it did not decode, "why" says
@@ -408,7 +396,7 @@ print_certrep(struct inspect *in, const struct p7_info *info,
 	    r->recipient_nonce_len);
 	printf("signature: verifies\npkiStatus: %s\n", status_name(r->status));
 	if (r->status == P7_STATUS_FAILURE)
-		printf("failInfo: %s%s%s\n", failinfo_name(r->failinfo),
+		printf("failInfo: %s%s%s\n", p7_failinfo_name(r->failinfo),
 		    r->failtext[0] ? ": " : "", r->failtext);
 	print_info(info);
 	for (i = 0; i < sk_X509_num(r->certs); i++) {
@@ -467,8 +455,8 @@ sc_inspect(struct sc_ctx *ctx, int argc, char *argv[])
 		return sc_usage("inspect");
 	kpath = sc_opt_value(argc, argv, "--key");
 	cpath = sc_opt_value(argc, argv, "--cert");
-	if ((kpath != NULL && (ret = load_key(kpath, &in.key)) != SC_OK) ||
-	    (cpath != NULL && (ret = load_cert(cpath, &in.cert)) != SC_OK))
+	if ((kpath != NULL && (ret = load(kpath, &in.key, NULL)) != SC_OK) ||
+	    (cpath != NULL && (ret = load(cpath, NULL, &in.cert)) != SC_OK))
 		goto out;
 	if ((ret = read_all(path, &b)) != SC_OK ||
 	    (ret = decode_input(&b, &in)) != SC_OK)
