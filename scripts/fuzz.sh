@@ -27,7 +27,7 @@ seconds=${FUZZ_SECONDS:-20}
 build="build-fuzz"
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-	targets=(p7_msg csr certs query conf)
+	targets=(p7_msg csr certs query conf p7_info)
 fi
 
 if ! command -v clang >/dev/null; then
