@@ -11,7 +11,33 @@ set -euo pipefail
 sg_need systemd-analyze
 root=$(cd "$(dirname "$0")/../.." && pwd)
 unit=$root/packaging/scepgate.service
+# The service manager's end: a datagram socket that records each message,
+# up before sg_setup starts scepgate, which inherits NOTIFY_SOCKET (a
+# restart on the same port could lose it to another process meanwhile).
+ndir=$(mktemp -d "${TMPDIR:-/tmp}/scepgate-notify.XXXXXX")
+msgs=$ndir/notify.log
+python3 - "$ndir/notify.sock" "$msgs" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(120)       # gone on its own if the test dies early
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        m = s.recv(4096).decode()
+        f.write(m + "\n")
+        if m.startswith("STOPPING=1"):
+            break
+PY
+listener=$!
+for _ in $(seq 50); do
+	[[ -S $ndir/notify.sock ]] && break
+	sleep 0.1
+done
+export NOTIFY_SOCKET=$ndir/notify.sock
 sg_setup
+unset NOTIFY_SOCKET
+# sg_cleanup reads the exit status from $?: keep it past the kill.
+trap 'st=$?; kill $listener 2>/dev/null || true; rm -rf "$ndir"; (exit $st); sg_cleanup' EXIT
 
 echo "systemd-analyze verify"
 mkdir "$WORK/unit"
@@ -40,32 +66,6 @@ echo "exposure $score (recorded in packaging/README.md: $recorded)"
 awk -v a="$score" -v b="$recorded" 'BEGIN { exit !(a <= b) }' ||
 	sg_fail "exposure $score is worse than the recorded $recorded"
 
-echo "sd_notify"
-kill "$SG_PID"
-wait "$SG_PID" 2>/dev/null || true
-msgs=$WORK/notify.log
-python3 - "$WORK/notify.sock" "$msgs" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as f:
-    while True:
-        m = s.recv(4096).decode()
-        f.write(m + "\n")
-        if m.startswith("STOPPING=1"):
-            break
-PY
-listener=$!
-# sg_cleanup reads the exit status from $?: keep it past the kill.
-trap 'st=$?; kill $listener 2>/dev/null || true; (exit $st); sg_cleanup' EXIT
-for _ in $(seq 50); do
-	[[ -S $WORK/notify.sock ]] && break
-	sleep 0.1
-done
-NOTIFY_SOCKET=$WORK/notify.sock "$SCEPGATE" --config "$CFG" \
-	>>"$DIR/server.log" 2>&1 &
-SG_PID=$!
-
 # wait_msg N TEXT: the notify log's line N is TEXT, within 10 s
 wait_msg() {
 	for _ in $(seq 100); do
@@ -74,6 +74,7 @@ wait_msg() {
 	done
 	sg_fail "notify message $1 is not $2: $(cat "$msgs" 2>/dev/null)"
 }
+echo "sd_notify"
 wait_msg 1 READY=1
 curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$PORT/healthz" ||
 	sg_fail "READY=1 sent but not serving"
