@@ -251,6 +251,15 @@ struct ra_reply {
 	const char	*ctype;
 	uint8_t		*body;
 	size_t		 len;
+	/*
+	 * A PKIOperation's CertRep, for server/'s metrics (static strings,
+	 * NULL for other answers): the request's messageType ("PKCSReq",
+	 * ...), the pkiStatus ("success", "pending", "failure") and, on
+	 * failure, the failInfo ("badRequest", ...; else "none").
+	 */
+	const char	*msg_type;
+	const char	*outcome;
+	const char	*failinfo;
 };
 void		 ra_reply_free(struct ra_reply *);
 

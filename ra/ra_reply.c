@@ -10,6 +10,7 @@
 
 #include <openssl/objects.h>
 
+#include "p7_info.h"
 #include "ra_int.h"
 
 void
@@ -96,6 +97,11 @@ ra_reply_build(struct ra_op *op, struct ra_reply *r, struct sg_err *err)
 		rc = p7_rep_build(&rep, &r->body, &r->len, err);
 	}
 	r->ctype = "application/x-pki-message";
+	/* For server/'s metrics: static words. */
+	r->msg_type = p7_type_name(op->msg->type);
+	r->outcome = ra_p7_status_name(op->status);
+	r->failinfo = p7_failinfo_name(op->status == P7_STATUS_FAILURE ?
+	    sg_failinfo(op->err.failinfo) : SG_FAIL_NONE);
 	return rc;
 }
 

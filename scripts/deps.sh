@@ -9,6 +9,7 @@ pkgs=(
 	libcmocka-dev libcurl4-openssl-dev libjansson-dev
 	scep strongswan-pki libstrongswan-extra-plugins certmonger
 	openssl curl jq python3
+	dpkg-dev lintian mandoc sqlite3 prometheus
 )
 
 missing=()

@@ -27,7 +27,7 @@ seconds=${FUZZ_SECONDS:-20}
 build="build-fuzz"
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-	targets=(p7_msg csr certs query conf scm_json msft_attr)
+	targets=(p7_msg csr certs query conf scm_json msft_attr p7_info)
 fi
 
 if ! command -v clang >/dev/null; then

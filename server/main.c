@@ -1,9 +1,14 @@
 /*
  * scepgate: the SCEP server. Reads the configuration once, opens the RA
- * (keys, store, upstream), serves until SIGINT or SIGTERM.
+ * (keys, store, upstream), serves until SIGINT or SIGTERM. SIGHUP re-reads
+ * and checks the file but applies nothing (scepgate(8), RELOAD).
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,62 @@ usage(FILE *fp)
 	    "  --version      print the version\n");
 }
 
+/*
+ * Tell systemd (Type=notify) "state", as sd_notify(3) does: one datagram
+ * to $NOTIFY_SOCKET, a path or, with a leading '@', an abstract socket.
+ * Not a setting but the service manager's channel, so it is read here.
+ * Without the variable (not under systemd) it does nothing.
+ */
+static void
+notify(const char *state)
+{
+	struct sockaddr_un	 sun;
+	const char		*path;
+	size_t			 len;
+	int			 fd;
+
+	if ((path = getenv("NOTIFY_SOCKET")) == NULL ||
+	    (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) == -1)
+		sg_log(SG_LOG_WARN, "sd_notify %s: cannot send", state);
+	close(fd);
+}
+
+/*
+ * SIGHUP: re-read and check "path". Nothing is applied: keys, listeners,
+ * the store and the upstream are opened once (their reload is not written
+ * yet), and admin data needs no reload since every request reads it.
+ */
+static void
+reload(const char *path)
+{
+	struct conf	*next;
+	struct sg_err	 err;
+
+	notify("RELOADING=1");
+	if ((next = calloc(1, sizeof(*next))) == NULL)
+		sg_log(SG_LOG_ERR, "SIGHUP: out of memory");
+	else if (conf_load(path, next, &err) != SG_OK)
+		sg_log(SG_LOG_ERR, "SIGHUP: %s (still serving the "
+		    "configuration read at start)", err.msg);
+	else
+		sg_log(SG_LOG_WARN, "SIGHUP: %s is valid; restart scepgate "
+		    "to apply it", path);
+	free(next);
+	notify("READY=1");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -32,7 +93,7 @@ main(int argc, char *argv[])
 	const char	*path = NULL;
 	bool		 check = false;
 	sigset_t	 set;
-	int		 i, sig, ret = 1;
+	int		 i, sig = 0, ret = 1;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -40,7 +101,7 @@ main(int argc, char *argv[])
 		else if (strcmp(argv[i], "--check") == 0)
 			check = true;
 		else if (strcmp(argv[i], "--version") == 0) {
-			printf("scepgate 0.1.0\n");
+			printf("scepgate %s\n", SG_VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
@@ -66,6 +127,7 @@ main(int argc, char *argv[])
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (ra_open(conf, &ra, &err) != SG_OK) {
@@ -84,8 +146,11 @@ main(int argc, char *argv[])
 	sg_log(SG_LOG_INFO, "listening on %s (%s:%d), %d threads",
 	    conf->base_url, conf->listen_address, conf->listen_port,
 	    conf->threads);
-	if (sigwait(&set, &sig) == 0)
-		sg_log(SG_LOG_INFO, "signal %d: stopping", sig);
+	notify("READY=1");
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		reload(path);
+	sg_log(SG_LOG_INFO, "signal %d: stopping", sig);
+	notify("STOPPING=1");
 	ret = 0;
 out:
 	srv_stop(srv);

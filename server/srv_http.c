@@ -29,7 +29,7 @@ struct srv {
 	const struct conf	*conf;
 	struct ra		*ra;
 	struct srv_work		*work;
-	struct srv_metrics	 metrics;
+	struct srv_metrics	*metrics;
 };
 
 enum req_state {
@@ -119,61 +119,6 @@ elapsed_us(const struct timespec *start)
 	    (now.tv_nsec - start->tv_nsec) / 1000;
 }
 
-static const char *const op_names[SRV_OP_MAX] = {
-	"GetCACaps", "GetCACert", "GetNextCACert", "PKIOperation", "health",
-	"other",
-};
-
-static size_t
-op_index(const char *op)
-{
-	size_t	i;
-
-	for (i = 0; op != NULL && i < SRV_OP_MAX - 1; i++)
-		if (strcmp(op, op_names[i]) == 0)
-			return i;
-	return SRV_OP_MAX - 1;
-}
-
-enum sg_rc
-srv_metrics_text(const struct srv_metrics *m, uint8_t **out, size_t *len)
-{
-	struct sg_buf	b = { 0 };
-	size_t		i, j;
-	enum sg_rc	rc;
-
-	rc = sg_buf_addstr(&b, "# HELP scepgate_requests_total HTTP requests "
-	    "by SCEP operation and status class.\n"
-	    "# TYPE scepgate_requests_total counter\n");
-	for (i = 0; rc == SG_OK && i < SRV_OP_MAX; i++)
-		for (j = 1; rc == SG_OK && j < 6; j++)
-			if (atomic_load(&m->requests[i][j]) > 0)
-				rc = sg_buf_printf(&b, "scepgate_requests_total"
-				    "{operation=\"%s\",code=\"%zuxx\"} %lu\n",
-				    op_names[i], j,
-				    atomic_load(&m->requests[i][j]));
-	if (rc == SG_OK)
-		rc = sg_buf_addstr(&b, "# HELP scepgate_request_seconds_total "
-		    "Time spent answering, by operation.\n"
-		    "# TYPE scepgate_request_seconds_total counter\n");
-	for (i = 0; rc == SG_OK && i < SRV_OP_MAX; i++)
-		rc = sg_buf_printf(&b, "scepgate_request_seconds_total"
-		    "{operation=\"%s\"} %.6f\n", op_names[i],
-		    (double)atomic_load(&m->usec_total[i]) / 1e6);
-	if (rc == SG_OK)
-		rc = sg_buf_printf(&b, "# HELP scepgate_busy_total Requests "
-		    "refused with 503 because every worker was busy.\n"
-		    "# TYPE scepgate_busy_total counter\n"
-		    "scepgate_busy_total %lu\n", atomic_load(&m->busy));
-	if (rc != SG_OK) {
-		sg_buf_free(&b);
-		return rc;
-	}
-	*out = b.data;
-	*len = b.len;
-	return SG_OK;
-}
-
 /* Send the answer (its body is handed to libmicrohttpd) and log it. */
 static enum MHD_Result
 send_answer(struct req *req)
@@ -183,11 +128,8 @@ send_answer(struct req *req)
 	enum MHD_Result		 ret;
 	char			 safe[160];
 	long			 us = elapsed_us(&req->start);
-	size_t			 op = op_index(a->op);
 
-	atomic_fetch_add(&req->srv->metrics.requests[op][a->status / 100 % 6],
-	    1);
-	atomic_fetch_add(&req->srv->metrics.usec_total[op], (unsigned long)us);
+	srv_metrics_count(req->srv->metrics, a, us);
 	sg_safe_str(req->path, safe, sizeof(safe));
 	sg_log(SG_LOG_INFO, "peer=%s %s %s op=%s status=%d bytes=%zu us=%ld",
 	    req->peer, req->method, safe, a->op != NULL ? a->op : "-",
@@ -282,7 +224,7 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 		req->out.op = "health";
 		req->out.status = 200;
 		req->out.ctype = "text/plain; version=0.0.4";
-		if (srv_metrics_text(&srv->metrics, &req->out.body,
+		if (srv_metrics_text(srv->metrics, &req->out.body,
 		    &req->out.len) != SG_OK)
 			answer_text(&req->out, 500, "text/plain",
 			    "internal error\n");
@@ -296,7 +238,7 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 	req->state = REQ_RUNNING;
 	MHD_suspend_connection(con);
 	if (!srv_work_submit(srv->work, &req->job)) {
-		atomic_fetch_add(&srv->metrics.busy, 1);
+		srv_metrics_busy(srv->metrics);
 		req->out.op = "PKIOperation";
 		answer_text(&req->out, 503, "text/plain", "server busy, retry "
 		    "later\n");
@@ -338,8 +280,13 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 		return sg_err_set(err, SG_ENOMEM, "server");
 	srv->conf = conf;
 	srv->ra = ra;
+	if ((rc = srv_metrics_new(&srv->metrics, err)) != SG_OK) {
+		free(srv);
+		return rc;
+	}
 	if ((rc = srv_work_start(ra, (size_t)conf->workers, SRV_QUEUE,
 	    ra_poll_interval(ra), &srv->work, err)) != SG_OK) {
+		srv_metrics_free(srv->metrics);
 		free(srv);
 		return rc;
 	}
@@ -362,6 +309,7 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	    MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		srv_work_stop(srv->work);
+		srv_metrics_free(srv->metrics);
 		free(srv);
 		return sg_err_set(err, SG_EIO, "cannot listen on %s:%d",
 		    conf->listen_address, conf->listen_port);
@@ -380,5 +328,6 @@ srv_stop(struct srv *srv)
 	srv_work_drain(srv->work);
 	MHD_stop_daemon(srv->mhd);
 	srv_work_stop(srv->work);
+	srv_metrics_free(srv->metrics);
 	free(srv);
 }

@@ -7,20 +7,14 @@
 #include <stdint.h>
 
 #include <pthread.h>
-#include <stdatomic.h>
 
 #include "sg.h"
 
 struct conf;
 struct ra;
 
-/* Request counters for /metrics, updated without locks. */
-#define SRV_OP_MAX	6	/* GetCACaps ... other, see srv_http.c */
-struct srv_metrics {
-	atomic_ulong	requests[SRV_OP_MAX][6];	/* by op, status class */
-	atomic_ulong	busy;		/* 503: worker queue full */
-	atomic_ulong	usec_total[SRV_OP_MAX];
-};
+/* The counters behind /metrics (srv_metrics.c). */
+struct srv_metrics;
 
 /* One HTTP request, as srv_http.c hands it to srv_scep.c (borrowed). */
 struct srv_request {
@@ -40,6 +34,12 @@ struct srv_answer {
 	uint8_t		*body;
 	size_t		 len;
 	const char	*op;		/* for the log line */
+	/* For the metrics: the endpoint's URI extension ("" if unknown) and
+	 * what ra/ answered a PKIOperation (struct ra_reply). */
+	char		 endpoint[128];
+	const char	*msg_type;
+	const char	*outcome;
+	const char	*failinfo;
 };
 
 /* Route a request and fill the answer; never fails (500 at worst). */
@@ -69,10 +69,22 @@ void		srv_work_drain(struct srv_work *);
 /* Finish queued jobs, stop the threads, free. NULL is allowed. */
 void		srv_work_stop(struct srv_work *);
 
-/* ---- metrics (srv_http.c) ---- */
+/* ---- metrics (srv_metrics.c) ---- */
 
-/* Prometheus text for /metrics; *out malloc'ed. */
-enum sg_rc	srv_metrics_text(const struct srv_metrics *, uint8_t **out,
+/* New, empty counters; free with srv_metrics_free (NULL allowed). */
+enum sg_rc	srv_metrics_new(struct srv_metrics **, struct sg_err *);
+void		srv_metrics_free(struct srv_metrics *);
+/*
+ * Count one answered request that took "us" microseconds: by endpoint,
+ * operation and outcome, and PKIOperations in the latency histogram.
+ * "a" is borrowed. Safe from any thread.
+ */
+void		srv_metrics_count(struct srv_metrics *,
+		    const struct srv_answer *a, long us);
+/* Count a 503: every worker was busy. */
+void		srv_metrics_busy(struct srv_metrics *);
+/* Prometheus text format 0.0.4 for /metrics; *out malloc'ed. */
+enum sg_rc	srv_metrics_text(struct srv_metrics *, uint8_t **out,
 		    size_t *len);
 
 #endif /* SRV_INT_H */

@@ -41,6 +41,9 @@ from_ra(struct srv_answer *a, enum sg_rc rc, struct ra_reply *r,
 		a->ctype = r->ctype;
 		a->body = r->body;
 		a->len = r->len;
+		a->msg_type = r->msg_type;
+		a->outcome = r->outcome;
+		a->failinfo = r->failinfo;
 		r->body = NULL;
 		return;
 	case SG_ENOTFOUND:
@@ -179,8 +182,15 @@ srv_scep_answer(const struct conf *conf, struct ra *ra,
 		rc = ra_getnextcacert(ra, ext, &r, &err);
 	else {
 		pkioperation(conf, ra, ext, in, a);
-		return;
+		goto out;
 	}
 	from_ra(a, rc, &r, &err);
 	ra_reply_free(&r);
+out:
+	/*
+	 * ra/ answered, so the endpoint exists and its URI extension may
+	 * label the metrics; a client's made-up path never does.
+	 */
+	if (a->status == 200)
+		snprintf(a->endpoint, sizeof(a->endpoint), "%s", ext);
 }

@@ -21,6 +21,26 @@ static const struct sc_cmd cmds[] = {
 	  "    validate the configuration file and load its keys (like\n"
 	  "    acme-client -n); --describe lists every key.\n"
 	  "    example: scepctl --config scepgate.cfg check-config" },
+	{ "inspect", false, sc_inspect,
+	  "inspect [--key KEY] [--cert CERT] FILE|-\n"
+	  "    decode a pkiMessage or CertRep (DER, base64, PEM-like or a\n"
+	  "    captured \"message=\" query): type, transactionID, nonces,\n"
+	  "    signer, digest, cipher. With the recipient's KEY (the RA key\n"
+	  "    for a request, the client's for a reply; CERT picks among\n"
+	  "    several recipients) also the CSR or the issued certificates.\n"
+	  "    example: scepctl inspect --key /var/lib/scepgate/ra.key req.der" },
+	{ "backup", true, sc_backup,
+	  "backup FILE\n"
+	  "    copy the database into the new FILE (mode 0600) while\n"
+	  "    scepgate runs (SQLite's online backup). Keys and the secret\n"
+	  "    file are not in it: docs/operations.md.\n"
+	  "    example: scepctl backup /var/backups/scepgate-$(date +%F).db" },
+	{ "db", true, sc_db,
+	  "db check [FILE]\n"
+	  "    check the database (or a backup FILE): SQLite integrity,\n"
+	  "    foreign keys, and the audit log's append-only rule (its\n"
+	  "    triggers, ids 1..n without a gap). Exit 1 if a check fails.\n"
+	  "    example: scepctl db check /var/backups/scepgate-2026-12-01.db" },
 	{ "org", true, sc_org,
 	  "org add NAME | org list [--json] | org sync\n"
 	  "    org sync copies the upstream's (SCM's) organizations and\n"

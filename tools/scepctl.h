@@ -41,6 +41,9 @@ int	sc_audit(struct sc_ctx *, int, char *[]);
 int	sc_ra(struct sc_ctx *, int, char *[]);
 int	sc_profile(struct sc_ctx *, int, char *[]);
 int	sc_azure(struct sc_ctx *, int, char *[]);
+int	sc_inspect(struct sc_ctx *, int, char *[]);
+int	sc_backup(struct sc_ctx *, int, char *[]);
+int	sc_db(struct sc_ctx *, int, char *[]);
 
 /* Shared helpers (scepctl.c). */
 int	sc_usage(const char *cmd);
