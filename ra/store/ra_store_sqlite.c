@@ -1,7 +1,9 @@
 /*
  * The SQLite store. One connection per struct ra_store, guarded by one
  * mutex; WAL so that scepctl and scepgate work on the same file at once;
- * every statement prepared once and reused. Nothing here decides policy.
+ * synchronous=FULL so that every commit is on stable storage when it
+ * returns (issue 17, docs/durability.md); every statement prepared once
+ * and reused. Nothing here decides policy.
  * Writes that race between processes (finishing a transaction) are
  * conditional UPDATEs, so that nothing here assumes a single writer.
  */
@@ -415,7 +417,7 @@ ra_store_open(const char *path, struct ra_store **out, struct sg_err *err)
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
 	    NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
 		rc = sg_err_set(err, SG_ESTORE, "%s: %s", path,
