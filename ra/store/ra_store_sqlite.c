@@ -729,6 +729,7 @@ row_org(const struct row *r, void *p)
 {
 	struct ra_org	*o = p;
 
+	memset(o, 0, sizeof(*o));
 	o->id = col_int(r, 0);
 	col_text(r, 1, o->name, sizeof(o->name));
 	col_text(r, 2, o->org, sizeof(o->org));
@@ -743,7 +744,6 @@ x_org(struct ra_store *st, const char *org, const char *dept,
 	struct arg	a[] = { A_TEXT(org), A_TEXT(dept) };
 	enum sg_rc	rc;
 
-	memset(o, 0, sizeof(*o));
 	rc = x_one(st, S_ORG_GET, a, 1, row_org, o, err, "organization");
 	if (rc == SG_ENOTFOUND)
 		return sg_err_set(err, rc, "no organization '%s'", org);
@@ -885,6 +885,7 @@ row_endpoint(const struct row *r, void *p)
 {
 	struct ra_endpoint	*ep = p;
 
+	memset(ep, 0, sizeof(*ep));
 	ep->id = col_int(r, 0);
 	col_text(r, 1, ep->name, sizeof(ep->name));
 	col_text(r, 2, ep->uri, sizeof(ep->uri));
@@ -941,7 +942,6 @@ ra_store_endpoint_get(struct ra_store *st, const char *key, bool by_uri,
 	struct arg	a[] = { A_TEXT(key) };
 	enum sg_rc	rc;
 
-	memset(ep, 0, sizeof(*ep));
 	rc = q_one(st, by_uri ? S_EP_BY_URI : S_EP_BY_NAME, a, NARGS(a),
 	    row_endpoint, ep, err, "endpoint");
 	if (rc == SG_ENOTFOUND)
@@ -956,7 +956,6 @@ ra_store_endpoint_by_id(struct ra_store *st, int64_t id,
 {
 	struct arg	a[] = { A_INT(id) };
 
-	memset(ep, 0, sizeof(*ep));
 	return q_one(st, S_EP_BY_ID, a, NARGS(a), row_endpoint, ep, err,
 	    "endpoint");
 }
@@ -1126,6 +1125,7 @@ row_account(const struct row *r, void *p)
 {
 	struct ra_account	*a = p;
 
+	memset(a, 0, sizeof(*a));
 	a->id = col_int(r, 0);
 	col_text(r, 1, a->endpoint, sizeof(a->endpoint));
 	col_text(r, 2, a->name, sizeof(a->name));
@@ -1175,7 +1175,6 @@ ra_store_account_by_code(struct ra_store *st, int64_t endpoint_id,
 {
 	struct arg	a[] = { A_INT(endpoint_id), A_BLOB(hmac, 32) };
 
-	memset(ac, 0, sizeof(*ac));
 	return q_one(st, S_ACCT_BY_CODE, a, NARGS(a), row_account, ac, err,
 	    "account with this access code");
 }
@@ -1186,7 +1185,6 @@ ra_store_account_by_id(struct ra_store *st, int64_t id,
 {
 	struct arg	a[] = { A_INT(id) };
 
-	memset(ac, 0, sizeof(*ac));
 	return q_one(st, S_ACCT_BY_ID, a, NARGS(a), row_account, ac, err,
 	    "account");
 }
@@ -1198,7 +1196,6 @@ ra_store_account_by_name(struct ra_store *st, const char *endpoint,
 	struct arg	a[] = { A_TEXT(endpoint), A_TEXT(name) };
 	enum sg_rc	rc;
 
-	memset(ac, 0, sizeof(*ac));
 	rc = q_one(st, S_ACCT_BY_NAME, a, NARGS(a), row_account, ac, err,
 	    "account");
 	if (rc == SG_ENOTFOUND)
@@ -1254,6 +1251,7 @@ row_txn(const struct row *r, void *p)
 	const void	*kid;
 	size_t		 len;
 
+	memset(t, 0, sizeof(*t));
 	t->id = col_int(r, 0);
 	t->endpoint_id = col_int(r, 1);
 	col_text(r, 2, t->transid, sizeof(t->transid));
@@ -1297,7 +1295,6 @@ ra_store_txn_find(struct ra_store *st, int64_t endpoint_id,
 {
 	struct arg	a[] = { A_INT(endpoint_id), A_TEXT(transid) };
 
-	memset(t, 0, sizeof(*t));
 	return q_one(st, S_TXN_FIND, a, NARGS(a), row_txn, t, err,
 	    "transaction");
 }
@@ -1327,7 +1324,6 @@ ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
 	struct txn_csr	x = { t, csr, csr_len, SG_OK };
 	enum sg_rc	rc;
 
-	memset(t, 0, sizeof(*t));
 	rc = q_one(st, S_TXN_GET, a, NARGS(a), row_txn_csr, &x, err,
 	    "request");
 	if (rc == SG_ENOTFOUND)
@@ -1410,6 +1406,7 @@ row_cert(const struct row *r, void *p)
 {
 	struct ra_cert	*c = p;
 
+	memset(c, 0, sizeof(*c));
 	col_text(r, 0, c->serial, sizeof(c->serial));
 	col_text(r, 1, c->endpoint, sizeof(c->endpoint));
 	col_text(r, 2, c->account, sizeof(c->account));
@@ -1454,7 +1451,6 @@ ra_store_cert_get(struct ra_store *st, const char *serial, struct ra_cert *c,
 	    SG_OK };
 	enum sg_rc	rc;
 
-	memset(x.c, 0, sizeof(*x.c));
 	rc = q_one(st, S_CERT_GET, a, NARGS(a), row_cert_der, &x, err,
 	    "certificate");
 	if (rc == SG_ENOTFOUND)
