@@ -35,7 +35,7 @@ enum ktype {
 	K_ADDR,		/* a numeric IPv4 or IPv6 address */
 	K_ID,		/* [A-Za-z0-9._-]+ */
 	K_URL,		/* http:// or https:// */
-	K_DB,		/* conf_database_parse(); SQLite paths made absolute */
+	K_DB,		/* conf_database_parse(); SQLite: made absolute */
 	K_ENUM,		/* one of "names", stored as its index */
 	K_INT,
 	K_BOOL,

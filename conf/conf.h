@@ -118,7 +118,7 @@ enum conf_db_kind {
 
 struct conf_db {
 	enum conf_db_kind kind;
-	const char	*path;	/* SQLite: the file; PostgreSQL: the URI */
+	const char	*path;	/* SQLite file, or PostgreSQL URI */
 };
 
 /*

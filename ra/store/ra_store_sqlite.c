@@ -264,14 +264,14 @@ static const char *const sql[S_MAX] = {
 
 struct ra_store {
 	sqlite3		*db;
-	pthread_mutex_t	 lock;		/* guards all below */
-	pthread_cond_t	 ended;		/* a batch committed or failed */
+	pthread_mutex_t	 lock;	/* guards all below */
+	pthread_cond_t	 ended;	/* a batch committed or failed */
 	atomic_uint	 queued;	/* threads waiting for "lock" */
-	bool		 open;		/* a batch transaction is open */
-	uint64_t	 batch;		/* number of the open or next batch */
-	int64_t		 started;	/* the open batch's BEGIN, in us */
-	size_t		 calls;		/* calls in the open batch */
-	bool		 ok[BATCH_RING];	/* committed? by batch % RING */
+	bool		 open;	/* a batch transaction is open */
+	uint64_t	 batch;	/* number of the open or next batch */
+	int64_t		 started;	/* its BEGIN, in us */
+	size_t		 calls;	/* calls in the open batch */
+	bool		 ok[BATCH_RING];	/* committed? */
 	sqlite3_stmt	*stmts[S_MAX];
 };
 
@@ -490,7 +490,8 @@ stmt_unlock(struct ra_store *st, enum sg_rc rc, struct sg_err *err)
 			}
 			ts.tv_sec = (time_t)(deadline / 1000000);
 			ts.tv_nsec = (long)(deadline % 1000000) * 1000;
-			(void)pthread_cond_timedwait(&st->ended, &st->lock, &ts);
+			(void)pthread_cond_timedwait(&st->ended, &st->lock,
+			    &ts);
 		}
 		ok = st->batch - mine <= BATCH_RING &&
 		    st->ok[mine % BATCH_RING];
@@ -1142,9 +1143,10 @@ static enum sg_rc
 x_account_add(struct ra_store *st, struct ra_account *ac,
     const uint8_t hmac[32], struct sg_err *err)
 {
-	struct arg	a[] = { A_INT(0), A_TEXT(ac->name), A_INT(0), A_INT(0),
-	    A_TEXT(ac->profile), A_INT(ac->term_days), A_BLOB(hmac, 32),
-	    A_INT(ac->disabled), A_INT(ac->manual), A_INT(time(NULL)) };
+	struct arg	a[] = { A_INT(0), A_TEXT(ac->name), A_INT(0),
+	    A_INT(0), A_TEXT(ac->profile), A_INT(ac->term_days),
+	    A_BLOB(hmac, 32), A_INT(ac->disabled), A_INT(ac->manual),
+	    A_INT(time(NULL)) };
 	int64_t		id = 0;
 	enum sg_rc	rc;
 

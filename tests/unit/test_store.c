@@ -23,9 +23,9 @@
 #include "ra_store.h"
 
 struct fx {
-	char		 dir[64];	/* the temp directory, "" if none */
+	char		 dir[64];	/* temp directory, "" if none */
 	char		 db[128];	/* the "database" value */
-	char		 tag[32];	/* makes names unique to this run */
+	char		 tag[32];	/* names unique to the run */
 	struct ra_store	*st;
 	struct sg_err	 err;
 };
@@ -677,8 +677,8 @@ static void
 test_audit(void **state)
 {
 	struct fx		*fx = *state;
-	struct ra_audit		 a = { "alice", NULL, NULL, NULL, "x", "ok",
-	    NULL };
+	struct ra_audit		 a = { "alice", NULL, NULL, NULL, "x",
+	    "ok", NULL };
 	struct ra_audit_filter	 f;
 	struct ra_audit_rec	*l = NULL;
 	size_t			 n = 0;
