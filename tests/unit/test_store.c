@@ -732,6 +732,7 @@ test_audit(void **state)
 
 struct worker {
 	struct fx	*fx;
+	const char	*endpoint;	/* nm() is not thread-safe */
 	int		 fails;
 };
 
@@ -742,7 +743,7 @@ writer(void *arg)
 	struct ra_audit	 a = { "w", NULL, NULL, NULL, "x", "ok", NULL };
 	int		 i;
 
-	a.endpoint = nm(w->fx, "par");
+	a.endpoint = w->endpoint;
 	for (i = 0; i < EACH; i++)
 		if (ra_store_audit_add(w->fx->st, &a, NULL) != SG_OK)
 			w->fails++;
@@ -758,10 +759,12 @@ test_concurrent(void **state)
 	struct ra_audit_filter	 f;
 	struct ra_audit_rec	*l = NULL;
 	struct ra_store		*other = NULL;
+	const char		*ep = nm(fx, "par");
 	size_t			 n = 0, i;
 
 	for (i = 0; i < THREADS; i++) {
 		w[i].fx = fx;
+		w[i].endpoint = ep;
 		w[i].fails = 0;
 		assert_int_equal(pthread_create(&t[i], NULL, writer, &w[i]), 0);
 	}
@@ -772,7 +775,7 @@ test_concurrent(void **state)
 	/* Committed: a second handle sees every record. */
 	OK(fx, ra_store_open(fx->db, &other, &fx->err));
 	memset(&f, 0, sizeof(f));
-	f.endpoint = nm(fx, "par");
+	f.endpoint = ep;
 	OK(fx, ra_store_audit_list(other, &f, &l, &n, &fx->err));
 	assert_int_equal(n, THREADS * EACH);
 	free(l);
