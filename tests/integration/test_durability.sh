@@ -24,6 +24,10 @@ EOF
 chmod +x "$WRAP"
 SCEPGATE=$WRAP
 sg_setup
+# SG_PID is strace, which on SIGTERM detaches and leaves its tracee
+# running: let sg_cleanup stop the server itself (strace then exits).
+kid=$(pgrep -P "$SG_PID") || sg_fail "no scepgate under strace"
+SG_PID=$kid
 # sg_cleanup removes SG_TMP; keep the trace beside it until then.
 mv "$TRACE_DIR" "$SG_TMP/trace.d"
 TRACE=$SG_TMP/trace.d/trace
