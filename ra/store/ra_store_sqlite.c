@@ -398,12 +398,19 @@ col_int(const struct row *r, int col)
 	return sqlite3_column_int64(r->s, col);
 }
 
-static void
-col_text(const struct row *r, int col, char *out, size_t outsz)
+/* A text column, borrowed until the next step; "" for NULL. */
+static const char *
+col_str(const struct row *r, int col)
 {
 	const unsigned char *t = sqlite3_column_text(r->s, col);
 
-	snprintf(out, outsz, "%s", t != NULL ? (const char *)t : "");
+	return t != NULL ? (const char *)t : "";
+}
+
+static void
+col_text(const struct row *r, int col, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s", col_str(r, col));
 }
 
 /* A blob column, borrowed until the next step; NULL if empty. */
@@ -836,8 +843,8 @@ row_profile(const struct row *r, void *arg)
 	p->scm_id = col_int(r, 0);
 	col_text(r, 1, p->name, sizeof(p->name));
 	p->kind = (enum ra_profile_kind)col_int(r, 2);
-	t = (const char *)sqlite3_column_text(r->s, 3);
-	while (t != NULL && *t != '\0' && p->nterms < RA_TERMS_MAX) {
+	t = col_str(r, 3);
+	while (*t != '\0' && p->nterms < RA_TERMS_MAX) {
 		v = strtol(t, &end, 10);
 		if (end == t || v < 1 || v > INT32_MAX)
 			break;
