@@ -37,6 +37,7 @@ enum ktype {
 	K_ADDR,		/* a numeric IPv4 or IPv6 address */
 	K_ID,		/* [A-Za-z0-9._-]+ */
 	K_URL,		/* http:// or https:// */
+	K_DB,		/* conf_database_parse(); SQLite: made absolute */
 	K_ENUM,		/* one of "names", stored as its index */
 	K_INT,
 	K_BOOL,
@@ -53,6 +54,7 @@ static const struct {
 	[K_ADDR] =	{ "address",	"a string (an IP address)" },
 	[K_ID] =	{ "id",		"a string (an id)" },
 	[K_URL] =	{ "url",	"a string (a URL)" },
+	[K_DB] =	{ "database",	"a string (a path or a URI)" },
 	[K_ENUM] =	{ "enum",	"a string" },
 	[K_INT] =	{ "int",	"an integer" },
 	[K_BOOL] =	{ "bool",	"true or false" },
@@ -102,8 +104,9 @@ static const struct key keys[] = {
 	    C(listen_port), "TCP port" },
 	{ "", "base_url", K_URL, F_DERIVED, "http://<address>:<port>", 0, 0,
 	    NULL, C(base_url), "public URL of the server, for messages" },
-	{ "", "database", K_PATH, F_REQ, NULL, 0, 0, NULL,
-	    C(database), "SQLite database of transactions" },
+	{ "", "database", K_DB, F_REQ, NULL, 0, 0, NULL,
+	    C(database), "the store: an SQLite file (PATH or sqlite:PATH) "
+	    "or a postgresql:// URI" },
 	{ "", "secret_file", K_PATH, F_REQ, NULL, 0, 0, NULL,
 	    C(secret_file), "HMAC key for access codes" },
 
@@ -395,6 +398,62 @@ put_path(const struct ctx *c, const config_setting_t *st,
 	return SG_OK;
 }
 
+/* RFC 3986 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+static size_t
+scheme_len(const char *s)
+{
+	size_t	n;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+-.");
+	return s[n] == ':' ? n : 0;
+}
+
+enum sg_rc
+conf_database_parse(const char *s, struct conf_db *out, struct sg_err *err)
+{
+	size_t	n = scheme_len(s);
+
+	out->kind = CONF_DB_SQLITE;
+	out->path = s;
+	if (n == 6 && strncmp(s, "sqlite", 6) == 0) {
+		if (strncmp(s + 7, "//", 2) == 0)
+			return sg_err_set(err, SG_ECONF, "write sqlite:PATH, "
+			    "not an sqlite:// URI");
+		out->path = s + 7;
+	} else if (strncmp(s, "postgresql://", 13) == 0 ||
+	    strncmp(s, "postgres://", 11) == 0) {
+		out->kind = CONF_DB_POSTGRESQL;
+		return SG_OK;
+	} else if (n > 0)
+		return sg_err_set(err, SG_ECONF, "unknown scheme '%.*s:' (use "
+		    "a path, sqlite:PATH or postgresql://...)", (int)n, s);
+	if (out->path[0] == '\0')
+		return sg_err_set(err, SG_ECONF, "empty path");
+	return SG_OK;
+}
+
+/* SQLite paths become absolute (without "sqlite:"); URIs stay as they are. */
+static enum sg_rc
+put_db(const struct ctx *c, const config_setting_t *st,
+    const struct key *k, const char *key, char *dst, const char *s)
+{
+	struct conf_db	db;
+	struct sg_err	e;
+
+	if (conf_database_parse(s, &db, &e) != SG_OK)
+		return fail(c, st, "%s: %s", key, e.msg);
+	if (db.kind == CONF_DB_SQLITE)
+		return put_path(c, st, k, key, dst, db.path);
+	if (strlen(s) >= k->size)
+		return fail(c, st, "%s: longer than %zu bytes", key,
+		    k->size - 1);
+	memcpy(dst, s, strlen(s) + 1);
+	return SG_OK;
+}
+
 static bool
 addr_ok(const char *s)
 {
@@ -436,6 +495,8 @@ put_text(const struct ctx *c, const config_setting_t *st,
 	switch (k->type) {
 	case K_PATH:
 		return put_path(c, st, k, key, dst, s);
+	case K_DB:
+		return put_db(c, st, k, key, dst, s);
 	case K_ENUM:
 		i = enum_index(k->names, s);
 		if (i < 0)
@@ -606,6 +667,7 @@ store(struct ctx *c, const struct key *k, const config_setting_t *st,
 		return SG_OK;
 	case K_STR:
 	case K_PATH:
+	case K_DB:
 	case K_ADDR:
 	case K_ID:
 	case K_URL:

@@ -97,6 +97,7 @@ struct conf {
 	int	listen_port;
 	char	base_url[256];		/* for messages: http://host:port */
 
+	/* SQLite: an absolute path; PostgreSQL: the URI (conf_db_parse) */
 	char	database[CONF_PATH_MAX];
 	char	secret_file[CONF_PATH_MAX];	/* HMAC key for access codes */
 
@@ -135,6 +136,28 @@ enum sg_rc	 conf_load(const char *path, struct conf *out,
 /* Parse configuration text as if read from "name" (used by the fuzzer). */
 enum sg_rc	 conf_load_string(const char *text, const char *name,
 		    struct conf *out, struct sg_err *err);
+
+/* Which store a "database" value names. */
+enum conf_db_kind {
+	CONF_DB_SQLITE = 0,
+	CONF_DB_POSTGRESQL,
+};
+
+struct conf_db {
+	enum conf_db_kind kind;
+	const char	*path;	/* SQLite file, or PostgreSQL URI */
+};
+
+/*
+ * Parse a "database" value: a plain path or "sqlite:PATH" is SQLite, a
+ * "postgresql://" or "postgres://" URI is PostgreSQL. "s" is borrowed
+ * and out->path points into it. SG_ECONF (message without the key name)
+ * for an empty path, "sqlite://..." or any other "scheme:" prefix (a
+ * path with a colon in its first segment needs "sqlite:" or "./").
+ * conf_load() and ra_store_open() both use it.
+ */
+enum sg_rc	 conf_database_parse(const char *s, struct conf_db *out,
+		    struct sg_err *err);
 
 /* Find an RA by id; NULL if absent. */
 const struct conf_ra *conf_ra_find(const struct conf *, const char *id);

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "ra_int.h"
+#include "ra_policy.h"
 
 
 static enum sg_rc
@@ -48,7 +49,8 @@ ra_dept_add(struct ra *ra, const char *org, const char *name,
 	enum sg_rc	rc;
 
 	if ((rc = check_name("department", name, err)) == SG_OK)
-		rc = ra_store_org_add(ra->store, org, name, 0, err);
+		rc = ra_policy_hint(ra_store_org_add(ra->store, org, name, 0,
+		    err), "scepctl org add", err);
 	snprintf(details, sizeof(details), "%s/%s", org, name);
 	ra_audit_admin(ra, "dept add", NULL, NULL, rc, err, details);
 	return rc;
@@ -174,7 +176,8 @@ ra_endpoint_delete(struct ra *ra, const char *name, bool force,
 {
 	enum sg_rc	rc;
 
-	rc = ra_store_endpoint_delete(ra->store, name, force, err);
+	if ((rc = ra_policy_endpoint_delete(ra, name, force, err)) == SG_OK)
+		rc = ra_store_endpoint_delete(ra->store, name, err);
 	ra_audit_admin(ra, "endpoint delete", name, NULL, rc, err,
 	    force ? "forced" : NULL);
 	return rc;
@@ -212,6 +215,9 @@ ra_account_add(struct ra *ra, struct ra_account *acct, const char *code,
 		goto out;
 	}
 	if ((rc = ra_catalog_check(ra, &ep, acct->profile, acct->term_days,
+	    err)) != SG_OK)
+		goto out;
+	if ((rc = ra_policy_account_place(ra, &ep, acct->org, acct->dept,
 	    err)) != SG_OK)
 		goto out;
 	if (code == NULL) {

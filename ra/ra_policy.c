@@ -1,9 +1,11 @@
 /* Access codes and request policy (DESIGN.md "Identity and secrets"). */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/rand.h>
 
 #include "ra_int.h"
+#include "ra_policy.h"
 
 /*
  * Generated codes: letters and digits only. Windows needs a
@@ -100,4 +102,78 @@ ra_policy_check_csr(const struct ra_endpoint *ep, const struct p7_csr *csr,
 	}
 	return sg_err_fail(err, SG_EPOLICY, SG_FAIL_BADALG,
 	    "public key type not allowed on this endpoint");
+}
+
+/* ---- admin rules on the store's facts (issue 9: out of the store) ---- */
+
+enum sg_rc
+ra_policy_hint(enum sg_rc rc, const char *hint, struct sg_err *err)
+{
+	size_t	len;
+
+	if (rc != SG_ENOTFOUND || err == NULL)
+		return rc;
+	len = strlen(err->msg);
+	snprintf(err->msg + len, sizeof(err->msg) - len, " (%s)", hint);
+	return rc;
+}
+
+enum sg_rc
+ra_policy_endpoint_delete(struct ra *ra, const char *name, bool force,
+    struct sg_err *err)
+{
+	size_t		accounts, pending;
+	enum sg_rc	rc;
+
+	rc = ra_store_endpoint_usage(ra->store, name, &accounts, &pending,
+	    err);
+	if (rc != SG_OK || force || (accounts == 0 && pending == 0))
+		return rc;
+	return sg_err_set(err, SG_EPOLICY, "endpoint '%s' has %zu "
+	    "account(s) and %zu pending request(s); use --force to delete "
+	    "it anyway", name, accounts, pending);
+}
+
+/* Customized delegation: the whole organization, or this department. */
+static bool
+delegated_to(const struct ra_deleg *d, size_t n, const char *org,
+    const char *dept)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(d[i].org, org) == 0 && (d[i].dept[0] == '\0' ||
+		    strcmp(d[i].dept, dept) == 0))
+			return true;
+	return false;
+}
+
+enum sg_rc
+ra_policy_account_place(struct ra *ra, const struct ra_endpoint *ep,
+    const char *org, const char *dept, struct sg_err *err)
+{
+	struct ra_org	 o;
+	struct ra_deleg	*d = NULL;
+	size_t		 n = 0;
+	enum sg_rc	 rc;
+
+	rc = ra_store_org_get(ra->store, org, NULL, &o, err);
+	if ((rc = ra_policy_hint(rc, "scepctl org add", err)) != SG_OK)
+		return rc;
+	if (dept[0] != '\0') {
+		rc = ra_store_org_get(ra->store, org, dept, &o, err);
+		if ((rc = ra_policy_hint(rc, "scepctl dept add", err)) != SG_OK)
+			return rc;
+	}
+	if (!ep->delegated)
+		return SG_OK;
+	if ((rc = ra_store_delegations(ra->store, ep->name, &d, &n, err)) !=
+	    SG_OK)
+		return rc;
+	if (!delegated_to(d, n, org, dept))
+		rc = sg_err_set(err, SG_EPOLICY, "endpoint '%s' is not "
+		    "delegated to '%s%s%s' (scepctl endpoint delegate)",
+		    ep->name, org, dept[0] != '\0' ? "/" : "", dept);
+	free(d);
+	return rc;
 }

@@ -8,8 +8,8 @@ pkgs=(
 	libssl-dev libmicrohttpd-dev libconfig-dev libsqlite3-dev
 	libcmocka-dev libcurl4-openssl-dev libjansson-dev
 	scep strongswan-pki libstrongswan-extra-plugins certmonger
-	openssl curl jq python3
-	dpkg-dev lintian mandoc sqlite3 prometheus
+	openssl curl jq python3 strace sqlite3 procps
+	dpkg-dev lintian mandoc prometheus
 )
 
 missing=()

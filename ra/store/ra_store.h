@@ -1,7 +1,28 @@
 /*
  * ra/store/: where state lives. This header is the contract that every
- * database backend implements; only the backend's file includes its
- * database's header (sqlite3.h, libpq-fe.h).
+ * database backend implements (SQLite today, PostgreSQL in issue 14);
+ * only the backend's file includes its database's header (sqlite3.h,
+ * libpq-fe.h), and tests/unit/test_store.c checks every call below on
+ * whichever backend SG_TEST_DATABASE names.
+ *
+ * Rules for every call:
+ * - Arguments are borrowed. Out-structs are filled only on SG_OK
+ *   (*out arrays are malloc'ed, free() them; *n is their length).
+ * - Return codes: SG_OK; SG_ENOTFOUND when the named object (or, for a
+ *   conditional write, the row in the expected state) does not exist;
+ *   SG_EEXIST when a unique key is taken; SG_ENOMEM; SG_ESTORE when the
+ *   database failed. Nothing else: the store states facts, ra/ decides
+ *   (delegation, the endpoint-delete guard) and words hints for scepctl.
+ *   "err" may be NULL; its message names the object, never a secret.
+ * - Each call is atomic: all its writes happen or none do.
+ * - Durable: a call that wrote returns only after its commit is on
+ *   stable storage, and a call that read returns only after the writes
+ *   it saw are (docs/durability.md). The replies that follow may rely
+ *   on that: an issued certificate, an order id, a revocation, a CRL
+ *   number are never forgotten after the caller hears SG_OK.
+ * - Several threads and several processes (scepgate, scepctl, more
+ *   scepgate instances on PostgreSQL) may call at once: races between
+ *   writers are decided by conditional writes, never by a lock in ra/.
  */
 #ifndef RA_STORE_H
 #define RA_STORE_H
@@ -56,119 +77,227 @@ struct ra_audit {
 };
 
 struct ra_store;
-enum sg_rc	 ra_store_open(const char *path, struct ra_store **,
+
+/*
+ * Open the store that "database" names (conf_database_parse(): a path
+ * or sqlite:PATH; postgresql://... gives SG_ECONF until issue 14), and
+ * create the schema if it is missing. A new SQLite file is mode 0600.
+ * On SG_OK *out belongs to the caller: ra_store_close().
+ * SG_ECONF for a bad value, SG_ESTORE when the database fails.
+ */
+enum sg_rc	 ra_store_open(const char *database, struct ra_store **out,
 		    struct sg_err *);
+/* Close; NULL is allowed. No call may be running. */
 void		 ra_store_close(struct ra_store *);
 
-/* Organization "org", or its department "dept"; scm_id 0 for none. */
+/*
+ * Organization "org" (dept NULL), or its department "dept"; scm_id 0 for
+ * none. SG_EEXIST if it exists; SG_ENOTFOUND "no organization" for a
+ * department of an unknown organization.
+ */
 enum sg_rc	 ra_store_org_add(struct ra_store *, const char *org,
 		    const char *dept, int64_t scm_id, struct sg_err *);
+/*
+ * Organization "org" (dept NULL or ""), or its department: *out as in
+ * a list row. SG_ENOTFOUND "no organization 'X'" or "no department 'D'
+ * in organization 'X'": the message says which is missing.
+ */
+enum sg_rc	 ra_store_org_get(struct ra_store *, const char *org,
+		    const char *dept, struct ra_org *out, struct sg_err *);
+/*
+ * Organizations by name (depts false; "org" ignored), or departments by
+ * organization then name, of "org" only unless it is NULL.
+ */
 enum sg_rc	 ra_store_org_list(struct ra_store *, const char *org,
 		    bool depts, struct ra_org **, size_t *, struct sg_err *);
-/* Record the upstream id of an organization, or of its department. */
+/* Record the upstream id of an organization, or of its department;
+ * SG_ENOTFOUND if there is none. */
 enum sg_rc	 ra_store_org_set_scm(struct ra_store *, const char *org,
 		    const char *dept, int64_t scm_id, struct sg_err *);
 
-/* The synced profiles, by kind then name. */
+/* The synced profiles, by kind, name, then upstream id. */
 enum sg_rc	 ra_store_profile_list(struct ra_store *, struct ra_profile **,
 		    size_t *, struct sg_err *);
-/* Replace every profile by these "n", in one transaction. */
+/*
+ * Replace every profile by these "n", atomically: a reader sees the old
+ * set or the new one. SG_EEXIST (and nothing changed) if (kind, scm_id)
+ * repeats.
+ */
 enum sg_rc	 ra_store_profile_replace(struct ra_store *,
 		    const struct ra_profile *, size_t n, struct sg_err *);
 
+/*
+ * Add "ep" (ep->id and ep->created are set on SG_OK). SG_EEXIST if the
+ * name or the URI extension is taken. The store checks no policy.
+ */
 enum sg_rc	 ra_store_endpoint_add(struct ra_store *, struct ra_endpoint *,
 		    struct sg_err *);
-/* By name (by_uri false) or by URI extension. */
+/* By name (by_uri false) or by URI extension; SG_ENOTFOUND "no endpoint
+ * named 'X'" / "no endpoint with URI extension 'X'". */
 enum sg_rc	 ra_store_endpoint_get(struct ra_store *, const char *key,
 		    bool by_uri, struct ra_endpoint *, struct sg_err *);
 enum sg_rc	 ra_store_endpoint_by_id(struct ra_store *, int64_t id,
 		    struct ra_endpoint *, struct sg_err *);
+/* Every endpoint, by name. */
 enum sg_rc	 ra_store_endpoint_list(struct ra_store *,
 		    struct ra_endpoint **, size_t *, struct sg_err *);
+/*
+ * How much hangs on endpoint "name": its accounts and its live (NEW or
+ * PENDING) transactions. ra/ decides from this whether a delete needs
+ * --force; the counts may change before the delete (an admin race that
+ * --force would allow anyway). SG_ENOTFOUND "no endpoint named 'X'".
+ */
+enum sg_rc	 ra_store_endpoint_usage(struct ra_store *, const char *name,
+		    size_t *accounts, size_t *pending, struct sg_err *);
+/*
+ * Delete endpoint "name" with its accounts and delegations, atomically;
+ * transactions, certificates and audit records stay. Unconditional:
+ * the guard is ra/'s. SG_ENOTFOUND "no endpoint named 'X'".
+ */
 enum sg_rc	 ra_store_endpoint_delete(struct ra_store *, const char *name,
-		    bool force, struct sg_err *);
+		    struct sg_err *);
+/*
+ * Write every field of the endpoint named ep->name but its name, type,
+ * id and creation time. SG_ENOTFOUND if there is none, SG_EEXIST if the
+ * URI extension is another endpoint's.
+ */
 enum sg_rc	 ra_store_endpoint_update(struct ra_store *,
 		    const struct ra_endpoint *, struct sg_err *);
+/*
+ * Replace the delegation of endpoint "name", atomically: general, or
+ * customized to the "n" organizations/departments "d". SG_ENOTFOUND
+ * (and nothing changed) if the endpoint or one of them does not exist,
+ * with "no endpoint named", "no organization" or "no department" in
+ * the message. Which accounts a delegation allows is ra/'s rule.
+ */
 enum sg_rc	 ra_store_delegate(struct ra_store *, const char *name,
 		    bool general, const struct ra_deleg *, size_t,
 		    struct sg_err *);
+/* The customized delegation of "name" by organization, department;
+ * none (n = 0) when it is general or the endpoint does not exist. */
 enum sg_rc	 ra_store_delegations(struct ra_store *, const char *name,
 		    struct ra_deleg **, size_t *, struct sg_err *);
 
+/*
+ * Add account "a" (a->endpoint, org, dept by name) with the HMAC of its
+ * access code; a->id and a->created are set on SG_OK. SG_ENOTFOUND for
+ * an unknown endpoint, organization or department (the message says
+ * which); SG_EEXIST if the name, or the code HMAC, is taken on this
+ * endpoint. Delegation is not checked here (ra_policy.c).
+ */
 enum sg_rc	 ra_store_account_add(struct ra_store *, struct ra_account *,
 		    const uint8_t hmac[32], struct sg_err *);
-/* The account of an endpoint with this code HMAC. */
+/* The account of an endpoint with this code HMAC (one lookup, the
+ * HMAC is unique per endpoint); SG_ENOTFOUND if none. */
 enum sg_rc	 ra_store_account_by_code(struct ra_store *,
 		    int64_t endpoint_id, const uint8_t hmac[32],
 		    struct ra_account *, struct sg_err *);
 enum sg_rc	 ra_store_account_by_id(struct ra_store *, int64_t id,
 		    struct ra_account *, struct sg_err *);
+/* SG_ENOTFOUND "no account 'A' on endpoint 'E'". */
 enum sg_rc	 ra_store_account_by_name(struct ra_store *,
 		    const char *endpoint, const char *name, struct ra_account *,
 		    struct sg_err *);
-/* Write profile, term, disabled, manual of a->id; or only its code HMAC. */
+/*
+ * Write profile, term, disabled, manual of a->id; or, with "hmac", only
+ * its code HMAC. SG_ENOTFOUND if a->id does not exist, SG_EEXIST if the
+ * HMAC is another account's on the endpoint.
+ */
 enum sg_rc	 ra_store_account_update(struct ra_store *,
 		    const struct ra_account *, const uint8_t *hmac,
 		    struct sg_err *);
+/* The accounts of "endpoint", by name (none for an unknown endpoint). */
 enum sg_rc	 ra_store_account_list(struct ra_store *, const char *endpoint,
 		    struct ra_account **, size_t *, struct sg_err *);
+/* SG_ENOTFOUND "no account 'A' on endpoint 'E'". */
 enum sg_rc	 ra_store_account_delete(struct ra_store *,
 		    const char *endpoint, const char *name, struct sg_err *);
 
 /*
- * Insert a transaction in state NEW. SG_EEXIST when the same
- * (endpoint, transactionID) is already NEW or PENDING.
+ * Insert a transaction in state NEW (t->id and t->status set on SG_OK;
+ * t->csr is stored sealed as given). At most one live (NEW or PENDING)
+ * transaction exists per (endpoint, transactionID), enforced by the
+ * database: SG_EEXIST when one is, whoever inserted it. A decided one
+ * (ISSUED, REJECTED) does not block a new one.
  */
 enum sg_rc	 ra_store_txn_begin(struct ra_store *, struct ra_txn *,
 		    struct sg_err *);
-/* The latest transaction for (endpoint, transactionID). */
+/* The latest transaction (highest id) for (endpoint, transactionID);
+ * SG_ENOTFOUND if none. t->csr is not read. */
 enum sg_rc	 ra_store_txn_find(struct ra_store *, int64_t endpoint_id,
 		    const char *transid, struct ra_txn *, struct sg_err *);
 /*
  * A transaction by id, with its sealed CSR while it is undecided
  * (*csr malloc'ed, NULL once decided; csr may be NULL).
+ * SG_ENOTFOUND "no request N".
  */
 enum sg_rc	 ra_store_txn_get(struct ra_store *, int64_t id,
 		    struct ra_txn *, uint8_t **csr, size_t *csr_len,
 		    struct sg_err *);
 /*
  * Record status, serial, order id, failinfo, reason and account of
- * txn->id, only if its status is still "from" (so that two writers
- * cannot both finish it); SG_ENOTFOUND if it was not.
+ * txn->id, only if its status is still "from" (compare-and-set, so that
+ * of two writers, threads or processes, exactly one finishes it; the
+ * other gets SG_ENOTFOUND and should re-read). Deciding (ISSUED,
+ * REJECTED) drops the sealed CSR.
  */
 enum sg_rc	 ra_store_txn_update(struct ra_store *, const struct ra_txn *,
 		    enum ra_req_status from, struct sg_err *);
-/* Requests for scepctl; status < 0 for all. */
+/* Requests for scepctl, by id; status < 0 for all. */
 enum sg_rc	 ra_store_txn_list(struct ra_store *, int status,
 		    struct ra_request **, size_t *, struct sg_err *);
-/* Pending transactions that wait for an upstream order. */
+/* PENDING transactions with an upstream order id, least recently
+ * updated first, at most 1000. */
 enum sg_rc	 ra_store_txn_orders(struct ra_store *, struct ra_txn **,
 		    size_t *, struct sg_err *);
 
+/* Record an issued certificate (status VALID); SG_EEXIST if the serial
+ * is known. */
 enum sg_rc	 ra_store_cert_add(struct ra_store *,
 		    const struct ra_cert_rec *, struct sg_err *);
-/* A certificate by serial; *der (may be NULL) malloc'ed. */
+/* A certificate by serial; c, account_id, der may each be NULL; *der
+ * malloc'ed. SG_ENOTFOUND "no certificate with serial S". */
 enum sg_rc	 ra_store_cert_get(struct ra_store *, const char *serial,
 		    struct ra_cert *, int64_t *account_id, uint8_t **der,
 		    size_t *len, struct sg_err *);
+/* By notBefore then serial; "endpoint" NULL or "" for all, status < 0
+ * for every status. */
 enum sg_rc	 ra_store_cert_list(struct ra_store *, const char *endpoint,
 		    int status, struct ra_cert **, size_t *, struct sg_err *);
-/* Set status (and revocation time and reason) of a valid certificate. */
+/*
+ * Conditional status change: a VALID certificate becomes REVOKED (with
+ * the time and "reason") or SUPERSEDED; a SUPERSEDED one may still be
+ * REVOKED. SG_ENOTFOUND "no valid certificate with serial S" otherwise
+ * (unknown, or already revoked: revoking twice is refused).
+ */
 enum sg_rc	 ra_store_cert_set_status(struct ra_store *, const char *serial,
 		    enum ra_cert_status, int reason, struct sg_err *);
 
-/* The current CRL (*der malloc'ed) and its nextUpdate. */
+/* The CRL with the highest number (*der malloc'ed) and its nextUpdate;
+ * SG_ENOTFOUND "no CRL yet". */
 enum sg_rc	 ra_store_crl_get(struct ra_store *, uint8_t **der,
 		    size_t *len, int64_t *next_update, struct sg_err *);
-/* Store a new CRL; *number gets the next CRL number to use first. */
+/* The next CRL number: one above the highest stored (1 at first). */
 enum sg_rc	 ra_store_crl_number(struct ra_store *, int64_t *number,
 		    struct sg_err *);
+/*
+ * Store a signed CRL. CRL numbers strictly increase (RFC 5280 5.2.3):
+ * SG_EEXIST if "number" is not above every stored one, e.g. when two
+ * writers signed with the same ra_store_crl_number(); the loser should
+ * not publish its CRL.
+ */
 enum sg_rc	 ra_store_crl_put(struct ra_store *, int64_t number,
 		    const uint8_t *der, size_t len, int64_t next_update,
 		    struct sg_err *);
 
+/*
+ * Append an audit record, timed now. The audit log is append-only: no
+ * call changes or removes a record, and the schema refuses UPDATE and
+ * DELETE of audit rows from any client (SQLite triggers).
+ */
 enum sg_rc	 ra_store_audit_add(struct ra_store *, const struct ra_audit *,
 		    struct sg_err *);
+/* Records matching "f" (empty strings and 0 times match all), by id. */
 enum sg_rc	 ra_store_audit_list(struct ra_store *,
 		    const struct ra_audit_filter *, struct ra_audit_rec **,
 		    size_t *, struct sg_err *);

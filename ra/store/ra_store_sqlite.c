@@ -1,11 +1,25 @@
 /*
- * The SQLite store. One connection per struct ra_store, guarded by one
- * mutex; WAL so that scepctl and scepgate work on the same file at once;
- * every statement prepared once and reused. Nothing here decides policy.
- * Writes that race between processes (finishing a transaction) are
- * conditional UPDATEs, so that nothing here assumes a single writer.
+ * The SQLite store (the contract is ra_store.h). One connection per
+ * struct ra_store, guarded by one mutex; WAL so that scepctl and
+ * scepgate work on the same file at once; every statement prepared once
+ * and reused. Nothing here decides policy.
+ *
+ * Durability (issue 17, docs/durability.md): synchronous=FULL, so a
+ * commit is in the WAL on stable storage when COMMIT returns, and no call
+ * returns before the commit that holds its writes (or the writes it read)
+ * has returned. Concurrent calls share that commit: the first write opens
+ * a batch transaction, and while other threads are queued on the mutex
+ * the batch stays open for them, at most BATCH_MAX calls or BATCH_US
+ * microseconds; the last one in commits once (one fsync) for all.
+ *
+ * The file has three layers: the schema and SQL (portable apart from
+ * "?N" placeholders, BEGIN IMMEDIATE and the schema itself), a driver of
+ * the dozen operations a libpq backend implements too (lock, prepare,
+ * bind, step, column, begin/commit/rollback, savepoint, changes, error),
+ * and the contract's calls written on the driver only.
  */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,11 +94,11 @@ static const char schema[] =
 "INSERT OR IGNORE INTO meta VALUES('schema_version', '1');";
 
 enum stmt_id {
-	S_ORG_ADD, S_DEPT_ADD, S_ORG_ID, S_DEPT_ID, S_ORG_LIST, S_DEPT_LIST,
+	S_ORG_ADD, S_DEPT_ADD, S_ORG_GET, S_DEPT_GET, S_ORG_LIST, S_DEPT_LIST,
 	S_ORG_SCM, S_DEPT_SCM, S_PROF_LIST, S_PROF_CLEAR, S_PROF_ADD,
-	S_EP_ADD, S_EP_BY_NAME, S_EP_BY_URI, S_EP_BY_ID, S_EP_LIST, S_EP_NACCOUNTS,
-	S_EP_NPENDING, S_EP_DEL_ACCOUNTS, S_EP_DEL, S_EP_UPDATE,
-	S_DELEG_CLEAR, S_DELEG_ADD, S_DELEG_LIST, S_DELEG_OK,
+	S_EP_ADD, S_EP_BY_NAME, S_EP_BY_URI, S_EP_BY_ID, S_EP_LIST, S_EP_ID,
+	S_EP_USAGE, S_EP_DEL_ACCOUNTS, S_EP_DEL, S_EP_UPDATE, S_EP_DELEGATED,
+	S_DELEG_CLEAR, S_DELEG_ADD, S_DELEG_LIST,
 	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_BY_NAME, S_ACCT_LIST,
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
@@ -92,6 +106,7 @@ enum stmt_id {
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_MAX
 };
 
@@ -121,8 +136,11 @@ static const char *const sql[S_MAX] = {
 	    "VALUES(?1, ?2, NULLIF(?3, 0))",
 	[S_DEPT_ADD] = "INSERT INTO dept(org_id, name, created, scm_id) "
 	    "VALUES(?1, ?2, ?3, NULLIF(?4, 0))",
-	[S_ORG_ID] = "SELECT id FROM org WHERE name = ?1",
-	[S_DEPT_ID] = "SELECT id FROM dept WHERE org_id = ?1 AND name = ?2",
+	[S_ORG_GET] = "SELECT id, name, '', COALESCE(scm_id, 0) FROM org "
+	    "WHERE name = ?1",
+	[S_DEPT_GET] = "SELECT d.id, d.name, o.name, COALESCE(d.scm_id, 0) "
+	    "FROM dept d JOIN org o ON o.id = d.org_id "
+	    "WHERE o.name = ?1 AND d.name = ?2",
 	[S_ORG_LIST] = "SELECT id, name, '', COALESCE(scm_id, 0) FROM org "
 	    "ORDER BY name",
 	[S_DEPT_LIST] = "SELECT d.id, d.name, o.name, COALESCE(d.scm_id, 0) "
@@ -140,14 +158,18 @@ static const char *const sql[S_MAX] = {
 	    " cacert_fmt, getcert_fmt, renewal_days, min_rsa_bits, key_types,"
 	    " challenge_types, created, delegated, org, dept, profile, "
 	    "term_days, azure) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
 	[S_EP_UPDATE] = "UPDATE endpoint SET uri = ?2, ra_id = ?4, "
 	    "ra_enc_id = ?5, cacert_fmt = ?6, getcert_fmt = ?7, "
 	    "renewal_days = ?8, min_rsa_bits = ?9, key_types = ?10, "
 	    "challenge_types = ?11, delegated = ?13, org = ?14, dept = ?15, "
 	    "profile = ?16, term_days = ?17, azure = ?18 WHERE name = ?1",
-	[S_EP_NPENDING] = "SELECT COUNT(*) FROM txn WHERE endpoint_id = ?1 "
-	    "AND status IN (0, 1)",
+	[S_EP_DELEGATED] = "UPDATE endpoint SET delegated = ?2 WHERE id = ?1",
+	[S_EP_ID] = "SELECT id FROM endpoint WHERE name = ?1",
+	[S_EP_USAGE] = "SELECT (SELECT COUNT(*) FROM account a WHERE "
+	    "a.endpoint_id = e.id), (SELECT COUNT(*) FROM txn t WHERE "
+	    "t.endpoint_id = e.id AND t.status IN (0, 1)) FROM endpoint e "
+	    "WHERE e.name = ?1",
 	[S_DELEG_CLEAR] = "DELETE FROM delegation WHERE endpoint_id = ?1",
 	[S_DELEG_ADD] = "INSERT INTO delegation(endpoint_id, org_id, dept_id) "
 	    "VALUES(?1, ?2, NULLIF(?3, 0))",
@@ -155,20 +177,16 @@ static const char *const sql[S_MAX] = {
 	    " JOIN endpoint e ON e.id = g.endpoint_id "
 	    "JOIN org o ON o.id = g.org_id LEFT JOIN dept d ON d.id = g.dept_id"
 	    " WHERE e.name = ?1 ORDER BY o.name, d.name",
-	/* Allowed: the whole organization, or exactly this department. */
-	[S_DELEG_OK] = "SELECT COUNT(*) FROM delegation WHERE endpoint_id = ?1"
-	    " AND org_id = ?2 AND (dept_id IS NULL OR dept_id = ?3)",
 	[S_EP_BY_NAME] = "SELECT " EP_COLS " FROM endpoint WHERE name = ?1",
 	[S_EP_BY_URI] = "SELECT " EP_COLS " FROM endpoint WHERE uri = ?1",
 	[S_EP_BY_ID] = "SELECT " EP_COLS " FROM endpoint WHERE id = ?1",
 	[S_EP_LIST] = "SELECT " EP_COLS " FROM endpoint ORDER BY name",
-	[S_EP_NACCOUNTS] = "SELECT COUNT(*) FROM account WHERE "
-	    "endpoint_id = ?1",
 	[S_EP_DEL_ACCOUNTS] = "DELETE FROM account WHERE endpoint_id = ?1",
 	[S_EP_DEL] = "DELETE FROM endpoint WHERE id = ?1",
 	[S_ACCT_ADD] = "INSERT INTO account(endpoint_id, name, org_id, "
 	    "dept_id, profile, term_days, code_hmac, disabled, manual, "
-	    "created) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    "created) VALUES(?1, ?2, ?3, NULLIF(?4, 0), ?5, ?6, ?7, ?8, ?9, "
+	    "?10) RETURNING id",
 	[S_ACCT_BY_CODE] = ACCT_SELECT
 	    "WHERE a.endpoint_id = ?1 AND a.code_hmac = ?2",
 	[S_ACCT_BY_ID] = ACCT_SELECT "WHERE a.id = ?1",
@@ -181,9 +199,8 @@ static const char *const sql[S_MAX] = {
 	    "endpoint_id = (SELECT id FROM endpoint WHERE name = ?1)",
 	[S_TXN_BEGIN] = "INSERT INTO txn(endpoint_id, transid, account_id, "
 	    "msg_type, status, key_id, csr_sealed, subject, peer, created, "
-	    "updated, "
-	    "renews) VALUES(?1, ?2, NULLIF(?3, 0), ?4, 0, ?5, ?6, ?7, ?8, ?9, "
-	    "?9, NULLIF(?10, ''))",
+	    "updated, renews) VALUES(?1, ?2, NULLIF(?3, 0), ?4, 0, ?5, ?6, "
+	    "?7, ?8, ?9, ?9, NULLIF(?10, '')) RETURNING id",
 	[S_TXN_FIND] = "SELECT " TXN_COLS " FROM txn WHERE endpoint_id = ?1 "
 	    "AND transid = ?2 ORDER BY id DESC LIMIT 1",
 	[S_TXN_GET] = "SELECT " TXN_COLS ", csr_sealed FROM txn WHERE id = ?1",
@@ -215,8 +232,10 @@ static const char *const sql[S_MAX] = {
 	[S_CRL_GET] = "SELECT der, next_update FROM crl ORDER BY number DESC "
 	    "LIMIT 1",
 	[S_CRL_NUMBER] = "SELECT COALESCE(MAX(number), 0) + 1 FROM crl",
+	/* Strictly increasing: a number at or below the last one is refused. */
 	[S_CRL_PUT] = "INSERT INTO crl(number, der, next_update, created) "
-	    "VALUES(?1, ?2, ?3, ?4)",
+	    "SELECT ?1, ?2, ?3, ?4 WHERE ?1 > "
+	    "(SELECT COALESCE(MAX(number), 0) FROM crl)",
 	[S_AUDIT_ADD] = "INSERT INTO audit(time, actor, endpoint, account, "
 	    "transid, action, outcome, details) "
 	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -226,16 +245,66 @@ static const char *const sql[S_MAX] = {
 	    "(?1 IS NULL OR endpoint = ?1) AND (?2 IS NULL OR account = ?2) "
 	    "AND (?3 IS NULL OR outcome = ?3) AND time >= ?4 AND time <= ?5 "
 	    "ORDER BY id",
+	/* Takes the write lock at once: no deadlock between two writers. */
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT op",
+	[S_RELEASE] = "RELEASE op",
+	[S_ROLLBACK_TO] = "ROLLBACK TO op",
 };
+
+/* ---- the driver ---- */
+
+/* Group commit bounds: calls per batch, and how long a batch stays open. */
+#define BATCH_MAX	64
+#define BATCH_US	2000
+/* Outcomes of the last batches, for the calls that waited on them. */
+#define BATCH_RING	64
 
 struct ra_store {
 	sqlite3		*db;
-	pthread_mutex_t	 lock;	/* guards db and stmts */
+	pthread_mutex_t	 lock;	/* guards all below */
+	pthread_cond_t	 ended;	/* a batch committed or failed */
+	atomic_uint	 queued;	/* threads waiting for "lock" */
+	bool		 open;	/* a batch transaction is open */
+	uint64_t	 batch;	/* number of the open or next batch */
+	int64_t		 started;	/* its BEGIN, in us */
+	size_t		 calls;	/* calls in the open batch */
+	bool		 ok[BATCH_RING];	/* committed? */
 	sqlite3_stmt	*stmts[S_MAX];
 };
 
-/* A row decoder: fills one element of a result array. */
-typedef void	(*row_fn)(sqlite3_stmt *, void *);
+/* One parameter; ?1 is args[0]. Text and blobs are borrowed. */
+enum arg_type { ARG_NULL, ARG_INT, ARG_TEXT, ARG_BLOB };
+struct arg {
+	enum arg_type	 type;
+	int64_t		 i;
+	const void	*p;
+	size_t		 len;
+};
+#define A_INT(v)	{ ARG_INT, (int64_t)(v), NULL, 0 }
+#define A_TEXT(v)	{ ARG_TEXT, 0, (v), 0 }
+#define A_BLOB(v, n)	{ ARG_BLOB, 0, (v), (n) }
+/* An empty filter is NULL, for "?N IS NULL OR ...". */
+#define A_FILTER(v)	{ (v) != NULL && (v)[0] != '\0' ? ARG_TEXT : \
+			    ARG_NULL, 0, (v), 0 }
+#define NARGS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* A result row, handed to the decoders; columns count from 0. */
+struct row {
+	sqlite3_stmt	*s;
+};
+typedef void	(*row_fn)(const struct row *, void *);
+
+static int64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static enum sg_rc
 dberr(struct ra_store *st, struct sg_err *err, const char *what)
@@ -249,28 +318,18 @@ dberr(struct ra_store *st, struct sg_err *err, const char *what)
 	    sqlite3_errmsg(st->db));
 }
 
-/* Lock the store and hand out a reset statement; NULL on failure. */
-static sqlite3_stmt *
-begin(struct ra_store *st, enum stmt_id id)
+/* Take the store (the number of waiters lets a batch stay open). */
+static void
+stmt_lock(struct ra_store *st)
 {
-	sqlite3_stmt	*s;
-
+	atomic_fetch_add(&st->queued, 1);
 	pthread_mutex_lock(&st->lock);
-	s = st->stmts[id];
-	if (s == NULL) {
-		if (sqlite3_prepare_v3(st->db, sql[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-			return NULL;
-		st->stmts[id] = s;
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return s;
+	atomic_fetch_sub(&st->queued, 1);
 }
 
-/* A second statement while the lock is held. */
+/* Statement "id", prepared once, reset and unbound; NULL on failure. */
 static sqlite3_stmt *
-also(struct ra_store *st, enum stmt_id id)
+stmt(struct ra_store *st, enum stmt_id id)
 {
 	sqlite3_stmt	*s = st->stmts[id];
 
@@ -286,124 +345,333 @@ also(struct ra_store *st, enum stmt_id id)
 }
 
 static void
-end(struct ra_store *st, sqlite3_stmt *s)
+bind(sqlite3_stmt *s, const struct arg *a, size_t n)
 {
-	if (s != NULL)
-		sqlite3_reset(s);
-	pthread_mutex_unlock(&st->lock);
+	size_t	i;
+	int	idx;
+
+	for (i = 0; i < n; i++) {
+		idx = (int)i + 1;
+		if (a[i].type == ARG_INT)
+			sqlite3_bind_int64(s, idx, a[i].i);
+		else if (a[i].type == ARG_TEXT && a[i].p != NULL)
+			sqlite3_bind_text(s, idx, a[i].p, -1, SQLITE_STATIC);
+		else if (a[i].type == ARG_BLOB && a[i].p != NULL)
+			sqlite3_bind_blob(s, idx, a[i].p, (int)a[i].len,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, idx);
+	}
+}
+
+/* Prepare, bind and take the first step: SQLITE_ROW, _DONE or an error. */
+static int
+step(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
+    struct row *r)
+{
+	if ((r->s = stmt(st, id)) == NULL)
+		return SQLITE_ERROR;
+	bind(r->s, a, n);
+	return sqlite3_step(r->s);
+}
+
+/* Done with a statement: reset it, so it holds no snapshot or lock. */
+static int
+done(struct row *r, int res)
+{
+	if (r->s != NULL)
+		sqlite3_reset(r->s);
+	return res;
+}
+
+static bool
+run(struct ra_store *st, enum stmt_id id)
+{
+	struct row	r;
+
+	return done(&r, step(st, id, NULL, 0, &r)) == SQLITE_DONE;
+}
+
+static int64_t
+col_int(const struct row *r, int col)
+{
+	return sqlite3_column_int64(r->s, col);
+}
+
+/* A text column, borrowed until the next step; "" for NULL. */
+static const char *
+col_str(const struct row *r, int col)
+{
+	const unsigned char *t = sqlite3_column_text(r->s, col);
+
+	return t != NULL ? (const char *)t : "";
 }
 
 static void
-col_text(sqlite3_stmt *s, int col, char *out, size_t outsz)
+col_text(const struct row *r, int col, char *out, size_t outsz)
 {
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	snprintf(out, outsz, "%s", t != NULL ? (const char *)t : "");
+	snprintf(out, outsz, "%s", col_str(r, col));
 }
 
-static void
-bind_text(sqlite3_stmt *s, int idx, const char *v)
+/* A blob column, borrowed until the next step; NULL if empty. */
+static const void *
+col_blob(const struct row *r, int col, size_t *len)
 {
-	if (v == NULL)
-		sqlite3_bind_null(s, idx);
-	else
-		sqlite3_bind_text(s, idx, v, -1, SQLITE_STATIC);
+	const void	*p = sqlite3_column_blob(r->s, col);
+	int		 n = sqlite3_column_bytes(r->s, col);
+
+	*len = p != NULL && n > 0 ? (size_t)n : 0;
+	return *len > 0 ? p : NULL;
 }
 
-/* Bind NULL for an empty filter string. */
-static void
-bind_filter(sqlite3_stmt *s, int idx, const char *v)
-{
-	bind_text(s, idx, v != NULL && v[0] != '\0' ? v : NULL);
-}
-
-/* Step a bound statement into a malloc'ed array of "elsize" elements. */
+/* A malloc'ed copy of a blob column; *out NULL when it is empty. */
 static enum sg_rc
-rows(struct ra_store *st, sqlite3_stmt *s, size_t elsize, row_fn fn,
-    void **out, size_t *nout, struct sg_err *err, const char *what)
+col_copy(const struct row *r, int col, uint8_t **out, size_t *len,
+    struct sg_err *err)
 {
-	uint8_t	*arr = NULL, *na;
-	size_t	 n = 0;
-	int	 r;
+	const void	*p = col_blob(r, col, len);
 
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((na = realloc(arr, (n + 1) * elsize)) == NULL) {
+	*out = NULL;
+	if (p == NULL)
+		return SG_OK;
+	if ((*out = malloc(*len)) == NULL)
+		return sg_err_set(err, SG_ENOMEM, "store: blob");
+	memcpy(*out, p, *len);
+	return SG_OK;
+}
+
+/* Open the batch transaction, unless one is open; the lock is held. */
+static enum sg_rc
+tx_join(struct ra_store *st, struct sg_err *err)
+{
+	/* A failed statement may have rolled the whole batch back. */
+	if (st->open && sqlite3_get_autocommit(st->db))
+		return sg_err_set(err, SG_ESTORE, "store: batch rolled back");
+	if (st->open)
+		return SG_OK;
+	if (!run(st, S_BEGIN))
+		return dberr(st, err, "store: begin");
+	st->open = true;
+	st->started = now_us();
+	st->calls = 0;
+	return SG_OK;
+}
+
+/* Commit (or, failing that, roll back) the open batch and wake its calls. */
+static void
+tx_commit(struct ra_store *st)
+{
+	bool	ok = run(st, S_COMMIT);
+
+	if (!ok && !sqlite3_get_autocommit(st->db))
+		(void)run(st, S_ROLLBACK);
+	st->ok[st->batch % BATCH_RING] = ok;
+	st->batch++;
+	st->open = false;
+	pthread_cond_broadcast(&st->ended);
+}
+
+/*
+ * End a call: return the store. If a batch is open (this call wrote, or
+ * read what others wrote), wait until it has committed: commit it now
+ * when nobody queues behind, or the batch is full or old enough;
+ * otherwise let the queued calls in and wait for the last one's commit.
+ * Returns rc, or SG_ESTORE if rc was SG_OK and the commit failed.
+ */
+static enum sg_rc
+stmt_unlock(struct ra_store *st, enum sg_rc rc, struct sg_err *err)
+{
+	struct timespec	ts;
+	uint64_t	mine = st->batch;
+	int64_t		deadline;
+	bool		ok = true;
+
+	if (st->open) {
+		st->calls++;
+		deadline = st->started + BATCH_US;
+		while (st->open && st->batch == mine) {
+			if (atomic_load(&st->queued) == 0 ||
+			    st->calls >= BATCH_MAX || now_us() >= deadline) {
+				tx_commit(st);
+				break;
+			}
+			ts.tv_sec = (time_t)(deadline / 1000000);
+			ts.tv_nsec = (long)(deadline % 1000000) * 1000;
+			(void)pthread_cond_timedwait(&st->ended, &st->lock,
+			    &ts);
+		}
+		ok = st->batch - mine <= BATCH_RING &&
+		    st->ok[mine % BATCH_RING];
+	}
+	pthread_mutex_unlock(&st->lock);
+	if (rc == SG_OK && !ok)
+		rc = sg_err_set(err, SG_ESTORE, "store: commit failed");
+	return rc;
+}
+
+/* A call of several writes is all or nothing inside its batch. */
+static enum sg_rc
+op_begin(struct ra_store *st, struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	if ((rc = tx_join(st, err)) != SG_OK)
+		return rc;
+	if (!run(st, S_SAVEPOINT))
+		return dberr(st, err, "store: savepoint");
+	return SG_OK;
+}
+
+static enum sg_rc
+op_end(struct ra_store *st, enum sg_rc rc, struct sg_err *err)
+{
+	if (rc != SG_OK)
+		(void)run(st, S_ROLLBACK_TO);
+	if (!run(st, S_RELEASE) && rc == SG_OK)
+		rc = dberr(st, err, "store: release");
+	return rc;
+}
+
+/* ---- queries on the driver; "x_" ones run with the lock held ---- */
+
+/* One row decoded by "fn" into "out"; SG_ENOTFOUND if none. */
+static enum sg_rc
+x_one(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
+    row_fn fn, void *out, struct sg_err *err, const char *what)
+{
+	struct row	r;
+	int		res = step(st, id, a, n, &r);
+
+	if (res == SQLITE_ROW)
+		fn(&r, out);
+	if (done(&r, res) == SQLITE_ROW)
+		return SG_OK;
+	if (res == SQLITE_DONE)
+		return sg_err_set(err, SG_ENOTFOUND, "no %s", what);
+	return dberr(st, err, what);
+}
+
+static void
+row_int(const struct row *r, void *p)
+{
+	*(int64_t *)p = col_int(r, 0);
+}
+
+/* The integer in column 0 of the one row (a count, an id). */
+static enum sg_rc
+x_int(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
+    int64_t *v, struct sg_err *err, const char *what)
+{
+	return x_one(st, id, a, n, row_int, v, err, what);
+}
+
+/* An INSERT ... RETURNING id. */
+static enum sg_rc
+x_insert(struct ra_store *st, enum stmt_id id, const struct arg *a,
+    size_t n, int64_t *v, struct sg_err *err, const char *what)
+{
+	enum sg_rc	rc;
+
+	if ((rc = tx_join(st, err)) != SG_OK)
+		return rc;
+	return x_int(st, id, a, n, v, err, what);
+}
+
+/* A write; SG_ENOTFOUND if "must_change" and it changed no row. */
+static enum sg_rc
+x_write(struct ra_store *st, enum stmt_id id, const struct arg *a,
+    size_t n, bool must_change, struct sg_err *err, const char *what)
+{
+	struct row	r;
+	enum sg_rc	rc;
+
+	if ((rc = tx_join(st, err)) != SG_OK)
+		return rc;
+	if (done(&r, step(st, id, a, n, &r)) != SQLITE_DONE)
+		return dberr(st, err, what);
+	if (must_change && sqlite3_changes(st->db) == 0)
+		return sg_err_set(err, SG_ENOTFOUND, "no %s", what);
+	return SG_OK;
+}
+
+/* Every row, decoded into a malloc'ed array of "elsize" elements. */
+static enum sg_rc
+x_rows(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
+    size_t elsize, row_fn fn, void **out, size_t *nout, struct sg_err *err,
+    const char *what)
+{
+	struct row	 r;
+	uint8_t		*arr = NULL, *na;
+	size_t		 len = 0;
+	int		 res;
+
+	for (res = step(st, id, a, n, &r); res == SQLITE_ROW;
+	    res = sqlite3_step(r.s)) {
+		if ((na = realloc(arr, (len + 1) * elsize)) == NULL) {
 			free(arr);
 			return sg_err_set(err, SG_ENOMEM, "%s", what);
 		}
 		arr = na;
-		memset(arr + n * elsize, 0, elsize);
-		fn(s, arr + n * elsize);
-		n++;
+		memset(arr + len * elsize, 0, elsize);
+		fn(&r, arr + len * elsize);
+		len++;
 	}
-	if (r != SQLITE_DONE) {
+	if (done(&r, res) != SQLITE_DONE) {
 		free(arr);
 		return dberr(st, err, what);
 	}
 	*out = arr;
-	*nout = n;
+	*nout = len;
 	return SG_OK;
 }
 
-/* Rows of statement "id", with ?1 bound to "key" when it has one. */
+/* The locked forms: one call, one statement. */
 static enum sg_rc
-list_text(struct ra_store *st, enum stmt_id id, const char *key,
-    size_t elsize, row_fn fn, void **out, size_t *n, struct sg_err *err,
+q_one(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
+    row_fn fn, void *out, struct sg_err *err, const char *what)
+{
+	stmt_lock(st);
+	return stmt_unlock(st, x_one(st, id, a, n, fn, out, err, what), err);
+}
+
+static enum sg_rc
+q_write(struct ra_store *st, enum stmt_id id, const struct arg *a,
+    size_t n, bool must_change, struct sg_err *err, const char *what)
+{
+	stmt_lock(st);
+	return stmt_unlock(st, x_write(st, id, a, n, must_change, err, what),
+	    err);
+}
+
+static enum sg_rc
+q_rows(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
+    size_t elsize, row_fn fn, void **out, size_t *nout, struct sg_err *err,
     const char *what)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
-
-	if ((s = begin(st, id)) == NULL)
-		rc = dberr(st, err, what);
-	else {
-		if (sqlite3_bind_parameter_count(s) > 0)
-			bind_text(s, 1, key);
-		rc = rows(st, s, elsize, fn, out, n, err, what);
-	}
-	end(st, s);
-	return rc;
+	stmt_lock(st);
+	return stmt_unlock(st, x_rows(st, id, a, n, elsize, fn, out, nout,
+	    err, what), err);
 }
 
-/* Step once expecting one row, decoded by "fn"; SG_ENOTFOUND if none. */
+/* ---- open and close ---- */
+
 static enum sg_rc
-one_row(struct ra_store *st, sqlite3_stmt *s, row_fn fn, void *out,
-    struct sg_err *err, const char *what)
+open_sqlite(const char *path, struct ra_store **out, struct sg_err *err)
 {
-	int	r = sqlite3_step(s);
-
-	if (r == SQLITE_ROW) {
-		fn(s, out);
-		return SG_OK;
-	}
-	if (r == SQLITE_DONE)
-		return sg_err_set(err, SG_ENOTFOUND, "%s: not found", what);
-	return dberr(st, err, what);
-}
-
-/* Step a write; SG_OK if it changed a row (when "must_change"). */
-static enum sg_rc
-write_row(struct ra_store *st, sqlite3_stmt *s, bool must_change,
-    struct sg_err *err, const char *what)
-{
-	if (s == NULL || sqlite3_step(s) != SQLITE_DONE)
-		return dberr(st, err, what);
-	if (must_change && sqlite3_changes(st->db) == 0)
-		return sg_err_set(err, SG_ENOTFOUND, "%s: not found", what);
-	return SG_OK;
-}
-
-enum sg_rc
-ra_store_open(const char *path, struct ra_store **out, struct sg_err *err)
-{
-	struct ra_store	*st;
-	char		*msg = NULL;
-	enum sg_rc	 rc;
-	int		 fd;
+	struct ra_store		*st;
+	pthread_condattr_t	 ca;
+	char			*msg = NULL;
+	enum sg_rc		 rc;
+	int			 fd;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "store");
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->ended, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&st->queued, 0);
 	/* A new database is private: it holds access-code HMACs. */
 	if ((fd = open(path, O_RDWR | O_CREAT, 0600)) != -1)
 		close(fd);
@@ -414,8 +682,9 @@ ra_store_open(const char *path, struct ra_store **out, struct sg_err *err)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
+	/* WAL + FULL: a commit is durable when it returns (sqlite.org/wal). */
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
 	    NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
 		rc = sg_err_set(err, SG_ESTORE, "%s: %s", path,
@@ -431,6 +700,21 @@ out:
 	return rc;
 }
 
+enum sg_rc
+ra_store_open(const char *database, struct ra_store **out,
+    struct sg_err *err)
+{
+	struct conf_db	db;
+	enum sg_rc	rc;
+
+	if ((rc = conf_database_parse(database, &db, err)) != SG_OK)
+		return rc;
+	if (db.kind != CONF_DB_SQLITE)
+		return sg_err_set(err, SG_ECONF, "database: the PostgreSQL "
+		    "store is not built yet (issue 14)");
+	return open_sqlite(db.path, out, err);
+}
+
 void
 ra_store_close(struct ra_store *st)
 {
@@ -441,80 +725,85 @@ ra_store_close(struct ra_store *st)
 	for (i = 0; i < S_MAX; i++)
 		sqlite3_finalize(st->stmts[i]);
 	sqlite3_close(st->db);
+	pthread_cond_destroy(&st->ended);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
 
-/* Look up an id by a text or integer key and an optional text; 0 if none. */
-static int64_t
-lookup_id(struct ra_store *st, enum stmt_id id, const char *a, int64_t ia,
-    const char *b)
-{
-	sqlite3_stmt	*s = also(st, id);
-	int64_t		 v = 0;
+/* ---- organizations and departments ---- */
 
-	if (s == NULL)
-		return -1;
-	if (a != NULL)
-		bind_text(s, 1, a);
-	else
-		sqlite3_bind_int64(s, 1, ia);
-	if (b != NULL)
-		bind_text(s, 2, b);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	return v;
+static void
+row_org(const struct row *r, void *p)
+{
+	struct ra_org	*o = p;
+
+	memset(o, 0, sizeof(*o));
+	o->id = col_int(r, 0);
+	col_text(r, 1, o->name, sizeof(o->name));
+	col_text(r, 2, o->org, sizeof(o->org));
+	o->scm_id = col_int(r, 3);
 }
 
-/* ---- organizations and departments ---- */
+/* Organization "org", or its department "dept" (NULL or "": none). */
+static enum sg_rc
+x_org(struct ra_store *st, const char *org, const char *dept,
+    struct ra_org *o, struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(org), A_TEXT(dept) };
+	enum sg_rc	rc;
+
+	rc = x_one(st, S_ORG_GET, a, 1, row_org, o, err, "organization");
+	if (rc == SG_ENOTFOUND)
+		return sg_err_set(err, rc, "no organization '%s'", org);
+	if (rc != SG_OK || dept == NULL || dept[0] == '\0')
+		return rc;
+	rc = x_one(st, S_DEPT_GET, a, 2, row_org, o, err, "department");
+	if (rc == SG_ENOTFOUND)
+		return sg_err_set(err, rc, "no department '%s' in "
+		    "organization '%s'", dept, org);
+	return rc;
+}
+
+enum sg_rc
+ra_store_org_get(struct ra_store *st, const char *org, const char *dept,
+    struct ra_org *out, struct sg_err *err)
+{
+	stmt_lock(st);
+	return stmt_unlock(st, x_org(st, org, dept, out, err), err);
+}
 
 enum sg_rc
 ra_store_org_add(struct ra_store *st, const char *org, const char *dept,
     int64_t scm_id, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	int64_t		 org_id;
-	enum sg_rc	 rc;
+	struct ra_org	o;
+	enum sg_rc	rc;
 
-	s = begin(st, dept == NULL ? S_ORG_ADD : S_DEPT_ADD);
-	if (s != NULL && dept == NULL) {
-		bind_text(s, 1, org);
-		sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
-		sqlite3_bind_int64(s, 3, scm_id);
-	} else if (s != NULL) {
-		if ((org_id = lookup_id(st, S_ORG_ID, org, 0, NULL)) <= 0) {
-			rc = sg_err_set(err, SG_ENOTFOUND, "organization '%s' "
-			    "does not exist (scepctl org add)", org);
-			goto out;
-		}
-		sqlite3_bind_int64(s, 1, org_id);
-		bind_text(s, 2, dept);
-		sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
-		sqlite3_bind_int64(s, 4, scm_id);
+	if (dept == NULL) {
+		struct arg	a[] = { A_TEXT(org), A_INT(time(NULL)),
+		    A_INT(scm_id) };
+
+		return q_write(st, S_ORG_ADD, a, NARGS(a), false, err,
+		    "organization");
 	}
-	rc = write_row(st, s, false, err, dept ? "department" : "organization");
-out:
-	end(st, s);
-	return rc;
-}
+	stmt_lock(st);
+	if ((rc = x_org(st, org, NULL, &o, err)) == SG_OK) {
+		struct arg	a[] = { A_INT(o.id), A_TEXT(dept),
+		    A_INT(time(NULL)), A_INT(scm_id) };
 
-static void
-row_org(sqlite3_stmt *s, void *p)
-{
-	struct ra_org	*o = p;
-
-	o->id = sqlite3_column_int64(s, 0);
-	col_text(s, 1, o->name, sizeof(o->name));
-	col_text(s, 2, o->org, sizeof(o->org));
-	o->scm_id = sqlite3_column_int64(s, 3);
+		rc = x_write(st, S_DEPT_ADD, a, NARGS(a), false, err,
+		    "department");
+	}
+	return stmt_unlock(st, rc, err);
 }
 
 enum sg_rc
 ra_store_org_list(struct ra_store *st, const char *org, bool depts,
     struct ra_org **out, size_t *n, struct sg_err *err)
 {
-	return list_text(st, depts ? S_DEPT_LIST : S_ORG_LIST, org,
+	struct arg	a[] = { A_TEXT(org) };
+
+	return q_rows(st, depts ? S_DEPT_LIST : S_ORG_LIST, a, depts ? 1 : 0,
 	    sizeof(**out), row_org, (void **)out, n, err, "organizations");
 }
 
@@ -522,18 +811,11 @@ enum sg_rc
 ra_store_org_set_scm(struct ra_store *st, const char *org, const char *dept,
     int64_t scm_id, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_TEXT(org), A_TEXT(dept), A_INT(scm_id) };
 
-	if ((s = begin(st, dept == NULL ? S_ORG_SCM : S_DEPT_SCM)) != NULL) {
-		bind_text(s, 1, org);
-		bind_text(s, 2, dept);
-		sqlite3_bind_int64(s, 3, scm_id);
-	}
-	rc = write_row(st, s, true, err, dept == NULL ? "organization" :
+	return q_write(st, dept == NULL ? S_ORG_SCM : S_DEPT_SCM, a,
+	    NARGS(a), true, err, dept == NULL ? "organization" :
 	    "department");
-	end(st, s);
-	return rc;
 }
 
 /* ---- profiles ---- */
@@ -551,18 +833,18 @@ terms_text(const struct ra_profile *p, char *out, size_t outsz)
 }
 
 static void
-row_profile(sqlite3_stmt *s, void *arg)
+row_profile(const struct row *r, void *arg)
 {
 	struct ra_profile	*p = arg;
 	const char		*t;
 	char			*end;
 	long			 v;
 
-	p->scm_id = sqlite3_column_int64(s, 0);
-	col_text(s, 1, p->name, sizeof(p->name));
-	p->kind = (enum ra_profile_kind)sqlite3_column_int(s, 2);
-	t = (const char *)sqlite3_column_text(s, 3);
-	while (t != NULL && *t != '\0' && p->nterms < RA_TERMS_MAX) {
+	p->scm_id = col_int(r, 0);
+	col_text(r, 1, p->name, sizeof(p->name));
+	p->kind = (enum ra_profile_kind)col_int(r, 2);
+	t = col_str(r, 3);
+	while (*t != '\0' && p->nterms < RA_TERMS_MAX) {
 		v = strtol(t, &end, 10);
 		if (end == t || v < 1 || v > INT32_MAX)
 			break;
@@ -575,7 +857,7 @@ enum sg_rc
 ra_store_profile_list(struct ra_store *st, struct ra_profile **out,
     size_t *n, struct sg_err *err)
 {
-	return list_text(st, S_PROF_LIST, NULL, sizeof(**out), row_profile,
+	return q_rows(st, S_PROF_LIST, NULL, 0, sizeof(**out), row_profile,
 	    (void **)out, n, err, "profiles");
 }
 
@@ -583,103 +865,81 @@ enum sg_rc
 ra_store_profile_replace(struct ra_store *st, const struct ra_profile *p,
     size_t n, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	char		 terms[RA_TERMS_MAX * 12];
-	size_t		 i;
-	enum sg_rc	 rc;
+	char		terms[RA_TERMS_MAX * 12];
+	size_t		i;
+	enum sg_rc	rc;
 
-	s = begin(st, S_PROF_CLEAR);
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		rc = dberr(st, err, "profiles");
+	stmt_lock(st);
+	if ((rc = op_begin(st, err)) != SG_OK)
 		goto out;
-	}
-	rc = write_row(st, s, false, err, "profiles");
+	rc = x_write(st, S_PROF_CLEAR, NULL, 0, false, err, "profiles");
 	for (i = 0; rc == SG_OK && i < n; i++) {
+		struct arg	a[] = { A_INT(p[i].scm_id), A_TEXT(p[i].name),
+		    A_INT(p[i].kind), A_TEXT(terms), A_INT(time(NULL)) };
+
 		terms_text(&p[i], terms, sizeof(terms));
-		if ((s = also(st, S_PROF_ADD)) != NULL) {
-			sqlite3_bind_int64(s, 1, p[i].scm_id);
-			bind_text(s, 2, p[i].name);
-			sqlite3_bind_int(s, 3, (int)p[i].kind);
-			bind_text(s, 4, terms);
-			sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
-		}
-		rc = write_row(st, s, false, err, "profile (an id twice?)");
+		rc = x_write(st, S_PROF_ADD, a, NARGS(a), false, err,
+		    "profile (an id twice?)");
 	}
-	sqlite3_exec(st->db, rc == SG_OK ? "COMMIT" : "ROLLBACK", NULL, NULL,
-	    NULL);
+	rc = op_end(st, rc, err);
 out:
-	end(st, s);
-	return rc;
+	return stmt_unlock(st, rc, err);
 }
 
 /* ---- endpoints ---- */
 
 static void
-row_endpoint(sqlite3_stmt *s, void *p)
+row_endpoint(const struct row *r, void *p)
 {
 	struct ra_endpoint	*ep = p;
 
-	ep->id = sqlite3_column_int64(s, 0);
-	col_text(s, 1, ep->name, sizeof(ep->name));
-	col_text(s, 2, ep->uri, sizeof(ep->uri));
-	ep->type = (enum ra_ep_type)sqlite3_column_int(s, 3);
-	col_text(s, 4, ep->ra_id, sizeof(ep->ra_id));
-	col_text(s, 5, ep->ra_enc_id, sizeof(ep->ra_enc_id));
-	ep->cacert_fmt = (enum ra_cacert_fmt)sqlite3_column_int(s, 6);
-	ep->getcert_fmt = (enum ra_getcert_fmt)sqlite3_column_int(s, 7);
-	ep->renewal_days = sqlite3_column_int(s, 8);
-	ep->min_rsa_bits = sqlite3_column_int(s, 9);
-	ep->key_types = sqlite3_column_int(s, 10);
-	ep->challenge_types = sqlite3_column_int(s, 11);
-	ep->created = sqlite3_column_int64(s, 12);
-	ep->delegated = sqlite3_column_int(s, 13) != 0;
-	col_text(s, 14, ep->org, sizeof(ep->org));
-	col_text(s, 15, ep->dept, sizeof(ep->dept));
-	col_text(s, 16, ep->profile, sizeof(ep->profile));
-	ep->term_days = sqlite3_column_int(s, 17);
-	col_text(s, 18, ep->azure, sizeof(ep->azure));
+	memset(ep, 0, sizeof(*ep));
+	ep->id = col_int(r, 0);
+	col_text(r, 1, ep->name, sizeof(ep->name));
+	col_text(r, 2, ep->uri, sizeof(ep->uri));
+	ep->type = (enum ra_ep_type)col_int(r, 3);
+	col_text(r, 4, ep->ra_id, sizeof(ep->ra_id));
+	col_text(r, 5, ep->ra_enc_id, sizeof(ep->ra_enc_id));
+	ep->cacert_fmt = (enum ra_cacert_fmt)col_int(r, 6);
+	ep->getcert_fmt = (enum ra_getcert_fmt)col_int(r, 7);
+	ep->renewal_days = (int)col_int(r, 8);
+	ep->min_rsa_bits = (int)col_int(r, 9);
+	ep->key_types = (int)col_int(r, 10);
+	ep->challenge_types = (int)col_int(r, 11);
+	ep->created = col_int(r, 12);
+	ep->delegated = col_int(r, 13) != 0;
+	col_text(r, 14, ep->org, sizeof(ep->org));
+	col_text(r, 15, ep->dept, sizeof(ep->dept));
+	col_text(r, 16, ep->profile, sizeof(ep->profile));
+	ep->term_days = (int)col_int(r, 17);
+	col_text(r, 18, ep->azure, sizeof(ep->azure));
 }
 
-/* The columns of S_EP_ADD and S_EP_UPDATE, by the same numbers. */
-static void
-bind_endpoint(sqlite3_stmt *s, const struct ra_endpoint *ep)
-{
-	bind_text(s, 1, ep->name);
-	bind_text(s, 2, ep->uri);
-	sqlite3_bind_int(s, 3, (int)ep->type);
-	bind_text(s, 4, ep->ra_id);
-	bind_text(s, 5, ep->ra_enc_id);
-	sqlite3_bind_int(s, 6, (int)ep->cacert_fmt);
-	sqlite3_bind_int(s, 7, (int)ep->getcert_fmt);
-	sqlite3_bind_int(s, 8, ep->renewal_days);
-	sqlite3_bind_int(s, 9, ep->min_rsa_bits);
-	sqlite3_bind_int(s, 10, ep->key_types);
-	sqlite3_bind_int(s, 11, ep->challenge_types);
-	sqlite3_bind_int64(s, 12, ep->created);
-	sqlite3_bind_int(s, 13, ep->delegated);
-	bind_text(s, 14, ep->org);
-	bind_text(s, 15, ep->dept);
-	bind_text(s, 16, ep->profile);
-	sqlite3_bind_int(s, 17, ep->term_days);
-	bind_text(s, 18, ep->azure);
-}
+/* The parameters of S_EP_ADD and S_EP_UPDATE, by the same numbers. */
+#define EP_ARGS(ep) { A_TEXT((ep)->name), A_TEXT((ep)->uri), \
+	A_INT((ep)->type), A_TEXT((ep)->ra_id), A_TEXT((ep)->ra_enc_id), \
+	A_INT((ep)->cacert_fmt), A_INT((ep)->getcert_fmt), \
+	A_INT((ep)->renewal_days), A_INT((ep)->min_rsa_bits), \
+	A_INT((ep)->key_types), A_INT((ep)->challenge_types), \
+	A_INT((ep)->created), A_INT((ep)->delegated), A_TEXT((ep)->org), \
+	A_TEXT((ep)->dept), A_TEXT((ep)->profile), A_INT((ep)->term_days), \
+	A_TEXT((ep)->azure) }
 
 enum sg_rc
 ra_store_endpoint_add(struct ra_store *st, struct ra_endpoint *ep,
     struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = EP_ARGS(ep);
+	int64_t		id = 0;
+	enum sg_rc	rc;
 
-	if ((s = begin(st, S_EP_ADD)) != NULL) {
-		ep->created = (int64_t)time(NULL);
-		bind_endpoint(s, ep);
-	}
-	rc = write_row(st, s, false, err, "endpoint name or URI");
-	if (rc == SG_OK)
-		ep->id = sqlite3_last_insert_rowid(st->db);
-	end(st, s);
+	ep->created = (int64_t)time(NULL);
+	a[11].i = ep->created;
+	stmt_lock(st);
+	rc = x_insert(st, S_EP_ADD, a, NARGS(a), &id, err,
+	    "endpoint name or URI");
+	if ((rc = stmt_unlock(st, rc, err)) == SG_OK)
+		ep->id = id;
 	return rc;
 }
 
@@ -687,22 +947,14 @@ enum sg_rc
 ra_store_endpoint_get(struct ra_store *st, const char *key, bool by_uri,
     struct ra_endpoint *ep, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_TEXT(key) };
+	enum sg_rc	rc;
 
-	if ((s = begin(st, by_uri ? S_EP_BY_URI : S_EP_BY_NAME)) == NULL)
-		rc = dberr(st, err, "endpoint");
-	else {
-		bind_text(s, 1, key);
-		memset(ep, 0, sizeof(*ep));
-		rc = one_row(st, s, row_endpoint, ep, NULL, "endpoint");
-		if (rc == SG_ENOTFOUND)
-			(void)sg_err_set(err, rc, "no endpoint %s '%s'", by_uri ?
-			    "with URI extension" : "named", key);
-		else if (rc != SG_OK)
-			rc = dberr(st, err, "endpoint");
-	}
-	end(st, s);
+	rc = q_one(st, by_uri ? S_EP_BY_URI : S_EP_BY_NAME, a, NARGS(a),
+	    row_endpoint, ep, err, "endpoint");
+	if (rc == SG_ENOTFOUND)
+		(void)sg_err_set(err, rc, "no endpoint %s '%s'", by_uri ?
+		    "with URI extension" : "named", key);
 	return rc;
 }
 
@@ -710,25 +962,17 @@ enum sg_rc
 ra_store_endpoint_by_id(struct ra_store *st, int64_t id,
     struct ra_endpoint *ep, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(id) };
 
-	if ((s = begin(st, S_EP_BY_ID)) == NULL)
-		rc = dberr(st, err, "endpoint");
-	else {
-		sqlite3_bind_int64(s, 1, id);
-		memset(ep, 0, sizeof(*ep));
-		rc = one_row(st, s, row_endpoint, ep, err, "endpoint");
-	}
-	end(st, s);
-	return rc;
+	return q_one(st, S_EP_BY_ID, a, NARGS(a), row_endpoint, ep, err,
+	    "endpoint");
 }
 
 enum sg_rc
 ra_store_endpoint_list(struct ra_store *st, struct ra_endpoint **out,
     size_t *n, struct sg_err *err)
 {
-	return list_text(st, S_EP_LIST, NULL, sizeof(**out), row_endpoint,
+	return q_rows(st, S_EP_LIST, NULL, 0, sizeof(**out), row_endpoint,
 	    (void **)out, n, err, "endpoints");
 }
 
@@ -736,13 +980,115 @@ enum sg_rc
 ra_store_endpoint_update(struct ra_store *st, const struct ra_endpoint *ep,
     struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = EP_ARGS(ep);
 
-	if ((s = begin(st, S_EP_UPDATE)) != NULL)
-		bind_endpoint(s, ep);
-	rc = write_row(st, s, true, err, "endpoint (URI extension in use?)");
-	end(st, s);
+	return q_write(st, S_EP_UPDATE, a, NARGS(a), true, err,
+	    "endpoint (or its URI extension is in use)");
+}
+
+/* The id of endpoint "name"; SG_ENOTFOUND "no endpoint named ...". */
+static enum sg_rc
+x_endpoint_id(struct ra_store *st, const char *name, int64_t *id,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(name) };
+	enum sg_rc	rc;
+
+	rc = x_int(st, S_EP_ID, a, NARGS(a), id, err, "endpoint");
+	if (rc == SG_ENOTFOUND)
+		(void)sg_err_set(err, rc, "no endpoint named '%s'", name);
+	return rc;
+}
+
+struct usage {
+	size_t	*accounts;
+	size_t	*pending;
+};
+
+static void
+row_usage(const struct row *r, void *p)
+{
+	struct usage	*u = p;
+
+	*u->accounts = (size_t)col_int(r, 0);
+	*u->pending = (size_t)col_int(r, 1);
+}
+
+enum sg_rc
+ra_store_endpoint_usage(struct ra_store *st, const char *name,
+    size_t *accounts, size_t *pending, struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(name) };
+	struct usage	u = { accounts, pending };
+	enum sg_rc	rc;
+
+	rc = q_one(st, S_EP_USAGE, a, NARGS(a), row_usage, &u, err,
+	    "endpoint");
+	if (rc == SG_ENOTFOUND)
+		(void)sg_err_set(err, rc, "no endpoint named '%s'", name);
+	return rc;
+}
+
+enum sg_rc
+ra_store_endpoint_delete(struct ra_store *st, const char *name,
+    struct sg_err *err)
+{
+	int64_t		id = 0;
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	if ((rc = x_endpoint_id(st, name, &id, err)) != SG_OK ||
+	    (rc = op_begin(st, err)) != SG_OK)
+		goto out;
+	{
+		struct arg	a[] = { A_INT(id) };
+
+		rc = x_write(st, S_EP_DEL_ACCOUNTS, a, 1, false, err,
+		    "endpoint");
+		if (rc == SG_OK)
+			rc = x_write(st, S_EP_DEL, a, 1, true, err, "endpoint");
+	}
+	rc = op_end(st, rc, err);
+out:
+	return stmt_unlock(st, rc, err);
+}
+
+/* The ids of organization "org" and of its department "dept" (or 0). */
+static enum sg_rc
+x_org_ids(struct ra_store *st, const char *org, const char *dept,
+    int64_t *org_id, int64_t *dept_id, struct sg_err *err)
+{
+	struct ra_org	o;
+	enum sg_rc	rc;
+
+	if ((rc = x_org(st, org, NULL, &o, err)) != SG_OK)
+		return rc;
+	*org_id = o.id;
+	*dept_id = 0;
+	if (dept[0] != '\0' && (rc = x_org(st, org, dept, &o, err)) == SG_OK)
+		*dept_id = o.id;
+	return rc;
+}
+
+/* Clear the delegations of "ep_id", add "d", set the delegated flag. */
+static enum sg_rc
+x_delegate(struct ra_store *st, int64_t ep_id, bool general,
+    const struct ra_deleg *d, size_t n, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(ep_id), A_INT(0), A_INT(0) };
+	size_t		i;
+	enum sg_rc	rc;
+
+	rc = x_write(st, S_DELEG_CLEAR, a, 1, false, err, "delegation");
+	for (i = 0; rc == SG_OK && i < n; i++) {
+		rc = x_org_ids(st, d[i].org, d[i].dept, &a[1].i, &a[2].i, err);
+		if (rc == SG_OK)
+			rc = x_write(st, S_DELEG_ADD, a, NARGS(a), false, err,
+			    "delegation");
+	}
+	a[1].i = !general;
+	if (rc == SG_OK)
+		rc = x_write(st, S_EP_DELEGATED, a, 2, true, err, "endpoint");
 	return rc;
 }
 
@@ -750,379 +1096,205 @@ enum sg_rc
 ra_store_delegate(struct ra_store *st, const char *name, bool general,
     const struct ra_deleg *d, size_t n, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	int64_t		 ep_id, org_id, dept_id;
-	size_t		 i;
-	enum sg_rc	 rc = SG_OK;
+	int64_t		ep_id;
+	enum sg_rc	rc;
 
-	s = begin(st, S_DELEG_CLEAR);
-	if ((ep_id = lookup_id(st, S_EP_BY_NAME, name, 0, NULL)) <= 0) {
-		rc = sg_err_set(err, SG_ENOTFOUND, "no endpoint named '%s'",
-		    name);
-		goto out;
-	}
-	sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if ((s = also(st, S_DELEG_CLEAR)) != NULL)
-		sqlite3_bind_int64(s, 1, ep_id);
-	rc = write_row(st, s, false, err, "delegation");
-	for (i = 0; rc == SG_OK && i < n; i++) {
-		if ((org_id = lookup_id(st, S_ORG_ID, d[i].org, 0, NULL)) <= 0) {
-			rc = sg_err_set(err, SG_ENOTFOUND, "organization '%s' "
-			    "does not exist", d[i].org);
-			break;
-		}
-		dept_id = 0;
-		if (d[i].dept[0] != '\0' && (dept_id = lookup_id(st,
-		    S_DEPT_ID, NULL, org_id, d[i].dept)) <= 0) {
-			rc = sg_err_set(err, SG_ENOTFOUND, "department '%s' "
-			    "does not exist in '%s'", d[i].dept, d[i].org);
-			break;
-		}
-		if ((s = also(st, S_DELEG_ADD)) != NULL) {
-			sqlite3_bind_int64(s, 1, ep_id);
-			sqlite3_bind_int64(s, 2, org_id);
-			sqlite3_bind_int64(s, 3, dept_id);
-		}
-		rc = write_row(st, s, false, err, "delegation");
-	}
-	if (rc == SG_OK) {
-		char	sqlbuf[96];
-
-		snprintf(sqlbuf, sizeof(sqlbuf), "UPDATE endpoint SET "
-		    "delegated = %d WHERE id = %lld", general ? 0 : 1,
-		    (long long)ep_id);
-		if (sqlite3_exec(st->db, sqlbuf, NULL, NULL, NULL) != SQLITE_OK)
-			rc = dberr(st, err, "delegation");
-	}
-	sqlite3_exec(st->db, rc == SG_OK ? "COMMIT" : "ROLLBACK", NULL, NULL,
-	    NULL);
-out:
-	end(st, s);
-	return rc;
+	stmt_lock(st);
+	if ((rc = x_endpoint_id(st, name, &ep_id, err)) == SG_OK &&
+	    (rc = op_begin(st, err)) == SG_OK)
+		rc = op_end(st, x_delegate(st, ep_id, general, d, n, err),
+		    err);
+	return stmt_unlock(st, rc, err);
 }
 
 static void
-row_deleg(sqlite3_stmt *s, void *p)
+row_deleg(const struct row *r, void *p)
 {
 	struct ra_deleg	*d = p;
 
-	col_text(s, 0, d->org, sizeof(d->org));
-	col_text(s, 1, d->dept, sizeof(d->dept));
+	col_text(r, 0, d->org, sizeof(d->org));
+	col_text(r, 1, d->dept, sizeof(d->dept));
 }
 
 enum sg_rc
 ra_store_delegations(struct ra_store *st, const char *name,
     struct ra_deleg **out, size_t *n, struct sg_err *err)
 {
-	return list_text(st, S_DELEG_LIST, name, sizeof(**out), row_deleg,
+	struct arg	a[] = { A_TEXT(name) };
+
+	return q_rows(st, S_DELEG_LIST, a, NARGS(a), sizeof(**out), row_deleg,
 	    (void **)out, n, err, "delegation");
-}
-
-enum sg_rc
-ra_store_endpoint_delete(struct ra_store *st, const char *name, bool force,
-    struct sg_err *err)
-{
-	sqlite3_stmt	*s;
-	int64_t		 id, naccounts, npending;
-	enum sg_rc	 rc;
-
-	s = begin(st, S_EP_BY_NAME);
-	if ((id = lookup_id(st, S_EP_BY_NAME, name, 0, NULL)) <= 0) {
-		rc = sg_err_set(err, SG_ENOTFOUND, "no endpoint named '%s'",
-		    name);
-		goto out;
-	}
-	naccounts = lookup_id(st, S_EP_NACCOUNTS, NULL, id, NULL);
-	npending = lookup_id(st, S_EP_NPENDING, NULL, id, NULL);
-	if ((naccounts > 0 || npending > 0) && !force) {
-		rc = sg_err_set(err, SG_EPOLICY, "endpoint '%s' has %lld "
-		    "account(s) and %lld pending request(s); use --force to "
-		    "delete it anyway", name, (long long)naccounts,
-		    (long long)npending);
-		goto out;
-	}
-	sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	if ((s = also(st, S_EP_DEL_ACCOUNTS)) != NULL)
-		sqlite3_bind_int64(s, 1, id);
-	if ((rc = write_row(st, s, false, err, "endpoint")) == SG_OK) {
-		if ((s = also(st, S_EP_DEL)) != NULL)
-			sqlite3_bind_int64(s, 1, id);
-		rc = write_row(st, s, true, err, "endpoint");
-	}
-	sqlite3_exec(st->db, rc == SG_OK ? "COMMIT" : "ROLLBACK", NULL, NULL,
-	    NULL);
-out:
-	end(st, s);
-	return rc;
 }
 
 /* ---- accounts ---- */
 
 static void
-row_account(sqlite3_stmt *s, void *p)
+row_account(const struct row *r, void *p)
 {
 	struct ra_account	*a = p;
 
-	a->id = sqlite3_column_int64(s, 0);
-	col_text(s, 1, a->endpoint, sizeof(a->endpoint));
-	col_text(s, 2, a->name, sizeof(a->name));
-	col_text(s, 3, a->org, sizeof(a->org));
-	col_text(s, 4, a->dept, sizeof(a->dept));
-	col_text(s, 5, a->profile, sizeof(a->profile));
-	a->term_days = sqlite3_column_int(s, 6);
-	a->disabled = sqlite3_column_int(s, 7) != 0;
-	a->manual = sqlite3_column_int(s, 8) != 0;
-	a->created = sqlite3_column_int64(s, 9);
+	memset(a, 0, sizeof(*a));
+	a->id = col_int(r, 0);
+	col_text(r, 1, a->endpoint, sizeof(a->endpoint));
+	col_text(r, 2, a->name, sizeof(a->name));
+	col_text(r, 3, a->org, sizeof(a->org));
+	col_text(r, 4, a->dept, sizeof(a->dept));
+	col_text(r, 5, a->profile, sizeof(a->profile));
+	a->term_days = (int)col_int(r, 6);
+	a->disabled = col_int(r, 7) != 0;
+	a->manual = col_int(r, 8) != 0;
+	a->created = col_int(r, 9);
 }
 
-/* Customized delegation that excludes this organization/department. */
-static bool
-deleg_denied(struct ra_store *st, int64_t ep_id, int64_t org_id,
-    int64_t dept_id)
+static enum sg_rc
+x_account_add(struct ra_store *st, struct ra_account *ac,
+    const uint8_t hmac[32], struct sg_err *err)
 {
-	sqlite3_stmt	*s = also(st, S_EP_BY_ID);
-	bool		 delegated = false;
-	int64_t		 n;
+	struct arg	a[] = { A_INT(0), A_TEXT(ac->name), A_INT(0),
+	    A_INT(0), A_TEXT(ac->profile), A_INT(ac->term_days),
+	    A_BLOB(hmac, 32), A_INT(ac->disabled), A_INT(ac->manual),
+	    A_INT(time(NULL)) };
+	int64_t		id = 0;
+	enum sg_rc	rc;
 
-	if (s == NULL)
-		return true;
-	sqlite3_bind_int64(s, 1, ep_id);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		delegated = sqlite3_column_int(s, 13) != 0;
-	sqlite3_reset(s);
-	if (!delegated)
-		return false;
-	if ((s = also(st, S_DELEG_OK)) == NULL)
-		return true;
-	sqlite3_bind_int64(s, 1, ep_id);
-	sqlite3_bind_int64(s, 2, org_id);
-	sqlite3_bind_int64(s, 3, dept_id);
-	n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	return n == 0;
+	if ((rc = x_endpoint_id(st, ac->endpoint, &a[0].i, err)) != SG_OK ||
+	    (rc = x_org_ids(st, ac->org, ac->dept, &a[2].i, &a[3].i,
+	    err)) != SG_OK)
+		return rc;
+	/* The same name, or the same code as another account here. */
+	if ((rc = x_insert(st, S_ACCT_ADD, a, NARGS(a), &id, err,
+	    "account (name or access code in use)")) == SG_OK) {
+		ac->id = id;
+		ac->created = a[9].i;
+	}
+	return rc;
 }
 
 enum sg_rc
 ra_store_account_add(struct ra_store *st, struct ra_account *a,
     const uint8_t hmac[32], struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	int64_t		 ep_id, org_id, dept_id = 0;
-	enum sg_rc	 rc;
-
-	s = begin(st, S_ACCT_ADD);
-	if ((ep_id = lookup_id(st, S_EP_BY_NAME, a->endpoint, 0, NULL)) <= 0) {
-		rc = sg_err_set(err, SG_ENOTFOUND, "no endpoint named '%s'",
-		    a->endpoint);
-		goto out;
-	}
-	if ((org_id = lookup_id(st, S_ORG_ID, a->org, 0, NULL)) <= 0) {
-		rc = sg_err_set(err, SG_ENOTFOUND, "organization '%s' does "
-		    "not exist (scepctl org add)", a->org);
-		goto out;
-	}
-	if (a->dept[0] != '\0' &&
-	    (dept_id = lookup_id(st, S_DEPT_ID, NULL, org_id, a->dept)) <= 0) {
-		rc = sg_err_set(err, SG_ENOTFOUND, "department '%s' does not "
-		    "exist in '%s' (scepctl dept add)", a->dept, a->org);
-		goto out;
-	}
-	if (deleg_denied(st, ep_id, org_id, dept_id)) {
-		rc = sg_err_set(err, SG_EPOLICY, "endpoint '%s' is not "
-		    "delegated to '%s%s%s' (scepctl endpoint delegate)",
-		    a->endpoint, a->org, a->dept[0] ? "/" : "", a->dept);
-		goto out;
-	}
-	if (s != NULL) {
-		a->created = (int64_t)time(NULL);
-		sqlite3_bind_int64(s, 1, ep_id);
-		bind_text(s, 2, a->name);
-		sqlite3_bind_int64(s, 3, org_id);
-		if (dept_id > 0)
-			sqlite3_bind_int64(s, 4, dept_id);
-		bind_text(s, 5, a->profile);
-		sqlite3_bind_int(s, 6, a->term_days);
-		sqlite3_bind_blob(s, 7, hmac, 32, SQLITE_STATIC);
-		sqlite3_bind_int(s, 8, a->disabled);
-		sqlite3_bind_int(s, 9, a->manual);
-		sqlite3_bind_int64(s, 10, a->created);
-	}
-	/* The same name, or the same code as another account here. */
-	rc = write_row(st, s, false, err, "account (name or access code in "
-	    "use)");
-	if (rc == SG_OK)
-		a->id = sqlite3_last_insert_rowid(st->db);
-out:
-	end(st, s);
-	return rc;
+	stmt_lock(st);
+	return stmt_unlock(st, x_account_add(st, a, hmac, err), err);
 }
 
 enum sg_rc
 ra_store_account_by_code(struct ra_store *st, int64_t endpoint_id,
-    const uint8_t hmac[32], struct ra_account *a, struct sg_err *err)
+    const uint8_t hmac[32], struct ra_account *ac, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(endpoint_id), A_BLOB(hmac, 32) };
 
-	if ((s = begin(st, S_ACCT_BY_CODE)) == NULL)
-		rc = dberr(st, err, "account");
-	else {
-		sqlite3_bind_int64(s, 1, endpoint_id);
-		sqlite3_bind_blob(s, 2, hmac, 32, SQLITE_STATIC);
-		memset(a, 0, sizeof(*a));
-		rc = one_row(st, s, row_account, a, err, "account");
-	}
-	end(st, s);
-	return rc;
+	return q_one(st, S_ACCT_BY_CODE, a, NARGS(a), row_account, ac, err,
+	    "account with this access code");
 }
 
 enum sg_rc
-ra_store_account_by_id(struct ra_store *st, int64_t id, struct ra_account *a,
-    struct sg_err *err)
+ra_store_account_by_id(struct ra_store *st, int64_t id,
+    struct ra_account *ac, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(id) };
 
-	if ((s = begin(st, S_ACCT_BY_ID)) == NULL)
-		rc = dberr(st, err, "account");
-	else {
-		sqlite3_bind_int64(s, 1, id);
-		memset(a, 0, sizeof(*a));
-		rc = one_row(st, s, row_account, a, err, "account");
-	}
-	end(st, s);
-	return rc;
+	return q_one(st, S_ACCT_BY_ID, a, NARGS(a), row_account, ac, err,
+	    "account");
 }
 
 enum sg_rc
 ra_store_account_by_name(struct ra_store *st, const char *endpoint,
-    const char *name, struct ra_account *a, struct sg_err *err)
+    const char *name, struct ra_account *ac, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_TEXT(endpoint), A_TEXT(name) };
+	enum sg_rc	rc;
 
-	if ((s = begin(st, S_ACCT_BY_NAME)) == NULL)
-		rc = dberr(st, err, "account");
-	else {
-		bind_text(s, 1, endpoint);
-		bind_text(s, 2, name);
-		memset(a, 0, sizeof(*a));
-		rc = one_row(st, s, row_account, a, NULL, "account");
-		if (rc == SG_ENOTFOUND)
-			(void)sg_err_set(err, rc, "no account '%s' on endpoint '%s'",
-			    name, endpoint);
-		else if (rc != SG_OK)
-			rc = dberr(st, err, "account");
-	}
-	end(st, s);
+	rc = q_one(st, S_ACCT_BY_NAME, a, NARGS(a), row_account, ac, err,
+	    "account");
+	if (rc == SG_ENOTFOUND)
+		(void)sg_err_set(err, rc, "no account '%s' on endpoint '%s'",
+		    name, endpoint);
 	return rc;
 }
 
 enum sg_rc
-ra_store_account_update(struct ra_store *st, const struct ra_account *a,
+ra_store_account_update(struct ra_store *st, const struct ra_account *ac,
     const uint8_t *hmac, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(ac->id), A_TEXT(ac->profile),
+	    A_INT(ac->term_days), A_INT(ac->disabled), A_INT(ac->manual) };
+	struct arg	c[] = { A_INT(ac->id), A_BLOB(hmac, 32) };
 
-	if ((s = begin(st, hmac != NULL ? S_ACCT_CODE : S_ACCT_UPDATE)) !=
-	    NULL) {
-		sqlite3_bind_int64(s, 1, a->id);
-		if (hmac != NULL)
-			sqlite3_bind_blob(s, 2, hmac, 32, SQLITE_STATIC);
-		else {
-			bind_text(s, 2, a->profile);
-			sqlite3_bind_int(s, 3, a->term_days);
-			sqlite3_bind_int(s, 4, a->disabled);
-			sqlite3_bind_int(s, 5, a->manual);
-		}
-	}
-	rc = write_row(st, s, true, err, "account (access code in use?)");
-	end(st, s);
-	return rc;
+	if (hmac != NULL)
+		return q_write(st, S_ACCT_CODE, c, NARGS(c), true, err,
+		    "account (or the access code is in use)");
+	return q_write(st, S_ACCT_UPDATE, a, NARGS(a), true, err, "account");
 }
 
 enum sg_rc
 ra_store_account_list(struct ra_store *st, const char *endpoint,
     struct ra_account **out, size_t *n, struct sg_err *err)
 {
-	return list_text(st, S_ACCT_LIST, endpoint, sizeof(**out), row_account,
-	    (void **)out, n, err, "accounts");
+	struct arg	a[] = { A_TEXT(endpoint) };
+
+	return q_rows(st, S_ACCT_LIST, a, NARGS(a), sizeof(**out),
+	    row_account, (void **)out, n, err, "accounts");
 }
 
 enum sg_rc
 ra_store_account_delete(struct ra_store *st, const char *endpoint,
     const char *name, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_TEXT(endpoint), A_TEXT(name) };
+	enum sg_rc	rc;
 
-	if ((s = begin(st, S_ACCT_DEL)) != NULL) {
-		bind_text(s, 1, endpoint);
-		bind_text(s, 2, name);
-	}
-	rc = write_row(st, s, true, NULL, "account");
+	rc = q_write(st, S_ACCT_DEL, a, NARGS(a), true, err, "account");
 	if (rc == SG_ENOTFOUND)
-		(void)sg_err_set(err, rc, "no account '%s' on endpoint '%s'", name,
-		    endpoint);
-	else if (rc != SG_OK)
-		rc = dberr(st, err, "account");
-	end(st, s);
+		(void)sg_err_set(err, rc, "no account '%s' on endpoint '%s'",
+		    name, endpoint);
 	return rc;
 }
 
 /* ---- transactions ---- */
 
 static void
-row_txn(sqlite3_stmt *s, void *p)
+row_txn(const struct row *r, void *p)
 {
 	struct ra_txn	*t = p;
 	const void	*kid;
+	size_t		 len;
 
-	t->id = sqlite3_column_int64(s, 0);
-	t->endpoint_id = sqlite3_column_int64(s, 1);
-	col_text(s, 2, t->transid, sizeof(t->transid));
-	t->account_id = sqlite3_column_int64(s, 3);
-	t->msg_type = sqlite3_column_int(s, 4);
-	t->status = (enum ra_req_status)sqlite3_column_int(s, 5);
-	kid = sqlite3_column_blob(s, 6);
-	if (kid != NULL && sqlite3_column_bytes(s, 6) == sizeof(t->key_id))
+	memset(t, 0, sizeof(*t));
+	t->id = col_int(r, 0);
+	t->endpoint_id = col_int(r, 1);
+	col_text(r, 2, t->transid, sizeof(t->transid));
+	t->account_id = col_int(r, 3);
+	t->msg_type = (int)col_int(r, 4);
+	t->status = (enum ra_req_status)col_int(r, 5);
+	if ((kid = col_blob(r, 6, &len)) != NULL && len == sizeof(t->key_id))
 		memcpy(t->key_id, kid, sizeof(t->key_id));
-	col_text(s, 7, t->subject, sizeof(t->subject));
-	col_text(s, 8, t->serial, sizeof(t->serial));
-	col_text(s, 9, t->order_id, sizeof(t->order_id));
-	t->failinfo = sqlite3_column_int(s, 10);
-	col_text(s, 11, t->reason, sizeof(t->reason));
-	col_text(s, 12, t->peer, sizeof(t->peer));
-	col_text(s, 13, t->renews, sizeof(t->renews));
+	col_text(r, 7, t->subject, sizeof(t->subject));
+	col_text(r, 8, t->serial, sizeof(t->serial));
+	col_text(r, 9, t->order_id, sizeof(t->order_id));
+	t->failinfo = (int)col_int(r, 10);
+	col_text(r, 11, t->reason, sizeof(t->reason));
+	col_text(r, 12, t->peer, sizeof(t->peer));
+	col_text(r, 13, t->renews, sizeof(t->renews));
 }
 
 enum sg_rc
 ra_store_txn_begin(struct ra_store *st, struct ra_txn *t, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(t->endpoint_id), A_TEXT(t->transid),
+	    A_INT(t->account_id), A_INT(t->msg_type),
+	    A_BLOB(t->key_id, sizeof(t->key_id)), A_BLOB(t->csr, t->csr_len),
+	    A_TEXT(t->subject), A_TEXT(t->peer), A_INT(time(NULL)),
+	    A_TEXT(t->renews) };
+	int64_t		id = 0;
+	enum sg_rc	rc;
 
-	if ((s = begin(st, S_TXN_BEGIN)) != NULL) {
-		sqlite3_bind_int64(s, 1, t->endpoint_id);
-		bind_text(s, 2, t->transid);
-		sqlite3_bind_int64(s, 3, t->account_id);
-		sqlite3_bind_int(s, 4, t->msg_type);
-		sqlite3_bind_blob(s, 5, t->key_id, sizeof(t->key_id),
-		    SQLITE_STATIC);
-		if (t->csr != NULL)
-			sqlite3_bind_blob(s, 6, t->csr, (int)t->csr_len,
-			    SQLITE_STATIC);
-		bind_text(s, 7, t->subject);
-		bind_text(s, 8, t->peer);
-		sqlite3_bind_int64(s, 9, (int64_t)time(NULL));
-		bind_text(s, 10, t->renews);
-	}
-	if ((rc = write_row(st, s, false, err, "transaction")) == SG_OK) {
-		t->id = sqlite3_last_insert_rowid(st->db);
+	stmt_lock(st);
+	rc = x_insert(st, S_TXN_BEGIN, a, NARGS(a), &id, err, "transaction");
+	if ((rc = stmt_unlock(st, rc, err)) == SG_OK) {
+		t->id = id;
 		t->status = RA_REQ_NEW;
 	}
-	end(st, s);
 	return rc;
 }
 
@@ -1130,56 +1302,44 @@ enum sg_rc
 ra_store_txn_find(struct ra_store *st, int64_t endpoint_id,
     const char *transid, struct ra_txn *t, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(endpoint_id), A_TEXT(transid) };
 
-	if ((s = begin(st, S_TXN_FIND)) == NULL)
-		rc = dberr(st, err, "transaction");
-	else {
-		sqlite3_bind_int64(s, 1, endpoint_id);
-		bind_text(s, 2, transid);
-		memset(t, 0, sizeof(*t));
-		rc = one_row(st, s, row_txn, t, err, "transaction");
-	}
-	end(st, s);
-	return rc;
+	return q_one(st, S_TXN_FIND, a, NARGS(a), row_txn, t, err,
+	    "transaction");
+}
+
+struct txn_csr {
+	struct ra_txn	*t;
+	uint8_t		**csr;
+	size_t		*len;
+	enum sg_rc	 rc;
+};
+
+static void
+row_txn_csr(const struct row *r, void *p)
+{
+	struct txn_csr	*x = p;
+
+	row_txn(r, x->t);
+	if (x->csr != NULL)
+		x->rc = col_copy(r, 14, x->csr, x->len, NULL);
 }
 
 enum sg_rc
 ra_store_txn_get(struct ra_store *st, int64_t id, struct ra_txn *t,
     uint8_t **csr, size_t *csr_len, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	const void	*blob;
-	int		 n;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(id) };
+	struct txn_csr	x = { t, csr, csr_len, SG_OK };
+	enum sg_rc	rc;
 
-	if ((s = begin(st, S_TXN_GET)) == NULL) {
-		rc = dberr(st, err, "request");
-		goto out;
-	}
-	sqlite3_bind_int64(s, 1, id);
-	memset(t, 0, sizeof(*t));
-	if ((rc = one_row(st, s, row_txn, t, NULL, "request")) != SG_OK) {
-		(void)sg_err_set(err, rc, "no request %lld", (long long)id);
-		goto out;
-	}
-	if (csr != NULL) {
-		blob = sqlite3_column_blob(s, 14);
-		n = sqlite3_column_bytes(s, 14);
-		*csr = NULL;
-		*csr_len = 0;
-		if (blob != NULL && n > 0) {
-			if ((*csr = malloc((size_t)n)) == NULL) {
-				rc = sg_err_set(err, SG_ENOMEM, "request");
-				goto out;
-			}
-			memcpy(*csr, blob, (size_t)n);
-			*csr_len = (size_t)n;
-		}
-	}
-out:
-	end(st, s);
+	rc = q_one(st, S_TXN_GET, a, NARGS(a), row_txn_csr, &x, err,
+	    "request");
+	if (rc == SG_ENOTFOUND)
+		return sg_err_set(err, rc, "no request %lld", (long long)id);
+	if (rc == SG_OK && x.rc != SG_OK)
+		return sg_err_set(err, x.rc, "request %lld: CSR",
+		    (long long)id);
 	return rc;
 }
 
@@ -1187,69 +1347,51 @@ enum sg_rc
 ra_store_txn_update(struct ra_store *st, const struct ra_txn *t,
     enum ra_req_status from, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(t->id), A_INT(t->status),
+	    A_TEXT(t->serial), A_TEXT(t->order_id), A_INT(t->failinfo),
+	    A_TEXT(t->reason), A_INT(t->account_id), A_INT(time(NULL)),
+	    A_INT(from) };
 
-	if ((s = begin(st, S_TXN_UPDATE)) != NULL) {
-		sqlite3_bind_int64(s, 1, t->id);
-		sqlite3_bind_int(s, 2, (int)t->status);
-		bind_text(s, 3, t->serial);
-		bind_text(s, 4, t->order_id);
-		sqlite3_bind_int(s, 5, t->failinfo);
-		bind_text(s, 6, t->reason);
-		sqlite3_bind_int64(s, 7, t->account_id);
-		sqlite3_bind_int64(s, 8, (int64_t)time(NULL));
-		sqlite3_bind_int(s, 9, (int)from);
-	}
-	rc = write_row(st, s, true, err, "transaction in the expected state");
-	end(st, s);
-	return rc;
+	return q_write(st, S_TXN_UPDATE, a, NARGS(a), true, err,
+	    "transaction in the expected state");
 }
 
 static void
-row_request(sqlite3_stmt *s, void *p)
+row_request(const struct row *r, void *p)
 {
-	struct ra_request	*r = p;
+	struct ra_request	*q = p;
 
-	r->id = sqlite3_column_int64(s, 0);
-	col_text(s, 1, r->endpoint, sizeof(r->endpoint));
-	col_text(s, 2, r->account, sizeof(r->account));
-	col_text(s, 3, r->transid, sizeof(r->transid));
-	snprintf(r->type, sizeof(r->type), "%s",
-	    p7_type_name(sqlite3_column_int(s, 4)));
-	r->status = (enum ra_req_status)sqlite3_column_int(s, 5);
-	col_text(s, 6, r->subject, sizeof(r->subject));
-	col_text(s, 7, r->serial, sizeof(r->serial));
-	col_text(s, 8, r->order_id, sizeof(r->order_id));
-	col_text(s, 9, r->reason, sizeof(r->reason));
-	col_text(s, 10, r->peer, sizeof(r->peer));
-	r->created = sqlite3_column_int64(s, 11);
-	r->updated = sqlite3_column_int64(s, 12);
+	q->id = col_int(r, 0);
+	col_text(r, 1, q->endpoint, sizeof(q->endpoint));
+	col_text(r, 2, q->account, sizeof(q->account));
+	col_text(r, 3, q->transid, sizeof(q->transid));
+	snprintf(q->type, sizeof(q->type), "%s",
+	    p7_type_name((int)col_int(r, 4)));
+	q->status = (enum ra_req_status)col_int(r, 5);
+	col_text(r, 6, q->subject, sizeof(q->subject));
+	col_text(r, 7, q->serial, sizeof(q->serial));
+	col_text(r, 8, q->order_id, sizeof(q->order_id));
+	col_text(r, 9, q->reason, sizeof(q->reason));
+	col_text(r, 10, q->peer, sizeof(q->peer));
+	q->created = col_int(r, 11);
+	q->updated = col_int(r, 12);
 }
 
 enum sg_rc
 ra_store_txn_list(struct ra_store *st, int status, struct ra_request **out,
     size_t *n, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(status) };
 
-	if ((s = begin(st, S_TXN_LIST)) == NULL)
-		rc = dberr(st, err, "requests");
-	else {
-		sqlite3_bind_int(s, 1, status);
-		rc = rows(st, s, sizeof(**out), row_request, (void **)out, n,
-		    err, "requests");
-	}
-	end(st, s);
-	return rc;
+	return q_rows(st, S_TXN_LIST, a, NARGS(a), sizeof(**out), row_request,
+	    (void **)out, n, err, "requests");
 }
 
 enum sg_rc
 ra_store_txn_orders(struct ra_store *st, struct ra_txn **out, size_t *n,
     struct sg_err *err)
 {
-	return list_text(st, S_TXN_ORDERS, NULL, sizeof(**out), row_txn,
+	return q_rows(st, S_TXN_ORDERS, NULL, 0, sizeof(**out), row_txn,
 	    (void **)out, n, err, "orders");
 }
 
@@ -1259,78 +1401,72 @@ enum sg_rc
 ra_store_cert_add(struct ra_store *st, const struct ra_cert_rec *c,
     struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_TEXT(c->serial), A_INT(c->endpoint_id),
+	    A_INT(c->account_id), A_INT(c->txn_id), A_TEXT(c->subject),
+	    A_INT(c->not_before), A_INT(c->not_after),
+	    A_BLOB(c->der, c->der_len) };
 
-	if ((s = begin(st, S_CERT_ADD)) != NULL) {
-		bind_text(s, 1, c->serial);
-		sqlite3_bind_int64(s, 2, c->endpoint_id);
-		sqlite3_bind_int64(s, 3, c->account_id);
-		sqlite3_bind_int64(s, 4, c->txn_id);
-		bind_text(s, 5, c->subject);
-		sqlite3_bind_int64(s, 6, c->not_before);
-		sqlite3_bind_int64(s, 7, c->not_after);
-		sqlite3_bind_blob(s, 8, c->der, (int)c->der_len,
-		    SQLITE_STATIC);
-	}
-	rc = write_row(st, s, false, err, "certificate");
-	end(st, s);
-	return rc;
+	return q_write(st, S_CERT_ADD, a, NARGS(a), false, err,
+	    "certificate");
 }
 
 static void
-row_cert(sqlite3_stmt *s, void *p)
+row_cert(const struct row *r, void *p)
 {
 	struct ra_cert	*c = p;
 
-	col_text(s, 0, c->serial, sizeof(c->serial));
-	col_text(s, 1, c->endpoint, sizeof(c->endpoint));
-	col_text(s, 2, c->account, sizeof(c->account));
-	col_text(s, 3, c->subject, sizeof(c->subject));
-	c->not_before = sqlite3_column_int64(s, 4);
-	c->not_after = sqlite3_column_int64(s, 5);
-	c->status = (enum ra_cert_status)sqlite3_column_int(s, 6);
-	c->revoked_at = sqlite3_column_int64(s, 7);
-	c->reason = sqlite3_column_int(s, 8);
+	memset(c, 0, sizeof(*c));
+	col_text(r, 0, c->serial, sizeof(c->serial));
+	col_text(r, 1, c->endpoint, sizeof(c->endpoint));
+	col_text(r, 2, c->account, sizeof(c->account));
+	col_text(r, 3, c->subject, sizeof(c->subject));
+	c->not_before = col_int(r, 4);
+	c->not_after = col_int(r, 5);
+	c->status = (enum ra_cert_status)col_int(r, 6);
+	c->revoked_at = col_int(r, 7);
+	c->reason = (int)col_int(r, 8);
+}
+
+struct cert_der {
+	struct ra_cert	*c;
+	int64_t		*account_id;
+	uint8_t		**der;
+	size_t		*len;
+	enum sg_rc	 rc;
+};
+
+static void
+row_cert_der(const struct row *r, void *p)
+{
+	struct cert_der	*x = p;
+
+	row_cert(r, x->c);
+	if (x->account_id != NULL)
+		*x->account_id = col_int(r, 9);
+	if (x->der != NULL) {
+		x->rc = col_copy(r, 10, x->der, x->len, NULL);
+		if (x->rc == SG_OK && *x->der == NULL)
+			x->rc = SG_ESTORE;
+	}
 }
 
 enum sg_rc
 ra_store_cert_get(struct ra_store *st, const char *serial, struct ra_cert *c,
     int64_t *account_id, uint8_t **der, size_t *len, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	struct ra_cert	 tmp;
-	const void	*blob;
-	int		 n;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_TEXT(serial) };
+	struct ra_cert	tmp;
+	struct cert_der	x = { c != NULL ? c : &tmp, account_id, der, len,
+	    SG_OK };
+	enum sg_rc	rc;
 
-	if (c == NULL)
-		c = &tmp;
-	if ((s = begin(st, S_CERT_GET)) == NULL) {
-		rc = dberr(st, err, "certificate");
-		goto out;
-	}
-	bind_text(s, 1, serial);
-	memset(c, 0, sizeof(*c));
-	if ((rc = one_row(st, s, row_cert, c, NULL, "certificate")) != SG_OK) {
-		(void)sg_err_set(err, rc, "no certificate with serial %s", serial);
-		goto out;
-	}
-	if (account_id != NULL)
-		*account_id = sqlite3_column_int64(s, 9);
-	if (der != NULL) {
-		blob = sqlite3_column_blob(s, 10);
-		n = sqlite3_column_bytes(s, 10);
-		if (blob == NULL || n <= 0 ||
-		    (*der = malloc((size_t)n)) == NULL) {
-			rc = sg_err_set(err, SG_ENOMEM, "certificate");
-			goto out;
-		}
-		memcpy(*der, blob, (size_t)n);
-		*len = (size_t)n;
-	}
-out:
-	end(st, s);
+	rc = q_one(st, S_CERT_GET, a, NARGS(a), row_cert_der, &x, err,
+	    "certificate");
+	if (rc == SG_ENOTFOUND)
+		return sg_err_set(err, rc, "no certificate with serial %s",
+		    serial);
+	if (rc == SG_OK && x.rc != SG_OK)
+		return sg_err_set(err, x.rc, "certificate %s: DER", serial);
 	return rc;
 }
 
@@ -1338,167 +1474,119 @@ enum sg_rc
 ra_store_cert_list(struct ra_store *st, const char *endpoint, int status,
     struct ra_cert **out, size_t *n, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_FILTER(endpoint), A_INT(status) };
 
-	if ((s = begin(st, S_CERT_LIST)) == NULL)
-		rc = dberr(st, err, "certificates");
-	else {
-		bind_filter(s, 1, endpoint);
-		sqlite3_bind_int(s, 2, status);
-		rc = rows(st, s, sizeof(**out), row_cert, (void **)out, n,
-		    err, "certificates");
-	}
-	end(st, s);
-	return rc;
+	return q_rows(st, S_CERT_LIST, a, NARGS(a), sizeof(**out), row_cert,
+	    (void **)out, n, err, "certificates");
 }
 
 enum sg_rc
 ra_store_cert_set_status(struct ra_store *st, const char *serial,
     enum ra_cert_status status, int reason, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_TEXT(serial), A_INT(status),
+	    A_INT(time(NULL)), A_INT(reason) };
+	enum sg_rc	rc;
 
-	if ((s = begin(st, S_CERT_STATUS)) != NULL) {
-		bind_text(s, 1, serial);
-		sqlite3_bind_int(s, 2, (int)status);
-		sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
-		sqlite3_bind_int(s, 4, reason);
-	}
-	rc = write_row(st, s, true, NULL, "certificate");
+	rc = q_write(st, S_CERT_STATUS, a, NARGS(a), true, err,
+	    "certificate");
 	if (rc == SG_ENOTFOUND)
 		(void)sg_err_set(err, rc, "no valid certificate with serial %s",
 		    serial);
-	else if (rc != SG_OK)
-		rc = dberr(st, err, "certificate");
-	end(st, s);
 	return rc;
+}
+
+struct crl {
+	uint8_t		**der;
+	size_t		*len;
+	int64_t		*next_update;
+	enum sg_rc	 rc;
+};
+
+static void
+row_crl(const struct row *r, void *p)
+{
+	struct crl	*x = p;
+
+	x->rc = col_copy(r, 0, x->der, x->len, NULL);
+	if (x->rc == SG_OK && *x->der == NULL)
+		x->rc = SG_ESTORE;
+	*x->next_update = col_int(r, 1);
 }
 
 enum sg_rc
 ra_store_crl_get(struct ra_store *st, uint8_t **der, size_t *len,
     int64_t *next_update, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	const void	*blob;
-	int		 n, r;
-	enum sg_rc	 rc = SG_OK;
+	struct crl	x = { der, len, next_update, SG_OK };
+	enum sg_rc	rc;
 
-	if ((s = begin(st, S_CRL_GET)) == NULL) {
-		rc = dberr(st, err, "CRL");
-		goto out;
-	}
-	if ((r = sqlite3_step(s)) != SQLITE_ROW) {
-		rc = r == SQLITE_DONE ? sg_err_set(err, SG_ENOTFOUND, "no CRL "
-		    "yet") : dberr(st, err, "CRL");
-		goto out;
-	}
-	blob = sqlite3_column_blob(s, 0);
-	n = sqlite3_column_bytes(s, 0);
-	if (blob == NULL || n <= 0 || (*der = malloc((size_t)n)) == NULL) {
-		rc = sg_err_set(err, SG_ENOMEM, "CRL");
-		goto out;
-	}
-	memcpy(*der, blob, (size_t)n);
-	*len = (size_t)n;
-	*next_update = sqlite3_column_int64(s, 1);
-out:
-	end(st, s);
+	rc = q_one(st, S_CRL_GET, NULL, 0, row_crl, &x, err, "CRL yet");
+	if (rc == SG_OK && x.rc != SG_OK)
+		return sg_err_set(err, x.rc, "CRL: DER");
 	return rc;
 }
 
 enum sg_rc
 ra_store_crl_number(struct ra_store *st, int64_t *number, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc = SG_OK;
-
-	if ((s = begin(st, S_CRL_NUMBER)) == NULL ||
-	    sqlite3_step(s) != SQLITE_ROW)
-		rc = dberr(st, err, "CRL number");
-	else
-		*number = sqlite3_column_int64(s, 0);
-	end(st, s);
-	return rc;
+	stmt_lock(st);
+	return stmt_unlock(st, x_int(st, S_CRL_NUMBER, NULL, 0, number, err,
+	    "CRL number"), err);
 }
 
 enum sg_rc
 ra_store_crl_put(struct ra_store *st, int64_t number, const uint8_t *der,
     size_t len, int64_t next_update, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(number), A_BLOB(der, len),
+	    A_INT(next_update), A_INT(time(NULL)) };
+	enum sg_rc	rc;
 
-	if ((s = begin(st, S_CRL_PUT)) != NULL) {
-		sqlite3_bind_int64(s, 1, number);
-		sqlite3_bind_blob(s, 2, der, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 3, next_update);
-		sqlite3_bind_int64(s, 4, (int64_t)time(NULL));
-	}
-	rc = write_row(st, s, false, err, "CRL");
-	end(st, s);
+	rc = q_write(st, S_CRL_PUT, a, NARGS(a), true, err, "CRL");
+	if (rc == SG_ENOTFOUND)
+		return sg_err_set(err, SG_EEXIST, "CRL number %lld: not above "
+		    "the last one", (long long)number);
 	return rc;
 }
 
 /* ---- audit ---- */
 
 enum sg_rc
-ra_store_audit_add(struct ra_store *st, const struct ra_audit *a,
+ra_store_audit_add(struct ra_store *st, const struct ra_audit *au,
     struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_INT(time(NULL)), A_TEXT(au->actor),
+	    A_TEXT(au->endpoint), A_TEXT(au->account), A_TEXT(au->transid),
+	    A_TEXT(au->action), A_TEXT(au->outcome), A_TEXT(au->details) };
 
-	if ((s = begin(st, S_AUDIT_ADD)) != NULL) {
-		sqlite3_bind_int64(s, 1, (int64_t)time(NULL));
-		bind_text(s, 2, a->actor);
-		bind_text(s, 3, a->endpoint);
-		bind_text(s, 4, a->account);
-		bind_text(s, 5, a->transid);
-		bind_text(s, 6, a->action);
-		bind_text(s, 7, a->outcome);
-		bind_text(s, 8, a->details);
-	}
-	rc = write_row(st, s, false, err, "audit");
-	end(st, s);
-	return rc;
+	return q_write(st, S_AUDIT_ADD, a, NARGS(a), false, err, "audit");
 }
 
 static void
-row_audit(sqlite3_stmt *s, void *p)
+row_audit(const struct row *r, void *p)
 {
 	struct ra_audit_rec	*a = p;
 
-	a->id = sqlite3_column_int64(s, 0);
-	a->time = sqlite3_column_int64(s, 1);
-	col_text(s, 2, a->actor, sizeof(a->actor));
-	col_text(s, 3, a->endpoint, sizeof(a->endpoint));
-	col_text(s, 4, a->account, sizeof(a->account));
-	col_text(s, 5, a->transid, sizeof(a->transid));
-	col_text(s, 6, a->action, sizeof(a->action));
-	col_text(s, 7, a->outcome, sizeof(a->outcome));
-	col_text(s, 8, a->details, sizeof(a->details));
+	a->id = col_int(r, 0);
+	a->time = col_int(r, 1);
+	col_text(r, 2, a->actor, sizeof(a->actor));
+	col_text(r, 3, a->endpoint, sizeof(a->endpoint));
+	col_text(r, 4, a->account, sizeof(a->account));
+	col_text(r, 5, a->transid, sizeof(a->transid));
+	col_text(r, 6, a->action, sizeof(a->action));
+	col_text(r, 7, a->outcome, sizeof(a->outcome));
+	col_text(r, 8, a->details, sizeof(a->details));
 }
 
 enum sg_rc
 ra_store_audit_list(struct ra_store *st, const struct ra_audit_filter *f,
     struct ra_audit_rec **out, size_t *n, struct sg_err *err)
 {
-	sqlite3_stmt	*s;
-	enum sg_rc	 rc;
+	struct arg	a[] = { A_FILTER(f->endpoint), A_FILTER(f->account),
+	    A_FILTER(f->outcome), A_INT(f->since),
+	    A_INT(f->until > 0 ? f->until : INT64_MAX) };
 
-	if ((s = begin(st, S_AUDIT_LIST)) == NULL)
-		rc = dberr(st, err, "audit");
-	else {
-		bind_filter(s, 1, f->endpoint);
-		bind_filter(s, 2, f->account);
-		bind_filter(s, 3, f->outcome);
-		sqlite3_bind_int64(s, 4, f->since);
-		sqlite3_bind_int64(s, 5, f->until > 0 ? f->until : INT64_MAX);
-		rc = rows(st, s, sizeof(**out), row_audit, (void **)out, n,
-		    err, "audit");
-	}
-	end(st, s);
-	return rc;
+	return q_rows(st, S_AUDIT_LIST, a, NARGS(a), sizeof(**out), row_audit,
+	    (void **)out, n, err, "audit");
 }

@@ -297,6 +297,19 @@ static const struct tcase cases[] = {
 	    NAME ":1: database: empty path" },
 	{ "dot database", "database = \"./\";\n" SECRET RA UP, SG_ECONF,
 	    "database: empty path" },
+	/* The database value is typed (issue 9): conf_database_parse(). */
+	{ "sqlite database", "database = \"sqlite:sg.db\";\n" SECRET RA UP,
+	    SG_OK, "" },
+	{ "postgresql database", "database = \"postgresql://sg@db/sg\";\n"
+	    SECRET RA UP, SG_OK, "" },
+	{ "empty sqlite database", "database = \"sqlite:\";\n" SECRET RA UP,
+	    SG_ECONF, NAME ":1: database: empty path" },
+	{ "sqlite URI database", "database = \"sqlite:///x.db\";\n" SECRET RA
+	    UP, SG_ECONF, "database: write sqlite:PATH" },
+	{ "mysql database", "database = \"mysql://db/sg\";\n" SECRET RA UP,
+	    SG_ECONF, NAME ":1: database: unknown scheme 'mysql:'" },
+	{ "file database", "database = \"file:sg.db\";\n" SECRET RA UP,
+	    SG_ECONF, "database: unknown scheme 'file:'" },
 	{ "hostname address", BASE "listen = { address = \"localhost\"; };\n",
 	    SG_ECONF, "listen.address: not a numeric IPv4 or IPv6 address" },
 	{ "empty address", BASE "listen = { address = \"\"; };\n", SG_ECONF,
@@ -366,6 +379,66 @@ test_table(void **state)
 	free(conf);
 	free(orig);
 	assert_int_equal(bad, 0);
+}
+
+/* The one parser of "database" values, as ra_store_open() uses it. */
+static void
+test_database_parse(void **state)
+{
+	static const struct {
+		const char		*in;
+		enum sg_rc		 rc;
+		enum conf_db_kind	 kind;
+		const char		*path;
+	} t[] = {
+		{ "/var/db/sg.db", SG_OK, CONF_DB_SQLITE, "/var/db/sg.db" },
+		{ "sg.db", SG_OK, CONF_DB_SQLITE, "sg.db" },
+		{ "./a:b.db", SG_OK, CONF_DB_SQLITE, "./a:b.db" },
+		{ "sqlite:/var/db/sg.db", SG_OK, CONF_DB_SQLITE,
+		    "/var/db/sg.db" },
+		{ "sqlite:a:b.db", SG_OK, CONF_DB_SQLITE, "a:b.db" },
+		{ "postgresql://u@h:5432/sg", SG_OK, CONF_DB_POSTGRESQL,
+		    "postgresql://u@h:5432/sg" },
+		{ "postgres://h/sg", SG_OK, CONF_DB_POSTGRESQL,
+		    "postgres://h/sg" },
+		{ "", SG_ECONF, 0, NULL },
+		{ "sqlite:", SG_ECONF, 0, NULL },
+		{ "sqlite://h/x.db", SG_ECONF, 0, NULL },
+		{ "postgresql:x", SG_ECONF, 0, NULL },
+		{ "a:b.db", SG_ECONF, 0, NULL },
+		{ "mysql://h/sg", SG_ECONF, 0, NULL },
+	};
+	struct conf_db	db;
+	struct sg_err	err;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		memset(&db, 0, sizeof(db));
+		if (conf_database_parse(t[i].in, &db, &err) != t[i].rc)
+			fail_msg("'%s': rc %d, want %d (%s)", t[i].in,
+			    (int)err.rc, (int)t[i].rc, err.msg);
+		if (t[i].rc != SG_OK)
+			continue;
+		assert_int_equal(db.kind, t[i].kind);
+		assert_string_equal(db.path, t[i].path);
+	}
+}
+
+/* SQLite paths are made absolute without "sqlite:"; URIs kept as written. */
+static void
+test_database_values(void **state)
+{
+	struct conf	conf;
+	struct sg_err	err;
+
+	(void)state;
+	assert_int_equal(conf_load_string("database = \"sqlite:d/sg.db\";\n"
+	    SECRET RA UP, NAME, &conf, &err), SG_OK);
+	assert_string_equal(conf.database, "/etc/sg/d/sg.db");
+	assert_int_equal(conf_load_string("database = \"postgres://h/sg\";\n"
+	    SECRET RA UP, NAME, &conf, &err), SG_OK);
+	assert_string_equal(conf.database, "postgres://h/sg");
 }
 
 static void
@@ -906,6 +979,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_database_parse),
+		cmocka_unit_test(test_database_values),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_long_path),
