@@ -23,16 +23,25 @@
 
 /* ---- RenewalReq (RFC 8894 2.4, 3.3.1.2) ---- */
 
+/* A "type" request for a CSR of "newkey" with "code", signed by "old". */
+static struct p7_certrep *
+signed_by(struct sgt_fx *fx, const char *uri, int type, X509 *old,
+    EVP_PKEY *oldkey, EVP_PKEY *newkey, const char *code)
+{
+	char	tid[64];
+
+	sgt_transid(fx, "renew", tid, sizeof(tid));
+	return sgt_request(fx, fx->ra, uri, type, tid, newkey, code, 0, old,
+	    oldkey);
+}
+
 /* A RenewalReq for a CSR of "newkey" (no challenge), signed by old. */
 static struct p7_certrep *
 renew(struct sgt_fx *fx, const char *uri, X509 *old, EVP_PKEY *oldkey,
     EVP_PKEY *newkey)
 {
-	char	tid[64];
-
-	sgt_transid(fx, "renew", tid, sizeof(tid));
-	return sgt_request(fx, fx->ra, uri, P7_TYPE_RENEWALREQ, tid, newkey,
-	    NULL, 0, old, oldkey);
+	return signed_by(fx, uri, P7_TYPE_RENEWALREQ, old, oldkey, newkey,
+	    NULL);
 }
 
 static void
@@ -153,11 +162,7 @@ static struct p7_certrep *
 signed_pkcsreq(struct sgt_fx *fx, const char *uri, X509 *old,
     EVP_PKEY *oldkey, EVP_PKEY *newkey, const char *code)
 {
-	char	tid[64];
-
-	sgt_transid(fx, "signed", tid, sizeof(tid));
-	return sgt_request(fx, fx->ra, uri, P7_TYPE_PKCSREQ, tid, newkey,
-	    code, 0, old, oldkey);
+	return signed_by(fx, uri, P7_TYPE_PKCSREQ, old, oldkey, newkey, code);
 }
 
 /*

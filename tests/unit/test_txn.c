@@ -24,22 +24,54 @@
 
 /* ---- idempotency on transactionID (RFC 8894 5.2) ---- */
 
+/* Send "der" again, byte for byte, and read the reply as the signer. */
+static struct p7_certrep *
+replay(struct sgt_fx *fx, const char *uri, const uint8_t *der, size_t len,
+    X509 *signer, EVP_PKEY *skey)
+{
+	struct p7_certrep	*rep;
+	struct ra_reply		 r;
+
+	sgt_pkiop(fx->ra, uri, der, len, &r);
+	rep = sgt_read_rep(&r, fx->ra_cert, signer, skey);
+	ra_reply_free(&r);
+	return rep;
+}
+
+/*
+ * A PKCSReq or RenewalReq ("type") for "csr" under "transid", signed by
+ * signer/skey, read as the signer; the message into *der (free it).
+ */
+static struct p7_certrep *
+send_csr(struct sgt_fx *fx, const char *uri, int type, const char *transid,
+    const uint8_t *csr, size_t csrlen, X509 *signer, EVP_PKEY *skey,
+    uint8_t **der, size_t *len)
+{
+	struct p7_req	rq = { 0 };
+
+	rq.type = type;
+	rq.transid = transid;
+	rq.data = csr;
+	rq.data_len = csrlen;
+	rq.signer = signer;
+	rq.signer_key = skey;
+	sgt_build(fx, &rq, 0, der, len);
+	return replay(fx, uri, *der, *len, signer, skey);
+}
+
 /* A PKCSReq by client "who" for a CSR with CN "cn" under "transid". */
 static struct p7_certrep *
 reenroll(struct sgt_fx *fx, const char *uri, const char *transid, int who,
     const char *cn)
 {
-	struct p7_req		 rq = { 0 };
 	struct p7_certrep	*rep;
-	uint8_t			*csr = NULL;
-	size_t			 csrlen = 0;
+	uint8_t			*csr = NULL, *der = NULL;
+	size_t			 csrlen = 0, len = 0;
 
 	sgt_make_csr(fx->key[who], cn, SGT_CODE, 0, &csr, &csrlen);
-	rq.type = P7_TYPE_PKCSREQ;
-	rq.transid = transid;
-	rq.data = csr;
-	rq.data_len = csrlen;
-	rep = sgt_send(fx, fx->ra, uri, &rq, who);
+	rep = send_csr(fx, uri, P7_TYPE_PKCSREQ, transid, csr, csrlen,
+	    fx->cert[who], fx->key[who], &der, &len);
+	free(der);
 	free(csr);
 	return rep;
 }
@@ -432,34 +464,6 @@ test_idempotency_nonces(void **state)
 
 /* ---- a finished transactionID and the same key (RFC 8894 3.2.1.1) ---- */
 
-/* Send "der" again, byte for byte, and read the reply as the signer. */
-static struct p7_certrep *
-replay(struct sgt_fx *fx, const char *uri, const uint8_t *der, size_t len,
-    X509 *signer, EVP_PKEY *skey)
-{
-	struct p7_certrep	*rep;
-	struct ra_reply		 r;
-
-	sgt_pkiop(fx->ra, uri, der, len, &r);
-	rep = sgt_read_rep(&r, fx->ra_cert, signer, skey);
-	ra_reply_free(&r);
-	return rep;
-}
-
-/*
- * Build "rq" for CSR "csr" signed by signer/skey, into *der; send it to
- * "uri" and read the reply as the signer.
- */
-static struct p7_certrep *
-send_as(struct sgt_fx *fx, const char *uri, struct p7_req *rq, X509 *signer,
-    EVP_PKEY *skey, uint8_t **der, size_t *len)
-{
-	rq->signer = signer;
-	rq->signer_key = skey;
-	sgt_build(fx, rq, 0, der, len);
-	return replay(fx, uri, *der, *len, signer, skey);
-}
-
 /* The serial of the certificate a SUCCESS brings for "key". */
 static void
 issued_serial(struct sgt_fx *fx, const struct p7_certrep *rep, EVP_PKEY *key,
@@ -478,7 +482,6 @@ static void
 test_same_key(void **state)
 {
 	struct sgt_fx		*fx = *state;
-	struct p7_req		 rq = { 0 };
 	struct p7_certrep	*rep;
 	struct ra_cert		 info;
 	struct sg_err		 err = { 0 };
@@ -491,19 +494,16 @@ test_same_key(void **state)
 	sgt_add_simple(fx, "rekey", 0, 30, false, RA_GETCERT_FULL_CHAIN);
 	sgt_transid(fx, "same-key", tid, sizeof(tid));
 	sgt_make_csr(k, "same-key", SGT_CODE, 0, &csr, &csrlen);
-	rq.type = P7_TYPE_PKCSREQ;
-	rq.transid = tid;
-	rq.data = csr;
-	rq.data_len = csrlen;
-	rep = send_as(fx, "rekey", &rq, fx->cert[2], k, &der, &len);
+	rep = send_csr(fx, "rekey", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+	    fx->cert[2], k, &der, &len);
 	a = sgt_expect_issued(fx, rep, k, 2, "first enrollment");
 	assert_true(X509_up_ref(a));
 	sgt_serial_hex(a, sa, sizeof(sa));
 	p7_certrep_free(rep);
 
 	/* RenewalReq, same key and transactionID, signed by "a". */
-	rq.type = P7_TYPE_RENEWALREQ;
-	rep = send_as(fx, "rekey", &rq, a, k, &rder, &rlen);
+	rep = send_csr(fx, "rekey", P7_TYPE_RENEWALREQ, tid, csr, csrlen, a,
+	    k, &rder, &rlen);
 	b = sgt_expect_issued(fx, rep, k, 2, "same-key renewal");
 	assert_true(X509_up_ref(b));
 	sgt_serial_hex(b, sb, sizeof(sb));
@@ -522,10 +522,9 @@ test_same_key(void **state)
 
 	/* A PKCSReq signed by "b", no code: a renewal (RFC 8894 2.3). */
 	sgt_make_csr(k, "same-key", NULL, 0, &rder, &rlen);
-	rq.type = P7_TYPE_PKCSREQ;
-	rq.data = rder;
-	rq.data_len = rlen;
-	rep = send_as(fx, "rekey", &rq, b, k, &der, &len);
+	free(der);
+	rep = send_csr(fx, "rekey", P7_TYPE_PKCSREQ, tid, rder, rlen, b, k,
+	    &der, &len);
 	issued_serial(fx, rep, k, "PKCSReq signed by the certificate", sc,
 	    sizeof(sc));
 	p7_certrep_free(rep);
@@ -537,9 +536,8 @@ test_same_key(void **state)
 
 	/* Revoked, then the first request again: a new certificate. */
 	assert_int_equal(ra_cert_revoke(fx->ra, sc, 0, &err), SG_OK);
-	rq.data = csr;
-	rq.data_len = csrlen;
-	rep = send_as(fx, "rekey", &rq, fx->cert[2], k, &der, &len);
+	rep = send_csr(fx, "rekey", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+	    fx->cert[2], k, &der, &len);
 	issued_serial(fx, rep, k, "re-enrollment after revocation", sd,
 	    sizeof(sd));
 	p7_certrep_free(rep);
@@ -566,7 +564,6 @@ static void
 test_hijack(void **state)
 {
 	struct sgt_fx		*fx = *state;
-	struct p7_req		 rq = { 0 };
 	struct p7_certrep	*rep;
 	struct ra_request	 req;
 	struct sg_err		 err = { 0 };
@@ -577,11 +574,8 @@ test_hijack(void **state)
 	sgt_add_simple(fx, "hijack", 30, 30, true, RA_GETCERT_FULL_CHAIN);
 	sgt_transid(fx, "victim", tid, sizeof(tid));
 	sgt_make_csr(fx->key[4], "victim", SGT_CODE, 0, &csr, &csrlen);
-	rq.type = P7_TYPE_PKCSREQ;
-	rq.transid = tid;
-	rq.data = csr;
-	rq.data_len = csrlen;
-	rep = send_as(fx, "hijack", &rq, fx->cert[4], fx->key[4], &der, &len);
+	rep = send_csr(fx, "hijack", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+	    fx->cert[4], fx->key[4], &der, &len);
 	sgt_expect_status(rep, P7_STATUS_PENDING, SG_FAIL_NONE, "victim");
 	p7_certrep_free(rep);
 	free(der);
@@ -593,8 +587,8 @@ test_hijack(void **state)
 			    &err), SG_OK);
 		}
 		/* The same CSR, signed by client 1 (its own code too). */
-		rep = send_as(fx, "hijack", &rq, fx->cert[1], fx->key[1], &der,
-		    &len);
+		rep = send_csr(fx, "hijack", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+		    fx->cert[1], fx->key[1], &der, &len);
 		free(der);
 		if (rep->status != P7_STATUS_FAILURE || rep->certs != NULL)
 			fail_msg("%s victim's CSR signed by another key: "
@@ -605,7 +599,8 @@ test_hijack(void **state)
 		p7_certrep_free(rep);
 	}
 	/* The victim still collects its own. */
-	rep = send_as(fx, "hijack", &rq, fx->cert[4], fx->key[4], &der, &len);
+	rep = send_csr(fx, "hijack", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+	    fx->cert[4], fx->key[4], &der, &len);
 	sgt_expect_issued(fx, rep, fx->key[4], 2, "victim's resend");
 	p7_certrep_free(rep);
 	free(der);
