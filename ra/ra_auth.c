@@ -4,6 +4,7 @@
  * codes, the certificate that signs a renewal, and the signer of a
  * CertPoll. Later Intune validation and challenges.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,63 +65,117 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 	return true;
 }
 
+/* Why a signer cannot renew: for the FAILURE of a RenewalReq. */
+struct refusal {
+	int		 failinfo;
+	const char	*text;		/* for the client */
+	char		 why[192];	/* for log and audit */
+};
+
+static enum sg_rc
+refuse(struct refusal *r, int failinfo, const char *text, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
+static enum sg_rc
+refuse(struct refusal *r, int failinfo, const char *text, const char *fmt,
+    ...)
+{
+	va_list	ap;
+
+	r->failinfo = failinfo;
+	r->text = text;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+	return SG_EPOLICY;
+}
+
 /*
- * RenewalReq (RFC 8894 2.4, 3.3.1.2): signed with a certificate this
- * gateway issued on this endpoint, valid, not revoked or superseded,
- * inside the endpoint's renewal window. Its account carries over.
+ * Is the request's signer the stored certificate "serial" (the whole
+ * certificate, not only its serial)? SG_OK with *same set, or a store
+ * error in "e". The certificate's row into "info" when not NULL.
  */
-bool
-ra_auth_renewal(struct ra_op *op, struct ra_account *acct, char *old,
-    size_t oldsz)
+static enum sg_rc
+signer_is(struct ra_op *op, const char *serial, struct ra_cert *info,
+    int64_t *account_id, bool *same, struct sg_err *e)
+{
+	X509		*x = NULL;
+	enum sg_rc	 rc;
+
+	*same = false;
+	rc = ra_cert_load(op->ra, serial, info, account_id, &x, e);
+	*same = rc == SG_OK && X509_cmp(x, op->msg->signer) == 0;
+	X509_free(x);
+	return rc == SG_ENOTFOUND ? SG_OK : rc;
+}
+
+/*
+ * The renewal rules (RFC 8894 2.4, 3.3.1.2): the signer is a
+ * certificate this gateway issued on this endpoint, valid, not revoked
+ * or superseded, inside the endpoint's renewal window. SG_OK with its
+ * account in "acct"; SG_EPOLICY with "r" saying why not; a store error
+ * in "e" otherwise.
+ */
+static enum sg_rc
+renewal_signer(struct ra_op *op, struct ra_account *acct, const char *old,
+    struct refusal *r, struct sg_err *e)
 {
 	struct ra_cert	 info;
-	struct sg_err	 e;
-	X509		*x = NULL;
+	const char	*what = p7_type_name(op->msg->type);
 	int64_t		 account_id = 0, now = (int64_t)time(NULL);
 	bool		 same;
 	enum sg_rc	 rc;
 
-	ra_x509_serial(op->msg->signer, old, oldsz);
-	rc = ra_cert_load(op->ra, old, &info, &account_id, &x, &e);
-	if (rc != SG_OK && rc != SG_ENOTFOUND) {
-		ra_op_internal(op, "RenewalReq signer", &e);
-		return false;
-	}
-	same = rc == SG_OK && X509_cmp(x, op->msg->signer) == 0;
-	X509_free(x);
-	if (!same || strcmp(info.endpoint, op->ep.name) != 0) {
-		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
-		    "RenewalReq signed with serial %s, not issued here", old);
-		return false;
-	}
-	if (info.status != RA_CERT_VALID) {
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "certificate not valid",
+	if ((rc = signer_is(op, old, &info, &account_id, &same, e)) != SG_OK)
+		return rc;
+	if (!same || strcmp(info.endpoint, op->ep.name) != 0)
+		return refuse(r, SG_FAIL_BADCERTID, "certificate not found",
+		    "%s signed with serial %s, not issued here", what, old);
+	if (info.status != RA_CERT_VALID)
+		return refuse(r, SG_FAIL_BADREQUEST, "certificate not valid",
 		    "serial %s is %s", old, ra_cert_status_name(info.status));
-		return false;
-	}
-	if (now < info.not_before || now > info.not_after) {
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "certificate not valid",
+	if (now < info.not_before || now > info.not_after)
+		return refuse(r, SG_FAIL_BADREQUEST, "certificate not valid",
 		    "serial %s is expired or not yet valid", old);
-		return false;
-	}
 	if (op->ep.renewal_days > 0 &&
-	    now < info.not_after - (int64_t)op->ep.renewal_days * 86400) {
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "too early to renew",
+	    now < info.not_after - (int64_t)op->ep.renewal_days * 86400)
+		return refuse(r, SG_FAIL_BADREQUEST, "too early to renew",
 		    "serial %s: outside the %d-day renewal window", old,
 		    op->ep.renewal_days);
-		return false;
-	}
-	rc = ra_store_account_by_id(op->ra->store, account_id, acct, &e);
-	if (rc == SG_ENOTFOUND) {
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "serial "
-		    "%s: its account no longer exists", old);
-		return false;
-	}
-	if (rc != SG_OK) {
-		ra_op_internal(op, "RenewalReq account", &e);
-		return false;
-	}
-	return true;
+	rc = ra_store_account_by_id(op->ra->store, account_id, acct, e);
+	if (rc == SG_ENOTFOUND)
+		return refuse(r, SG_FAIL_BADREQUEST, "request refused",
+		    "serial %s: its account no longer exists", old);
+	return rc;
+}
+
+/*
+ * A RenewalReq, or a PKCSReq signed with the current certificate (RFC
+ * 8894 2.3: many clients renew that way): the account of the old
+ * certificate carries over.
+ */
+bool
+ra_auth_renewal(struct ra_op *op, struct ra_account *acct, char *old,
+    size_t oldsz, bool required)
+{
+	struct refusal	r;
+	struct sg_err	e;
+	enum sg_rc	rc;
+
+	ra_x509_serial(op->msg->signer, old, oldsz);
+	rc = renewal_signer(op, acct, old, &r, &e);
+	if (rc == SG_OK)
+		return true;
+	if (rc != SG_EPOLICY)
+		ra_op_internal(op, "renewal signer", &e);
+	else if (required)
+		ra_op_fail(op, r.failinfo, r.text, "%s", r.why);
+	else
+		sg_log(SG_LOG_DEBUG, "transid=%s: not a renewal: %s", op->tid,
+		    r.why);
+	if (rc == SG_EPOLICY && !required)
+		old[0] = '\0';
+	return false;
 }
 
 /*
@@ -135,9 +190,7 @@ owns(struct ra_op *op, const struct ra_txn *t, bool *ok, struct sg_err *e)
 	uint8_t		 md[32];
 	unsigned int	 mdlen = 0;
 	char		 serial[80];
-	X509		*old = NULL;
 	int		 n;
-	enum sg_rc	 rc;
 
 	*ok = false;
 	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(op->msg->signer), &der);
@@ -150,10 +203,29 @@ owns(struct ra_op *op, const struct ra_txn *t, bool *ok, struct sg_err *e)
 	ra_x509_serial(op->msg->signer, serial, sizeof(serial));
 	if (strcmp(serial, t->renews) != 0)
 		return SG_OK;
-	rc = ra_cert_load(op->ra, serial, NULL, NULL, &old, e);
-	*ok = rc == SG_OK && X509_cmp(old, op->msg->signer) == 0;
-	X509_free(old);
-	return rc == SG_ENOTFOUND ? SG_OK : rc;
+	return signer_is(op, serial, NULL, NULL, ok, e);
+}
+
+enum ra_signer
+ra_auth_txn_signer(struct ra_op *op, const struct ra_txn *t)
+{
+	struct sg_err	e;
+	char		serial[80];
+	bool		yes = false;
+	enum sg_rc	rc = SG_OK;
+
+	ra_x509_serial(op->msg->signer, serial, sizeof(serial));
+	if (t->serial[0] != '\0' && strcmp(serial, t->serial) == 0)
+		rc = signer_is(op, serial, NULL, NULL, &yes, &e);
+	if (rc == SG_OK && yes)
+		return RA_SIGNER_ISSUED;
+	if (rc == SG_OK)
+		rc = owns(op, t, &yes, &e);
+	if (rc != SG_OK) {
+		ra_op_internal(op, "transaction signer", &e);
+		return RA_SIGNER_ERROR;
+	}
+	return yes ? RA_SIGNER_OWNER : RA_SIGNER_OTHER;
 }
 
 bool

@@ -60,16 +60,55 @@ ias_serial(const struct ra_op *op, char *out, size_t outsz,
 	return hex != NULL;
 }
 
+/*
+ * Does "issuer" name the certificate of this endpoint's RA (signing or
+ * decrypting)? Some clients put the RA's name, not the CA's, into the
+ * IssuerAndSerialNumber of GetCert and GetCRL.
+ */
+static bool
+ra_named(const struct ra_op *op, const X509_NAME *issuer)
+{
+	return X509_NAME_cmp(issuer, X509_get_subject_name(op->rk->cert)) ==
+	    0 || X509_NAME_cmp(issuer,
+	    X509_get_subject_name(op->rk_enc->cert)) == 0;
+}
+
+/*
+ * Certificate "serial" of this endpoint, named by "issuer": its issuer
+ * or the endpoint's RA. *x (free it) if found; *by_ra when the RA was
+ * named. SG_ENOTFOUND if not ours, a store error otherwise.
+ */
+static enum sg_rc
+endpoint_cert(struct ra_op *op, const X509_NAME *issuer, const char *serial,
+    X509 **x, bool *by_ra, struct sg_err *e)
+{
+	struct ra_cert	info;
+	enum sg_rc	rc;
+
+	*by_ra = false;
+	if ((rc = ra_cert_load(op->ra, serial, &info, NULL, x, e)) != SG_OK)
+		return rc;
+	if (strcmp(info.endpoint, op->ep.name) == 0 &&
+	    X509_NAME_cmp(issuer, X509_get_issuer_name(*x)) == 0)
+		return SG_OK;
+	if (strcmp(info.endpoint, op->ep.name) == 0 && ra_named(op, issuer)) {
+		*by_ra = true;
+		return SG_OK;
+	}
+	X509_free(*x);
+	*x = NULL;
+	return SG_ENOTFOUND;
+}
+
 /* GetCert (RFC 8894 3.3.4): a certificate by issuer and serial. */
 void
 ra_op_getcert(struct ra_op *op)
 {
-	struct ra_cert	 info;
 	struct sg_err	 e;
 	X509_NAME	*issuer = NULL;
 	X509		*x = NULL;
 	char		 serial[80];
-	bool		 found;
+	bool		 by_ra;
 	enum sg_rc	 rc;
 
 	if (!ias_serial(op, serial, sizeof(serial), &issuer)) {
@@ -78,18 +117,20 @@ ra_op_getcert(struct ra_op *op)
 		return;
 	}
 	/* Only certificates of this endpoint, by issuer and serial. */
-	rc = ra_cert_load(op->ra, serial, &info, NULL, &x, &e);
-	found = rc == SG_OK && strcmp(info.endpoint, op->ep.name) == 0 &&
-	    X509_NAME_cmp(issuer, X509_get_issuer_name(x)) == 0;
+	rc = endpoint_cert(op, issuer, serial, &x, &by_ra, &e);
 	X509_NAME_free(issuer);
-	if (rc != SG_OK && rc != SG_ENOTFOUND)
-		ra_op_internal(op, "GetCert", &e);
-	else if (found)
-		ra_op_deliver(op, x, serial);
-	else
+	if (rc == SG_ENOTFOUND)
 		ra_op_fail(op, SG_FAIL_BADCERTID, "certificate not found",
 		    "GetCert: no certificate %s of this issuer on this "
 		    "endpoint", serial);
+	else if (rc != SG_OK)
+		ra_op_internal(op, "GetCert", &e);
+	else {
+		ra_op_deliver(op, x, serial);
+		if (by_ra && op->status == P7_STATUS_SUCCESS)
+			ra_op_note(op, "serial %s delivered; the issuer named "
+			    "was the RA's", serial);
+	}
 	X509_free(x);
 }
 
@@ -192,8 +233,9 @@ ra_op_getcrl(struct ra_op *op)
 {
 	struct sg_err	 e;
 	X509_NAME	*issuer = NULL;
+	X509		*x = NULL;
 	char		 serial[80];
-	bool		 ours;
+	bool		 ours, by_ra;
 	enum sg_rc	 rc;
 
 	if (!ias_serial(op, serial, sizeof(serial), &issuer)) {
@@ -201,9 +243,23 @@ ra_op_getcrl(struct ra_op *op)
 		    "RFC 8894 3.3.5: not an IssuerAndSerialNumber");
 		return;
 	}
-	/* The CRL of our issuing CA only. */
+	/*
+	 * The CRL of our issuing CA only; or the RA named as issuer with
+	 * the serial of a certificate of this endpoint.
+	 */
 	ours = X509_NAME_cmp(issuer, X509_get_subject_name(
 	    sk_X509_value(op->ra->up->chain, 0))) == 0;
+	by_ra = false;
+	if (!ours && ra_named(op, issuer)) {
+		rc = endpoint_cert(op, issuer, serial, &x, &by_ra, &e);
+		X509_free(x);
+		if (rc != SG_OK && rc != SG_ENOTFOUND) {
+			X509_NAME_free(issuer);
+			ra_op_internal(op, "GetCRL", &e);
+			return;
+		}
+		ours = rc == SG_OK;
+	}
 	X509_NAME_free(issuer);
 	if (!ours) {
 		ra_op_fail(op, SG_FAIL_BADCERTID, "unknown issuer", "GetCRL: "
@@ -222,7 +278,8 @@ ra_op_getcrl(struct ra_op *op)
 		return;
 	}
 	op->status = P7_STATUS_SUCCESS;
-	ra_op_note(op, "CRL delivered");
+	ra_op_note(op, "CRL delivered%s", by_ra ? "; the issuer named was "
+	    "the RA's" : "");
 }
 
 enum sg_rc

@@ -11,16 +11,19 @@
 #include "ra_int.h"
 
 /*
- * Admit the request: who asks (access code or old certificate), is the
- * account enabled, and does the CSR meet the endpoint's policy?
+ * Admit the request: who asks (access code or old certificate; "by_cert"
+ * when a PKCSReq's signer already proved a renewal, with "acct"), is
+ * the account enabled, and does the CSR meet the endpoint's policy?
  */
 static bool
-admit(struct ra_op *op, const struct p7_csr *csr, bool renewal,
+admit(struct ra_op *op, const struct p7_csr *csr, bool renewal, bool by_cert,
     struct ra_account *acct, struct ra_txn *t, char *old, size_t oldsz)
 {
 	struct sg_err	e;
 
-	if (!(renewal ? ra_auth_renewal(op, acct, old, oldsz) :
+	if (by_cert)
+		renewal = true;
+	else if (!(renewal ? ra_auth_renewal(op, acct, old, oldsz, true) :
 	    ra_auth_code(op, csr, acct)))
 		return false;
 	snprintf(op->account, sizeof(op->account), "%s", acct->name);
@@ -56,6 +59,7 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	uint8_t			*stored = NULL;
 	size_t			 stored_len = 0;
 	char			 old[80] = "";
+	bool			 by_cert = false;
 	enum sg_rc		 rc;
 
 	if (p7_csr_parse(op->msg->data, op->msg->data_len, &csr, &e) !=
@@ -65,6 +69,19 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	}
 	if (ra_txn_resume(op, csr))
 		goto out;
+	/*
+	 * A PKCSReq signed with a certificate this endpoint issued, valid
+	 * and in the renewal window, is a renewal (RFC 8894 2.3; certmonger,
+	 * strongSwan --cert): no access code. Any other signer: a code.
+	 */
+	if (!renewal) {
+		by_cert = ra_auth_renewal(op, &acct, old, sizeof(old), false);
+		if (op->status == RA_OP_INTERNAL)
+			goto out;
+		if (by_cert)
+			sg_log(SG_LOG_INFO, "transid=%s: PKCSReq signed with "
+			    "serial %s: a renewal", op->tid, old);
+	}
 	memset(&t, 0, sizeof(t));
 	t.endpoint_id = op->ep.id;
 	snprintf(t.transid, sizeof(t.transid), "%s", op->msg->transid);
@@ -87,6 +104,8 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	t.failinfo = -1;
 	if (renewal)
 		ra_x509_serial(op->msg->signer, t.renews, sizeof(t.renews));
+	else if (by_cert)
+		snprintf(t.renews, sizeof(t.renews), "%s", old);
 	if ((rc = ra_store_txn_begin(op->ra->store, &t, &e)) == SG_EEXIST) {
 		/* The same transaction, concurrently: in progress. */
 		op->status = P7_STATUS_PENDING;
@@ -97,7 +116,7 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 		ra_op_internal(op, "new transaction", &e);
 		goto out;
 	}
-	if (!admit(op, csr, renewal, &acct, &t, old, sizeof(old)))
+	if (!admit(op, csr, renewal, by_cert, &acct, &t, old, sizeof(old)))
 		goto refused;
 	if (acct.manual) {
 		t.status = RA_REQ_PENDING;

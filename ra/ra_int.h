@@ -234,20 +234,43 @@ void		 ra_op_getcrl(struct ra_op *);
 bool		 ra_auth_code(struct ra_op *, const struct p7_csr *,
 		    struct ra_account *acct);
 /*
- * A RenewalReq's signer: a valid certificate this endpoint issued, in
- * the renewal window; its account into "acct", its serial into "old".
+ * A renewal's signer (RFC 8894 2.3, 3.3.1.2): a valid, unrevoked
+ * certificate this endpoint issued, in the renewal window; its account
+ * into "acct", its serial into "old". "required" (a RenewalReq): a
+ * signer that cannot renew is a FAILURE. Not required (a PKCSReq):
+ * false with op untouched and "old" empty when the signer cannot renew
+ * (the request then needs an access code), unless op->status is
+ * RA_OP_INTERNAL (the store failed).
  */
 bool		 ra_auth_renewal(struct ra_op *, struct ra_account *acct,
-		    char *old, size_t oldsz);
+		    char *old, size_t oldsz, bool required);
 /* Does a CertPoll's signer own transaction "t" (its key, or renewal)? */
 bool		 ra_auth_poll_signer(struct ra_op *, const struct ra_txn *t);
+
+/* How a request's signer stands to an earlier transaction "t". */
+enum ra_signer {
+	RA_SIGNER_OWNER,	/* t's key, or the certificate t renews */
+	RA_SIGNER_ISSUED,	/* the certificate t issued: a renewal */
+	RA_SIGNER_OTHER,	/* another key: not t's requester */
+	RA_SIGNER_ERROR,	/* op holds an internal error */
+};
+/*
+ * The signer of op against transaction "t" (issue 10: a resumed
+ * transaction must be signed by the key of its request).
+ */
+enum ra_signer	 ra_auth_txn_signer(struct ra_op *,
+		    const struct ra_txn *t);
 
 /* ---- the transaction state machine (ra_txn.c) ---- */
 
 /*
- * An earlier transaction with this transactionID (RFC 8894 5.2): the
- * same key resumes it, another key is refused; true when answered (a
- * failed lookup answers too: an internal error).
+ * An earlier transaction with this transactionID (RFC 8894 5.2, 3.2.1.1:
+ * the transactionID may be a hash of the public key, so a renewal or a
+ * re-enrollment with the same key reuses it). True when answered: a
+ * resend (see ra_txn.c) gets the transaction's state; a CSR of another
+ * key, or a signer that is not the transaction's (RA_SIGNER_OTHER), is
+ * refused; a failed lookup is an internal error. False: a new
+ * transaction starts and supersedes a finished one.
  */
 bool		 ra_txn_resume(struct ra_op *, const struct p7_csr *);
 /*

@@ -242,16 +242,75 @@ ra_collect_pending(struct ra *ra)
 }
 
 /*
+ * Is the certificate of issued transaction "t" still one to hand out
+ * again: valid, not revoked or superseded, not expired? A store failure
+ * answers op (internal error) and returns false with *ok unset.
+ */
+static bool
+still_current(struct ra_op *op, const struct ra_txn *t, bool *ok)
+{
+	struct ra_cert	c;
+	struct sg_err	e;
+	int64_t		now = (int64_t)time(NULL);
+	enum sg_rc	rc;
+
+	rc = ra_store_cert_get(op->ra->store, t->serial, &c, NULL, NULL,
+	    NULL, &e);
+	if (rc != SG_OK && rc != SG_ENOTFOUND) {
+		ra_op_internal(op, "transaction certificate", &e);
+		return false;
+	}
+	*ok = rc == SG_OK && c.status == RA_CERT_VALID &&
+	    now >= c.not_before && now <= c.not_after;
+	return true;
+}
+
+/*
+ * Is this request a resend of issued transaction "t" (RFC 8894 5.2)?
+ * The same messageType, the same signer (t's key or the certificate t
+ * renews, not the certificate t issued), the same CSR public key and
+ * subject, and t's certificate is still current. XXX The requested
+ * extensions are not compared: the store drops the CSR once decided.
+ * Anything else is a new request with the same key: a renewal (signed
+ * by the certificate t issued, RFC 8894 2.3), or a re-enrollment after
+ * revocation or expiry. A failed lookup answers op and returns true.
+ */
+static bool
+resend_of(struct ra_op *op, const struct ra_txn *t, enum ra_signer who,
+    const struct p7_csr *csr, bool *resend)
+{
+	bool	current = false;
+
+	*resend = false;
+	if (who == RA_SIGNER_ISSUED || t->msg_type != op->msg->type ||
+	    strcmp(t->subject, csr->subject) != 0)
+		return true;
+	if (!still_current(op, t, &current))
+		return false;
+	*resend = current;
+	return true;
+}
+
+/*
  * What an earlier transaction with the same transactionID means for
- * this request (RFC 8894 5.2, scep-interop.md 6): the same key resumes
- * it (re-sent or new PKCSReq), another key is refused. A finished
- * FAILURE lets a fresh attempt start. Returns true when answered.
+ * this request (RFC 8894 5.2, scep-interop.md 4.2 and 6). A FAILURE
+ * lets a fresh attempt start. Another CSR key, or a signer that is not
+ * the transaction's (a CSR re-sent by someone else under its
+ * transactionID), is refused. A live (new or pending) transaction is
+ * resumed: certmonger re-sends its PKCSReq to collect an approved
+ * certificate. An issued one answers a resend (resend_of) with its
+ * certificate; anything else starts a new transaction, which
+ * supersedes it (the store keeps one live transaction per
+ * transactionID; the finished one stays in the history). Returns true
+ * when answered.
  */
 bool
 ra_txn_resume(struct ra_op *op, const struct p7_csr *csr)
 {
 	struct ra_txn	t;
 	struct sg_err	e;
+	enum ra_signer	who;
+	bool		resend;
 	enum sg_rc	rc;
 
 	rc = ra_store_txn_find(op->ra->store, op->ep.id, op->msg->transid, &t,
@@ -269,6 +328,24 @@ ra_txn_resume(struct ra_op *op, const struct p7_csr *csr)
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "transactionID in use",
 		    "transactionID in use with another key");
 		return true;
+	}
+	if ((who = ra_auth_txn_signer(op, &t)) == RA_SIGNER_ERROR)
+		return true;
+	if (who == RA_SIGNER_OTHER) {
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "transactionID in use",
+		    "transactionID in use: signed with another key than its "
+		    "request");
+		return true;
+	}
+	if (t.status == RA_REQ_ISSUED) {
+		if (!resend_of(op, &t, who, csr, &resend))
+			return true;
+		if (!resend) {
+			sg_log(SG_LOG_INFO, "transid=%s: a new request on "
+			    "finished transaction %lld (serial %s): a new "
+			    "transaction", op->tid, (long long)t.id, t.serial);
+			return false;
+		}
 	}
 	ra_txn_collect(op->ra, &t);
 	ra_txn_answer(op, &t, NULL);

@@ -4,8 +4,9 @@
 # nothing under /var/lib), getcert add-scep-ca fetches GetCACaps and
 # GetCACert, getcert request enrolls through scep-submit (GET only, AES-256
 # and SHA-256 here), then a wrong access code gets no certificate and
-# CA_REJECTED, and a manual-approval account CA_WORKING until
-# "scepctl request approve", then its certificate.
+# CA_REJECTED, a manual-approval account CA_WORKING until
+# "scepctl request approve", then its certificate, and "getcert rekey"
+# renews by signature.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -144,5 +145,35 @@ openssl verify -CAfile "$DIR/ca.pem" cm-wait/cert.pem >/dev/null ||
 # certmonger 0.79 polls by sending its PKCSReq again (same transactionID).
 grep -qE '(PKCSReq|CertPoll) success: serial [0-9A-F]+ delivered' \
 	"$DIR/server.log" || sg_fail "the approved certificate was not polled for"
+
+# RFC 8894 2.3: certmonger's rekey sends a PKCSReq for a new key signed
+# with the old certificate and key: a renewal, with no access code (the
+# code it still holds was rotated away), and the old one superseded.
+echo "rekey: a PKCSReq signed by the old certificate renews without a code"
+out=$(sc account add --endpoint demo --name cm-renew --org Demo --term 30 \
+	--access-code CmRenew123456789) || sg_fail "account add: $out"
+request cm-renew CmRenew123456789 ||
+	sg_fail "getcert request failed: $(cat cm-renew/request.log)"
+old=$(openssl x509 -in cm-renew/cert.pem -noout -serial | sed 's/^serial=//')
+oldpub=$(openssl x509 -in cm-renew/cert.pem -noout -pubkey)
+sc account rotate-code --endpoint demo --name cm-renew >/dev/null ||
+	sg_fail "account rotate-code failed"
+timeout 60 getcert rekey -f "$WORK/cm-renew/cert.pem" -w \
+	>cm-renew/rekey.log 2>&1 ||
+	sg_fail "getcert rekey failed: $(cat cm-renew/rekey.log; status cm-renew)"
+for _ in $(seq 300); do
+	new=$(openssl x509 -in cm-renew/cert.pem -noout -serial |
+		sed 's/^serial=//')
+	[[ $new != "$old" && $(status cm-renew) == *'status: MONITORING'* ]] &&
+		break
+	sleep 0.1
+done
+[[ $new != "$old" ]] || sg_fail "rekey: still serial $old: $(status cm-renew)"
+grep -q "PKCSReq signed with serial $old: a renewal" "$DIR/server.log" ||
+	sg_fail "rekey was not taken as a renewal of $old"
+[[ $(sc cert show "$old" | sed -n 's/^status *//p') == superseded ]] ||
+	sg_fail "renewed $old is not superseded: $(sc cert show "$old")"
+[[ $(openssl x509 -in cm-renew/cert.pem -noout -pubkey) != "$oldpub" ]] ||
+	sg_fail "rekey: the new certificate has the old key"
 
 echo "PASS"

@@ -23,16 +23,25 @@
 
 /* ---- RenewalReq (RFC 8894 2.4, 3.3.1.2) ---- */
 
+/* A "type" request for a CSR of "newkey" with "code", signed by "old". */
+static struct p7_certrep *
+signed_by(struct sgt_fx *fx, const char *uri, int type, X509 *old,
+    EVP_PKEY *oldkey, EVP_PKEY *newkey, const char *code)
+{
+	char	tid[64];
+
+	sgt_transid(fx, "renew", tid, sizeof(tid));
+	return sgt_request(fx, fx->ra, uri, type, tid, newkey, code, 0, old,
+	    oldkey);
+}
+
 /* A RenewalReq for a CSR of "newkey" (no challenge), signed by old. */
 static struct p7_certrep *
 renew(struct sgt_fx *fx, const char *uri, X509 *old, EVP_PKEY *oldkey,
     EVP_PKEY *newkey)
 {
-	char	tid[64];
-
-	sgt_transid(fx, "renew", tid, sizeof(tid));
-	return sgt_request(fx, fx->ra, uri, P7_TYPE_RENEWALREQ, tid, newkey,
-	    NULL, 0, old, oldkey);
+	return signed_by(fx, uri, P7_TYPE_RENEWALREQ, old, oldkey, newkey,
+	    NULL);
 }
 
 static void
@@ -145,6 +154,95 @@ test_renewal(void **state)
 	rep = renew(fx, "renew-window", old, fx->key[1], fx->key[2]);
 	sgt_expect_issued(fx, rep, fx->key[2], 2, "renewal inside the window");
 	p7_certrep_free(rep);
+	X509_free(old);
+}
+
+/* A PKCSReq for a CSR of "newkey" with "code", signed by "old". */
+static struct p7_certrep *
+signed_pkcsreq(struct sgt_fx *fx, const char *uri, X509 *old,
+    EVP_PKEY *oldkey, EVP_PKEY *newkey, const char *code)
+{
+	return signed_by(fx, uri, P7_TYPE_PKCSREQ, old, oldkey, newkey, code);
+}
+
+/*
+ * RFC 8894 2.3: a PKCSReq signed with the current certificate is a
+ * renewal (certmonger, strongSwan pki --scep --cert): no access code,
+ * the old certificate superseded. A signer that cannot renew (revoked,
+ * outside the window, another endpoint's) leaves an ordinary PKCSReq
+ * that needs a code.
+ */
+static void
+test_pkcsreq_renewal(void **state)
+{
+	struct sgt_fx		*fx = *state;
+	struct p7_certrep	*rep;
+	struct ra_cert		 info;
+	struct sg_err		 err = { 0 };
+	X509			*old, *x;
+	char			 s_old[80], s_new[80];
+	int			 st;
+
+	sgt_add_simple(fx, "pkcs-renew", 0, 30, false, RA_GETCERT_FULL_CHAIN);
+	sgt_add_simple(fx, "pkcs-early", 1, 30, false, RA_GETCERT_FULL_CHAIN);
+
+	old = sgt_issued_cert(fx, "pkcs-renew", 0, SGT_CODE);
+	rep = signed_pkcsreq(fx, "pkcs-renew", old, fx->key[0], fx->key[1],
+	    NULL);
+	st = rep->status;
+	if (st == P7_STATUS_SUCCESS) {
+		x = sgt_expect_issued(fx, rep, fx->key[1], 2, "renewal");
+		sgt_serial_hex(x, s_new, sizeof(s_new));
+		sgt_cert_info(fx, x, &info);
+		assert_string_equal(info.account, "pkcs-renew-acct");
+	}
+	p7_certrep_free(rep);
+	if (st != P7_STATUS_SUCCESS) {
+		X509_free(old);
+		fail_msg("PKCSReq signed by a valid issued certificate, no "
+		    "code: status %d, expected SUCCESS", st);
+	}
+	sgt_serial_hex(old, s_old, sizeof(s_old));
+	assert_string_not_equal(s_old, s_new);
+	sgt_cert_info(fx, old, &info);
+	assert_int_equal(info.status, RA_CERT_SUPERSEDED);
+	/* Superseded now: a code is needed again. */
+	rep = signed_pkcsreq(fx, "pkcs-renew", old, fx->key[0], fx->key[2],
+	    NULL);
+	sgt_expect_failure(rep, "PKCSReq signed by a superseded certificate");
+	p7_certrep_free(rep);
+	X509_free(old);
+
+	/* Revoked: no renewal; with a code, an ordinary PKCSReq. */
+	old = sgt_issued_cert(fx, "pkcs-renew", 2, SGT_CODE);
+	sgt_serial_hex(old, s_old, sizeof(s_old));
+	assert_int_equal(ra_cert_revoke(fx->ra, s_old, 0, &err), SG_OK);
+	rep = signed_pkcsreq(fx, "pkcs-renew", old, fx->key[2], fx->key[3],
+	    NULL);
+	sgt_expect_status(rep, P7_STATUS_FAILURE, SG_FAIL_BADREQUEST,
+	    "PKCSReq signed by a revoked certificate, no code");
+	p7_certrep_free(rep);
+	rep = signed_pkcsreq(fx, "pkcs-renew", old, fx->key[2], fx->key[3],
+	    SGT_CODE);
+	sgt_expect_issued(fx, rep, fx->key[3], 2,
+	    "PKCSReq signed by a revoked certificate, with the code");
+	p7_certrep_free(rep);
+	sgt_cert_info(fx, old, &info);
+	assert_int_equal(info.status, RA_CERT_REVOKED);
+	X509_free(old);
+
+	/* Outside the renewal window, or of another endpoint: a code. */
+	old = sgt_issued_cert(fx, "pkcs-early", 0, SGT_CODE);
+	rep = signed_pkcsreq(fx, "pkcs-early", old, fx->key[0], fx->key[1],
+	    NULL);
+	sgt_expect_failure(rep, "PKCSReq outside the window, no code");
+	p7_certrep_free(rep);
+	rep = signed_pkcsreq(fx, "pkcs-renew", old, fx->key[0], fx->key[1],
+	    NULL);
+	sgt_expect_failure(rep, "PKCSReq signed by another endpoint's");
+	p7_certrep_free(rep);
+	sgt_cert_info(fx, old, &info);
+	assert_int_equal(info.status, RA_CERT_VALID);
 	X509_free(old);
 }
 
@@ -277,6 +375,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_renewal),
+		cmocka_unit_test(test_pkcsreq_renewal),
 		cmocka_unit_test(test_lockout),
 		cmocka_unit_test(test_secret_not_stored),
 		cmocka_unit_test(test_secret_not_stored_after_enroll),

@@ -170,6 +170,68 @@ test_getcert_issuer(void **state)
 		    "FAILURE badCertId", st, fi);
 }
 
+/*
+ * Some clients name the RA certificate as the issuer in GetCert and
+ * GetCRL: answered for a certificate of this endpoint, badCertId for an
+ * unknown serial or another endpoint's certificate.
+ */
+static void
+test_ra_as_issuer(void **state)
+{
+	struct sgt_fx		*fx = *state;
+	struct p7_certrep	*rep;
+	const X509_NAME		*ra = X509_get_subject_name(fx->ra_cert);
+	ASN1_INTEGER		*bogus;
+	X509			*x, *y;
+	int			 st[4], fi[4], i;
+	bool			 got;
+
+	x = sgt_issued_cert(fx, "demo", 3, SGT_CODE);
+	y = sgt_issued_cert(fx, "elsewhere", 3, SGT_OTHER_CODE);
+	assert_int_not_equal(X509_NAME_cmp(ra, X509_get_issuer_name(x)), 0);
+	bogus = ASN1_INTEGER_new();
+	assert_non_null(bogus);
+	assert_true(ASN1_INTEGER_set(bogus, 0x7654321));
+
+	rep = sgt_by_ias(fx, "demo", P7_TYPE_GETCERT, ra,
+	    X509_get0_serialNumber(x), 3);
+	st[0] = rep->status;
+	fi[0] = rep->failinfo;
+	got = rep->certs != NULL &&
+	    X509_cmp(sk_X509_value(rep->certs, 0), x) == 0;
+	p7_certrep_free(rep);
+	rep = sgt_by_ias(fx, "demo", P7_TYPE_GETCRL, ra,
+	    X509_get0_serialNumber(x), 3);
+	st[1] = rep->status;
+	fi[1] = rep->failinfo;
+	got = got && rep->crl != NULL;
+	p7_certrep_free(rep);
+	rep = sgt_by_ias(fx, "demo", P7_TYPE_GETCERT, ra, bogus, 3);
+	st[2] = rep->status;
+	fi[2] = rep->failinfo;
+	p7_certrep_free(rep);
+	rep = sgt_by_ias(fx, "demo", P7_TYPE_GETCRL, ra,
+	    X509_get0_serialNumber(y), 3);
+	st[3] = rep->status;
+	fi[3] = rep->failinfo;
+	p7_certrep_free(rep);
+	ASN1_INTEGER_free(bogus);
+	X509_free(x);
+	X509_free(y);
+	/* Freed first: a failure here leaves ASan nothing to report. */
+	for (i = 0; i < 2; i++)
+		if (st[i] != P7_STATUS_SUCCESS)
+			fail_msg("%s naming the RA as issuer: status %d "
+			    "failinfo %d, expected SUCCESS", i ? "GetCRL" :
+			    "GetCert", st[i], fi[i]);
+	assert_true(got);
+	for (i = 2; i < 4; i++)
+		if (st[i] != P7_STATUS_FAILURE || fi[i] != SG_FAIL_BADCERTID)
+			fail_msg("%s naming the RA, serial not of this "
+			    "endpoint: status %d failinfo %d", i == 2 ?
+			    "GetCert" : "GetCRL", st[i], fi[i]);
+}
+
 /* ---- GetCRL (RFC 8894 3.3.5) ---- */
 
 static long
@@ -279,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_getcert_format),
 		cmocka_unit_test(test_getcert_issuer),
 		cmocka_unit_test(test_getcrl),
+		cmocka_unit_test(test_ra_as_issuer),
 	};
 
 	return cmocka_run_group_tests(tests, setup, sgt_fx_teardown);

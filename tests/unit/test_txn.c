@@ -24,6 +24,58 @@
 
 /* ---- idempotency on transactionID (RFC 8894 5.2) ---- */
 
+/* Send "der" again, byte for byte, and read the reply as the signer. */
+static struct p7_certrep *
+replay(struct sgt_fx *fx, const char *uri, const uint8_t *der, size_t len,
+    X509 *signer, EVP_PKEY *skey)
+{
+	struct p7_certrep	*rep;
+	struct ra_reply		 r;
+
+	sgt_pkiop(fx->ra, uri, der, len, &r);
+	rep = sgt_read_rep(&r, fx->ra_cert, signer, skey);
+	ra_reply_free(&r);
+	return rep;
+}
+
+/*
+ * A PKCSReq or RenewalReq ("type") for "csr" under "transid", signed by
+ * signer/skey, read as the signer; the message into *der (free it).
+ */
+static struct p7_certrep *
+send_csr(struct sgt_fx *fx, const char *uri, int type, const char *transid,
+    const uint8_t *csr, size_t csrlen, X509 *signer, EVP_PKEY *skey,
+    uint8_t **der, size_t *len)
+{
+	struct p7_req	rq = { 0 };
+
+	rq.type = type;
+	rq.transid = transid;
+	rq.data = csr;
+	rq.data_len = csrlen;
+	rq.signer = signer;
+	rq.signer_key = skey;
+	sgt_build(fx, &rq, 0, der, len);
+	return replay(fx, uri, *der, *len, signer, skey);
+}
+
+/* A PKCSReq by client "who" for a CSR with CN "cn" under "transid". */
+static struct p7_certrep *
+reenroll(struct sgt_fx *fx, const char *uri, const char *transid, int who,
+    const char *cn)
+{
+	struct p7_certrep	*rep;
+	uint8_t			*csr = NULL, *der = NULL;
+	size_t			 csrlen = 0, len = 0;
+
+	sgt_make_csr(fx->key[who], cn, SGT_CODE, 0, &csr, &csrlen);
+	rep = send_csr(fx, uri, P7_TYPE_PKCSREQ, transid, csr, csrlen,
+	    fx->cert[who], fx->key[who], &der, &len);
+	free(der);
+	free(csr);
+	return rep;
+}
+
 static void
 test_idempotency(void **state)
 {
@@ -32,11 +84,12 @@ test_idempotency(void **state)
 	struct p7_certrep	*a, *b, *c;
 	uint8_t			*csr = NULL, *der = NULL;
 	size_t			 csrlen = 0, len = 0;
-	char			 tid[64], tid2[64], sa[80], sb[80];
+	char			 tid[64], tid2[64], sa[80], sb[80], sc[80];
 
 	/* The same bytes twice: the same certificate, not a second one. */
 	sgt_transid(fx, "idem", tid, sizeof(tid));
-	sgt_make_csr(fx->key[0], "idempotent", fx->code, 0, &csr, &csrlen);
+	/* CN=tid, as sgt_enroll makes it: the same CSR below. */
+	sgt_make_csr(fx->key[0], tid, fx->code, 0, &csr, &csrlen);
 	rq.type = P7_TYPE_PKCSREQ;
 	rq.transid = tid;
 	rq.data = csr;
@@ -63,6 +116,17 @@ test_idempotency(void **state)
 	    sk_X509_value(b->certs, 0)), 0);
 	p7_certrep_free(b);
 
+	/*
+	 * Same transactionID and key, another subject: not a resend but a
+	 * new request (a re-enrollment), so a new certificate.
+	 */
+	b = reenroll(fx, "demo", tid, 0, "idem-renamed");
+	sgt_expect_status(b, P7_STATUS_SUCCESS, SG_FAIL_NONE, "new subject");
+	sgt_serial_hex(sk_X509_value(b->certs, 0), sb, sizeof(sb));
+	if (strcmp(sa, sb) == 0)
+		fail_msg("same key, new subject: the old certificate %s", sa);
+	p7_certrep_free(b);
+
 	/* Same transactionID, another key: refused. */
 	b = sgt_enroll(fx, "demo", tid, 1, fx->code);
 	sgt_expect_status(b, P7_STATUS_FAILURE, SG_FAIL_BADREQUEST,
@@ -70,11 +134,11 @@ test_idempotency(void **state)
 	p7_certrep_free(b);
 
 	/* The transaction still belongs to the first key. */
-	b = sgt_enroll(fx, "demo", tid, 0, fx->code);
+	b = reenroll(fx, "demo", tid, 0, "idem-renamed");
 	sgt_expect_status(b, P7_STATUS_SUCCESS, SG_FAIL_NONE,
 	    "after other key");
-	assert_int_equal(X509_cmp(sk_X509_value(a->certs, 0),
-	    sk_X509_value(b->certs, 0)), 0);
+	sgt_serial_hex(sk_X509_value(b->certs, 0), sc, sizeof(sc));
+	assert_string_equal(sb, sc);
 	p7_certrep_free(b);
 
 	/* A FAILURE is not final: the same transactionID may try again. */
@@ -398,6 +462,151 @@ test_idempotency_nonces(void **state)
 		p7_certrep_free(rep[i]);
 }
 
+/* ---- a finished transactionID and the same key (RFC 8894 3.2.1.1) ---- */
+
+/* The serial of the certificate a SUCCESS brings for "key". */
+static void
+issued_serial(struct sgt_fx *fx, const struct p7_certrep *rep, EVP_PKEY *key,
+    const char *what, char *out, size_t outsz)
+{
+	sgt_serial_hex(sgt_expect_issued(fx, rep, key, 2, what), out, outsz);
+}
+
+/*
+ * micromdm's scepclient derives the transactionID from the key, so its
+ * renewal with the same key arrives under the transactionID of the
+ * first enrollment; so does a re-enrollment after revocation. Each is a
+ * new request: a new certificate. A byte-for-byte resend is not.
+ */
+static void
+test_same_key(void **state)
+{
+	struct sgt_fx		*fx = *state;
+	struct p7_certrep	*rep;
+	struct ra_cert		 info;
+	struct sg_err		 err = { 0 };
+	X509			*a, *b;
+	EVP_PKEY		*k = fx->key[2];
+	uint8_t			*csr = NULL, *der = NULL, *rder = NULL;
+	size_t			 csrlen = 0, len = 0, rlen = 0;
+	char			 tid[64], sa[80], sb[80], sc[80], sd[80];
+
+	sgt_add_simple(fx, "rekey", 0, 30, false, RA_GETCERT_FULL_CHAIN);
+	sgt_transid(fx, "same-key", tid, sizeof(tid));
+	sgt_make_csr(k, "same-key", SGT_CODE, 0, &csr, &csrlen);
+	rep = send_csr(fx, "rekey", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+	    fx->cert[2], k, &der, &len);
+	a = sgt_expect_issued(fx, rep, k, 2, "first enrollment");
+	assert_true(X509_up_ref(a));
+	sgt_serial_hex(a, sa, sizeof(sa));
+	p7_certrep_free(rep);
+
+	/* RenewalReq, same key and transactionID, signed by "a". */
+	rep = send_csr(fx, "rekey", P7_TYPE_RENEWALREQ, tid, csr, csrlen, a,
+	    k, &rder, &rlen);
+	b = sgt_expect_issued(fx, rep, k, 2, "same-key renewal");
+	assert_true(X509_up_ref(b));
+	sgt_serial_hex(b, sb, sizeof(sb));
+	p7_certrep_free(rep);
+	if (strcmp(sa, sb) == 0)
+		fail_msg("same-key RenewalReq got the old certificate %s", sa);
+	sgt_cert_info(fx, a, &info);
+	assert_int_equal(info.status, RA_CERT_SUPERSEDED);
+
+	/* The renewal re-sent byte for byte: the same new certificate. */
+	rep = replay(fx, "rekey", rder, rlen, a, k);
+	issued_serial(fx, rep, k, "renewal resent", sc, sizeof(sc));
+	assert_string_equal(sb, sc);
+	p7_certrep_free(rep);
+	free(rder);
+
+	/* A PKCSReq signed by "b", no code: a renewal (RFC 8894 2.3). */
+	sgt_make_csr(k, "same-key", NULL, 0, &rder, &rlen);
+	free(der);
+	rep = send_csr(fx, "rekey", P7_TYPE_PKCSREQ, tid, rder, rlen, b, k,
+	    &der, &len);
+	issued_serial(fx, rep, k, "PKCSReq signed by the certificate", sc,
+	    sizeof(sc));
+	p7_certrep_free(rep);
+	free(der);
+	assert_string_not_equal(sb, sc);
+	sgt_cert_info(fx, b, &info);
+	assert_int_equal(info.status, RA_CERT_SUPERSEDED);
+	free(rder);
+
+	/* Revoked, then the first request again: a new certificate. */
+	assert_int_equal(ra_cert_revoke(fx->ra, sc, 0, &err), SG_OK);
+	rep = send_csr(fx, "rekey", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+	    fx->cert[2], k, &der, &len);
+	issued_serial(fx, rep, k, "re-enrollment after revocation", sd,
+	    sizeof(sd));
+	p7_certrep_free(rep);
+	if (strcmp(sc, sd) == 0)
+		fail_msg("re-enrollment got the revoked certificate %s", sc);
+
+	/* Byte for byte again now: the same (current) certificate. */
+	rep = replay(fx, "rekey", der, len, fx->cert[2], k);
+	issued_serial(fx, rep, k, "resend", sc, sizeof(sc));
+	assert_string_equal(sd, sc);
+	p7_certrep_free(rep);
+	free(der);
+	free(csr);
+	X509_free(a);
+	X509_free(b);
+}
+
+/*
+ * Issue 10: the victim's CSR re-sent under its transactionID, signed by
+ * another key, must not get the victim's certificate, pending or
+ * issued: a resumed transaction is signed by the key of its request.
+ */
+static void
+test_hijack(void **state)
+{
+	struct sgt_fx		*fx = *state;
+	struct p7_certrep	*rep;
+	struct ra_request	 req;
+	struct sg_err		 err = { 0 };
+	uint8_t			*csr = NULL, *der = NULL;
+	size_t			 csrlen = 0, len = 0, i;
+	char			 tid[64];
+
+	sgt_add_simple(fx, "hijack", 30, 30, true, RA_GETCERT_FULL_CHAIN);
+	sgt_transid(fx, "victim", tid, sizeof(tid));
+	sgt_make_csr(fx->key[4], "victim", SGT_CODE, 0, &csr, &csrlen);
+	rep = send_csr(fx, "hijack", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+	    fx->cert[4], fx->key[4], &der, &len);
+	sgt_expect_status(rep, P7_STATUS_PENDING, SG_FAIL_NONE, "victim");
+	p7_certrep_free(rep);
+	free(der);
+	for (i = 0; i < 2; i++) {
+		if (i == 1) {
+			assert_true(sgt_find_request(fx, RA_REQ_PENDING, tid,
+			    &req));
+			assert_int_equal(ra_request_approve(fx->ra, req.id,
+			    &err), SG_OK);
+		}
+		/* The same CSR, signed by client 1 (its own code too). */
+		rep = send_csr(fx, "hijack", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+		    fx->cert[1], fx->key[1], &der, &len);
+		free(der);
+		if (rep->status != P7_STATUS_FAILURE || rep->certs != NULL)
+			fail_msg("%s victim's CSR signed by another key: "
+			    "status %d, %d certificates", i ? "issued" :
+			    "pending", rep->status, rep->certs ?
+			    sk_X509_num(rep->certs) : 0);
+		assert_int_equal(rep->failinfo, SG_FAIL_BADREQUEST);
+		p7_certrep_free(rep);
+	}
+	/* The victim still collects its own. */
+	rep = send_csr(fx, "hijack", P7_TYPE_PKCSREQ, tid, csr, csrlen,
+	    fx->cert[4], fx->key[4], &der, &len);
+	sgt_expect_issued(fx, rep, fx->key[4], 2, "victim's resend");
+	p7_certrep_free(rep);
+	free(der);
+	free(csr);
+}
+
 static int
 setup(void **state)
 {
@@ -412,6 +621,8 @@ main(void)
 		cmocka_unit_test(test_manual),
 		cmocka_unit_test(test_renewal_manual),
 		cmocka_unit_test(test_idempotency_nonces),
+		cmocka_unit_test(test_same_key),
+		cmocka_unit_test(test_hijack),
 	};
 
 	return cmocka_run_group_tests(tests, setup, sgt_fx_teardown);
