@@ -20,6 +20,10 @@ admit(struct ra_op *op, const struct p7_csr *csr, bool renewal,
 {
 	struct sg_err	e;
 
+	if (!renewal && ra_ep_intune(&op->ep)) {
+		memset(acct, 0, sizeof(*acct));	/* Intune: no account */
+		return ra_intune_admit(op, csr);
+	}
 	if (!(renewal ? ra_auth_renewal(op, acct, old, oldsz) :
 	    ra_auth_code(op, csr, acct)))
 		return false;
@@ -108,7 +112,9 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 		ra_txn_answer(op, &t, NULL);
 		goto out;
 	}
-	if (ra_txn_issue(op->ra, &op->ep, &acct, csr, &t, &x, &e) != SG_OK) {
+	if ((!renewal && ra_ep_intune(&op->ep) ?
+	    ra_intune_issue(op, csr, &t, &x, &e) :
+	    ra_txn_issue(op->ra, &op->ep, &acct, csr, &t, &x, &e)) != SG_OK) {
 		ra_op_internal(op, "issuance", &e);
 		goto out;
 	}
