@@ -90,8 +90,7 @@ struct conf_azure {
 	int	revocation_interval;	/* seconds between downloads */
 	int	issue_wait;		/* seconds an enrollment may wait
 					 * for the upstream (no PENDING) */
-	bool	wait_success;		/* wait_for_success_notification:
-					 * its failure withholds the cert */
+	bool	wait_success;		/* wait_for_success_notification */
 };
 
 struct conf {

@@ -67,7 +67,7 @@ ra_intune_admit(struct ra_op *op, const struct p7_csr *csr)
 	/* The CSR rules first: a request we would refuse is not validated. */
 	if (ra_policy_check_csr(&op->ep, csr, true, &e) != SG_OK) {
 		ra_op_fail_err(op, &e);
-		op->failtext = op->err.msg;	/* as admit() in ra_enroll.c */
+		op->failtext = op->err.msg;	/* as admit() does */
 		return false;
 	}
 	/* The CSR exactly as decrypted: the challenge blob is inside (5.1). */
@@ -76,7 +76,7 @@ ra_intune_admit(struct ra_op *op, const struct p7_csr *csr)
 	if (rc == SG_OK)
 		return true;
 	if (rc == SG_EPOLICY) {
-		/* Intune's code is for the device's admin; it holds no secret. */
+		/* Intune's code is for the device's admin; no secret. */
 		ra_op_fail(op, SG_FAIL_BADREQUEST, NULL, "Intune: %s", v.code);
 		op->failtext = op->err.msg;
 		sg_log(SG_LOG_WARN, "transid=%s: Intune refused the request: "

@@ -27,7 +27,7 @@ struct srv_work {
 	pthread_t	  collector;
 	bool		  have_collector;
 	int		  poll_interval;
-	int		  tick;		/* collector's wake-up, seconds */
+	int		  tick;		/* collector period, s */
 	struct ra	 *ra;
 };
 

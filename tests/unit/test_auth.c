@@ -275,8 +275,8 @@ test_secret_not_stored_after_enroll(void **state)
 /* ---- Intune endpoints (ra_intune_flow.c, intune-scep.md 5, 6, 10) ---- */
 
 #define IN_CHALLENGE	"auth-test-intune-challenge"
-#define IN_SID		"tag:microsoft.com,2022-09-14:sid:S-1-5-21-1004336348-" \
-			"1177238915-682003330-1001"
+#define IN_SID	"tag:microsoft.com,2022-09-14:sid:" \
+		"S-1-5-21-1004336348-1177238915-682003330-1001"
 
 /* intune-double on a free port, its files in "dir"; its base URL. */
 static pid_t
@@ -508,7 +508,8 @@ test_intune_enroll(void **state)
 	}
 	GENERAL_NAMES_free(san);
 	if (!uri)
-		fail_msg("the strong-mapping SAN URI is not in the certificate");
+		fail_msg("the strong-mapping SAN URI is not in the "
+		    "certificate");
 	/* The profile's CA:FALSE, not the CSR's CA:TRUE. */
 	assert_non_null(bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL,
 	    NULL));
