@@ -219,6 +219,15 @@ static const struct key keys[] = {
 	{ "azure", "revocation", K_BOOL, 0, "false", 0, 0, NULL,
 	    A(revocation), "take revocation requests from Intune "
 	    "(PkiConnectorFEService)" },
+	{ "azure", "revocation_interval", K_INT, 0, "300", 1, 86400, NULL,
+	    A(revocation_interval), "seconds between downloads of "
+	    "Intune's revocation requests" },
+	{ "azure", "issue_wait", K_INT, 0, "60", 1, 600, NULL,
+	    A(issue_wait), "seconds an Intune enrollment waits for the "
+	    "upstream before FAILURE (Intune has no PENDING)" },
+	{ "azure", "wait_for_success_notification", K_BOOL, 0, "true", 0, 0,
+	    NULL, A(wait_success), "withhold the certificate when "
+	    "successNotification fails (false: send it, issue anyway)" },
 
 	{ "", "crypto", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
 	    "legacy algorithms" },

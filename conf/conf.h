@@ -87,6 +87,10 @@ struct conf_azure {
 	char	provider[128];		/* callerInfo and UserAgent */
 	int	timeout;		/* seconds per operation, all in */
 	bool	revocation;		/* take Intune's revocations (7) */
+	int	revocation_interval;	/* seconds between downloads */
+	int	issue_wait;		/* seconds an enrollment may wait
+					 * for the upstream (no PENDING) */
+	bool	wait_success;		/* wait_for_success_notification */
 };
 
 struct conf {

@@ -12,6 +12,7 @@
 #include <openssl/provider.h>
 
 #include "ra_int.h"
+#include "ra_intune.h"
 
 /* OpenSSL library state, loaded once per process (see common/sg.h). */
 static pthread_once_t	 legacy_once = PTHREAD_ONCE_INIT;
@@ -195,11 +196,29 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 	}
 	if ((rc = ra_store_open(conf->database, &ra->store, err)) != SG_OK)
 		goto out;
+	/* One Intune client per Azure account (no network call yet). */
+	for (; ra->nintune < conf->nazure; ra->nintune++)
+		if ((rc = ra_intune_open(&conf->azure[ra->nintune],
+		    &ra->intune[ra->nintune], err)) != SG_OK)
+			goto out;
 	build_caps(ra);
 	*out = ra;
 	ra = NULL;
 out:
 	ra_close(ra);
+	return rc;
+}
+
+enum sg_rc
+ra_reload(struct ra *ra, struct sg_err *err)
+{
+	enum sg_rc	rc = SG_OK;
+	size_t		i;
+
+	for (i = 0; i < ra->nintune; i++)
+		if (ra_intune_reload(ra->intune[i], rc == SG_OK ? err :
+		    NULL) != SG_OK)
+			rc = SG_ECONF;
 	return rc;
 }
 
@@ -214,6 +233,8 @@ ra_close(struct ra *ra)
 	ra_keys_free(&ra->keys);
 	ra_up_free(ra->up);
 	ra_throttle_free(ra->throttle);
+	for (i = 0; i < ra->nintune; i++)
+		ra_intune_free(ra->intune[i]);
 	for (i = 0; i < CONF_MAX_RA; i++) {
 		free(ra->cacert[i].cms);
 		free(ra->cacert[i].der);

@@ -242,6 +242,13 @@ struct ra_sync_item {
 enum sg_rc	 ra_open(const struct conf *conf, struct ra **out,
 		    struct sg_err *err);
 void		 ra_close(struct ra *);
+/*
+ * SIGHUP: re-read what may change under a running server without a
+ * restart, today the Azure client secrets (a rotated secret takes
+ * effect for the next token). Safe beside requests. SG_OK, or the
+ * first failure (the old secret stays in use for that account).
+ */
+enum sg_rc	 ra_reload(struct ra *, struct sg_err *);
 
 /*
  * An answer to a SCEP operation. "ctype" is a static string; "body" is
@@ -292,6 +299,17 @@ int		 ra_poll_interval(const struct ra *);
  * collector and CertPoll both end here). Returns how many changed.
  */
 size_t		 ra_collect_pending(struct ra *);
+/*
+ * Intune's revocation requests (ra_intune_flow.c, intune-scep.md 7):
+ * the seconds between runs of the job (the shortest
+ * azure.revocation_interval of the accounts with revocation = true; 0
+ * if none), and one run: each such account that is due downloads its
+ * requests, revokes each certificate its Intune endpoints issued
+ * through the upstream, uploads the results and audits them. Returns
+ * how many requests were answered. One caller at a time.
+ */
+int		 ra_intune_revocation_interval(const struct ra *);
+size_t		 ra_intune_revocations_run(struct ra *);
 
 /* ==== for tools/ (scepctl): the admin API ==== */
 

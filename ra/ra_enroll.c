@@ -21,6 +21,10 @@ admit(struct ra_op *op, const struct p7_csr *csr, bool renewal, bool by_cert,
 {
 	struct sg_err	e;
 
+	if (!renewal && ra_ep_intune(&op->ep)) {
+		memset(acct, 0, sizeof(*acct));	/* Intune: no account */
+		return ra_intune_admit(op, csr);
+	}
 	if (by_cert)
 		renewal = true;
 	else if (!(renewal ? ra_auth_renewal(op, acct, old, oldsz, true) :
@@ -74,7 +78,8 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	 * and in the renewal window, is a renewal (RFC 8894 2.3; certmonger,
 	 * strongSwan --cert): no access code. Any other signer: a code.
 	 */
-	if (!renewal) {
+	if (!renewal && !ra_ep_intune(&op->ep)) {
+		/* Intune devices renew with a fresh challenge instead. */
 		by_cert = ra_auth_renewal(op, &acct, old, sizeof(old), false);
 		if (op->status == RA_OP_INTERNAL)
 			goto out;
@@ -127,7 +132,9 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 		ra_txn_answer(op, &t, NULL);
 		goto out;
 	}
-	if (ra_txn_issue(op->ra, &op->ep, &acct, csr, &t, &x, &e) != SG_OK) {
+	if ((!renewal && ra_ep_intune(&op->ep) ?
+	    ra_intune_issue(op, csr, &t, &x, &e) :
+	    ra_txn_issue(op->ra, &op->ep, &acct, csr, &t, &x, &e)) != SG_OK) {
 		ra_op_internal(op, "issuance", &e);
 		goto out;
 	}

@@ -141,6 +141,11 @@ struct ra {
 	struct ra_throttle	*throttle;	/* wrong access codes */
 	uint8_t			*next_ca_p7;	/* GetNextCACert content */
 	size_t			 next_ca_p7_len; /* (unsigned inner set) */
+	/* One Intune client per conf->azure[i], same order. */
+	struct ra_intune	*intune[CONF_MAX_AZURE];
+	size_t			 nintune;
+	/* When each account's revocations are next due (collector only). */
+	time_t			 intune_rev_due[CONF_MAX_AZURE];
 };
 
 /* One PKIOperation being answered (ra.c and the handlers below). */
@@ -260,6 +265,30 @@ enum ra_signer {
  */
 enum ra_signer	 ra_auth_txn_signer(struct ra_op *,
 		    const struct ra_txn *t);
+
+/* ---- Intune endpoints (ra_intune_flow.c, docs/intune.md) ---- */
+
+/* Is "ep" a device-intune or client-intune endpoint? */
+bool		 ra_ep_intune(const struct ra_endpoint *ep);
+/*
+ * Admit a PKCSReq on an Intune endpoint instead of an access code: the
+ * endpoint's CSR policy, then validateRequest with the CSR exactly as
+ * decrypted. False: op holds the FAILURE (badRequest, Intune's code in
+ * failInfoText and the audit); nothing was sent but validateRequest.
+ */
+bool		 ra_intune_admit(struct ra_op *, const struct p7_csr *);
+/*
+ * Issue for an admitted Intune request "t": the endpoint's settings,
+ * the CSR's ValidityPeriod clamped to the term, a wait for an
+ * asynchronous upstream within azure.issue_wait (no PENDING: FAILURE
+ * when it runs out), then successNotification (its failure withholds
+ * the certificate unless wait_for_success_notification is false) or
+ * failureNotification. "t" holds the outcome and is written back; *out
+ * the certificate to deliver (caller frees) or NULL. Returns as
+ * ra_txn_issue().
+ */
+enum sg_rc	 ra_intune_issue(struct ra_op *, const struct p7_csr *,
+		    struct ra_txn *t, X509 **out, struct sg_err *);
 
 /* ---- the transaction state machine (ra_txn.c) ---- */
 

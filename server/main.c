@@ -60,17 +60,20 @@ notify(const char *state)
 }
 
 /*
- * SIGHUP: re-read and check "path". Nothing is applied: keys, listeners,
- * the store and the upstream are opened once (their reload is not written
- * yet), and admin data needs no reload since every request reads it.
+ * SIGHUP: re-read the Azure client secrets (ra_reload), and re-read and
+ * check "path". Nothing else is applied: keys, listeners, the store and
+ * the upstream are opened once (their reload is not written yet), and
+ * admin data needs no reload since every request reads it.
  */
 static void
-reload(const char *path)
+reload(struct ra *ra, const char *path)
 {
 	struct conf	*next;
 	struct sg_err	 err;
 
 	notify("RELOADING=1");
+	if (ra_reload(ra, &err) != SG_OK)
+		sg_log(SG_LOG_ERR, "SIGHUP: %s", err.msg);
 	if ((next = calloc(1, sizeof(*next))) == NULL)
 		sg_log(SG_LOG_ERR, "SIGHUP: out of memory");
 	else if (conf_load(path, next, &err) != SG_OK)
@@ -148,7 +151,7 @@ main(int argc, char *argv[])
 	    conf->threads);
 	notify("READY=1");
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
-		reload(path);
+		reload(ra, path);
 	sg_log(SG_LOG_INFO, "signal %d: stopping", sig);
 	notify("STOPPING=1");
 	ret = 0;

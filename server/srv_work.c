@@ -27,6 +27,7 @@ struct srv_work {
 	pthread_t	  collector;
 	bool		  have_collector;
 	int		  poll_interval;
+	int		  tick;		/* collector period, s */
 	struct ra	 *ra;
 };
 
@@ -56,7 +57,12 @@ worker(void *arg)
 	return NULL;
 }
 
-/* Collect pending upstream orders every poll_interval seconds. */
+/*
+ * Collect pending upstream orders every poll_interval seconds, and run
+ * Intune's revocation job when it is due (ra_intune_revocations_run
+ * keeps each account's schedule): the thread wakes at the shorter of
+ * the two intervals.
+ */
 static void *
 collector(void *arg)
 {
@@ -67,16 +73,18 @@ collector(void *arg)
 	pthread_mutex_lock(&w->lock);
 	while (!w->stopping) {
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += w->poll_interval;
+		until.tv_sec += w->tick;
 		while (!w->stopping && pthread_cond_timedwait(&w->more,
 		    &w->lock, &until) != ETIMEDOUT)
 			continue;
 		if (w->stopping)
 			break;
 		pthread_mutex_unlock(&w->lock);
-		if ((n = ra_collect_pending(w->ra)) > 0)
+		if (w->poll_interval > 0 &&
+		    (n = ra_collect_pending(w->ra)) > 0)
 			sg_log(SG_LOG_INFO, "collector: %zu pending order(s) "
 			    "finished", n);
+		(void)ra_intune_revocations_run(w->ra);
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -89,6 +97,7 @@ srv_work_start(struct ra *ra, size_t nthreads, size_t queue,
 {
 	struct srv_work	*w;
 	size_t		 i;
+	int		 rev;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
 	    (w->queue = calloc(queue, sizeof(*w->queue))) == NULL ||
@@ -113,7 +122,11 @@ srv_work_start(struct ra *ra, size_t nthreads, size_t queue,
 		srv_work_stop(w);
 		return sg_err_set(err, SG_EINTERNAL, "cannot start workers");
 	}
-	if (poll_interval > 0 &&
+	w->tick = poll_interval;
+	if ((rev = ra_intune_revocation_interval(ra)) > 0 &&
+	    (w->tick == 0 || rev < w->tick))
+		w->tick = rev;
+	if (w->tick > 0 &&
 	    pthread_create(&w->collector, NULL, collector, w) == 0)
 		w->have_collector = true;
 	*out = w;

@@ -262,6 +262,11 @@ ep_add(struct sc_ctx *ctx, int argc, char *argv[])
 		    "take them per account\n");
 		return SC_USAGE;
 	}
+	if (ep.azure[0] && conf_azure_find(ctx->conf, ep.azure) == NULL) {
+		fprintf(stderr, "scepctl: no azure account '%s' (see scepctl "
+		    "azure list)\n", ep.azure);
+		return SC_FAIL;
+	}
 	if (ra_endpoint_add(ctx->ra, &ep, &err) != SG_OK)
 		return sc_fail(&err);
 	ra_endpoint_url(ctx->ra, &ep, url, sizeof(url));
@@ -299,6 +304,11 @@ ep_edit(struct sc_ctx *ctx, int argc, char *argv[])
 	}
 	if (ep_options(argc, argv, &ep, false, &have_type) != SC_OK)
 		return sc_usage("endpoint");
+	if (ep.azure[0] && conf_azure_find(ctx->conf, ep.azure) == NULL) {
+		fprintf(stderr, "scepctl: no azure account '%s' (see scepctl "
+		    "azure list)\n", ep.azure);
+		return SC_FAIL;
+	}
 	if (ra_endpoint_update(ctx->ra, &ep, &err) != SG_OK)
 		return sc_fail(&err);
 	printf("endpoint '%s' updated\n", ep.name);

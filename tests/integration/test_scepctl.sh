@@ -16,6 +16,21 @@ set -euo pipefail
 sg_need jq timeout
 sg_setup
 cd "$WORK"
+# The Azure accounts the Intune endpoints below name: scepctl refuses an
+# --azure name the configuration does not define. The running scepgate
+# does not need them (no Intune enrollment here; test_intune.sh).
+printf 'scepctl-test-azure-secret\n' >"$DIR/azure.secret"
+chmod 600 "$DIR/azure.secret"
+cat >>"$CFG" <<'EOF'
+azure = (
+  { name = "contoso"; tenant = "contoso.onmicrosoft.com";
+    client_id = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+    client_secret_file = "azure.secret"; },
+  { name = "fabrikam"; tenant = "fabrikam.onmicrosoft.com";
+    client_id = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+    client_secret_file = "azure.secret"; }
+);
+EOF
 BASE=${URL%/demo}	# http://127.0.0.1:PORT/scep
 
 NPASS=0
@@ -258,9 +273,9 @@ check "the pem warning is not on stdout" test "${OUT/warning/}" == "$OUT"
 x 0 endpoint add laptops --type client --uri laptops
 check "no pem warning for cms-chain" test -z "$ERR"
 x 0 endpoint add phones --type device-intune --uri phones --org Acme \
-	--dept Sales --profile phones --term 90 --azure intune@example.com
+	--dept Sales --profile phones --term 90 --azure contoso
 x 0 endpoint add tablets --type client-intune --uri tablets --org Acme \
-	--profile tabs --term 30 --azure intune@example.com
+	--profile tabs --term 30 --azure contoso
 x 2 endpoint add kiosks --type device-intune --uri kiosks
 err_has "Intune endpoints need --org and --term"
 x 2 endpoint add kiosks --type client-intune --uri kiosks --org Acme
@@ -268,6 +283,9 @@ x 2 endpoint add kiosks --type device --uri kiosks --org Acme
 err_has "for Intune endpoints"
 x 2 endpoint add kiosks --type client --uri kiosks --term 30
 x 2 endpoint add kiosks --type client --uri kiosks --azure a@b
+x 1 endpoint add kiosks --type device-intune --uri kiosks --org Acme \
+	--term 30 --azure nosuch
+err_has "no azure account 'nosuch' (see scepctl azure list)"
 x 1 endpoint add kiosks --type device --uri routers
 err_has "already exists"
 x 1 endpoint add routers --type device --uri kiosks
@@ -317,7 +335,7 @@ jqt '.renewal_days == 30 and .min_rsa_bits == 2048 and .key_types == "rsa,ec"'
 jqt '.challenge_types == "printable,utf8,bmp,other"'
 x 0 endpoint show phones --json
 keys_are '.intune' "org,dept,profile,term_days,azure_account"
-jqt '.intune == {"org": "Acme", "dept": "Sales", "profile": "phones", "term_days": 90, "azure_account": "intune@example.com"}'
+jqt '.intune == {"org": "Acme", "dept": "Sales", "profile": "phones", "term_days": 90, "azure_account": "contoso"}'
 x 0 endpoint show tablets --json
 jqt '.type == "client-intune" and .intune.dept == "" and .intune.term_days == 30'
 x 0 endpoint show routers
@@ -376,9 +394,11 @@ x 2 endpoint edit routers --cacert-format p7
 x 1 endpoint edit nosuch --uri x
 err_has "no endpoint named 'nosuch'"
 x 2 endpoint edit
-x 0 endpoint edit phones --profile phones2 --term 60 --azure other@example.com
+x 1 endpoint edit phones --azure nosuch
+err_has "no azure account 'nosuch' (see scepctl azure list)"
+x 0 endpoint edit phones --profile phones2 --term 60 --azure fabrikam
 x 0 endpoint show phones --json
-jqt '.intune == {"org": "Acme", "dept": "Sales", "profile": "phones2", "term_days": 60, "azure_account": "other@example.com"}'
+jqt '.intune == {"org": "Acme", "dept": "Sales", "profile": "phones2", "term_days": 60, "azure_account": "fabrikam"}'
 x 1 endpoint edit phones --org Demo
 err_has "fixed"
 x 1 endpoint edit phones --dept HR
@@ -442,6 +462,10 @@ x 0 account add --endpoint laptops --name lab2 --org Demo --term 30 --approval m
 lab2code=$(sg_field 'access code' <<<"$OUT")
 code_ok "$lab2code"
 CODES+=("$lab2code")
+# Intune has no PENDING: no accounts, so no manual approval, there.
+x 1 account add --endpoint phones --name p-manual --org Acme --term 30 \
+	--approval manual
+err_has "endpoint 'phones' is an Intune endpoint: it has no accounts"
 check "two generated codes differ" test "$labcode" != "$lab2code"
 x 0 account add --endpoint laptops --name own --org Demo --term 30 --access-code Secret12345
 out_has "access code: Secret12345"

@@ -11,10 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "p7.h"
 #include "ra.h"
@@ -364,6 +370,270 @@ test_secret_not_stored_after_enroll(void **state)
 		fail_msg("the demo access code is in the database");
 }
 
+/* ---- Intune endpoints (ra_intune_flow.c, intune-scep.md 5, 6, 10) ---- */
+
+#define IN_CHALLENGE	"auth-test-intune-challenge"
+#define IN_SID	"tag:microsoft.com,2022-09-14:sid:" \
+		"S-1-5-21-1004336348-1177238915-682003330-1001"
+
+/* intune-double on a free port, its files in "dir"; its base URL. */
+static pid_t
+intune_start(const char *dir, char *base, size_t basesz)
+{
+	const char	*path = getenv("SG_INTUNE_DOUBLE");
+	char		 line[512], *p, *sp;
+	int		 fds[2];
+	pid_t		 pid;
+	FILE		*fp;
+
+	if (path == NULL)
+		path = "../doubles/intune/intune-double";
+	if (access(path, X_OK) != 0) {
+		print_message("no intune-double at %s: skipped\n", path);
+		skip();
+	}
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(126);
+		execl(path, "intune-double", "--port", "0", "--dir", dir,
+		    "--good-challenge", IN_CHALLENGE, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	close(fds[1]);
+	assert_non_null(fp = fdopen(fds[0], "r"));
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	assert_non_null(p = strstr(line, "http://"));
+	p[strcspn(p, " \n")] = '\0';
+	if ((sp = strrchr(p, '/')) != NULL && sp[1] == '\0')
+		*sp = '\0';
+	snprintf(base, basesz, "%s", p);
+	return pid;
+}
+
+/* DER SEQUENCE { BMPString name, BMPString value } at out. */
+static int
+nv_pair(const char *name, const char *value, unsigned char *out)
+{
+	ASN1_STRING	*s = NULL;
+	unsigned char	 body[200], *q = body;
+	const char	*v[2] = { name, value };
+	int		 i, n = 0;
+
+	for (i = 0; i < 2; i++) {
+		assert_true(ASN1_mbstring_copy(&s, (const unsigned char *)v[i],
+		    -1, MBSTRING_ASC, B_ASN1_BMPSTRING) > 0);
+		n += i2d_ASN1_BMPSTRING(s, &q);
+		ASN1_STRING_free(s);
+		s = NULL;
+	}
+	assert_true(n < 128);
+	out[0] = 0x30;
+	out[1] = (unsigned char)n;
+	memcpy(out + 2, body, (size_t)n);
+	return n + 2;
+}
+
+/* A subjectAltName of the strong-mapping URI and a DNS name. */
+static X509_EXTENSION *
+san_ext(void)
+{
+	GENERAL_NAMES	*gens = sk_GENERAL_NAME_new_null();
+	GENERAL_NAME	*g;
+	ASN1_IA5STRING	*ia5;
+	X509_EXTENSION	*e;
+	const char	*v[2] = { IN_SID, "dev.example" };
+	int		 i;
+
+	assert_non_null(gens);
+	for (i = 0; i < 2; i++) {
+		assert_non_null(g = GENERAL_NAME_new());
+		assert_non_null(ia5 = ASN1_IA5STRING_new());
+		assert_true(ASN1_STRING_set(ia5, v[i], -1));
+		GENERAL_NAME_set0_value(g, i == 0 ? GEN_URI : GEN_DNS, ia5);
+		assert_true(sk_GENERAL_NAME_push(gens, g));
+	}
+	assert_non_null(e = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens));
+	GENERAL_NAMES_free(gens);
+	return e;
+}
+
+/*
+ * What Windows sends: challengePassword "ch", a SAN with the strong
+ * mapping URI and a DNS name, a basicConstraints CA:TRUE request (never
+ * honoured), and ValidityPeriod "days" Days when days > 0. DER.
+ */
+static void
+intune_csr(EVP_PKEY *key, const char *ch, int days, uint8_t **der,
+    size_t *len)
+{
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	X509_ATTRIBUTE	*a = NULL;
+	X509_REQ	*req = X509_REQ_new();
+	X509_NAME	*n = X509_NAME_new();
+	ASN1_OBJECT	*oid = OBJ_txt2obj("1.3.6.1.4.1.311.13.2.1", 1);
+	unsigned char	 pair[256], *p = NULL;
+	char		 num[16];
+	int		 l;
+
+	assert_non_null(req);
+	assert_true(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"intune-unit", -1, -1, 0));
+	assert_true(X509_REQ_set_subject_name(req, n));
+	assert_true(X509_REQ_set_pubkey(req, key));
+	assert_true(X509_REQ_add1_attr_by_NID(req,
+	    NID_pkcs9_challengePassword, MBSTRING_ASC,
+	    (const unsigned char *)ch, -1));
+	/* By hand: the URI's comma would split an openssl.cnf value. */
+	assert_true(sk_X509_EXTENSION_push(exts, san_ext()));
+	assert_true(sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL,
+	    NULL, NID_basic_constraints, "critical,CA:TRUE")));
+	if (!X509_REQ_add_extensions(req, exts)) {
+		ERR_print_errors_fp(stderr);
+		fail_msg("X509_REQ_add_extensions");
+	}
+	if (days > 0) {
+		snprintf(num, sizeof(num), "%d", days);
+		l = nv_pair("ValidityPeriod", "Days", pair);
+		assert_non_null(a = X509_ATTRIBUTE_create_by_OBJ(NULL, oid,
+		    V_ASN1_SEQUENCE, pair, l));
+		l = nv_pair("ValidityPeriodUnits", num, pair);
+		assert_true(X509_ATTRIBUTE_set1_data(a, V_ASN1_SEQUENCE, pair,
+		    l));
+		assert_true(X509_REQ_add1_attr(req, a));
+	}
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	assert_true((l = i2d_X509_REQ(req, &p)) > 0);
+	*der = p;
+	*len = (size_t)l;
+	X509_ATTRIBUTE_free(a);
+	ASN1_OBJECT_free(oid);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	X509_NAME_free(n);
+	X509_REQ_free(req);
+}
+
+/* A PKCSReq of client "who" with "csr" to ra/uri. */
+static struct p7_certrep *
+intune_send(struct sgt_fx *fx, struct ra *ra, int who, uint8_t *csr,
+    size_t len)
+{
+	struct p7_req		 rq = { 0 };
+	struct p7_certrep	*rep;
+	char			 tid[64];
+
+	sgt_transid(fx, "intune", tid, sizeof(tid));
+	rq.type = P7_TYPE_PKCSREQ;
+	rq.transid = tid;
+	rq.data = csr;
+	rq.data_len = len;
+	rq.signer = fx->cert[who];
+	rq.signer_key = fx->key[who];
+	rep = sgt_send(fx, ra, "intune-unit", &rq, who);
+	OPENSSL_free(csr);
+	return rep;
+}
+
+/* Days from now to the end of "x", rounded. */
+static long
+days_left(const X509 *x)
+{
+	int	d = 0, s = 0;
+
+	assert_true(ASN1_TIME_diff(&d, &s, NULL, X509_get0_notAfter(x)));
+	return d + (s > 43200 ? 1 : 0);
+}
+
+/*
+ * A device-intune endpoint, validated by intune-double: the CSR's
+ * ValidityPeriod shortens the 30-day term and never lengthens it, the
+ * strong-mapping SAN URI survives (and nothing else the CSR asks for),
+ * and a challenge Intune refuses gives FAILURE with its code.
+ */
+static void
+test_intune_enroll(void **state)
+{
+	struct sgt_fx		*fx = *state;
+	struct sgt_variant	 v;
+	struct ra_endpoint	 ep;
+	struct p7_certrep	*rep;
+	GENERAL_NAMES		*san;
+	BASIC_CONSTRAINTS	*bc;
+	X509			*x;
+	uint8_t			*csr;
+	size_t			 len;
+	char			 dir[64], base[256], az[1024];
+	const char		*edits[2] = { "database = ", az };
+	pid_t			 pid;
+	int			 i;
+	bool			 uri = false;
+
+	snprintf(dir, sizeof(dir), "%s/intune", fx->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	pid = intune_start(dir, base, sizeof(base));
+	snprintf(az, sizeof(az), "azure = ( { name = \"contoso\"; tenant = "
+	    "\"contoso.onmicrosoft.com\"; client_id = "
+	    "\"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"; client_secret_file = "
+	    "\"%s/client_secret.txt\"; authority_url = \"%s/\"; graph_url = "
+	    "\"%s/\"; intune_url = \"%s/\"; timeout = 10; } );\ndatabase = ",
+	    dir, base, base, base);
+	sgt_variant_open(fx, "intune.cfg", edits, 2, &v);
+	memset(&ep, 0, sizeof(ep));
+	snprintf(ep.name, sizeof(ep.name), "intune-unit");
+	ep.type = RA_EP_DEVICE_INTUNE;
+	snprintf(ep.org, sizeof(ep.org), "Demo");
+	ep.term_days = 30;
+	snprintf(ep.azure, sizeof(ep.azure), "contoso");
+	sgt_add_endpoint(v.ra, &ep);
+
+	intune_csr(fx->key[3], IN_CHALLENGE, 10, &csr, &len);
+	rep = intune_send(fx, v.ra, 3, csr, len);
+	x = sgt_expect_issued(fx, rep, fx->key[3], 2, "ValidityPeriod 10");
+	assert_int_equal(days_left(x), 10);
+	assert_non_null(san = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+	    NULL));
+	assert_int_equal(sk_GENERAL_NAME_num(san), 2);
+	for (i = 0; i < sk_GENERAL_NAME_num(san); i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(san, i);
+
+		if (g->type == GEN_URI && strcmp((const char *)
+		    ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
+		    IN_SID) == 0)
+			uri = true;
+	}
+	GENERAL_NAMES_free(san);
+	if (!uri)
+		fail_msg("the strong-mapping SAN URI is not in the "
+		    "certificate");
+	/* The profile's CA:FALSE, not the CSR's CA:TRUE. */
+	assert_non_null(bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL,
+	    NULL));
+	assert_false(bc->ca);
+	BASIC_CONSTRAINTS_free(bc);
+	p7_certrep_free(rep);
+
+	intune_csr(fx->key[4], IN_CHALLENGE, 400, &csr, &len);
+	rep = intune_send(fx, v.ra, 4, csr, len);
+	x = sgt_expect_issued(fx, rep, fx->key[4], 2, "ValidityPeriod 400");
+	assert_int_equal(days_left(x), 30);
+	p7_certrep_free(rep);
+
+	intune_csr(fx->key[2], "not-the-challenge", 0, &csr, &len);
+	rep = intune_send(fx, v.ra, 2, csr, len);
+	sgt_expect_status(rep, P7_STATUS_FAILURE, SG_FAIL_BADREQUEST,
+	    "challenge refused by Intune");
+	assert_string_equal(rep->failtext,
+	    "Intune: ChallengeDeserializationError");
+	p7_certrep_free(rep);
+
+	sgt_variant_close(&v);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
 static int
 setup(void **state)
 {
@@ -379,6 +649,7 @@ main(void)
 		cmocka_unit_test(test_lockout),
 		cmocka_unit_test(test_secret_not_stored),
 		cmocka_unit_test(test_secret_not_stored_after_enroll),
+		cmocka_unit_test(test_intune_enroll),
 	};
 
 	return cmocka_run_group_tests(tests, setup, sgt_fx_teardown);

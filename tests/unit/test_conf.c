@@ -761,8 +761,8 @@ test_describe(void **state)
 		if (*p == '\n')
 			lines++;
 	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2, ...;
-	 * azure: 1 + 14 (test_azure_describe). */
-	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 6 + 2 + 1 + 14);
+	 * azure: 1 + 17 (test_azure_describe). */
+	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 6 + 2 + 1 + 17);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }
@@ -821,6 +821,8 @@ static const struct azcase azcases[] = {
 	    "azure[0].provider: must be printable ASCII" },
 	{ "timeout 0", "azure = ( " AZ1 "timeout = 0; } );\n",
 	    "azure[0].timeout: 0 is out of range 1..600" },
+	{ "issue_wait 601", "azure = ( " AZ1 "issue_wait = 601; } );\n",
+	    "azure[0].issue_wait: 601 is out of range 1..600" },
 	{ "unknown key", "azure = ( " AZ1 "proxy = \"x\"; } );\n",
 	    "unknown key 'azure[0].proxy'" },
 	{ "not a list", "azure = { name = \"a\"; };\n",
@@ -908,7 +910,9 @@ test_azure_values(void **state)
 	    "{ name = \"fabrikam\"; tenant = \"0000-1111\"; client_id = \"c2\";"
 	    " client_secret_file = \"az.secret\";"
 	    " intune_scope = \"https://api.manage.microsoft.com/.default\";"
-	    " revocation = true; timeout = 5; } );\n", name, conf, &err),
+	    " revocation = true; timeout = 5; issue_wait = 9;"
+	    " wait_for_success_notification = false; } );\n", name, conf,
+	    &err),
 	    SG_OK);
 	assert_int_equal(conf->nazure, 2);
 	a = conf_azure_find(conf, "contoso");
@@ -932,12 +936,17 @@ test_azure_values(void **state)
 	assert_string_equal(a->provider, "scepgate/0.1.0");
 	assert_int_equal(a->timeout, 30);
 	assert_false(a->revocation);
+	assert_int_equal(a->revocation_interval, 300);
+	assert_int_equal(a->issue_wait, 60);
+	assert_true(a->wait_success);
 	a = conf_azure_find(conf, "fabrikam");
 	assert_ptr_equal(a, &conf->azure[1]);
 	assert_string_equal(a->intune_scope,
 	    "https://api.manage.microsoft.com/.default");
 	assert_true(a->revocation);
 	assert_int_equal(a->timeout, 5);
+	assert_int_equal(a->issue_wait, 9);
+	assert_false(a->wait_success);
 	assert_null(conf_azure_find(conf, "Contoso"));
 	assert_null(conf_azure_find(conf, ""));
 	assert_null(conf_azure_find(conf, NULL));
@@ -959,6 +968,8 @@ test_azure_describe(void **state)
 		"https://api.manage.microsoft.com//.default",
 		"azure[].api_version", "2018-02-20", "azure[].provider",
 		"scepgate/0.1.0", "azure[].timeout", "azure[].revocation",
+		"azure[].revocation_interval", "azure[].issue_wait",
+		"azure[].wait_for_success_notification",
 	};
 	char	*buf = NULL;
 	size_t	 len = 0, i;
