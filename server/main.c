@@ -2,6 +2,9 @@
  * scepgate: the SCEP server. Reads the configuration once, opens the RA
  * (keys, store, upstream), serves until SIGINT or SIGTERM.
  */
+#include <sys/resource.h>
+
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +23,42 @@ usage(FILE *fp)
 	    "  --config FILE  the libconfig file (scepctl init writes one)\n"
 	    "  --check        validate the file, load keys, and exit\n"
 	    "  --version      print the version\n");
+}
+
+/* Descriptors beyond the connections: listener, epoll, database, logs. */
+#define FD_SPARE	128
+
+/*
+ * limits.connections needs as many descriptors: raise the soft
+ * RLIMIT_NOFILE up to the hard one, or say clearly what is missing.
+ */
+static bool
+raise_nofile(const struct conf *conf)
+{
+	struct rlimit	rl;
+	rlim_t		want = (rlim_t)conf->connection_limit + FD_SPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		fprintf(stderr, "scepgate: getrlimit: %s\n", strerror(errno));
+		return false;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return true;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		fprintf(stderr, "scepgate: limits.connections = %d needs %llu "
+		    "open files, but the hard limit (ulimit -Hn) is %llu: "
+		    "raise it or lower limits.connections\n",
+		    conf->connection_limit, (unsigned long long)want,
+		    (unsigned long long)rl.rlim_max);
+		return false;
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		fprintf(stderr, "scepgate: setrlimit(RLIMIT_NOFILE, %llu): "
+		    "%s\n", (unsigned long long)want, strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 int
@@ -77,6 +116,8 @@ main(int argc, char *argv[])
 		ret = 0;
 		goto out;
 	}
+	if (!raise_nofile(conf))
+		goto out;
 	if (srv_start(conf, ra, &srv, &err) != SG_OK) {
 		fprintf(stderr, "scepgate: %s\n", err.msg);
 		goto out;
