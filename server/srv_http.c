@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,8 @@ struct conns {
 	atomic_bool		 stop;
 	atomic_ulong		 cut_idle;	/* for the log at stop */
 	atomic_ulong		 cut_late;
+	atomic_llong		 log_sec;	/* mhd_log(): last line's second */
+	atomic_ulong		 log_dropped;
 };
 
 struct srv {
@@ -260,6 +263,30 @@ conn_reaper(void *arg)
 		pthread_mutex_unlock(&cs->lock);
 	}
 	return NULL;
+}
+
+/*
+ * libmicrohttpd's messages (MHD_OPTION_EXTERNAL_LOGGER). It writes one
+ * per refused connection, so a flood of connections would flood the log
+ * too: at most one line a second, with the count of those left out.
+ */
+static void __attribute__((format(printf, 2, 0)))
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct conns	*cs = cls;
+	long long	 now = now_ms() / 1000, last;
+	char		 msg[256];
+
+	last = atomic_load(&cs->log_sec);
+	if (last == now ||
+	    !atomic_compare_exchange_strong(&cs->log_sec, &last, now)) {
+		atomic_fetch_add(&cs->log_dropped, 1);
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\r\n")] = '\0';
+	sg_log(SG_LOG_WARN, "libmicrohttpd: %s (%lu lines left out before)",
+	    msg, atomic_exchange(&cs->log_dropped, 0));
 }
 
 static enum sg_rc
@@ -607,6 +634,7 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	     */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->connection_memory,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, &srv->conns,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv->conns,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_logger, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
 	    MHD_OPTION_END);
