@@ -271,7 +271,7 @@ def main():
     ap.add_argument("--idle", type=int, default=0)
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--request", default="")
-    ap.add_argument("--retry", type=float, default=1.0)
+    ap.add_argument("--retry", type=float, default=2.0)
     ap.add_argument("--rate", type=float, default=2000)
     ap.add_argument("--duration", type=float, default=60)
     ap.add_argument("--ready", default="")

@@ -60,17 +60,18 @@ hold() {
 	local name=$1
 	shift
 	rm -f "$WORK/$name.ready" "$WORK/$name.stop"
-	python3 "$LOAD" hold --port "$PORT" --duration 60 --ready "$WORK/$name.ready" \
+	python3 "$LOAD" hold --port "$PORT" --duration 120 --ready "$WORK/$name.ready" \
 		--report "$WORK/$name.json" --stop-file "$WORK/$name.stop" "$@" \
 		>"$WORK/$name.log" 2>&1 &
 	HOLD_PID=$!
 	pids+=("$HOLD_PID")
-	for _ in $(seq 300); do
+	# Up to 60 s: the ramp is slow on a loaded CI machine.
+	for _ in $(seq 600); do
 		[[ -f $WORK/$name.ready ]] && return 0
 		kill -0 "$HOLD_PID" 2>/dev/null || sg_fail "slowload.py: $(cat "$WORK/$name.log")"
 		sleep 0.1
 	done
-	sg_fail "slowload.py $name not ready after 30 s: $(cat "$WORK/$name.log")"
+	sg_fail "slowload.py $name not ready after 60 s: $(cat "$WORK/$name.log")"
 }
 
 # unhold NAME: stops it and prints its report.
