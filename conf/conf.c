@@ -253,6 +253,23 @@ static const struct key keys[] = {
 	{ "limits", "lockout_seconds", K_INT, 0, "900", 1, 86400, NULL,
 	    C(lockout_seconds), "window for counting wrong codes, and the "
 	    "length of a lockout" },
+	{ "limits", "connections_per_address", K_INT, 0, "64", 0, 100000,
+	    NULL, C(per_address), "concurrent connections from one IP "
+	    "address; 0: no limit" },
+	{ "limits", "idle_connections", K_INT, F_DERIVED,
+	    "3/4 of connections", 1, 100000, NULL, C(idle_connections),
+	    "connections without a complete request (new, kept alive or "
+	    "slow) before the oldest of them is closed" },
+	{ "limits", "header_timeout", K_INT, 0, "10", 1, 3600, NULL,
+	    C(header_timeout), "seconds from accept, or from the previous "
+	    "answer, until the request headers are in (not reset by data)" },
+	{ "limits", "body_timeout", K_INT, 0, "30", 1, 3600, NULL,
+	    C(body_timeout), "seconds from the request headers until the "
+	    "whole body is in (not reset by data)" },
+	{ "limits", "connection_memory", K_INT, 0, "8192", 4096, 1048576,
+	    NULL, C(connection_memory), "bytes per connection for the "
+	    "request line, headers and reply headers (a GET message up to "
+	    "about 7.5 KB at 8192); longer ones get 414 or 431" },
 
 	{ "", "log", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
 	    "logging" },
@@ -861,6 +878,28 @@ finish_azure(struct ctx *c)
 	return SG_OK;
 }
 
+/*
+ * limits.idle_connections defaults to 3/4 of limits.connections: the
+ * rest is headroom for requests being answered, so that a new client
+ * finds a free slot while the oldest idle connection is being closed.
+ */
+static enum sg_rc
+finish_limits(struct ctx *c)
+{
+	struct conf	*conf = c->conf;
+
+	if (conf->idle_connections == 0) {
+		conf->idle_connections = conf->connection_limit -
+		    conf->connection_limit / 4;
+		return SG_OK;
+	}
+	if (conf->idle_connections > conf->connection_limit)
+		return fail(c, NULL, "limits.idle_connections: %d is more than "
+		    "limits.connections (%d)", conf->idle_connections,
+		    conf->connection_limit);
+	return SG_OK;
+}
+
 /* Defaults that depend on other keys. */
 static enum sg_rc
 finish(struct ctx *c)
@@ -874,6 +913,9 @@ finish(struct ctx *c)
 	if (rc != SG_OK)
 		return rc;
 	rc = finish_azure(c);
+	if (rc != SG_OK)
+		return rc;
+	rc = finish_limits(c);
 	if (rc != SG_OK)
 		return rc;
 	if (conf->base_url[0] != '\0')

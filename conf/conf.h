@@ -124,6 +124,11 @@ struct conf {
 	int	workers;	/* PKIOperation worker threads */
 	int	lockout_failures; /* wrong codes before a lockout; 0: off */
 	int	lockout_seconds;  /* counting window and lockout length */
+	int	per_address;	/* connections from one IP address; 0: any */
+	int	idle_connections; /* waiting for a request; oldest cut */
+	int	header_timeout;	/* s: ready until the headers are in */
+	int	body_timeout;	/* s: headers until the body is in */
+	size_t	connection_memory; /* bytes per connection (libmicrohttpd) */
 
 	/* log = { ... } */
 	int	log_level;	/* enum sg_log_level */

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <sys/resource.h>
+
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -86,6 +89,42 @@ reload(struct ra *ra, const char *path)
 	notify("READY=1");
 }
 
+/* Descriptors beyond the connections: listener, epoll, database, logs. */
+#define FD_SPARE	128
+
+/*
+ * limits.connections needs as many descriptors: raise the soft
+ * RLIMIT_NOFILE up to the hard one, or say clearly what is missing.
+ */
+static bool
+raise_nofile(const struct conf *conf)
+{
+	struct rlimit	rl;
+	rlim_t		want = (rlim_t)conf->connection_limit + FD_SPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		fprintf(stderr, "scepgate: getrlimit: %s\n", strerror(errno));
+		return false;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return true;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		fprintf(stderr, "scepgate: limits.connections = %d needs %llu "
+		    "open files, but the hard limit (ulimit -Hn) is %llu: "
+		    "raise it or lower limits.connections\n",
+		    conf->connection_limit, (unsigned long long)want,
+		    (unsigned long long)rl.rlim_max);
+		return false;
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		fprintf(stderr, "scepgate: setrlimit(RLIMIT_NOFILE, %llu): "
+		    "%s\n", (unsigned long long)want, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -142,6 +181,8 @@ main(int argc, char *argv[])
 		ret = 0;
 		goto out;
 	}
+	if (!raise_nofile(conf))
+		goto out;
 	if (srv_start(conf, ra, &srv, &err) != SG_OK) {
 		fprintf(stderr, "scepgate: %s\n", err.msg);
 		goto out;

@@ -16,8 +16,11 @@ struct srv;
 
 /*
  * Start listening on conf->listen_address:listen_port with a pool of
- * conf->threads workers. "conf" and "ra" are borrowed and must outlive
- * the server. Free with srv_stop().
+ * conf->threads workers. Connections are bounded by the limits.* keys:
+ * in total, per address, waiting for a request (the oldest closed first),
+ * and by total deadlines for the headers and the body (docs/hardening.md).
+ * "conf" and "ra" are borrowed and must outlive the server. Free with
+ * srv_stop().
  */
 enum sg_rc	 srv_start(const struct conf *, struct ra *, struct srv **,
 		    struct sg_err *);

@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +26,62 @@
 /* Worker threads and queue length: RSA work plus upstream waits. */
 #define SRV_QUEUE	4096
 
+/*
+ * One TCP connection, from accept to close, kept for the deadlines and
+ * the idle cap (libmicrohttpd's own timeout is reset by every byte).
+ */
+enum conn_state {
+	CONN_WAIT = 0,	/* no complete request headers: new, kept alive, slow */
+	CONN_BODY,	/* headers in, receiving the body */
+	CONN_BUSY,	/* request in, being answered */
+	CONN_CUT,	/* shut down by us; libmicrohttpd closes it */
+};
+
+struct conn {
+	struct conn		*prev;	/* in the list of its state */
+	struct conn		*next;
+	int			 fd;
+	enum conn_state		 state;
+	long long		 since;	/* ms (monotonic): entered the state */
+};
+
+/* Oldest first: appended on entry, so the head expires first. */
+struct conn_list {
+	struct conn		*head;
+	struct conn		*tail;
+	size_t			 n;
+};
+
+/*
+ * Every connection in CONN_WAIT or CONN_BODY, under "lock": the notify
+ * callbacks run on each libmicrohttpd thread, the reaper on its own.
+ * libmicrohttpd reports MHD_CONNECTION_NOTIFY_CLOSED before it closes
+ * the socket, so an fd found here under the lock is still ours to
+ * shutdown(); it then sees end-of-file and closes the connection.
+ */
+struct conns {
+	pthread_mutex_t		 lock;
+	struct conn_list	 wait;
+	struct conn_list	 body;
+	size_t			 max_wait;	/* limits.idle_connections */
+	long long		 header_ms;
+	long long		 body_ms;
+	pthread_t		 reaper;
+	bool			 reaping;	/* the thread was started */
+	atomic_bool		 stop;
+	atomic_ulong		 cut_idle;	/* for the log at stop */
+	atomic_ulong		 cut_late;
+	atomic_llong		 log_sec;	/* mhd_log(): last line's second */
+	atomic_ulong		 log_dropped;
+};
+
 struct srv {
 	struct MHD_Daemon	*mhd;
 	const struct conf	*conf;
 	struct ra		*ra;
 	struct srv_work		*work;
 	struct srv_metrics	*metrics;
+	struct conns		 conns;
 };
 
 enum req_state {
@@ -56,6 +108,220 @@ struct req {
 	struct timespec		 start;
 };
 
+/* How often the reaper looks for connections past their deadline. */
+#define CONN_TICK_MS	250
+
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct conn_list *
+conn_list_of(struct conns *cs, enum conn_state state)
+{
+	if (state == CONN_WAIT)
+		return &cs->wait;
+	if (state == CONN_BODY)
+		return &cs->body;
+	return NULL;
+}
+
+static void
+conn_unlink(struct conns *cs, struct conn *c)
+{
+	struct conn_list	*l = conn_list_of(cs, c->state);
+
+	if (l == NULL)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	l->n--;
+}
+
+static void
+conn_append(struct conns *cs, struct conn *c)
+{
+	struct conn_list	*l = conn_list_of(cs, c->state);
+
+	if (l == NULL)
+		return;
+	c->prev = l->tail;
+	c->next = NULL;
+	if (l->tail != NULL)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	l->n++;
+}
+
+/* Caller holds the lock. The reply side of the socket closes too. */
+static void
+conn_cut(struct conns *cs, struct conn *c)
+{
+	conn_unlink(cs, c);
+	c->state = CONN_CUT;
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+/*
+ * Move "c" to "state" (never out of CONN_CUT). Entering CONN_WAIT past
+ * limits.idle_connections closes the oldest waiting connection: a new
+ * client always finds room, and a slow one is the first to go.
+ */
+static void
+conn_set(struct conns *cs, struct conn *c, enum conn_state state)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&cs->lock);
+	if (c->state != CONN_CUT) {
+		conn_unlink(cs, c);
+		c->state = state;
+		c->since = now_ms();
+		conn_append(cs, c);
+		while (cs->wait.n > cs->max_wait) {
+			conn_cut(cs, cs->wait.head);
+			atomic_fetch_add(&cs->cut_idle, 1);
+		}
+	}
+	pthread_mutex_unlock(&cs->lock);
+}
+
+/* The struct conn of a libmicrohttpd connection; NULL if none. */
+static struct conn *
+conn_of(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection is accepted or closed. */
+static void
+conn_notify(void *cls, struct MHD_Connection *con, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct conns			*cs = cls;
+	struct conn			*c = *socket_context;
+	const union MHD_ConnectionInfo	*ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (c == NULL)
+			return;
+		pthread_mutex_lock(&cs->lock);
+		conn_unlink(cs, c);
+		pthread_mutex_unlock(&cs->lock);
+		free(c);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+		return;		/* untracked: only the MHD timeout applies */
+	c->fd = ci->connect_fd;
+	c->state = CONN_BUSY;	/* in no list until conn_set() */
+	*socket_context = c;
+	conn_set(cs, c, CONN_WAIT);
+}
+
+/* Cut the connections of list "l" that entered it before "before". */
+static void
+conn_expire(struct conns *cs, struct conn_list *l, long long before)
+{
+	while (l->head != NULL && l->head->since < before) {
+		conn_cut(cs, l->head);
+		atomic_fetch_add(&cs->cut_late, 1);
+	}
+}
+
+/* The reaper thread: total deadlines for the headers and the body. */
+static void *
+conn_reaper(void *arg)
+{
+	struct conns		*cs = arg;
+	struct timespec		 tick = { 0, CONN_TICK_MS * 1000000L };
+	long long		 now;
+
+	while (!atomic_load(&cs->stop)) {
+		nanosleep(&tick, NULL);
+		now = now_ms();
+		pthread_mutex_lock(&cs->lock);
+		conn_expire(cs, &cs->wait, now - cs->header_ms);
+		conn_expire(cs, &cs->body, now - cs->body_ms);
+		pthread_mutex_unlock(&cs->lock);
+	}
+	return NULL;
+}
+
+/*
+ * libmicrohttpd's messages (MHD_OPTION_EXTERNAL_LOGGER). It writes one
+ * per refused connection, so a flood of connections would flood the log
+ * too: at most one line a second, with the count of those left out.
+ */
+static void __attribute__((format(printf, 2, 0)))
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct conns	*cs = cls;
+	long long	 now = now_ms() / 1000, last;
+	char		 msg[256];
+
+	last = atomic_load(&cs->log_sec);
+	if (last == now ||
+	    !atomic_compare_exchange_strong(&cs->log_sec, &last, now)) {
+		atomic_fetch_add(&cs->log_dropped, 1);
+		return;
+	}
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\r\n")] = '\0';
+	sg_log(SG_LOG_WARN, "libmicrohttpd: %s (%lu lines left out before)",
+	    msg, atomic_exchange(&cs->log_dropped, 0));
+}
+
+static enum sg_rc
+conns_start(struct conns *cs, const struct conf *conf, struct sg_err *err)
+{
+	if (pthread_mutex_init(&cs->lock, NULL) != 0)
+		return sg_err_set(err, SG_ENOMEM, "connection table lock");
+	cs->max_wait = (size_t)conf->idle_connections;
+	cs->header_ms = (long long)conf->header_timeout * 1000;
+	cs->body_ms = (long long)conf->body_timeout * 1000;
+	atomic_init(&cs->stop, false);
+	if (pthread_create(&cs->reaper, NULL, conn_reaper, cs) != 0) {
+		pthread_mutex_destroy(&cs->lock);
+		return sg_err_set(err, SG_ENOMEM, "connection reaper thread");
+	}
+	cs->reaping = true;
+	return SG_OK;
+}
+
+/* After MHD_stop_daemon(): every connection is closed and freed. */
+static void
+conns_stop(struct conns *cs)
+{
+	if (!cs->reaping)
+		return;
+	atomic_store(&cs->stop, true);
+	pthread_join(cs->reaper, NULL);
+	cs->reaping = false;
+	pthread_mutex_destroy(&cs->lock);
+	sg_log(SG_LOG_INFO, "connections closed by limits.idle_connections: "
+	    "%lu, by the header or body deadline: %lu",
+	    atomic_load(&cs->cut_idle), atomic_load(&cs->cut_late));
+}
+
 static void *
 uri_logger(void *cls, const char *uri, struct MHD_Connection *con)
 {
@@ -76,11 +342,12 @@ static void
 request_done(void *cls, struct MHD_Connection *con, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct srv	*srv = cls;
 	struct req	*req = *con_cls;
 
-	(void)cls;
-	(void)con;
-	(void)toe;
+	/* A kept-alive connection waits for its next request again. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		conn_set(&srv->conns, conn_of(con), CONN_WAIT);
 	if (req == NULL)
 		return;
 	free(req->raw_uri);
@@ -192,6 +459,7 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 		/* The first call has the headers only; the body follows. */
 		req->state = REQ_BODY;
 		req->con = con;
+		conn_set(&srv->conns, conn_of(con), CONN_BODY);
 		return MHD_YES;
 	case REQ_RUNNING:
 		return MHD_YES;	/* spurious: still on a worker */
@@ -208,6 +476,7 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	conn_set(&srv->conns, conn_of(con), CONN_BUSY);
 	peer_name(con, req->peer, sizeof(req->peer));
 	snprintf(req->method, sizeof(req->method), "%s", method);
 	if ((req->path = strdup(url)) == NULL)
@@ -284,9 +553,15 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 		free(srv);
 		return rc;
 	}
+	if ((rc = conns_start(&srv->conns, conf, err)) != SG_OK) {
+		srv_metrics_free(srv->metrics);
+		free(srv);
+		return rc;
+	}
 	if ((rc = srv_work_start(ra, (size_t)conf->workers, SRV_QUEUE,
 	    ra_poll_interval(ra), &srv->work, err)) != SG_OK) {
 		srv_metrics_free(srv->metrics);
+		conns_stop(&srv->conns);
 		free(srv);
 		return rc;
 	}
@@ -295,21 +570,27 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)conf->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)conf->connection_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)conf->per_address,
+	    /* Inactivity only; conn_reaper() enforces the total deadlines. */
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 	    /*
-	     * libmicrohttpd clears this per request on kept-alive
-	     * connections, and 1,000 connections hold it each: 48 KiB takes
-	     * a GET PKIOperation of a 4096-bit request with its chain
-	     * (scep-interop.md 1.3: 3.5-8 KB); longer URIs get 414. POST
-	     * bodies do not use it (srv_http.c collects them).
+	     * Each connection keeps this pool for its request line, headers
+	     * and reply headers while it lives, and a kept-alive one has
+	     * touched all of it: 8 KiB (the default) keeps 10,000 idle
+	     * connections near 100 MB and takes a GET message of about
+	     * 7.5 KB (scep-interop.md 1.3: 3.5-8 KB; larger ones get 414
+	     * or 431). POST bodies do not use it (handler() collects them).
 	     */
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48 * 1024),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->connection_memory,
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, &srv->conns,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv->conns,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_logger, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
 	    MHD_OPTION_END);
 	if (srv->mhd == NULL) {
 		srv_work_stop(srv->work);
 		srv_metrics_free(srv->metrics);
+		conns_stop(&srv->conns);
 		free(srv);
 		return sg_err_set(err, SG_EIO, "cannot listen on %s:%d",
 		    conf->listen_address, conf->listen_port);
@@ -329,5 +610,6 @@ srv_stop(struct srv *srv)
 	MHD_stop_daemon(srv->mhd);
 	srv_work_stop(srv->work);
 	srv_metrics_free(srv->metrics);
+	conns_stop(&srv->conns);
 	free(srv);
 }

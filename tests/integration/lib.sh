@@ -97,7 +97,13 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	[[ -n $CODE && -n $URL ]] ||
 		sg_fail "no access code or SCEP URL in scepctl init output: $out"
 
-	"$SCEPGATE" --config "$CFG" >"$DIR/server.log" 2>&1 &
+	sg_start
+}
+
+# Starts scepgate on the instance (appending to server.log) and waits
+# until it is healthy.
+sg_start() {
+	"$SCEPGATE" --config "$CFG" >>"$DIR/server.log" 2>&1 &
 	SG_PID=$!
 	for _ in $(seq 100); do
 		curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/healthz" &&
@@ -106,4 +112,11 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		sleep 0.1
 	done
 	sg_fail "scepgate not healthy after 10 s"
+}
+
+# Stops scepgate and starts it again (CFG is read once, at start).
+sg_restart() {
+	kill "$SG_PID" 2>/dev/null || true
+	wait "$SG_PID" 2>/dev/null || true
+	sg_start
 }

@@ -760,9 +760,9 @@ test_describe(void **state)
 	for (p = buf; *p != '\0'; p++)
 		if (*p == '\n')
 			lines++;
-	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2, ...;
-	 * azure: 1 + 17 (test_azure_describe). */
-	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 6 + 2 + 1 + 17);
+	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2,
+	 * limits 11, ...; azure: 1 + 17 (test_azure_describe). */
+	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 11 + 2 + 1 + 17);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }
@@ -985,6 +985,71 @@ test_azure_describe(void **state)
 	free(buf);
 }
 
+/*
+ * The limits against slow and idle clients (issue 10, section 2):
+ * defaults, the idle cap derived from limits.connections, ranges.
+ */
+#define BAD(l, m)	{ l, SG_ECONF, m, 0, 0, 0, 0, 0 }
+static void
+test_slow_limits(void **state)
+{
+	static const struct {
+		const char	*limits;
+		enum sg_rc	 rc;
+		const char	*msg;
+		int		 per_address, idle, header, body;
+		size_t		 memory;
+	} t[] = {
+		{ "", SG_OK, "", 64, 768, 10, 30, 8192 },
+		{ "connections = 1;", SG_OK, "", 64, 1, 10, 30, 8192 },
+		{ "connections = 12000;", SG_OK, "", 64, 9000, 10, 30, 8192 },
+		{ "connections_per_address = 0; idle_connections = 10;"
+		    " header_timeout = 1; body_timeout = 3600;"
+		    " connection_memory = 4096;", SG_OK, "", 0, 10, 1, 3600,
+		    4096 },
+		{ "connections = 100; idle_connections = 100;", SG_OK, "", 64,
+		    100, 10, 30, 8192 },
+		BAD("connections = 100; idle_connections = 101;",
+		    "limits.idle_connections: 101 is more than "
+		    "limits.connections (100)"),
+		BAD("idle_connections = 0;",
+		    "limits.idle_connections: 0 is out of range 1..100000"),
+		BAD("connections_per_address = -1;",
+		    "limits.connections_per_address: -1 is out of range"),
+		BAD("header_timeout = 0;",
+		    "limits.header_timeout: 0 is out of range 1..3600"),
+		BAD("body_timeout = 3601;",
+		    "limits.body_timeout: 3601 is out of range 1..3600"),
+		BAD("connection_memory = 4095;",
+		    "limits.connection_memory: 4095 is out of range"),
+	};
+	struct conf	conf;
+	struct sg_err	err;
+	char		text[1024];
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(text, sizeof(text), BASE "limits = { %s };\n",
+		    t[i].limits);
+		memset(&err, 0, sizeof(err));
+		if (conf_load_string(text, NAME, &conf, &err) != t[i].rc)
+			fail_msg("%s: rc %d, %s", t[i].limits, (int)err.rc,
+			    err.msg);
+		if (t[i].rc != SG_OK) {
+			if (strstr(err.msg, t[i].msg) == NULL)
+				fail_msg("%s: message \"%s\"", t[i].limits,
+				    err.msg);
+			continue;
+		}
+		assert_int_equal(conf.per_address, t[i].per_address);
+		assert_int_equal(conf.idle_connections, t[i].idle);
+		assert_int_equal(conf.header_timeout, t[i].header);
+		assert_int_equal(conf.body_timeout, t[i].body);
+		assert_int_equal(conf.connection_memory, t[i].memory);
+	}
+}
+
 int
 main(void)
 {
@@ -1002,6 +1067,7 @@ main(void)
 		cmocka_unit_test(test_azure_table),
 		cmocka_unit_test(test_azure_values),
 		cmocka_unit_test(test_azure_describe),
+		cmocka_unit_test(test_slow_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
