@@ -70,7 +70,7 @@ enum ra_getcert_fmt {
 #define RA_SAN_UPN		0x10
 #define RA_SAN_NONE		0x100	/* explicitly none */
 #define RA_SAN_DEFAULT		(RA_SAN_DNS | RA_SAN_IP | RA_SAN_EMAIL)
-#define RA_PATTERN_MAX		256	/* name_pattern, with its NUL */
+#define RA_PATTERN_MAX		256	/* name_pattern with its NUL */
 
 struct ra_endpoint {
 	int64_t			id;
@@ -90,8 +90,8 @@ struct ra_endpoint {
 	int			san_types;	/* RA_SAN_* */
 	/* CN, DNS and email must match: globs, comma-separated; "" any */
 	char			name_pattern[RA_PATTERN_MAX];
-	bool			subject_from_csr; /* false: O/OU of account */
-	bool			renewal_any_names; /* false: kept on renewal */
+	bool			subject_from_csr; /* false: account O/OU */
+	bool			renewal_any_names; /* false: names kept */
 	/* Intune endpoints: what accounts supply on plain SCEP ones. */
 	char			org[RA_NAME_MAX];
 	char			dept[RA_NAME_MAX];

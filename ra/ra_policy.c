@@ -185,7 +185,7 @@ ra_policy_account_place(struct ra *ra, const struct ra_endpoint *ep,
 
 /* Microsoft's strong certificate mapping (KB5014754), Intune only. */
 #define SID_URI_PREFIX	"tag:microsoft.com,2022-09-14:sid:"
-#define NAME_TEXT_MAX	256	/* longest CN, DNS name or email checked */
+#define NAME_TEXT_MAX	256	/* longest CN, DNS name, email checked */
 /* The transaction row's subject (struct ra_txn, struct ra_request). */
 #define TXN_SUBJECT_MAX	sizeof(((struct ra_txn *)0)->subject)
 

@@ -181,18 +181,18 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 			*have_type = true;
 			break;
 		case 'u':
-			if (!sc_arg_copy(ep->uri, sizeof(ep->uri), "--uri",
-			    optarg))
+			if (!sc_arg_copy(ep->uri, sizeof(ep->uri),
+			    "--uri", optarg))
 				return SC_USAGE;
 			break;
 		case 'r':
-			if (!sc_arg_copy(ep->ra_id, sizeof(ep->ra_id), "--ra",
-			    optarg))
+			if (!sc_arg_copy(ep->ra_id, sizeof(ep->ra_id),
+			    "--ra", optarg))
 				return SC_USAGE;
 			break;
 		case 'E':
-			if (!sc_arg_copy(ep->ra_enc_id, sizeof(ep->ra_enc_id), "--ra-enc",
-			    optarg))
+			if (!sc_arg_copy(ep->ra_enc_id, sizeof(ep->ra_enc_id),
+			    "--ra-enc", optarg))
 				return SC_USAGE;
 			break;
 		case 'c':
@@ -236,18 +236,18 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 			}
 			break;
 		case 'o':
-			if (!sc_arg_copy(ep->org, sizeof(ep->org), "--org",
-			    optarg))
+			if (!sc_arg_copy(ep->org, sizeof(ep->org),
+			    "--org", optarg))
 				return SC_USAGE;
 			break;
 		case 'd':
-			if (!sc_arg_copy(ep->dept, sizeof(ep->dept), "--dept",
-			    optarg))
+			if (!sc_arg_copy(ep->dept, sizeof(ep->dept),
+			    "--dept", optarg))
 				return SC_USAGE;
 			break;
 		case 'p':
-			if (!sc_arg_copy(ep->profile, sizeof(ep->profile), "--profile",
-			    optarg))
+			if (!sc_arg_copy(ep->profile, sizeof(ep->profile),
+			    "--profile", optarg))
 				return SC_USAGE;
 			break;
 		case 'T':
@@ -256,8 +256,8 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 			ep->term_days = (int)v;
 			break;
 		case 'a':
-			if (!sc_arg_copy(ep->azure, sizeof(ep->azure), "--azure",
-			    optarg))
+			if (!sc_arg_copy(ep->azure, sizeof(ep->azure),
+			    "--azure", optarg))
 				return SC_USAGE;
 			break;
 		case 'S':
