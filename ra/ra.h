@@ -56,6 +56,22 @@ enum ra_getcert_fmt {
 #define RA_CHAL_BMP		0x04
 #define RA_CHAL_OTHER		0x08	/* T61, IA5, Universal */
 
+/*
+ * Name policy of an endpoint (docs/names.md): the subjectAltName types a
+ * CSR may ask for. 0 when adding means the default, RA_SAN_DEFAULT;
+ * RA_SAN_NONE alone means no SAN at all. On Intune endpoints the
+ * strong-mapping URI tag:microsoft.com,2022-09-14:sid:<SID> is always
+ * allowed.
+ */
+#define RA_SAN_DNS		0x01
+#define RA_SAN_IP		0x02
+#define RA_SAN_EMAIL		0x04
+#define RA_SAN_URI		0x08
+#define RA_SAN_UPN		0x10
+#define RA_SAN_NONE		0x100	/* explicitly none */
+#define RA_SAN_DEFAULT		(RA_SAN_DNS | RA_SAN_IP | RA_SAN_EMAIL)
+#define RA_PATTERN_MAX		256	/* name_pattern with its NUL */
+
 struct ra_endpoint {
 	int64_t			id;
 	char			name[RA_NAME_MAX];
@@ -70,6 +86,12 @@ struct ra_endpoint {
 	int			key_types;	/* RA_KEY_* */
 	int			challenge_types; /* RA_CHAL_* */
 	bool			delegated;	/* false: General (all orgs) */
+	/* Names (docs/names.md). */
+	int			san_types;	/* RA_SAN_* */
+	/* CN, DNS and email must match: globs, comma-separated; "" any */
+	char			name_pattern[RA_PATTERN_MAX];
+	bool			subject_from_csr; /* false: account O/OU */
+	bool			renewal_any_names; /* false: names kept */
 	/* Intune endpoints: what accounts supply on plain SCEP ones. */
 	char			org[RA_NAME_MAX];
 	char			dept[RA_NAME_MAX];

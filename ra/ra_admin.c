@@ -16,6 +16,10 @@
 static enum sg_rc
 check_name(const char *what, const char *name, struct sg_err *err)
 {
+	if (strlen(name) >= RA_NAME_MAX)
+		return sg_err_set(err, SG_EPOLICY, "%s name of %zu bytes is "
+		    "too long: at most %d", what, strlen(name),
+		    RA_NAME_MAX - 1);
 	if (!ra_policy_name_ok(name))
 		return sg_err_set(err, SG_EPOLICY, "%s name '%s': use 1 to %d "
 		    "letters, digits, spaces and . _ - @", what, name,
@@ -88,6 +92,26 @@ org_exists(struct ra *ra, const char *org, const char *dept,
 	return SG_OK;
 }
 
+/*
+ * The name policy of an endpoint (docs/names.md): SAN types default to
+ * RA_SAN_DEFAULT, "none" stands alone, the pattern must be valid.
+ */
+static enum sg_rc
+check_names(struct ra_endpoint *ep, struct sg_err *err)
+{
+	if (ep->san_types == 0)
+		ep->san_types = RA_SAN_DEFAULT;
+	if ((ep->san_types & RA_SAN_NONE) && ep->san_types != RA_SAN_NONE)
+		return sg_err_set(err, SG_EPOLICY, "SAN types: 'none' "
+		    "excludes every other type");
+	if (!ra_policy_pattern_ok(ep->name_pattern))
+		return sg_err_set(err, SG_EPOLICY, "name pattern '%s': globs "
+		    "of letters, digits and . - _ @ * ? [ ] !, separated by "
+		    "commas, at most %d bytes", ep->name_pattern,
+		    RA_PATTERN_MAX - 1);
+	return SG_OK;
+}
+
 /* URI extensions: one path segment of URL-safe characters. */
 static bool
 uri_ok(const char *uri)
@@ -150,6 +174,8 @@ ra_endpoint_add(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
 		    "3650 days", ep->renewal_days);
 		goto out;
 	}
+	if ((rc = check_names(ep, err)) != SG_OK)
+		goto out;
 	rc = ra_store_endpoint_add(ra->store, ep, err);
 out:
 	ra_audit_admin(ra, "endpoint add", ep->name, NULL, rc, err, ep->uri);
@@ -309,6 +335,8 @@ ra_endpoint_update(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
 		    "are fixed once the endpoint exists");
 		goto out;
 	}
+	if ((rc = check_names(ep, err)) != SG_OK)
+		goto out;
 	ep->id = cur.id;
 	ep->created = cur.created;
 	ep->delegated = cur.delegated;
@@ -367,6 +395,12 @@ ra_account_edit(struct ra *ra, const char *endpoint, const char *name,
 	if ((rc = ra_store_account_by_name(ra->store, endpoint, name, &a,
 	    err)) != SG_OK)
 		goto out;
+	if (ed->profile != NULL && strlen(ed->profile) >= sizeof(a.profile)) {
+		rc = sg_err_set(err, SG_EPOLICY, "profile name of %zu bytes is "
+		    "too long: at most %zu", strlen(ed->profile),
+		    sizeof(a.profile) - 1);
+		goto out;
+	}
 	if (ed->profile != NULL)
 		snprintf(a.profile, sizeof(a.profile), "%s", ed->profile);
 	if (ed->term_days != 0) {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ra_int.h"
+#include "ra_policy.h"
 
 /*
  * Admit the request: who asks (access code or old certificate; "by_cert"
@@ -38,7 +39,10 @@ admit(struct ra_op *op, const struct p7_csr *csr, bool renewal, bool by_cert,
 		return false;
 	}
 	/* A renewal proves itself with its certificate, not a code. */
-	if (ra_policy_check_csr(&op->ep, csr, !renewal, &e) != SG_OK) {
+	if (ra_policy_check_csr(&op->ep, csr, !renewal, &e) != SG_OK ||
+	    ra_policy_check_names(&op->ep, csr->req, &e) != SG_OK ||
+	    (renewal && ra_policy_renewal_names(op->msg->signer, csr,
+	    &op->ep, &e) != SG_OK)) {
 		ra_op_fail_err(op, &e);
 		/*
 		 * The CSR rule's own words ("RSA key of 1024 bits is below

@@ -83,6 +83,16 @@ struct ra_x509_req {
 };
 enum sg_rc	 ra_x509_make(const struct ra_x509_req *, X509 **out,
 		    struct sg_err *);
+/*
+ * The subject the local CA issues for request "csr" (borrowed) on "ep"
+ * (docs/names.md): the request's, or, unless ep->subject_from_csr, the
+ * request's without O and OU, with the organization and department of
+ * "with" (the account's) before the first CN. *out is the caller's
+ * (X509_NAME_free). SG_ENOMEM, SG_EINTERNAL.
+ */
+enum sg_rc	 ra_x509_subject(const struct ra_endpoint *ep,
+		    const struct ra_issuance *with, X509_REQ *csr,
+		    X509_NAME **out, struct sg_err *);
 /* Uppercase hex serial of "x" into out (at least 80 bytes). */
 void		 ra_x509_serial(const X509 *x, char *out, size_t outsz);
 

@@ -33,4 +33,32 @@ enum sg_rc	 ra_policy_account_place(struct ra *,
 enum sg_rc	 ra_policy_hint(enum sg_rc rc, const char *hint,
 		    struct sg_err *);
 
+/*
+ * Is "list" a valid name_pattern: "" or globs of letters, digits and
+ * . - _ @ * ? [ ] !, comma-separated, shorter than RA_PATTERN_MAX?
+ */
+bool		 ra_policy_pattern_ok(const char *list);
+/*
+ * The endpoint's name policy (docs/names.md) on a request "req"
+ * (borrowed): the subject fits the transaction row, each CN and subject
+ * emailAddress matches ep->name_pattern, each subjectAltName is of an
+ * allowed type (ep->san_types; on Intune endpoints the strong-mapping
+ * SID URI always) and DNS names and emails match the pattern. SG_OK, or
+ * SG_EPOLICY with failInfo badRequest and a message naming the field
+ * ("SAN type upn is not allowed on endpoint 'demo'"), SG_EPARSE for an
+ * undecodable SAN, SG_ENOMEM.
+ */
+enum sg_rc	 ra_policy_check_names(const struct ra_endpoint *ep,
+		    X509_REQ *req, struct sg_err *);
+/*
+ * A RenewalReq keeps the names of the certificate it renews ("old",
+ * the signer; borrowed) unless ep->renewal_any_names: every subject
+ * attribute asked for is in the old subject and each old CN is asked
+ * for (O and OU are not compared when they come from the account), and
+ * the subjectAltNames are the same set. SG_OK, or SG_EPOLICY with
+ * failInfo badRequest saying which differs.
+ */
+enum sg_rc	 ra_policy_renewal_names(X509 *old, const struct p7_csr *csr,
+		    const struct ra_endpoint *ep, struct sg_err *);
+
 #endif /* RA_POLICY_H */

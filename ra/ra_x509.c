@@ -189,3 +189,54 @@ ra_x509_serial(const X509 *x, char *out, size_t outsz)
 	OPENSSL_free(hex);
 	BN_free(bn);
 }
+
+/* Add O (and OU) of "with" to "name" at position "loc" (-1: the end). */
+static int
+add_org(X509_NAME *name, const struct ra_issuance *with, int loc)
+{
+	if (with->org[0] != '\0' && !X509_NAME_add_entry_by_NID(name,
+	    NID_organizationName, MBSTRING_UTF8,
+	    (const unsigned char *)with->org, -1, loc, 0))
+		return 0;
+	if (loc >= 0 && with->org[0] != '\0')
+		loc++;
+	return with->dept[0] == '\0' || X509_NAME_add_entry_by_NID(name,
+	    NID_organizationalUnitName, MBSTRING_UTF8,
+	    (const unsigned char *)with->dept, -1, loc, 0);
+}
+
+enum sg_rc
+ra_x509_subject(const struct ra_endpoint *ep, const struct ra_issuance *with,
+    X509_REQ *csr, X509_NAME **out, struct sg_err *err)
+{
+	const X509_NAME	*req = X509_REQ_get_subject_name(csr);
+	X509_NAME	*name = NULL;
+	X509_NAME_ENTRY	*ne;
+	int		 i, nid, cn = -1, ok = 1;
+
+	if (ep->subject_from_csr) {
+		if ((*out = X509_NAME_dup(req)) == NULL)
+			return sg_err_set(err, SG_ENOMEM, "subject");
+		return SG_OK;
+	}
+	if ((name = X509_NAME_new()) == NULL)
+		return sg_err_set(err, SG_ENOMEM, "subject");
+	/* The request's attributes but O and OU, in order. */
+	for (i = 0; ok && i < X509_NAME_entry_count(req); i++) {
+		ne = X509_NAME_get_entry(req, i);
+		nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(ne));
+		if (nid == NID_organizationName ||
+		    nid == NID_organizationalUnitName)
+			continue;
+		if (nid == NID_commonName && cn < 0)
+			cn = X509_NAME_entry_count(name);
+		ok = X509_NAME_add_entry(name, ne, -1, 0);
+	}
+	/* The account's O and OU go before the CN, as SCM puts them. */
+	if (!ok || !add_org(name, with, cn)) {
+		X509_NAME_free(name);
+		return sg_err_set(err, SG_EINTERNAL, "subject");
+	}
+	*out = name;
+	return SG_OK;
+}

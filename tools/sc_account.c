@@ -41,23 +41,31 @@ parse(int argc, char *argv[], struct acct_args *aa)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
-			snprintf(aa->a.endpoint, sizeof(aa->a.endpoint), "%s",
-			    optarg);
+			if (!sc_arg_copy(aa->a.endpoint, sizeof(aa->a.endpoint),
+			    "--endpoint", optarg))
+				return SC_USAGE;
 			break;
 		case 'n':
-			snprintf(aa->a.name, sizeof(aa->a.name), "%s", optarg);
+			if (!sc_arg_copy(aa->a.name, sizeof(aa->a.name),
+			    "--name", optarg))
+				return SC_USAGE;
 			break;
 		case 'o':
-			snprintf(aa->a.org, sizeof(aa->a.org), "%s", optarg);
+			if (!sc_arg_copy(aa->a.org, sizeof(aa->a.org),
+			    "--org", optarg))
+				return SC_USAGE;
 			aa->have_org = true;
 			break;
 		case 'd':
-			snprintf(aa->a.dept, sizeof(aa->a.dept), "%s", optarg);
+			if (!sc_arg_copy(aa->a.dept, sizeof(aa->a.dept),
+			    "--dept", optarg))
+				return SC_USAGE;
 			aa->have_org = true;
 			break;
 		case 'p':
-			snprintf(aa->a.profile, sizeof(aa->a.profile), "%s",
-			    optarg);
+			if (!sc_arg_copy(aa->a.profile, sizeof(aa->a.profile),
+			    "--profile", optarg))
+				return SC_USAGE;
 			aa->have_profile = true;
 			break;
 		case 't':

@@ -42,15 +42,31 @@ audit_json(const struct ra_audit_rec *a)
 	    "details", a->details);
 }
 
-/* RFC 4180: quote every field, double the quotes inside. */
+/*
+ * RFC 4180: quote every field, double the quotes inside. Against CSV
+ * injection (OWASP "CSV Injection"): a field a spreadsheet would take
+ * for a formula, starting with = + - @ or a control character (tab,
+ * CR), gets a leading single quote, and control characters are written
+ * as \xNN so that none reaches the spreadsheet or a terminal.
+ */
 static void
 csv_field(const char *s, bool last)
 {
+	unsigned char	c = (unsigned char)s[0];
+
 	putchar('"');
+	if (c == '=' || c == '+' || c == '-' || c == '@' || (c != '\0' &&
+	    (c < 0x20 || c == 0x7f)))
+		putchar('\'');
 	for (; *s != '\0'; s++) {
-		if (*s == '"')
+		c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f) {
+			printf("\\x%02x", c);
+			continue;
+		}
+		if (c == '"')
 			putchar('"');
-		putchar(*s);
+		putchar(c);
 	}
 	putchar('"');
 	putchar(last ? '\n' : ',');

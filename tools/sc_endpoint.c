@@ -40,6 +40,11 @@ static const char *const chal_names[] = { "printable", "utf8", "bmp",
 static const int chal_bits[] = { RA_CHAL_PRINTABLE, RA_CHAL_UTF8,
     RA_CHAL_BMP, RA_CHAL_OTHER };
 
+static const char *const san_names[] = { "dns", "ip", "email", "uri", "upn",
+    "none", NULL };
+static const int san_bits[] = { RA_SAN_DNS, RA_SAN_IP, RA_SAN_EMAIL,
+    RA_SAN_URI, RA_SAN_UPN, RA_SAN_NONE };
+
 static void
 bits_text(int v, const char *const *names, const int *bits, char *out,
     size_t outsz)
@@ -58,7 +63,7 @@ ep_json(struct ra *ra, const struct ra_endpoint *ep)
 {
 	struct ra_deleg	*d = NULL;
 	struct sg_err	 err;
-	char		 url[512], created[32], keys[32], chal[64];
+	char		 url[512], created[32], keys[32], chal[64], san[64];
 	json_t		*v, *dl;
 	size_t		 n = 0, i;
 
@@ -67,6 +72,7 @@ ep_json(struct ra *ra, const struct ra_endpoint *ep)
 	bits_text(ep->key_types, key_names, key_bits, keys, sizeof(keys));
 	bits_text(ep->challenge_types, chal_names, chal_bits, chal,
 	    sizeof(chal));
+	bits_text(ep->san_types, san_names, san_bits, san, sizeof(san));
 	v = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, "
 	    "s:i, s:s, s:s, s:s, s:s}",
 	    "id", (json_int_t)ep->id, "name", ep->name, "uri", ep->uri,
@@ -78,6 +84,11 @@ ep_json(struct ra *ra, const struct ra_endpoint *ep)
 	    "key_types", keys, "challenge_types", chal,
 	    "delegation", ep->delegated ? "customized" : "general",
 	    "created", created);
+	if (v != NULL)
+		json_object_update_new(v, json_pack("{s:s, s:s, s:s, s:s}",
+		    "san_types", san, "name_pattern", ep->name_pattern,
+		    "subject_org", ep->subject_from_csr ? "csr" : "account",
+		    "renewal_names", ep->renewal_any_names ? "any" : "same"));
 	if (v != NULL && (ep->type == RA_EP_DEVICE_INTUNE ||
 	    ep->type == RA_EP_CLIENT_INTUNE))
 		json_object_set_new(v, "intune", json_pack("{s:s, s:s, s:s, "
@@ -94,6 +105,37 @@ ep_json(struct ra *ra, const struct ra_endpoint *ep)
 		free(d);
 	}
 	return v;
+}
+
+/* The name policy options (docs/names.md). */
+static int
+name_option(int c, const char *arg, struct ra_endpoint *ep)
+{
+	switch (c) {
+	case 'S':
+		if (parse_bits(arg, san_names, san_bits, &ep->san_types))
+			return SC_OK;
+		fprintf(stderr, "scepctl: --san-types: a list of dns, ip, "
+		    "email, uri, upn; or none\n");
+		return SC_USAGE;
+	case 'P':
+		return sc_arg_copy(ep->name_pattern, sizeof(ep->name_pattern),
+		    "--name-pattern", arg) ? SC_OK : SC_USAGE;
+	case 'O':
+		if (strcmp(arg, "account") != 0 && strcmp(arg, "csr") != 0) {
+			fprintf(stderr, "scepctl: --subject-org: account or "
+			    "csr\n");
+			return SC_USAGE;
+		}
+		ep->subject_from_csr = strcmp(arg, "csr") == 0;
+		return SC_OK;
+	}
+	if (strcmp(arg, "same") != 0 && strcmp(arg, "any") != 0) {
+		fprintf(stderr, "scepctl: --renewal-names: same or any\n");
+		return SC_USAGE;
+	}
+	ep->renewal_any_names = strcmp(arg, "any") == 0;
+	return SC_OK;
 }
 
 /* Options shared by add and edit; "add" also takes --type. */
@@ -117,6 +159,10 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 		{ "profile", required_argument, NULL, 'p' },
 		{ "term", required_argument, NULL, 'T' },
 		{ "azure", required_argument, NULL, 'a' },
+		{ "san-types", required_argument, NULL, 'S' },
+		{ "name-pattern", required_argument, NULL, 'P' },
+		{ "subject-org", required_argument, NULL, 'O' },
+		{ "renewal-names", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long	v;
@@ -135,14 +181,19 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 			*have_type = true;
 			break;
 		case 'u':
-			snprintf(ep->uri, sizeof(ep->uri), "%s", optarg);
+			if (!sc_arg_copy(ep->uri, sizeof(ep->uri),
+			    "--uri", optarg))
+				return SC_USAGE;
 			break;
 		case 'r':
-			snprintf(ep->ra_id, sizeof(ep->ra_id), "%s", optarg);
+			if (!sc_arg_copy(ep->ra_id, sizeof(ep->ra_id),
+			    "--ra", optarg))
+				return SC_USAGE;
 			break;
 		case 'E':
-			snprintf(ep->ra_enc_id, sizeof(ep->ra_enc_id), "%s",
-			    optarg);
+			if (!sc_arg_copy(ep->ra_enc_id, sizeof(ep->ra_enc_id),
+			    "--ra-enc", optarg))
+				return SC_USAGE;
 			break;
 		case 'c':
 			if (!ra_cacert_fmt_parse(optarg, &ep->cacert_fmt)) {
@@ -185,13 +236,19 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 			}
 			break;
 		case 'o':
-			snprintf(ep->org, sizeof(ep->org), "%s", optarg);
+			if (!sc_arg_copy(ep->org, sizeof(ep->org),
+			    "--org", optarg))
+				return SC_USAGE;
 			break;
 		case 'd':
-			snprintf(ep->dept, sizeof(ep->dept), "%s", optarg);
+			if (!sc_arg_copy(ep->dept, sizeof(ep->dept),
+			    "--dept", optarg))
+				return SC_USAGE;
 			break;
 		case 'p':
-			snprintf(ep->profile, sizeof(ep->profile), "%s", optarg);
+			if (!sc_arg_copy(ep->profile, sizeof(ep->profile),
+			    "--profile", optarg))
+				return SC_USAGE;
 			break;
 		case 'T':
 			if (!sg_parse_long(optarg, 1, 3650, &v))
@@ -199,7 +256,16 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 			ep->term_days = (int)v;
 			break;
 		case 'a':
-			snprintf(ep->azure, sizeof(ep->azure), "%s", optarg);
+			if (!sc_arg_copy(ep->azure, sizeof(ep->azure),
+			    "--azure", optarg))
+				return SC_USAGE;
+			break;
+		case 'S':
+		case 'P':
+		case 'O':
+		case 'R':
+			if (name_option(c, optarg, ep) != SC_OK)
+				return SC_USAGE;
 			break;
 		default:
 			return SC_USAGE;
@@ -207,7 +273,9 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 	}
 	if (optind + 1 != argc)
 		return SC_USAGE;
-	snprintf(ep->name, sizeof(ep->name), "%s", argv[optind]);
+	if (!sc_arg_copy(ep->name, sizeof(ep->name), "endpoint name",
+	    argv[optind]))
+		return SC_USAGE;
 	return SC_OK;
 }
 
@@ -334,7 +402,9 @@ ep_delegate(struct sc_ctx *ctx, int argc, char *argv[])
 		if (strcmp(argv[i], "--general") == 0)
 			general = true;
 		else if (strcmp(argv[i], "--org") == 0 && i + 1 < argc) {
-			snprintf(d[n].org, sizeof(d[n].org), "%s", argv[++i]);
+			if (!sc_arg_copy(d[n].org, sizeof(d[n].org), "--org",
+			    argv[++i]))
+				goto out;
 			if ((slash = strchr(d[n].org, '/')) != NULL) {
 				*slash = '\0';
 				snprintf(d[n].dept, sizeof(d[n].dept), "%s",

@@ -69,6 +69,10 @@ static const struct sc_cmd cmds[] = {
 	  "              [--renewal-days N] [--min-rsa BITS]\n"
 	  "              [--key-types rsa,ec]\n"
 	  "              [--challenge-types printable,utf8,bmp,other]\n"
+	  "              [--san-types dns,ip,email,uri,upn|none]\n"
+	  "              [--name-pattern GLOB[,GLOB...]]\n"
+	  "              [--subject-org account|csr]\n"
+	  "              [--renewal-names same|any]\n"
 	  "              Intune: --org ORG [--dept D] --profile P --term DAYS\n"
 	  "              --azure ACCOUNT\n"
 	  "endpoint edit NAME [the same options but --type]\n"
@@ -219,6 +223,20 @@ sc_opt_value(int argc, char *argv[], const char *flag)
 	return NULL;
 }
 
+bool
+sc_arg_copy(char *dst, size_t dstsz, const char *what, const char *value)
+{
+	size_t	len = strlen(value);
+
+	if (len >= dstsz) {
+		fprintf(stderr, "scepctl: %s: %zu bytes is too long (at most "
+		    "%zu)\n", what, len, dstsz - 1);
+		return false;
+	}
+	memcpy(dst, value, len + 1);
+	return true;
+}
+
 void
 sc_time(long long t, char *out, size_t outsz)
 {
@@ -258,7 +276,9 @@ main(int argc, char *argv[])
 			argc -= 2;
 			argv += 2;
 		} else if (strcmp(argv[0], "--actor") == 0 && argc > 1) {
-			snprintf(actor, sizeof(actor), "%s", argv[1]);
+			if (!sc_arg_copy(actor, sizeof(actor), "--actor",
+			    argv[1]))
+				return SC_USAGE;
 			argc -= 2;
 			argv += 2;
 		} else if (strcmp(argv[0], "--help") == 0) {

@@ -54,6 +54,12 @@ int	sc_json_print(json_t *);
 bool	sc_has_flag(int argc, char *argv[], const char *flag);
 void	sc_time(long long t, char *out, size_t outsz);
 /*
+ * Copy an argument into a fixed field; one that does not fit is
+ * refused (said on stderr, naming "what"), never cut: false.
+ */
+bool	sc_arg_copy(char *dst, size_t dstsz, const char *what,
+	    const char *value);
+/*
  * Are argv[first..] only the options "valued" (each followed by a value),
  * the flags "flags" (both NULL-terminated) and at most "npos" other
  * words? Prints what is wrong otherwise.

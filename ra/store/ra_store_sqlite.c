@@ -29,6 +29,22 @@
 
 #include "ra_int.h"
 
+/*
+ * The name policy columns of an endpoint (docs/names.md), added later:
+ * a database from before gets them at open (name_columns()) with the
+ * safe defaults: dns, ip and email SANs (RA_SAN_DEFAULT), no pattern,
+ * O/OU from the account, renewals keep their names.
+ */
+#define EP_NAME_COLS ", san_types INTEGER NOT NULL DEFAULT 7," \
+	" name_pattern TEXT NOT NULL DEFAULT ''," \
+	" subject_csr INTEGER NOT NULL DEFAULT 0," \
+	" renewal_any INTEGER NOT NULL DEFAULT 0"
+static const char name_columns_sql[] =
+"ALTER TABLE endpoint ADD COLUMN san_types INTEGER NOT NULL DEFAULT 7;"
+"ALTER TABLE endpoint ADD COLUMN name_pattern TEXT NOT NULL DEFAULT '';"
+"ALTER TABLE endpoint ADD COLUMN subject_csr INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE endpoint ADD COLUMN renewal_any INTEGER NOT NULL DEFAULT 0;";
+
 static const char schema[] =
 "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
 /* scm_id: the upstream's id, recorded by "scepctl org sync". */
@@ -50,7 +66,7 @@ static const char schema[] =
 "  delegated INTEGER NOT NULL DEFAULT 0, org TEXT NOT NULL DEFAULT '',"
 "  dept TEXT NOT NULL DEFAULT '', profile TEXT NOT NULL DEFAULT '',"
 "  term_days INTEGER NOT NULL DEFAULT 0, azure TEXT NOT NULL DEFAULT '',"
-"  created INTEGER NOT NULL);"
+"  created INTEGER NOT NULL" EP_NAME_COLS ");"
 "CREATE TABLE IF NOT EXISTS delegation("
 "  endpoint_id INTEGER NOT NULL REFERENCES endpoint(id) ON DELETE CASCADE,"
 "  org_id INTEGER NOT NULL REFERENCES org(id),"
@@ -113,7 +129,7 @@ enum stmt_id {
 #define EP_COLS "id, name, uri, type, ra_id, ra_enc_id, cacert_fmt, " \
 	"getcert_fmt, renewal_days, min_rsa_bits, key_types, " \
 	"challenge_types, created, delegated, org, dept, profile, " \
-	"term_days, azure"
+	"term_days, azure, san_types, name_pattern, subject_csr, renewal_any"
 #define ACCT_SELECT "SELECT a.id, e.name, a.name, o.name, " \
 	"COALESCE(d.name, ''), a.profile, a.term_days, a.disabled, " \
 	"a.manual, a.created FROM account a " \
@@ -157,13 +173,17 @@ static const char *const sql[S_MAX] = {
 	[S_EP_ADD] = "INSERT INTO endpoint(name, uri, type, ra_id, ra_enc_id,"
 	    " cacert_fmt, getcert_fmt, renewal_days, min_rsa_bits, key_types,"
 	    " challenge_types, created, delegated, org, dept, profile, "
-	    "term_days, azure) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-	    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
+	    "term_days, azure, san_types, name_pattern, subject_csr, "
+	    "renewal_any) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
+	    "?22) RETURNING id",
 	[S_EP_UPDATE] = "UPDATE endpoint SET uri = ?2, ra_id = ?4, "
 	    "ra_enc_id = ?5, cacert_fmt = ?6, getcert_fmt = ?7, "
 	    "renewal_days = ?8, min_rsa_bits = ?9, key_types = ?10, "
 	    "challenge_types = ?11, delegated = ?13, org = ?14, dept = ?15, "
-	    "profile = ?16, term_days = ?17, azure = ?18 WHERE name = ?1",
+	    "profile = ?16, term_days = ?17, azure = ?18, san_types = ?19, "
+	    "name_pattern = ?20, subject_csr = ?21, renewal_any = ?22 "
+	    "WHERE name = ?1",
 	[S_EP_DELEGATED] = "UPDATE endpoint SET delegated = ?2 WHERE id = ?1",
 	[S_EP_ID] = "SELECT id FROM endpoint WHERE name = ?1",
 	[S_EP_USAGE] = "SELECT (SELECT COUNT(*) FROM account a WHERE "
@@ -655,6 +675,41 @@ q_rows(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
 
 /* ---- open and close ---- */
 
+/* Does the endpoint table have the name policy columns yet? */
+static bool
+has_name_columns(sqlite3 *db)
+{
+	sqlite3_stmt	*s = NULL;
+	bool		 ok;
+
+	ok = sqlite3_prepare_v2(db, "SELECT renewal_any FROM endpoint", -1,
+	    &s, NULL) == SQLITE_OK;
+	sqlite3_finalize(s);
+	return ok;
+}
+
+/*
+ * Add the name policy columns to a database made before them, under
+ * one write lock so that two processes opening it do not both add.
+ */
+static int
+name_columns(sqlite3 *db, char **msg)
+{
+	int	rc;
+
+	if (has_name_columns(db))
+		return SQLITE_OK;
+	if ((rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, msg)) !=
+	    SQLITE_OK)
+		return rc;
+	if (!has_name_columns(db))
+		rc = sqlite3_exec(db, name_columns_sql, NULL, NULL, msg);
+	if (rc == SQLITE_OK)
+		return sqlite3_exec(db, "COMMIT", NULL, NULL, msg);
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 static enum sg_rc
 open_sqlite(const char *path, struct ra_store **out, struct sg_err *err)
 {
@@ -686,7 +741,8 @@ open_sqlite(const char *path, struct ra_store **out, struct sg_err *err)
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
 	    NULL, NULL, &msg) != SQLITE_OK ||
-	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK ||
+	    name_columns(st->db, &msg) != SQLITE_OK) {
 		rc = sg_err_set(err, SG_ESTORE, "%s: %s", path,
 		    msg ? msg : sqlite3_errmsg(st->db));
 		goto out;
@@ -913,6 +969,10 @@ row_endpoint(const struct row *r, void *p)
 	col_text(r, 16, ep->profile, sizeof(ep->profile));
 	ep->term_days = (int)col_int(r, 17);
 	col_text(r, 18, ep->azure, sizeof(ep->azure));
+	ep->san_types = (int)col_int(r, 19);
+	col_text(r, 20, ep->name_pattern, sizeof(ep->name_pattern));
+	ep->subject_from_csr = col_int(r, 21) != 0;
+	ep->renewal_any_names = col_int(r, 22) != 0;
 }
 
 /* The parameters of S_EP_ADD and S_EP_UPDATE, by the same numbers. */
@@ -923,7 +983,9 @@ row_endpoint(const struct row *r, void *p)
 	A_INT((ep)->key_types), A_INT((ep)->challenge_types), \
 	A_INT((ep)->created), A_INT((ep)->delegated), A_TEXT((ep)->org), \
 	A_TEXT((ep)->dept), A_TEXT((ep)->profile), A_INT((ep)->term_days), \
-	A_TEXT((ep)->azure) }
+	A_TEXT((ep)->azure), A_INT((ep)->san_types), \
+	A_TEXT((ep)->name_pattern), A_INT((ep)->subject_from_csr), \
+	A_INT((ep)->renewal_any_names) }
 
 enum sg_rc
 ra_store_endpoint_add(struct ra_store *st, struct ra_endpoint *ep,

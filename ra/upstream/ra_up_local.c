@@ -22,11 +22,16 @@ local_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 {
 	struct local		*l = up->priv;
 	struct ra_x509_req	 r = { 0 };
+	X509_NAME		*subject = NULL;
 	bool			 client;
+	enum sg_rc		 rc;
 
 	client = is->ep->type == RA_EP_CLIENT ||
 	    is->ep->type == RA_EP_CLIENT_INTUNE;
-	r.subject = X509_REQ_get_subject_name(is->csr->req);
+	if ((rc = ra_x509_subject(is->ep, is->with, is->csr->req, &subject,
+	    err)) != SG_OK)
+		return rc;
+	r.subject = subject;
 	r.pubkey = X509_REQ_get0_pubkey(is->csr->req);
 	r.issuer = l->cert;
 	r.issuer_key = l->key;
@@ -35,7 +40,9 @@ local_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 	r.profile = client ? RA_X509_CLIENT : RA_X509_DEVICE;
 	r.csr = is->csr->req;
 	(void)order;		/* issued at once: never pending */
-	return ra_x509_make(&r, out, err);
+	rc = ra_x509_make(&r, out, err);
+	X509_NAME_free(subject);
+	return rc;
 }
 
 /* One revoked entry with its date and reason (RFC 5280 5.3.1). */

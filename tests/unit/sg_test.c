@@ -511,8 +511,14 @@ sgt_request(struct sgt_fx *fx, struct ra *ra, const char *uri, int type,
 	struct p7_certrep	*rep;
 	uint8_t			*csr = NULL;
 	size_t			 csrlen = 0;
+	char			 cn[128];
 
-	sgt_make_csr(csrkey, transid, code, chal, &csr, &csrlen);
+	/* A renewal keeps the renewed certificate's CN (docs/names.md). */
+	if (type != P7_TYPE_RENEWALREQ || signer == NULL ||
+	    X509_NAME_get_text_by_NID(X509_get_subject_name(signer),
+	    NID_commonName, cn, sizeof(cn)) <= 0)
+		snprintf(cn, sizeof(cn), "%s", transid);
+	sgt_make_csr(csrkey, cn, code, chal, &csr, &csrlen);
 	rq.type = type;
 	rq.transid = transid;
 	rq.data = csr;
