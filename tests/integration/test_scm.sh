@@ -336,7 +336,7 @@ c = ast.literal_eval(sys.stdin.read())
 n = collections.Counter(x["comments"].split(";")[0] for x in c
                         if x["commonName"].startswith("scm-lost"))
 assert len(n) == 8 and set(n.values()) == {1}, n' ||
-	sg_fail "not one SCM order per transactionID: $(state "s['certs'][$before:]")"
+	sg_fail "not one SCM order per transactionID (orders by transactionID above)"
 lost=$(sqlite3 "$DIR/scepgate.db" "SELECT count(*) FROM audit
 	WHERE details LIKE '%SCM enroll got no answer%'")
 adopted=$(sqlite3 "$DIR/scepgate.db" "SELECT count(*) FROM audit
