@@ -120,6 +120,7 @@ ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
 	is.transid = t->transid;
 	is.now = time(NULL);
 	t->order_id[0] = '\0';
+	sg_err_clear(&e);	/* an upstream's note (ra_up.h) */
 	if (ra->up->ops->issue(ra->up, &is, &x, t->order_id, &e) != SG_OK) {
 		t->status = RA_REQ_REJECTED;
 		t->failinfo = sg_failinfo(e.failinfo);
@@ -127,7 +128,8 @@ ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
 	} else if (x == NULL) {
 		t->status = RA_REQ_PENDING;
 		snprintf(t->reason, sizeof(t->reason), "ordered at the "
-		    "upstream as %s", t->order_id);
+		    "upstream as %s%s%s", t->order_id, e.msg[0] ? "; " : "",
+		    e.msg);
 	} else if ((rc = txn_set_issued(ra, t, x, err)) != SG_OK) {
 		/* Not the device's fault; a retry starts afresh. */
 		t->status = RA_REQ_REJECTED;

@@ -78,7 +78,9 @@ struct ra_up_ops {
 	/*
 	 * Issue, or order, a certificate. SG_OK with *out set: issued
 	 * (owned by the caller). SG_OK with *out NULL: ordered, the
-	 * upstream's id is in "order" (RA_ORDER_MAX bytes), collect later.
+	 * upstream's id is in "order" (RA_ORDER_MAX bytes), collect later;
+	 * err->msg may then hold a note for the audit ("" if none: the
+	 * caller clears it), e.g. that an earlier order was adopted.
 	 * Otherwise refused: err carries the reason and the failInfo.
 	 */
 	enum sg_rc	(*issue)(struct ra_up *, const struct ra_issue *,

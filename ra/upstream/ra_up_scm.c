@@ -25,6 +25,9 @@
 
 #define SCM_SECRET_MAX	1024	/* password, OAuth client secret */
 #define SCM_QUICK_MS	2000	/* issue(): wait this long at most */
+#define SCM_FIND_MS	3000	/* the look-up right after a lost answer */
+#define SCM_FIND_PAGES	5	/* of 200 certificates each */
+#define SCM_LOST_MAX	4096	/* lost-answer markers kept */
 
 /* issue(): collects right after enroll, after these pauses (6.2). */
 static const long quick_ms[] = { 500, 1000 };
@@ -34,6 +37,12 @@ struct scm_poll {
 	char		 order[RA_ORDER_MAX];
 	unsigned	 n;		/* collects so far */
 	int64_t		 next;		/* monotonic ms */
+};
+
+/* An enroll whose answer was lost: look before ordering again. */
+struct scm_lost {
+	char		 key[SCM_PREFIX_MAX];	/* scm_comments_prefix() */
+	int64_t		 at;			/* monotonic ms */
 };
 
 struct scm_list {
@@ -57,6 +66,8 @@ struct scm {
 	struct scm_list	 lists[NLISTS];
 	struct scm_poll	*polls;		/* pending orders collected */
 	size_t		 npolls;
+	struct scm_lost	*lost;		/* enrolls without an answer */
+	size_t		 nlost;
 };
 
 /* One SCM call: which one (4.2) and how it may be retried (4.4). */
@@ -405,6 +416,233 @@ collect_once(struct scm *s, bool client, const char *id, int64_t deadline,
 	return rc;
 }
 
+/* ---- lost enroll answers (docs/upstream-scm.md) ---- */
+
+/*
+ * Was "key" marked? Then set > 0 marks it, set == 0 clears it, and
+ * set < 0 only asks.
+ */
+static bool
+lost_mark(struct scm *s, const char *key, int set)
+{
+	int64_t		 now = ra_http_now_ms();
+	struct scm_lost	*l;
+	size_t		 i, old = 0;
+	bool		 was = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nlost; i++) {
+		if (s->lost[i].at < s->lost[old].at)
+			old = i;
+		if (strcmp(s->lost[i].key, key) != 0)
+			continue;
+		was = true;
+		if (set == 0)
+			s->lost[i] = s->lost[--s->nlost];
+		break;
+	}
+	if (set > 0 && !was) {
+		l = NULL;
+		if (s->nlost < SCM_LOST_MAX && (l = reallocarray(s->lost,
+		    s->nlost + 1, sizeof(*l))) != NULL) {
+			s->lost = l;
+			l = &s->lost[s->nlost++];
+		} else if (s->nlost > 0) {
+			/* Full: the oldest marker goes (logged). */
+			sg_log(SG_LOG_WARN, "scm: forgetting the lost answer "
+			    "of \"%s\"", s->lost[old].key);
+			l = &s->lost[old];
+		}
+		if (l != NULL) {
+			snprintf(l->key, sizeof(l->key), "%s", key);
+			l->at = now;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return was;
+}
+
+/*
+ * Look the order of an enroll whose answer was lost up at SCM: the
+ * certificate lists (3.4; 3.8, v2 only) with the filters the reference
+ * documents (device: commonName, orgId, certTypeId; client: email,
+ * certTypeId), matched on the comments scepgate sent ("prefix").
+ * SG_OK: found, its id in "id"; SG_ENOTFOUND: SCM has none; otherwise
+ * SCM cannot tell, and err says why.
+ */
+static enum sg_rc
+find_order(struct scm *s, const struct scm_enroll *e, const char *cn,
+    const char *prefix, int64_t deadline, char *id, struct sg_err *err)
+{
+	struct req	 q = { 0 };
+	struct resp	 r;
+	char		 filter[3 * 129 + 32];
+	size_t		 n = 0;
+	enum sg_rc	 rc = SG_ENOTFOUND;
+	int		 page;
+
+	q.what = "certificate list";
+	q.call = SCM_CALL_OTHER;
+	q.method = "GET";
+	q.replay = true;
+	q.deadline = deadline;
+	memcpy(filter, "&commonName=", 13);
+	if (e->client) {
+		memcpy(filter, "&email=", 8);
+		(void)scm_query_escape(e->person->email, filter + 7,
+		    sizeof(filter) - 7);
+	} else if (cn[0] == '\0' || !scm_query_escape(cn, filter + 12,
+	    sizeof(filter) - 12))
+		filter[0] = '\0';
+	for (page = 0; rc == SG_ENOTFOUND && page < SCM_FIND_PAGES; page++) {
+		if (page > 0 && n < 200)
+			return SG_ENOTFOUND;	/* the last page was short */
+		if (e->client)
+			snprintf(q.url, sizeof(q.url), "%s/smime/v2?size=200&"
+			    "position=%d&certTypeId=%ld%s", s->base, page * 200,
+			    e->cert_type, filter);
+		else
+			snprintf(q.url, sizeof(q.url), "%s/device/v1?size=200&"
+			    "position=%d&orgId=%ld&certTypeId=%ld%s", s->base,
+			    page * 200, e->org_id, e->cert_type, filter);
+		if ((rc = call(s, &q, &r, err)) != SG_OK)
+			return rc;
+		if (r.http != 200)
+			rc = scm_error_set(err, SCM_CALL_OTHER, q.what, r.http,
+			    r.code, r.desc);
+		else if ((rc = scm_list_match(e->client, r.body.data,
+		    r.body.len, prefix, id, &n)) == SG_EPARSE)
+			rc = sg_err_set(err, SG_EUPSTREAM, "SCM certificate "
+			    "list: not a JSON array");
+		sg_buf_free(&r.body);
+	}
+	if (rc == SG_ENOTFOUND && n >= 200)
+		rc = sg_err_set(err, SG_EUPSTREAM, "SCM certificate list: "
+		    "more than %d certificates match", SCM_FIND_PAGES * 200);
+	return rc;
+}
+
+/*
+ * Take over order "id" for this transaction: it is collected as usual
+ * (the client polls; no quick wait, so that the audit records the
+ * adoption). The note goes to the audit through err (ra_up.h).
+ */
+static enum sg_rc
+adopt(struct scm *s, const char *prefix, const char *tid, const char *id,
+    char *order, struct sg_err *err)
+{
+	lost_mark(s, prefix, 0);
+	snprintf(order, RA_ORDER_MAX, "%s", id);
+	sg_log(SG_LOG_INFO, "scm: transid=%s: adopted SCM order %s, placed "
+	    "by an enroll whose answer was lost", tid, id);
+	if (err != NULL) {
+		sg_err_clear(err);
+		snprintf(err->msg, sizeof(err->msg), "adopted SCM order %s of "
+		    "an earlier enroll whose answer was lost", id);
+	}
+	return SG_OK;
+}
+
+/* The CN of the CSR's subject, for the list filter; "" if none. */
+static void
+csr_cn(X509_REQ *req, char *cn, size_t cnsz)
+{
+	cn[0] = '\0';
+	if (X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req),
+	    NID_commonName, cn, (int)cnsz) <= 0)
+		cn[0] = '\0';
+}
+
+/*
+ * POST enroll (3.3, 3.8): the one call that orders, never sent twice
+ * (4.4). SG_OK: ordered as "id". *lost: no answer came (the order may
+ * exist); otherwise an error is SCM's refusal.
+ */
+static enum sg_rc
+enroll(struct scm *s, const struct scm_enroll *e, int64_t deadline,
+    char *id, bool *lost, struct sg_err *err)
+{
+	struct req	 q = { 0 };
+	struct resp	 r = { 0 };
+	char		*body = NULL;
+	enum sg_rc	 rc;
+
+	*lost = false;
+	if ((rc = scm_enroll_json(e, &body, err)) != SG_OK)
+		return rc;
+	q.what = "enroll";
+	q.call = SCM_CALL_ENROLL;
+	q.method = "POST";
+	q.body = body;
+	q.deadline = deadline;
+	snprintf(q.url, sizeof(q.url), "%s/%s/enroll", s->base, e->client ?
+	    s->smime : "device/v1");
+	rc = call(s, &q, &r, err);
+	free(body);
+	if (rc != SG_OK) {
+		*lost = true;
+		return rc;
+	}
+	if (r.http != 200 && r.http != 201)
+		rc = scm_error_set(err, SCM_CALL_ENROLL, "enroll", r.http,
+		    r.code, r.desc);
+	else
+		rc = scm_enroll_order(e->client, r.body.data, r.body.len, id,
+		    err);
+	sg_buf_free(&r.body);
+	return rc;
+}
+
+/*
+ * Order for this transaction, unless an earlier enroll of it got no
+ * answer: then SCM is asked first, and its order adopted if found. If
+ * SCM cannot tell, no second order (FAILURE: there is no order to
+ * answer PENDING with; the retry asks again).
+ */
+static enum sg_rc
+order_once(struct scm *s, const struct scm_enroll *e, const char *cn,
+    const char *prefix, const char *tid, int64_t deadline, char *id,
+    bool *adopted, struct sg_err *err)
+{
+	struct sg_err	 fe;
+	char		 why[sizeof(fe.msg)];
+	bool		 lost;
+	enum sg_rc	 rc;
+
+	*adopted = false;
+	if (lost_mark(s, prefix, -1)) {
+		rc = find_order(s, e, cn, prefix, deadline, id, &fe);
+		if (rc == SG_OK) {
+			*adopted = true;
+			return SG_OK;
+		}
+		if (rc != SG_ENOTFOUND)
+			return sg_err_fail(err, SG_EUPSTREAM, SG_FAIL_BADREQUEST,
+			    "an earlier enroll got no answer and SCM cannot "
+			    "tell whether it ordered (%s): not ordering again",
+			    fe.msg);
+		lost_mark(s, prefix, 0);
+		sg_log(SG_LOG_INFO, "scm: transid=%s: SCM has no order from "
+		    "the enroll whose answer was lost: ordering", tid);
+	}
+	if ((rc = enroll(s, e, deadline, id, &lost, err)) == SG_OK || !lost)
+		return rc;
+	snprintf(why, sizeof(why), "%s", err != NULL ? err->msg : "");
+	lost_mark(s, prefix, 1);
+	sg_log(SG_LOG_WARN, "scm: transid=%s: enroll: %s: looking the order "
+	    "up at SCM", tid, why);
+	rc = find_order(s, e, cn, prefix, ra_http_now_ms() + SCM_FIND_MS, id,
+	    &fe);
+	if (rc == SG_OK) {
+		*adopted = true;
+		return SG_OK;
+	}
+	return sg_err_fail(err, SG_EUPSTREAM, SG_FAIL_BADREQUEST, "SCM enroll "
+	    "got no answer (%s) and %s: a retry looks again before ordering",
+	    why, rc == SG_ENOTFOUND ? "SCM lists no order yet" :
+	    "SCM cannot tell whether it ordered");
+}
+
 static enum sg_rc
 scm_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
     char *order, struct sg_err *err)
@@ -413,58 +651,44 @@ scm_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 	const struct ra_issuance *a = is->with;
 	struct scm_person	 person;
 	struct scm_enroll	 e = { 0 };
-	struct req		 q = { 0 };
-	struct resp		 r = { 0 };
-	char			 tid[P7_TRANSID_MAX + 1], comments[400];
-	char			 id[RA_ORDER_MAX], *body = NULL;
-	bool			 client = is_client(is->ep->type);
-	int64_t			 end;
+	char			 tid[P7_TRANSID_MAX + 1], cn[65];
+	char			 prefix[SCM_PREFIX_MAX];
+	char			 comments[SCM_PREFIX_MAX + RA_NAME_MAX + 16];
+	char			 id[RA_ORDER_MAX];
+	bool			 client = is_client(is->ep->type), adopted;
+	int64_t			 deadline, end;
 	X509			*x = NULL;
-	enum sg_rc		 rc;
+	enum sg_rc		 rc = SG_OK;
 	size_t			 i;
 
 	if (a->org[0] == '\0')
 		return sg_err_fail(err, SG_EUPSTREAM, SG_FAIL_BADREQUEST, "SCM "
 		    "needs an organization, a profile and a term");
-	q.deadline = ra_http_now_ms() + (int64_t)s->u->timeout * 1000;
+	deadline = ra_http_now_ms() + (int64_t)s->u->timeout * 1000;
 	if (client && (rc = scm_person_from_csr(is->csr->req, &person, err)) !=
 	    SG_OK)
 		return rc;
-	if ((rc = org_id(s, a, q.deadline, &e.org_id, err)) != SG_OK ||
-	    (rc = profile_id(s, client, a, q.deadline, &e.cert_type, err)) !=
+	if ((rc = org_id(s, a, deadline, &e.org_id, err)) != SG_OK ||
+	    (rc = profile_id(s, client, a, deadline, &e.cert_type, err)) !=
 	    SG_OK)
 		return rc;
 	sg_safe_str(is->transid, tid, sizeof(tid));
-	snprintf(comments, sizeof(comments), "SCEP transactionID %s; "
-	    "scepgate endpoint %s, account %s", tid, is->ep->name,
+	scm_comments_prefix(is->transid, is->ep->name, prefix, sizeof(prefix));
+	snprintf(comments, sizeof(comments), "%s account %s", prefix,
 	    a->account[0] != '\0' ? a->account : "(endpoint)");
 	e.client = client;
 	e.term = a->term_days > 0 ? a->term_days : 365;
 	e.comments = comments;
 	e.csr = is->csr->req;
 	e.person = client ? &person : NULL;
-	if ((rc = scm_enroll_json(&e, &body, err)) != SG_OK)
-		return rc;
-
-	/* Enroll: the one call that orders; never sent twice (4.4). */
-	q.what = "enroll";
-	q.call = SCM_CALL_ENROLL;
-	q.method = "POST";
-	q.body = body;
-	snprintf(q.url, sizeof(q.url), "%s/%s/enroll", s->base, client ?
-	    s->smime : "device/v1");
-	rc = call(s, &q, &r, err);
-	free(body);
-	if (rc != SG_OK)
-		goto out;
-	if (r.http != 200 && r.http != 201) {
-		rc = scm_error_set(err, SCM_CALL_ENROLL, "enroll", r.http,
-		    r.code, r.desc);
-		goto out;
-	}
-	if ((rc = scm_enroll_order(client, r.body.data, r.body.len, id,
+	csr_cn(is->csr->req, cn, sizeof(cn));
+	if ((rc = order_once(s, &e, cn, prefix, tid, deadline, id, &adopted,
 	    err)) != SG_OK)
-		goto out;
+		return rc;
+	if (adopted) {
+		*out = NULL;
+		return adopt(s, prefix, tid, id, order, err);
+	}
 	/* Recorded with the transaction even if the order dies below. */
 	snprintf(order, RA_ORDER_MAX, "%s", id);
 	sg_log(SG_LOG_INFO, "scm: transid=%s: %s certificate ordered as %s "
@@ -483,8 +707,6 @@ scm_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 	}
 	if (rc == SG_OK)
 		*out = x;
-out:
-	sg_buf_free(&r.body);
 	return rc;
 }
 
@@ -686,6 +908,7 @@ scm_free(struct ra_up *up)
 	for (i = 0; i < NLISTS; i++)
 		free(s->lists[i].v);
 	free(s->polls);
+	free(s->lost);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	up->priv = NULL;

@@ -107,6 +107,28 @@ enum sg_rc	 scm_enroll_order(bool client, const uint8_t *body, size_t len,
 enum sg_rc	 scm_status_field(const uint8_t *body, size_t len, char *out,
 		    size_t outsz);
 
+/*
+ * Lost enroll answers (docs/upstream-scm.md): the start of the comments
+ * scepgate sends with every order, "SCEP transactionID T; scepgate
+ * endpoint E," (T made printable), which finds the order again. The
+ * comments are this prefix, " account A".
+ */
+#define SCM_PREFIX_MAX	(20 + P7_TRANSID_MAX + 21 + RA_NAME_MAX + 2)
+void		 scm_comments_prefix(const char *transid, const char *endpoint,
+		    char *out, size_t outsz);
+/*
+ * One page of a certificate listing (3.4 device list, 3.8 client list):
+ * the first entry whose "comments" start with "prefix"; its id (device
+ * "id", client "backendCertId", SCM's characters only) into order
+ * (RA_ORDER_MAX bytes). *n is the number of entries in the page. SG_OK
+ * found; SG_ENOTFOUND not in this page; SG_EPARSE not a JSON array.
+ * "body" is borrowed and need not be NUL-terminated.
+ */
+enum sg_rc	 scm_list_match(bool client, const uint8_t *body, size_t len,
+		    const char *prefix, char *order, size_t *n);
+/* Percent-encode "s" for a query value (RFC 3986 2.3); false if too long. */
+bool		 scm_query_escape(const char *s, char *out, size_t outsz);
+
 /* The first certificate of a collect body (PEM, or DER); *out owned. */
 enum sg_rc	 scm_cert_parse(const uint8_t *body, size_t len, X509 **out,
 		    struct sg_err *);

@@ -374,33 +374,118 @@ out:
 	return rc;
 }
 
+/*
+ * An order id: the positive integer (device) or the string of SCM's
+ * characters (client) under "key" of object "o", into order
+ * (RA_ORDER_MAX bytes); false if there is none.
+ */
+static bool
+order_of(json_t *o, const char *key, bool str, char *order)
+{
+	json_t		*v = json_object_get(o, key);
+	const char	*id;
+	int		 n = -1;
+
+	if (!str && json_is_integer(v) && json_integer_value(v) > 0)
+		n = snprintf(order, RA_ORDER_MAX, "%lld",
+		    (long long)json_integer_value(v));
+	else if (str && json_is_string(v) && json_string_length(v) > 0) {
+		id = json_string_value(v);
+		if (strspn(id, "0123456789abcdefABCDEF-_") ==
+		    json_string_length(v))
+			n = snprintf(order, RA_ORDER_MAX, "%s", id);
+	}
+	return n > 0 && n < RA_ORDER_MAX;
+}
+
 enum sg_rc
 scm_enroll_order(bool client, const uint8_t *body, size_t len, char *order,
     struct sg_err *err)
 {
-	json_t		*j, *v;
+	json_t		*j;
 	enum sg_rc	 rc = SG_OK;
-	int		 n = -1;
 
 	if ((j = json_parse(body, len)) == NULL || !json_is_object(j)) {
 		json_decref(j);
 		return sg_err_set(err, SG_EUPSTREAM, "SCM enroll: the answer "
 		    "is not a JSON object");
 	}
-	if (!client && json_is_integer(v = json_object_get(j,
-	    "deviceCertId")) && json_integer_value(v) > 0)
-		n = snprintf(order, RA_ORDER_MAX, "%lld",
-		    (long long)json_integer_value(v));
-	else if (client && json_is_string(v = json_object_get(j,
-	    "backendCertId")) && json_string_length(v) > 0 &&
-	    strspn(json_string_value(v), "0123456789abcdefABCDEF-_") ==
-	    json_string_length(v))
-		n = snprintf(order, RA_ORDER_MAX, "%s", json_string_value(v));
-	if (n <= 0 || n >= RA_ORDER_MAX)
+	if (!order_of(j, client ? "backendCertId" : "deviceCertId", client,
+	    order))
 		rc = sg_err_set(err, SG_EUPSTREAM, "SCM enroll: no %s in the "
 		    "answer", client ? "backendCertId" : "deviceCertId");
 	json_decref(j);
 	return rc;
+}
+
+void
+scm_comments_prefix(const char *transid, const char *endpoint, char *out,
+    size_t outsz)
+{
+	char	tid[P7_TRANSID_MAX + 1], ep[RA_NAME_MAX];
+
+	sg_safe_str(transid, tid, sizeof(tid));
+	sg_safe_str(endpoint, ep, sizeof(ep));
+	snprintf(out, outsz, "SCEP transactionID %s; scepgate endpoint %s,",
+	    tid, ep);
+}
+
+enum sg_rc
+scm_list_match(bool client, const uint8_t *body, size_t len,
+    const char *prefix, char *order, size_t *n)
+{
+	json_t		*j, *o, *c;
+	enum sg_rc	 rc = SG_ENOTFOUND;
+	size_t		 i, plen = strlen(prefix);
+
+	*n = 0;
+	if ((j = json_parse(body, len)) == NULL || !json_is_array(j)) {
+		json_decref(j);
+		return SG_EPARSE;
+	}
+	*n = json_array_size(j);
+	json_array_foreach(j, i, o) {
+		c = json_object_get(o, "comments");
+		/* Exactly the prefix: a comment may not hold a NUL. */
+		if (!json_is_string(c) || json_string_length(c) < plen ||
+		    memcmp(json_string_value(c), prefix, plen) != 0)
+			continue;
+		/* 3.4: a device's "id" is its deviceCertId. */
+		if (order_of(o, client ? "backendCertId" : "id", client,
+		    order)) {
+			rc = SG_OK;
+			break;
+		}
+	}
+	json_decref(j);
+	return rc;
+}
+
+bool
+scm_query_escape(const char *s, char *out, size_t outsz)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	size_t			k = 0;
+	unsigned char		ch;
+
+	for (; *s != '\0'; s++) {
+		ch = (unsigned char)*s;
+		if (isalnum(ch) || strchr("-._~", ch) != NULL) {
+			if (k + 1 >= outsz)
+				return false;
+			out[k++] = (char)ch;
+			continue;
+		}
+		if (k + 3 >= outsz)
+			return false;
+		out[k++] = '%';
+		out[k++] = hex[ch >> 4];
+		out[k++] = hex[ch & 0xf];
+	}
+	if (outsz == 0)
+		return false;
+	out[k] = '\0';
+	return true;
 }
 
 enum sg_rc

@@ -4,7 +4,8 @@
  * from the network, read before anything is trusted.
  *
  * The first byte picks the parser: ('0' + k) for parser k of the switch
- * below (other bytes wrap around modulo 10), so seeds read "4{...}"; the
+ * below (other bytes wrap around modulo 12; ':' is 10, ';' 11), so seeds
+ * read "4{...}"; the
  * rest, an exactly sized copy without a final NUL (bodies are not
  * NUL-terminated), is the answer body. Results are checked for what the
  * callers rely on: texts NUL-terminated within their buffers and
@@ -123,6 +124,21 @@ status_field(const uint8_t *p, size_t n)
 	}
 }
 
+/* A certificate list searched for a lost order (scm_list_match). */
+static void
+list_match(const uint8_t *p, size_t n, bool client)
+{
+	char	order[RA_ORDER_MAX];
+	size_t	k = 0;
+
+	memset(order, 'x', sizeof(order));
+	if (scm_list_match(client, p, n, "SCEP transactionID 5F3A; scepgate "
+	    "endpoint demo,", order, &k) == SG_OK &&
+	    (strnlen(order, sizeof(order)) == sizeof(order) || k == 0 ||
+	    strspn(order, "0123456789abcdefABCDEF-_") != strlen(order)))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -137,7 +153,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((p = malloc(n > 0 ? n : 1)) == NULL)
 		return 0;
 	memcpy(p, data + 1, n);
-	k = (uint8_t)(data[0] - '0') % 10;
+	k = (uint8_t)(data[0] - '0') % 12;
 	switch (k) {
 	case 0:
 		error_parse(p, n);
@@ -160,8 +176,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 8:
 		catalog(p, n, k == 7);
 		break;
-	default:
+	case 9:
 		status_field(p, n);
+		break;
+	default:
+		list_match(p, n, k == 11);
 		break;
 	}
 	free(p);

@@ -74,7 +74,8 @@ install -m 600 "$SCM_DIR/password.txt" "$DIR/scm.password"
 install -m 600 "$SCM_DIR/client_secret.txt" "$DIR/scm.secret"
 cp "$SCM_DIR/ca.pem" "$DIR/scm-chain.pem"
 
-# upstream LOGIN-METHOD: rewrite the upstream line of the config.
+# upstream LOGIN-METHOD [SMIME-VERSION [TIMEOUT]]: rewrite the upstream
+# line of the config.
 upstream() {
 	local u
 	case $1 in
@@ -91,7 +92,7 @@ upstream() {
 		u+=" client_cert = \"$SCM_DIR/client.pem\"; client_key = \"$SCM_DIR/client.key\";"
 		u+=" tls_ca_file = \"$SCM_DIR/root.pem\";" ;;
 	esac
-	sed -i "s|^upstream = .*|upstream = { type = \"scm\"; $u smime_api_version = ${2:-1}; timeout = 20; poll_interval = 2; ca_chain = \"scm-chain.pem\"; };|" "$CFG"
+	sed -i "s|^upstream = .*|upstream = { type = \"scm\"; $u smime_api_version = ${2:-1}; timeout = ${3:-20}; poll_interval = 2; ca_chain = \"scm-chain.pem\"; };|" "$CFG"
 	"$SCEPCTL" --config "$CFG" check-config >/dev/null ||
 		sg_fail "check-config refuses the scm upstream: $(grep ^upstream "$CFG")"
 }
@@ -150,11 +151,13 @@ PEOPLE_URL=${URL%/demo}/people
 openssl x509 -in "$DIR/ra.pem" -outform DER -out ra.der
 openssl x509 -in "$SCM_DIR/issuing-ca.pem" -outform DER -out scmca.der
 
-# enroll NAME CODE URL [pki options]: key and cert.der in $WORK/NAME
+# enroll NAME CODE URL [pki options]: key and cert.der in $WORK/NAME. An
+# existing key is used again: pki derives the transactionID from it.
 enroll() {
 	local d=$WORK/$1
 	mkdir -p "$d"
-	pki --gen --type rsa --size 2048 --outform der >"$d/key.der" 2>/dev/null
+	[[ -s $d/key.der ]] ||
+		pki --gen --type rsa --size 2048 --outform der >"$d/key.der" 2>/dev/null
 	timeout 60 pki --scep --url "$3" --in "$d/key.der" \
 		--dn "CN=$1,O=scepgate" --password "$2" \
 		--cacert-enc ra.der --cacert-sig ra.der --cacert scmca.der \
@@ -298,6 +301,55 @@ for i in 1 2 3; do
 	wait "${pids[i - 1]}" || sg_fail "scm-par$i: $(cat "$WORK/scm-par$i/pki.log")"
 	check "scm-par$i"
 done
+
+echo "device: 8 lost enroll answers, then retries: one SCM order each"
+# Issue 10 s.6. SCM carries out each enroll but answers after scepgate's
+# 3 s timeout, and refuses the look-up right after: FAILURE. The retry
+# (same key, same transactionID) finds the order and adopts it.
+upstream password 1 3
+restart_gate
+before=$(state "len(s['certs'])")
+hook '{"late_reply": 8, "late_ms": 5000, "fault_match": "/enroll", "fail_list": 8}'
+# lost_round: scm-lost1..8 enroll at once; exit codes into $WORK/lost.N
+lost_round() {
+	local i pids=()
+	for i in $(seq 8); do
+		enroll "scm-lost$i" ScmDevCode0001 "$URL" &
+		pids+=($!)
+	done
+	for i in $(seq 8); do
+		wait "${pids[i - 1]}" && echo 0 >"$WORK/lost.$i" || echo $? >"$WORK/lost.$i"
+	done
+}
+lost_round
+for i in $(seq 8); do
+	[[ $(cat "$WORK/lost.$i") != 0 ]] ||
+		sg_fail "scm-lost$i: issued although the answer was lost"
+	refused "scm-lost$i"
+done
+hook '{"late_reply": 0, "fail_list": 0, "fault_match": ""}'
+lost_round
+for i in $(seq 8); do
+	[[ $(cat "$WORK/lost.$i") == 0 ]] ||
+		sg_fail "scm-lost$i retry: $(cat "$WORK/scm-lost$i/pki.log")"
+	check "scm-lost$i"
+done
+state "s['certs'][$before:]" | python3 -c 'import ast, collections, sys
+c = ast.literal_eval(sys.stdin.read())
+n = collections.Counter(x["comments"].split(";")[0] for x in c
+                        if x["commonName"].startswith("scm-lost"))
+assert len(n) == 8 and set(n.values()) == {1}, n' ||
+	sg_fail "not one SCM order per transactionID (orders by transactionID above)"
+lost=$(sqlite3 "$DIR/scepgate.db" "SELECT count(*) FROM audit
+	WHERE details LIKE '%SCM enroll got no answer%'")
+adopted=$(sqlite3 "$DIR/scepgate.db" "SELECT count(*) FROM audit
+	WHERE details LIKE '%adopted SCM order%'")
+[[ $lost == 8 && $adopted == 8 ]] ||
+	sg_fail "audit: $lost lost answers and $adopted adoptions, want 8 and 8"
+[[ $(grep -c "adopted SCM order" "$DIR/server.log") -ge 8 ]] ||
+	sg_fail "server log does not show the adoptions"
+upstream password
+restart_gate
 
 echo "client: email SAN, names from the CN, S/MIME API"
 enroll scm-jane ScmPeopleCode01 "$PEOPLE_URL" --san email:jane.doe@example.net ||

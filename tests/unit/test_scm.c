@@ -648,6 +648,96 @@ test_poll_wait(void **state)
 	assert_true(scm_poll_wait_ms(3600, 1000) == 3600LL * 64 * 1000);
 }
 
+/* ---- lost enroll answers: finding the order again ---- */
+
+#define TID1	"SCEP transactionID 5F3A; scepgate endpoint demo,"
+
+static const struct {
+	const char	*name;
+	bool		 client;
+	const char	*body;
+	const char	*prefix;
+	enum sg_rc	 want;
+	const char	*order;		/* when found */
+	size_t		 n;		/* entries in the page */
+} matches[] = {
+	{ "device found", false, "[{\"id\":7,\"comments\":\"other\"},"
+	    "{\"id\":918273,\"comments\":\"" TID1 " account a\"}]", TID1,
+	    SG_OK, "918273", 2 },
+	{ "the first of two", false, "[{\"id\":5,\"comments\":\"" TID1
+	    " x\"},{\"id\":6,\"comments\":\"" TID1 " y\"}]", TID1, SG_OK,
+	    "5", 2 },
+	/* a transactionID that only starts the same */
+	{ "longer transid", false, "[{\"id\":7,\"comments\":\"SCEP "
+	    "transactionID 5F3AB; scepgate endpoint demo, account a\"}]",
+	    TID1, SG_ENOTFOUND, NULL, 1 },
+	{ "other endpoint", false, "[{\"id\":7,\"comments\":\"SCEP "
+	    "transactionID 5F3A; scepgate endpoint demo2, account a\"}]",
+	    TID1, SG_ENOTFOUND, NULL, 1 },
+	{ "prefix cut short", false, "[{\"id\":7,\"comments\":\"SCEP "
+	    "transactionID 5F3A; scepgate\"}]", TID1, SG_ENOTFOUND, NULL, 1 },
+	{ "no comments", false, "[{\"id\":7},{\"id\":8,\"comments\":null}]",
+	    TID1, SG_ENOTFOUND, NULL, 2 },
+	{ "empty", false, "[]", TID1, SG_ENOTFOUND, NULL, 0 },
+	/* a match without a usable id is no match */
+	{ "id 0", false, "[{\"id\":0,\"comments\":\"" TID1 "\"}]", TID1,
+	    SG_ENOTFOUND, NULL, 1 },
+	{ "id string", false, "[{\"id\":\"9\",\"comments\":\"" TID1 "\"}]",
+	    TID1, SG_ENOTFOUND, NULL, 1 },
+	{ "client found", true, "[{\"id\":3,\"backendCertId\":\"55012\","
+	    "\"comments\":\"" TID1 "\"}]", TID1, SG_OK, "55012", 1 },
+	{ "client bad id", true, "[{\"backendCertId\":\"55/012\","
+	    "\"comments\":\"" TID1 "\"}]", TID1, SG_ENOTFOUND, NULL, 1 },
+	{ "client numeric id only", true, "[{\"id\":3,\"comments\":\""
+	    TID1 "\"}]", TID1, SG_ENOTFOUND, NULL, 1 },
+	/* an embedded NUL: jansson refuses the page (no JSON_ALLOW_NUL) */
+	{ "nul in comments", false, "[{\"id\":7,\"comments\":\"SCEP "
+	    "transactionID 5F3A\\u0000; scepgate endpoint demo,\"}]", TID1,
+	    SG_EPARSE, NULL, 0 },
+	{ "not an array", false, "{\"id\":7,\"comments\":\"" TID1 "\"}",
+	    TID1, SG_EPARSE, NULL, 0 },
+	{ "not JSON", false, "<html>", TID1, SG_EPARSE, NULL, 0 },
+	{ "entries not objects", false, "[1,\"x\",null]", TID1, SG_ENOTFOUND,
+	    NULL, 3 },
+};
+
+static void
+test_list_match(void **state)
+{
+	char	order[RA_ORDER_MAX], prefix[SCM_PREFIX_MAX];
+	char	esc[16];
+	size_t	i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(matches) / sizeof(matches[0]); i++) {
+		n = 99;
+		order[0] = '\0';
+		if (scm_list_match(matches[i].client, S(matches[i].body),
+		    matches[i].prefix, order, &n) != matches[i].want ||
+		    n != matches[i].n || (matches[i].order != NULL &&
+		    strcmp(order, matches[i].order) != 0))
+			fail_msg("%s: got order '%s', %zu entries",
+			    matches[i].name, order, n);
+	}
+	assert_int_equal(scm_list_match(false, NULL, 0, TID1, order, &n),
+	    SG_EPARSE);
+	/* the prefix is what the comments sent start with */
+	scm_comments_prefix("5F3A", "demo", prefix, sizeof(prefix));
+	assert_string_equal(prefix, TID1);
+	scm_comments_prefix("a\x01" "b", "e\n", prefix, sizeof(prefix));
+	assert_null(strchr(prefix, '\x01'));
+	assert_null(strchr(prefix, '\n'));
+	/* query values */
+	assert_true(scm_query_escape("dev-1.ex_ample~", esc, sizeof(esc)));
+	assert_string_equal(esc, "dev-1.ex_ample~");
+	assert_true(scm_query_escape("a b&c=\xc3", esc, sizeof(esc)));
+	assert_string_equal(esc, "a%20b%26c%3D%C3");
+	assert_false(scm_query_escape("a b&c=\xc3!", esc, sizeof(esc)));
+	assert_true(scm_query_escape("", esc, 1));
+	assert_string_equal(esc, "");
+	assert_false(scm_query_escape("", esc, 0));
+}
+
 int
 main(void)
 {
@@ -664,6 +754,7 @@ main(void)
 		cmocka_unit_test(test_base_url),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_poll_wait),
+		cmocka_unit_test(test_list_match),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

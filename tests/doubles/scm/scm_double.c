@@ -125,6 +125,9 @@ struct cfg {
 	int	empty_reply;	/* close the connection without answer */
 	int	non_json;	/* the next K error bodies are HTML */
 	int	delay_ms;	/* every API answer waits this long */
+	int	late_reply;	/* the next K answers go out after late_ms */
+	int	late_ms;	/* (done first: a lost answer, 5.8) */
+	int	fail_list;	/* the next K certificate lists: 403 -25 */
 	double	fail_rate;	/* random 503s */
 	char	fault_match[128];	/* "" or a substring of the path */
 };
@@ -989,6 +992,9 @@ list(struct dbl *d, struct MHD_Connection *con, bool client, struct out *o)
 	const char	*serial = arg(con, "serialNumber");
 	const char	*backend = arg(con, "backendCertId");
 	const char	*email = arg(con, "email");
+	const char	*cn = arg(con, "commonName");
+	const char	*org = arg(con, "orgId");
+	const char	*type = arg(con, "certTypeId");
 	const char	*size_s = arg(con, "size"), *pos_s = arg(con,
 			    "position");
 	char		 a[128], b[128];
@@ -998,6 +1004,13 @@ list(struct dbl *d, struct MHD_Connection *con, bool client, struct out *o)
 	long		 total = 0;
 	size_t		 i;
 
+	if (d->cfg.fail_list > 0) {
+		/* An admin without the right to list (4.2: -25). */
+		d->cfg.fail_list--;
+		json_decref(arr);
+		send_err(o, 403, -25, "Access denied.");
+		return;
+	}
 	if (size < 1 || size > 200 || pos < 0) {
 		json_decref(arr);
 		send_err(o, 400, -7, "size must be 1 to 200 and position 0 or "
@@ -1015,6 +1028,11 @@ list(struct dbl *d, struct MHD_Connection *con, bool client, struct out *o)
 		if (backend != NULL && strcmp(backend, c->backend) != 0)
 			continue;
 		if (email != NULL && strcasecmp(email, c->email) != 0)
+			continue;
+		if (cn != NULL && strcmp(cn, c->cn) != 0)
+			continue;
+		if ((org != NULL && num(org) != c->org_id) || (type != NULL &&
+		    num(type) != c->prof->id))
 			continue;
 		if (serial != NULL) {
 			norm_serial(serial, a, sizeof(a));
@@ -1385,6 +1403,20 @@ token(struct dbl *d, const char *body, size_t len, struct out *o)
 
 /* ---- fault injection (5.8) ---- */
 
+/*
+ * Milliseconds to hold this answer back after the request was done
+ * (0: none): an answer the client gives up on, as a lost one.
+ */
+static int
+late_answer(struct cfg *c, const char *path)
+{
+	if (c->late_reply <= 0 || (c->fault_match[0] != '\0' &&
+	    strstr(path, c->fault_match) == NULL))
+		return 0;
+	c->late_reply--;
+	return c->late_ms;
+}
+
 /* True when a fault answers this request instead ("o" set). */
 static bool
 fault(struct dbl *d, const char *path, struct out *o)
@@ -1436,7 +1468,7 @@ static json_t *
 cfg_json(const struct cfg *c)
 {
 	return json_pack("{s:i, s:i, s:b, s:b, s:b, s:b, s:b, s:b, s:i, s:i, "
-	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:s}",
+	    "s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:s}",
 	    "pending", c->pending, "pending_code", c->pending_code,
 	    "manual", c->manual, "decline_next", c->decline_next,
 	    "mandatory_field", c->mandatory_field,
@@ -1446,7 +1478,9 @@ cfg_json(const struct cfg *c)
 	    "fail_503", c->fail_503, "fail_500", c->fail_500,
 	    "fail_195", c->fail_195, "fail_140", c->fail_140,
 	    "empty_reply", c->empty_reply, "non_json", c->non_json,
-	    "delay_ms", c->delay_ms, "fail_rate", c->fail_rate,
+	    "delay_ms", c->delay_ms, "late_reply", c->late_reply,
+	    "late_ms", c->late_ms, "fail_list", c->fail_list,
+	    "fail_rate", c->fail_rate,
 	    "fault_match", c->fault_match);
 }
 
@@ -1492,6 +1526,9 @@ cfg_update(struct cfg *c, json_t *j)
 	set_int(j, "empty_reply", &c->empty_reply, 0, 1000000);
 	set_int(j, "non_json", &c->non_json, 0, 1000000);
 	set_int(j, "delay_ms", &c->delay_ms, 0, 600000);
+	set_int(j, "late_reply", &c->late_reply, 0, 1000000);
+	set_int(j, "late_ms", &c->late_ms, 0, 600000);
+	set_int(j, "fail_list", &c->fail_list, 0, 1000000);
 	if (json_is_number(x = json_object_get(j, "fail_rate")))
 		c->fail_rate = json_number_value(x);
 	if (json_is_string(x = json_object_get(j, "fault_match")))
@@ -1815,7 +1852,7 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 	const char		*path = url;
 	bool			 private = false, is_api;
 	char			*p;
-	int			 i, delay = 0;
+	int			 i, delay = 0, late;
 
 	(void)version;
 	if (r == NULL) {
@@ -1875,7 +1912,10 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 		    "<html><body>Error</body></html>");
 	}
 	log_request(d, con, method, url, r, &o);
+	late = is_api ? late_answer(&d->cfg, url) : 0;
 	pthread_mutex_unlock(&d->lock);
+	if (late > 0)
+		usleep((useconds_t)late * 1000);	/* done, answered late */
 
 	if (o.close) {
 		free(o.body);
