@@ -513,8 +513,13 @@ sgt_request(struct sgt_fx *fx, struct ra *ra, const char *uri, int type,
 	size_t			 csrlen = 0;
 	char			 cn[128];
 
-	/* A renewal keeps the renewed certificate's CN (docs/names.md). */
-	if (type != P7_TYPE_RENEWALREQ || signer == NULL ||
+	/*
+	 * A renewal (a RenewalReq, or a PKCSReq signed by an issued
+	 * certificate rather than the client's self-signed one) keeps the
+	 * renewed certificate's CN (docs/names.md).
+	 */
+	if (signer == NULL || (type != P7_TYPE_RENEWALREQ &&
+	    X509_check_issued(signer, signer) == X509_V_OK) ||
 	    X509_NAME_get_text_by_NID(X509_get_subject_name(signer),
 	    NID_commonName, cn, sizeof(cn)) <= 0)
 		snprintf(cn, sizeof(cn), "%s", transid);
