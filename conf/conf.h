@@ -120,6 +120,10 @@ struct conf {
 	int	workers;	/* PKIOperation worker threads */
 	int	lockout_failures; /* wrong codes before a lockout; 0: off */
 	int	lockout_seconds;  /* counting window and lockout length */
+	int	lockout_prefix4;  /* IPv4 prefix length of one source */
+	int	lockout_prefix6;  /* IPv6 prefix length of one source */
+	int	lockout_ceiling;  /* wrong codes a minute per endpoint */
+	int	refusal_seconds;  /* refusals of a source audited once per */
 
 	/* log = { ... } */
 	int	log_level;	/* enum sg_log_level */
