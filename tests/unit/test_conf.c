@@ -762,7 +762,7 @@ test_describe(void **state)
 			lines++;
 	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2, ...;
 	 * azure: 1 + 14 (test_azure_describe). */
-	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 6 + 2 + 1 + 14);
+	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 10 + 2 + 1 + 14);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }
