@@ -270,6 +270,19 @@ static const struct key keys[] = {
 	    NULL, C(connection_memory), "bytes per connection for the "
 	    "request line, headers and reply headers (a GET message up to "
 	    "about 7.5 KB at 8192); longer ones get 414 or 431" },
+	{ "limits", "lockout_prefix4", K_INT, 0, "24", 8, 32, NULL,
+	    C(lockout_prefix4), "IPv4 addresses in one prefix of this length "
+	    "share a lockout" },
+	{ "limits", "lockout_prefix6", K_INT, 0, "64", 16, 128, NULL,
+	    C(lockout_prefix6), "IPv6 addresses in one prefix of this length "
+	    "share a lockout" },
+	{ "limits", "lockout_ceiling", K_INT, 0, "100", 0, 1000000, NULL,
+	    C(lockout_ceiling), "wrong access codes per endpoint per minute, "
+	    "from all sources, before the endpoint refuses codes; 0 "
+	    "disables" },
+	{ "limits", "refusal_seconds", K_INT, 0, "300", 1, 86400, NULL,
+	    C(refusal_seconds), "refused requests of one source are audited "
+	    "as one record per window of this length" },
 
 	{ "", "log", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
 	    "logging" },

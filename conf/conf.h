@@ -129,6 +129,10 @@ struct conf {
 	int	header_timeout;	/* s: ready until the headers are in */
 	int	body_timeout;	/* s: headers until the body is in */
 	size_t	connection_memory; /* bytes per connection (libmicrohttpd) */
+	int	lockout_prefix4;  /* IPv4 prefix length of one source */
+	int	lockout_prefix6;  /* IPv6 prefix length of one source */
+	int	lockout_ceiling;  /* wrong codes a minute per endpoint */
+	int	refusal_seconds;  /* refusals of a source audited once per */
 
 	/* log = { ... } */
 	int	log_level;	/* enum sg_log_level */

@@ -188,12 +188,6 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 		goto out;
 	if ((rc = load_next(ra, err)) != SG_OK)
 		goto out;
-	ra->throttle = ra_throttle_new(conf->lockout_failures,
-	    conf->lockout_seconds);
-	if (ra->throttle == NULL) {
-		rc = sg_err_set(err, SG_ENOMEM, "lockout table");
-		goto out;
-	}
 	if ((rc = ra_store_open(conf->database, &ra->store, err)) != SG_OK)
 		goto out;
 	/* One Intune client per Azure account (no network call yet). */
@@ -232,7 +226,6 @@ ra_close(struct ra *ra)
 	ra_store_close(ra->store);
 	ra_keys_free(&ra->keys);
 	ra_up_free(ra->up);
-	ra_throttle_free(ra->throttle);
 	for (i = 0; i < ra->nintune; i++)
 		ra_intune_free(ra->intune[i]);
 	for (i = 0; i < CONF_MAX_RA; i++) {

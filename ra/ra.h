@@ -449,6 +449,15 @@ const char	*ra_req_status_name(enum ra_req_status);
 
 enum sg_rc	 ra_audit_list(struct ra *, const struct ra_audit_filter *,
 		    struct ra_audit_rec **, size_t *, struct sg_err *);
+/*
+ * Remove the audit records timed before "before" (scepctl audit prune),
+ * which the caller exported to "file" with SHA-256 "digest" and checked:
+ * they must be exactly "count" records, ids "first" to "last", else
+ * SG_ENOTFOUND and nothing goes. Audited either way.
+ */
+enum sg_rc	 ra_audit_prune(struct ra *, int64_t before, int64_t first,
+		    int64_t last, int64_t count, const char *file,
+		    const char *digest, struct sg_err *);
 
 /* The URL of an endpoint for messages: base_url + "/scep/" + uri. */
 void		 ra_endpoint_url(const struct ra *, const struct ra_endpoint *,

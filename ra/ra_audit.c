@@ -1,10 +1,13 @@
 /*
  * The audit log (DESIGN.md: every failure and every admin change is
  * audited, without secrets): device records for SCEP operations, admin
- * records for scepctl, and the listing.
+ * records for scepctl, and the listing. Refusals of requests nobody
+ * authenticated are audited once per source and window, then counted
+ * (docs/lockout.md), so that refused requests cannot fill the disk.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ra_int.h"
 
@@ -65,6 +68,34 @@ ra_audit_txn(struct ra *ra, const char *action, const struct ra_txn *t,
 	    t->transid[0] ? t->transid : NULL, rc, err, details);
 }
 
+/*
+ * Is "op" a refusal of a request nobody authenticated that its source's
+ * open window only counts (ra_store_refusal_add)? False for the one that
+ * opens a window, and for everything else: those get a record each.
+ */
+static bool
+refusal_counted(struct ra_op *op)
+{
+	struct ra_refusal	r;
+	struct sg_err		e;
+	char			src[80];
+	bool			first = true;
+
+	if (op->status != P7_STATUS_FAILURE || op->account[0] != '\0')
+		return false;
+	ra_throttle_source(op->ra->conf, op->peer, src, sizeof(src));
+	r.source = src;
+	r.endpoint = op->ep.name;
+	r.reason = op->failtext != NULL ? op->failtext : "request refused";
+	if (ra_store_refusal_add(op->ra->store, &r, (int64_t)time(NULL),
+	    op->ra->conf->refusal_seconds, &first, &e) != SG_OK) {
+		sg_log(SG_LOG_ERR, "transid=%s: cannot count the refusal: %s",
+		    op->tid, e.msg);
+		return false;
+	}
+	return !first;
+}
+
 void
 ra_audit_op(struct ra_op *op, const char *outcome)
 {
@@ -72,6 +103,8 @@ ra_audit_op(struct ra_op *op, const char *outcome)
 	struct sg_err	 e;
 	char		 actor[96];
 
+	if (refusal_counted(op))
+		return;
 	snprintf(actor, sizeof(actor), "device@%s", op->peer);
 	a.actor = actor;
 	a.endpoint = op->ep.name;
@@ -89,5 +122,35 @@ enum sg_rc
 ra_audit_list(struct ra *ra, const struct ra_audit_filter *f,
     struct ra_audit_rec **out, size_t *n, struct sg_err *err)
 {
+	enum sg_rc	rc;
+
+	/* Windows that have closed become records first. */
+	if ((rc = ra_store_refusal_add(ra->store, NULL, (int64_t)time(NULL),
+	    ra->conf->refusal_seconds, NULL, err)) != SG_OK)
+		return rc;
 	return ra_store_audit_list(ra->store, f, out, n, err);
+}
+
+enum sg_rc
+ra_audit_prune(struct ra *ra, int64_t before, int64_t first, int64_t last,
+    int64_t count, const char *file, const char *digest,
+    struct sg_err *err)
+{
+	struct ra_audit	a = { 0 };
+	char		details[512];
+	enum sg_rc	rc;
+
+	snprintf(details, sizeof(details), "records %lld..%lld (%lld) "
+	    "before %lld, exported to %s (sha256 %s)", (long long)first,
+	    (long long)last, (long long)count, (long long)before, file,
+	    digest);
+	a.actor = ra->actor;
+	a.action = "audit prune";
+	a.outcome = "success";
+	a.details = details;
+	rc = ra_store_audit_prune(ra->store, before, first, last, count, &a,
+	    err);
+	if (rc != SG_OK)
+		ra_audit_admin(ra, "audit prune", NULL, NULL, rc, err, details);
+	return rc;
 }

@@ -14,6 +14,46 @@
 
 #include "ra_int.h"
 
+/*
+ * May "op" present an access code now (ra_throttle.c)? A lockout is a
+ * FAILURE; a store that cannot tell is an internal error (fail closed).
+ */
+static bool
+unlocked(struct ra_op *op)
+{
+	struct sg_err	e;
+	enum ra_lock	lock;
+
+	if (ra_throttle_check(op->ra->store, op->ra->conf, op->ep.id,
+	    op->peer, time(NULL), &lock, &e) != SG_OK) {
+		ra_op_internal(op, "lockout", &e);
+		return false;
+	}
+	if (lock == RA_LOCK_SOURCE)
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "too many attempts",
+		    "locked out after repeated wrong access codes");
+	else if (lock == RA_LOCK_ENDPOINT)
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "too many attempts",
+		    "endpoint refuses access codes: %d wrong codes within a "
+		    "minute", op->ra->conf->lockout_ceiling);
+	return lock == RA_LOCK_NONE;
+}
+
+/* Count the wrong code of "op" (its FAILURE is set). */
+static void
+count_failure(struct ra_op *op)
+{
+	struct sg_err	e;
+	bool		locked;
+
+	if (ra_throttle_fail(op->ra->store, op->ra->conf, op->ep.id,
+	    op->peer, time(NULL), &locked, &e) != SG_OK)
+		ra_op_internal(op, "counting a wrong access code", &e);
+	else if (locked)
+		sg_log(SG_LOG_WARN, "peer=%s endpoint=%s: locked out for "
+		    "repeated wrong access codes", op->peer, op->ep.name);
+}
+
 /* Check the access code: the account it belongs to, or a failure. */
 bool
 ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
@@ -30,11 +70,8 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 		    "validation is not implemented yet");
 		return false;
 	}
-	if (ra_throttle_locked(op->ra->throttle, op->peer, time(NULL))) {
-		ra_op_fail(op, SG_FAIL_BADREQUEST, "too many attempts",
-		    "locked out after repeated wrong access codes");
+	if (!unlocked(op))
 		return false;
-	}
 	if (csr->challenge == NULL || csr->challenge[0] == '\0') {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "access code required",
 		    "no challengePassword in the request");
@@ -53,9 +90,7 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 		/* The failInfo of a wrong access code (DESIGN.md). */
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "bad access code",
 		    "access code mismatch");
-		if (ra_throttle_fail(op->ra->throttle, op->peer, time(NULL)))
-			sg_log(SG_LOG_WARN, "peer=%s: locked out for repeated "
-			    "wrong access codes", op->peer);
+		count_failure(op);
 		return false;
 	}
 	if (rc != SG_OK) {

@@ -98,6 +98,9 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	memcpy(t.key_id, csr->key_id, sizeof(t.key_id));
 	snprintf(t.subject, sizeof(t.subject), "%s", csr->subject);
 	snprintf(t.peer, sizeof(t.peer), "%s", op->peer);
+	/* Authenticated first: a refused request writes no transaction. */
+	if (!admit(op, csr, renewal, by_cert, &acct, &t, old, sizeof(old)))
+		goto out;
 	/*
 	 * Kept until decided (approval sends the signed original upstream),
 	 * sealed: it holds the access code (ra_keys_seal).
@@ -125,8 +128,6 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 		ra_op_internal(op, "new transaction", &e);
 		goto out;
 	}
-	if (!admit(op, csr, renewal, by_cert, &acct, &t, old, sizeof(old)))
-		goto refused;
 	if (acct.manual) {
 		t.status = RA_REQ_PENDING;
 		snprintf(t.reason, sizeof(t.reason), "waiting for approval");
@@ -145,14 +146,6 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	ra_txn_answer(op, &t, x);
 	if (x != NULL && op->status == P7_STATUS_SUCCESS)
 		ra_op_note(op, "%s", t.reason);
-	goto out;
-refused:
-	/* Refused before reaching the upstream (or failed inside). */
-	t.status = RA_REQ_REJECTED;
-	t.failinfo = op->err.failinfo;
-	snprintf(t.reason, sizeof(t.reason), "%s", op->err.msg);
-	if (ra_store_txn_update(op->ra->store, &t, RA_REQ_NEW, &e) != SG_OK)
-		sg_log(SG_LOG_ERR, "transid=%s: %s", op->tid, e.msg);
 out:
 	free(stored);
 	X509_free(x);

@@ -111,17 +111,38 @@ enum sg_rc	 ra_policy_check_csr(const struct ra_endpoint *,
 /* Names: letters, digits, and " ._-@" ; 1..RA_NAME_MAX-1 bytes. */
 bool		 ra_policy_name_ok(const char *name);
 
-/* ---- lockout of wrong access codes (ra_throttle.c) ---- */
+/* ---- lockout of wrong access codes (ra_throttle.c, docs/lockout.md) ---- */
 
-struct ra_throttle;
-struct ra_throttle *ra_throttle_new(int max_fails, int seconds);
-void		 ra_throttle_free(struct ra_throttle *);
-/* Is "peer" locked out now? */
-bool		 ra_throttle_locked(struct ra_throttle *, const char *peer,
-		    time_t now);
-/* Count a wrong code from "peer"; true if that locked it out. */
-bool		 ra_throttle_fail(struct ra_throttle *, const char *peer,
-		    time_t now);
+/* Why an access code is refused before it is checked. */
+enum ra_lock {
+	RA_LOCK_NONE,
+	RA_LOCK_SOURCE,		/* the source's prefix is locked out */
+	RA_LOCK_ENDPOINT,	/* limits.lockout_ceiling reached */
+};
+/*
+ * The source that "peer" counts as: its IPv4 /limits.lockout_prefix4 or
+ * IPv6 /limits.lockout_prefix6 ("192.0.2.0/24", "2001:db8::/64"; an
+ * IPv4-mapped IPv6 address counts as IPv4), or "peer" itself when it is
+ * no address.
+ */
+void		 ra_throttle_source(const struct conf *, const char *peer,
+		    char *out, size_t outsz);
+/*
+ * Is "peer" locked out of endpoint "ep_id" at "now"? One store read.
+ * SG_OK with *lock; a store error (SG_ESTORE, SG_ENOMEM) in "err".
+ */
+enum sg_rc	 ra_throttle_check(struct ra_store *, const struct conf *,
+		    int64_t ep_id, const char *peer, time_t now,
+		    enum ra_lock *lock, struct sg_err *err);
+/*
+ * Count a wrong code of "peer" on "ep_id" at "now" (for its source and
+ * for the endpoint's ceiling); *locked when it was the
+ * limits.lockout_failures-th within limits.lockout_seconds, which locks
+ * the source out for limits.lockout_seconds. A store error otherwise.
+ */
+enum sg_rc	 ra_throttle_fail(struct ra_store *, const struct conf *,
+		    int64_t ep_id, const char *peer, time_t now,
+		    bool *locked, struct sg_err *err);
 
 /* ---- the RA ---- */
 
@@ -148,7 +169,6 @@ struct ra {
 	struct ra_up		*up;
 	char			 caps[256];	/* GetCACaps body */
 	char			 actor[64];
-	struct ra_throttle	*throttle;	/* wrong access codes */
 	uint8_t			*next_ca_p7;	/* GetNextCACert content */
 	size_t			 next_ca_p7_len; /* (unsigned inner set) */
 	/* One Intune client per conf->azure[i], same order. */

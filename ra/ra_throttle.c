@@ -1,108 +1,121 @@
 /*
- * Wrong access codes from one source are slowed and then locked out for
- * a while (DESIGN.md "Identity and secrets"). Per process: a bounded
- * table of recent failures by peer address, oldest entry replaced.
- * Several instances behind a load balancer each keep their own count,
- * so the effective limit is per instance (XXX: a shared counter in the
- * store would make it global).
+ * Wrong access codes are counted and then locked out for a while
+ * (DESIGN.md "Identity and secrets", docs/lockout.md). The counts live
+ * in the store (ra_store_fail_*), so every process and every instance
+ * on the database sees the same lock, and they expire by time only: no
+ * table fills up and forgets a locked source. Counted per source, an
+ * IPv4 /limits.lockout_prefix4 or IPv6 /limits.lockout_prefix6, per
+ * endpoint; limits.lockout_ceiling caps the wrong codes of an endpoint
+ * per minute from all sources together.
+ *
+ * Keys of the counters (per endpoint): the source ("192.0.2.0/24") for
+ * its wrong codes, "!" and the source for the moment it was locked out,
+ * "*" for all wrong codes of the endpoint.
  */
-#include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "ra_int.h"
 
-#define SLOTS		1024
+#define CEILING_SECONDS	60
 
-struct slot {
-	char	peer[64];
-	time_t	first;		/* start of the window */
-	time_t	until;		/* locked until */
-	int	fails;
-};
-
-struct ra_throttle {
-	pthread_mutex_t	lock;	/* guards slots */
-	int		max_fails;	/* 0: never lock out */
-	int		seconds;
-	struct slot	slots[SLOTS];
-};
-
-struct ra_throttle *
-ra_throttle_new(int max_fails, int seconds)
+/* Keep the first "bits" bits of the "len" bytes of "a". */
+static void
+mask(uint8_t *a, size_t len, int bits)
 {
-	struct ra_throttle	*t;
+	size_t	i;
 
-	if ((t = calloc(1, sizeof(*t))) != NULL) {
-		pthread_mutex_init(&t->lock, NULL);
-		t->max_fails = max_fails;
-		t->seconds = seconds;
+	for (i = 0; i < len; i++, bits -= 8) {
+		if (bits >= 8)
+			continue;
+		a[i] = bits <= 0 ? 0 : (uint8_t)(a[i] & (0xff << (8 - bits)));
 	}
-	return t;
 }
 
 void
-ra_throttle_free(struct ra_throttle *t)
+ra_throttle_source(const struct conf *c, const char *peer, char *out,
+    size_t outsz)
 {
-	if (t == NULL)
+	struct in6_addr	a6;
+	struct in_addr	a4;
+	char		txt[INET6_ADDRSTRLEN];
+
+	snprintf(out, outsz, "%s", peer);
+	if (inet_pton(AF_INET6, peer, &a6) == 1 &&
+	    IN6_IS_ADDR_V4MAPPED(&a6))
+		memcpy(&a4, &a6.s6_addr[12], sizeof(a4));
+	else if (inet_pton(AF_INET6, peer, &a6) == 1) {
+		mask(a6.s6_addr, sizeof(a6.s6_addr), c->lockout_prefix6);
+		if (inet_ntop(AF_INET6, &a6, txt, sizeof(txt)) != NULL)
+			snprintf(out, outsz, "%s/%d", txt, c->lockout_prefix6);
 		return;
-	pthread_mutex_destroy(&t->lock);
-	free(t);
+	} else if (inet_pton(AF_INET, peer, &a4) != 1)
+		return;
+	mask((uint8_t *)&a4, sizeof(a4), c->lockout_prefix4);
+	if (inet_ntop(AF_INET, &a4, txt, sizeof(txt)) != NULL)
+		snprintf(out, outsz, "%s/%d", txt, c->lockout_prefix4);
 }
 
-/* The slot of "peer", or the oldest one to reuse; lock held. */
-static struct slot *
-find(struct ra_throttle *t, const char *peer, bool create)
+/* "!" and the source of "peer": the key of its lock. */
+static void
+lock_key(const struct conf *c, const char *peer, char *lk, size_t lksz)
 {
-	struct slot	*oldest = &t->slots[0];
-	size_t		 i;
-
-	for (i = 0; i < SLOTS; i++) {
-		if (strcmp(t->slots[i].peer, peer) == 0)
-			return &t->slots[i];
-		if (t->slots[i].first < oldest->first)
-			oldest = &t->slots[i];
-	}
-	if (!create)
-		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	snprintf(oldest->peer, sizeof(oldest->peer), "%s", peer);
-	return oldest;
+	lk[0] = '!';
+	ra_throttle_source(c, peer, lk + 1, lksz - 1);
 }
 
-bool
-ra_throttle_locked(struct ra_throttle *t, const char *peer, time_t now)
+enum sg_rc
+ra_throttle_check(struct ra_store *st, const struct conf *c, int64_t ep_id,
+    const char *peer, time_t now, enum ra_lock *lock, struct sg_err *err)
 {
-	struct slot	*s;
-	bool		 locked;
+	struct ra_fail_query	q[2];
+	int64_t			n[2];
+	char			lk[80];
+	enum sg_rc		rc;
 
-	pthread_mutex_lock(&t->lock);
-	s = find(t, peer, false);
-	locked = s != NULL && s->until > now;
-	pthread_mutex_unlock(&t->lock);
-	return locked;
+	lock_key(c, peer, lk, sizeof(lk));
+	q[0].key = lk;
+	q[0].since = (int64_t)now - c->lockout_seconds + 1;
+	q[1].key = "*";
+	q[1].since = (int64_t)now - CEILING_SECONDS + 1;
+	if ((rc = ra_store_fail_count(st, ep_id, q, 2, n, err)) != SG_OK)
+		return rc;
+	*lock = RA_LOCK_NONE;
+	if (c->lockout_failures > 0 && n[0] > 0)
+		*lock = RA_LOCK_SOURCE;
+	else if (c->lockout_ceiling > 0 && n[1] >= c->lockout_ceiling)
+		*lock = RA_LOCK_ENDPOINT;
+	return SG_OK;
 }
 
-bool
-ra_throttle_fail(struct ra_throttle *t, const char *peer, time_t now)
+enum sg_rc
+ra_throttle_fail(struct ra_store *st, const struct conf *c, int64_t ep_id,
+    const char *peer, time_t now, bool *locked, struct sg_err *err)
 {
-	struct slot	*s;
-	bool		 locked = false;
+	struct ra_fail_query	 q[1];
+	const char		*keys[2];
+	int64_t			 n = 0, keep;
+	char			 lk[80];
+	enum sg_rc		 rc;
 
-	if (t->max_fails == 0)
-		return false;
-	pthread_mutex_lock(&t->lock);
-	s = find(t, peer, true);
-	if (now - s->first > t->seconds) {
-		s->first = now;
-		s->fails = 0;
-	}
-	if (++s->fails >= t->max_fails) {
-		s->until = now + t->seconds;
-		s->fails = 0;
-		s->first = now;
-		locked = true;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return locked;
+	*locked = false;
+	lock_key(c, peer, lk, sizeof(lk));
+	keys[0] = lk + 1;
+	keys[1] = "*";
+	keep = c->lockout_seconds > CEILING_SECONDS ? c->lockout_seconds :
+	    CEILING_SECONDS;
+	if ((rc = ra_store_fail_add(st, ep_id, keys, 2, now, now - keep,
+	    err)) != SG_OK || c->lockout_failures == 0)
+		return rc;
+	q[0].key = lk + 1;
+	q[0].since = (int64_t)now - c->lockout_seconds + 1;
+	if ((rc = ra_store_fail_count(st, ep_id, q, 1, &n, err)) != SG_OK ||
+	    n < c->lockout_failures)
+		return rc;
+	keys[0] = lk;
+	*locked = true;
+	return ra_store_fail_add(st, ep_id, keys, 1, now, now - keep, err);
 }

@@ -107,6 +107,8 @@ static const struct sc_cmd cmds[] = {
 	  "audit list [--endpoint E] [--account A] [--since T] [--until T]\n"
 	  "           [--outcome success|failure|pending] [--json]\n"
 	  "audit export --format csv|json [the same filters]\n"
+	  "audit export --before T --out FILE   (for retention, then:)\n"
+	  "audit prune --before T --export FILE (FILE from the export)\n"
 	  "    T is YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or epoch seconds.\n"
 	  "    example: scepctl audit export --format csv > audit.csv" },
 	{ "azure", false, sc_azure,

@@ -292,8 +292,9 @@ enum sg_rc	 ra_store_crl_put(struct ra_store *, int64_t number,
 
 /*
  * Append an audit record, timed now. The audit log is append-only: no
- * call changes or removes a record, and the schema refuses UPDATE and
- * DELETE of audit rows from any client (SQLite triggers).
+ * call but ra_store_audit_prune() removes a record, and the schema
+ * refuses UPDATE of audit rows, and DELETE outside that call, from any
+ * client (SQLite triggers).
  */
 enum sg_rc	 ra_store_audit_add(struct ra_store *, const struct ra_audit *,
 		    struct sg_err *);
@@ -301,5 +302,74 @@ enum sg_rc	 ra_store_audit_add(struct ra_store *, const struct ra_audit *,
 enum sg_rc	 ra_store_audit_list(struct ra_store *,
 		    const struct ra_audit_filter *, struct ra_audit_rec **,
 		    size_t *, struct sg_err *);
+
+/*
+ * Failure counters (the lockout of wrong access codes, ra_throttle.c;
+ * docs/lockout.md). Events are counted per (endpoint, key) per second
+ * of "now"; the keys are ra/'s words (a source prefix, "*" for the
+ * whole endpoint, a lock marker). Every process on the database sees
+ * the same counts. Rows go away by time only (ra_store_fail_add's
+ * "expire_before"), never to make room: no count is forgotten early.
+ */
+#define RA_FAIL_KEYS	3
+struct ra_fail_query {
+	const char	*key;		/* NULL: this slot is unused */
+	int64_t		 since;	/* count events from this on */
+};
+/*
+ * counts[i]: the events of endpoint "endpoint_id" under q[i].key at or
+ * after q[i].since (0 for an unused slot); n <= RA_FAIL_KEYS. One
+ * indexed read, no write.
+ */
+enum sg_rc	 ra_store_fail_count(struct ra_store *, int64_t endpoint_id,
+		    const struct ra_fail_query *q, size_t n, int64_t *counts,
+		    struct sg_err *);
+/*
+ * Count one event at "now" under each of the "n" keys (n <=
+ * RA_FAIL_KEYS) of "endpoint_id", and delete every counter row (of any
+ * endpoint and key) older than "expire_before", atomically.
+ */
+enum sg_rc	 ra_store_fail_add(struct ra_store *, int64_t endpoint_id,
+		    const char *const *keys, size_t n, int64_t now,
+		    int64_t expire_before, struct sg_err *);
+
+/*
+ * Refused requests that made no transaction (issue 10 s.5), counted
+ * instead of audited one by one: a window per (source, endpoint,
+ * reason) opens at its first refusal, which the caller audits in full;
+ * the refusals after it in the window are only counted. One atomic
+ * call:
+ * 1. Every window opened at or before now - "window" is closed: if it
+ *    counted any, one audit record is appended (actor "device@SOURCE",
+ *    action "refused", outcome "failure", details "N further refused
+ *    requests from SOURCE within W s: REASON"), and the window goes.
+ * 2. With "r" (NULL: step 1 only), its window counts one more refusal
+ *    (*first false) or opens now (*first true: audit this one).
+ * The audit stays append-only: counts live in their own table and
+ * reach the audit as new records only.
+ */
+struct ra_refusal {
+	const char	*source;	/* "192.0.2.0/24" */
+	const char	*endpoint;	/* endpoint name */
+	const char	*reason;	/* a fixed text: "bad access code" */
+};
+enum sg_rc	 ra_store_refusal_add(struct ra_store *,
+		    const struct ra_refusal *r, int64_t now, int64_t window,
+		    bool *first, struct sg_err *);
+
+/*
+ * The one removal of audit records (scepctl audit prune): delete the
+ * records timed before "before", only if they are exactly "count"
+ * records with ids "first" to "last" (what the caller exported and
+ * checked); SG_ENOTFOUND otherwise, and nothing changes. Atomically,
+ * "rec" is appended first (it is newer, so it stays and ids never go
+ * back), then a row in audit_prune marks the id range, which is what
+ * lets the schema's delete trigger pass, then the records and the
+ * marker go. Any other DELETE of an audit row is refused by the
+ * database.
+ */
+enum sg_rc	 ra_store_audit_prune(struct ra_store *, int64_t before,
+		    int64_t first, int64_t last, int64_t count,
+		    const struct ra_audit *rec, struct sg_err *);
 
 #endif /* RA_STORE_H */

@@ -155,7 +155,7 @@ ra_store_check(const char *path, struct ra_store_check *out,
 	    &out->fk_violations, err)) != SG_OK ||
 	    (rc = count(db, "SELECT COUNT(*) FROM sqlite_master WHERE "
 	    "type = 'trigger' AND tbl_name = 'audit' AND name IN "
-	    "('audit_no_update', 'audit_no_delete')", &n, err)) != SG_OK)
+	    "('audit_no_update', 'audit_delete_pruned')", &n, err)) != SG_OK)
 		goto out;
 	out->audit_triggers = n == 2;
 	if ((rc = count(db, "SELECT COUNT(*) FROM audit", &out->audit_rows,

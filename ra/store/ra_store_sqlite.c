@@ -105,7 +105,26 @@ static const char schema[] =
 /* The audit log is append-only (SCM's "View Audit"). */
 "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
-"CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+/*
+ * Failure counters (ra_store_fail_*), refusal windows (ra_store_refusal_
+ * add) and the prune marker: a DELETE of an audit row passes the trigger
+ * only inside an id range that ra_store_audit_prune() marked in the same
+ * transaction (and removes again before it commits).
+ */
+"CREATE TABLE IF NOT EXISTS auth_fail(endpoint_id INTEGER NOT NULL,"
+"  name TEXT NOT NULL, t INTEGER NOT NULL, n INTEGER NOT NULL,"
+"  PRIMARY KEY(endpoint_id, name, t));"
+"CREATE INDEX IF NOT EXISTS auth_fail_t ON auth_fail(t);"
+"CREATE TABLE IF NOT EXISTS refusal(source TEXT NOT NULL,"
+"  endpoint TEXT NOT NULL, reason TEXT NOT NULL, start INTEGER NOT NULL,"
+"  n INTEGER NOT NULL, PRIMARY KEY(source, endpoint, reason));"
+"CREATE INDEX IF NOT EXISTS refusal_start ON refusal(start);"
+"CREATE TABLE IF NOT EXISTS audit_prune(first_id INTEGER NOT NULL,"
+"  last_id INTEGER NOT NULL, time INTEGER NOT NULL);"
+"DROP TRIGGER IF EXISTS audit_no_delete;"
+"CREATE TRIGGER IF NOT EXISTS audit_delete_pruned BEFORE DELETE ON audit"
+"  WHEN NOT EXISTS (SELECT 1 FROM audit_prune p"
+"  WHERE OLD.id BETWEEN p.first_id AND p.last_id)"
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 "INSERT OR IGNORE INTO meta VALUES('schema_version', '1');";
 
@@ -122,6 +141,9 @@ enum stmt_id {
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
+	S_FAIL_COUNT, S_FAIL_ADD, S_FAIL_EXPIRE,
+	S_REF_REPORT, S_REF_CLOSE, S_REF_ADD,
+	S_PRUNE_RANGE, S_PRUNE_MARK, S_PRUNE_DEL, S_PRUNE_UNMARK,
 	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO,
 	S_MAX
 };
@@ -265,6 +287,31 @@ static const char *const sql[S_MAX] = {
 	    "(?1 IS NULL OR endpoint = ?1) AND (?2 IS NULL OR account = ?2) "
 	    "AND (?3 IS NULL OR outcome = ?3) AND time >= ?4 AND time <= ?5 "
 	    "ORDER BY id",
+	[S_FAIL_COUNT] = "SELECT "
+	    "COALESCE(SUM(CASE WHEN name = ?2 AND t >= ?3 THEN n END), 0), "
+	    "COALESCE(SUM(CASE WHEN name = ?4 AND t >= ?5 THEN n END), 0), "
+	    "COALESCE(SUM(CASE WHEN name = ?6 AND t >= ?7 THEN n END), 0) "
+	    "FROM auth_fail WHERE endpoint_id = ?1 AND name IN (?2, ?4, ?6)",
+	[S_FAIL_ADD] = "INSERT INTO auth_fail(endpoint_id, name, t, n) "
+	    "VALUES(?1, ?2, ?3, 1) ON CONFLICT(endpoint_id, name, t) "
+	    "DO UPDATE SET n = auth_fail.n + 1",
+	[S_FAIL_EXPIRE] = "DELETE FROM auth_fail WHERE t < ?1",
+	[S_REF_REPORT] = "INSERT INTO audit(time, actor, endpoint, action, "
+	    "outcome, details) SELECT ?1, 'device@' || source, endpoint, "
+	    "'refused', 'failure', n || ' further refused requests from ' || "
+	    "source || ' within ' || ?3 || ' s: ' || reason FROM refusal "
+	    "WHERE start <= ?2 AND n > 0 ORDER BY start, source",
+	[S_REF_CLOSE] = "DELETE FROM refusal WHERE start <= ?1",
+	[S_REF_ADD] = "INSERT INTO refusal(source, endpoint, reason, start, n)"
+	    " VALUES(?1, ?2, ?3, ?4, 0) ON CONFLICT(source, endpoint, reason) "
+	    "DO UPDATE SET n = refusal.n + 1 RETURNING n",
+	[S_PRUNE_RANGE] = "SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0), "
+	    "COUNT(*) FROM audit WHERE time < ?1",
+	[S_PRUNE_MARK] = "INSERT INTO audit_prune(first_id, last_id, time) "
+	    "VALUES(?1, ?2, ?3)",
+	[S_PRUNE_DEL] = "DELETE FROM audit WHERE time < ?1 AND "
+	    "id BETWEEN ?2 AND ?3",
+	[S_PRUNE_UNMARK] = "DELETE FROM audit_prune",
 	/* Takes the write lock at once: no deadlock between two writers. */
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -1651,4 +1698,165 @@ ra_store_audit_list(struct ra_store *st, const struct ra_audit_filter *f,
 
 	return q_rows(st, S_AUDIT_LIST, a, NARGS(a), sizeof(**out), row_audit,
 	    (void **)out, n, err, "audit");
+}
+
+/* ---- failure counters, refusal windows, prune ---- */
+
+/* Columns 0 .. RA_FAIL_KEYS - 1 as integers. */
+static void
+row_ints(const struct row *r, void *p)
+{
+	int64_t	*v = p;
+	int	 i;
+
+	for (i = 0; i < RA_FAIL_KEYS; i++)
+		v[i] = col_int(r, i);
+}
+
+enum sg_rc
+ra_store_fail_count(struct ra_store *st, int64_t endpoint_id,
+    const struct ra_fail_query *q, size_t n, int64_t *counts,
+    struct sg_err *err)
+{
+	struct arg	a[1 + 2 * RA_FAIL_KEYS];
+	int64_t		v[RA_FAIL_KEYS];
+	size_t		i;
+	enum sg_rc	rc;
+
+	if (n > RA_FAIL_KEYS)
+		n = RA_FAIL_KEYS;
+	a[0] = (struct arg)A_INT(endpoint_id);
+	for (i = 0; i < RA_FAIL_KEYS; i++) {
+		a[1 + 2 * i] = (struct arg)A_TEXT(i < n ? q[i].key : NULL);
+		a[2 + 2 * i] = (struct arg)A_INT(i < n ? q[i].since : 0);
+	}
+	rc = q_one(st, S_FAIL_COUNT, a, NARGS(a), row_ints, v, err,
+	    "failure count");
+	if (rc == SG_OK)
+		memcpy(counts, v, n * sizeof(*v));
+	return rc;
+}
+
+static enum sg_rc
+x_fail_add(struct ra_store *st, int64_t endpoint_id,
+    const char *const *keys, size_t n, int64_t now, int64_t expire_before,
+    struct sg_err *err)
+{
+	struct arg	e[] = { A_INT(expire_before) };
+	size_t		i;
+	enum sg_rc	rc = SG_OK;
+
+	for (i = 0; i < n && i < RA_FAIL_KEYS && rc == SG_OK; i++) {
+		struct arg	a[] = { A_INT(endpoint_id), A_TEXT(keys[i]),
+		    A_INT(now) };
+
+		rc = x_write(st, S_FAIL_ADD, a, NARGS(a), false, err,
+		    "failure count");
+	}
+	if (rc == SG_OK)
+		rc = x_write(st, S_FAIL_EXPIRE, e, NARGS(e), false, err,
+		    "failure count");
+	return rc;
+}
+
+enum sg_rc
+ra_store_fail_add(struct ra_store *st, int64_t endpoint_id,
+    const char *const *keys, size_t n, int64_t now, int64_t expire_before,
+    struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	if ((rc = op_begin(st, err)) == SG_OK)
+		rc = op_end(st, x_fail_add(st, endpoint_id, keys, n, now,
+		    expire_before, err), err);
+	return stmt_unlock(st, rc, err);
+}
+
+static enum sg_rc
+x_refusal_add(struct ra_store *st, const struct ra_refusal *r, int64_t now,
+    int64_t window, bool *first, struct sg_err *err)
+{
+	struct arg	rep[] = { A_INT(now), A_INT(now - window),
+	    A_INT(window) };
+	struct arg	cl[] = { A_INT(now - window) };
+	int64_t		n = 0;
+	enum sg_rc	rc;
+
+	if ((rc = x_write(st, S_REF_REPORT, rep, NARGS(rep), false, err,
+	    "refusal window")) != SG_OK || (rc = x_write(st, S_REF_CLOSE, cl,
+	    NARGS(cl), false, err, "refusal window")) != SG_OK || r == NULL)
+		return rc;
+	{
+		struct arg	a[] = { A_TEXT(r->source),
+		    A_TEXT(r->endpoint), A_TEXT(r->reason), A_INT(now) };
+
+		rc = x_int(st, S_REF_ADD, a, NARGS(a), &n, err,
+		    "refusal window");
+	}
+	if (rc == SG_OK && first != NULL)
+		*first = n == 0;
+	return rc;
+}
+
+enum sg_rc
+ra_store_refusal_add(struct ra_store *st, const struct ra_refusal *r,
+    int64_t now, int64_t window, bool *first, struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	if ((rc = op_begin(st, err)) == SG_OK)
+		rc = op_end(st, x_refusal_add(st, r, now, window, first, err),
+		    err);
+	return stmt_unlock(st, rc, err);
+}
+
+static enum sg_rc
+x_audit_prune(struct ra_store *st, int64_t before, int64_t first,
+    int64_t last, int64_t count, const struct ra_audit *au,
+    struct sg_err *err)
+{
+	struct arg	b[] = { A_INT(before) };
+	struct arg	m[] = { A_INT(first), A_INT(last),
+	    A_INT(time(NULL)) };
+	struct arg	d[] = { A_INT(before), A_INT(first), A_INT(last) };
+	struct arg	add[] = { A_INT(time(NULL)), A_TEXT(au->actor),
+	    A_TEXT(au->endpoint), A_TEXT(au->account), A_TEXT(au->transid),
+	    A_TEXT(au->action), A_TEXT(au->outcome), A_TEXT(au->details) };
+	int64_t		v[RA_FAIL_KEYS];
+	enum sg_rc	rc;
+
+	if ((rc = x_one(st, S_PRUNE_RANGE, b, NARGS(b), row_ints, v, err,
+	    "audit")) != SG_OK)
+		return rc;
+	if (count == 0 || v[0] != first || v[1] != last || v[2] != count)
+		return sg_err_set(err, SG_ENOTFOUND, "audit records before "
+		    "that time are ids %lld..%lld (%lld), not %lld..%lld "
+		    "(%lld)", (long long)v[0], (long long)v[1],
+		    (long long)v[2], (long long)first, (long long)last,
+		    (long long)count);
+	if ((rc = x_write(st, S_AUDIT_ADD, add, NARGS(add), false, err,
+	    "audit")) != SG_OK ||
+	    (rc = x_write(st, S_PRUNE_MARK, m, NARGS(m), false, err,
+	    "audit prune")) != SG_OK ||
+	    (rc = x_write(st, S_PRUNE_DEL, d, NARGS(d), true, err,
+	    "audit prune")) != SG_OK)
+		return rc;
+	return x_write(st, S_PRUNE_UNMARK, NULL, 0, false, err,
+	    "audit prune");
+}
+
+enum sg_rc
+ra_store_audit_prune(struct ra_store *st, int64_t before, int64_t first,
+    int64_t last, int64_t count, const struct ra_audit *rec,
+    struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	if ((rc = op_begin(st, err)) == SG_OK)
+		rc = op_end(st, x_audit_prune(st, before, first, last, count,
+		    rec, err), err);
+	return stmt_unlock(st, rc, err);
 }

@@ -47,7 +47,7 @@ sed "s|^database = .*|database = \"$WORK/final.db\";|" "$CFG" >"$DIR/restore.cfg
 
 echo "an audit record deleted: db check fails"
 cp final.db tampered.db
-sqlite3 tampered.db "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 2;"
+sqlite3 tampered.db "DROP TRIGGER audit_delete_pruned; DELETE FROM audit WHERE id = 2;"
 ctl db check tampered.db >tampered.check && sg_fail "tampered copy passes"
 grep -q '^result: *FAILED$' tampered.check || sg_fail "$(cat tampered.check)"
 grep -q '^audit triggers: *MISSING$' tampered.check || sg_fail "trigger"

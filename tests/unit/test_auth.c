@@ -288,6 +288,52 @@ test_lockout(void **state)
 	ra_close(ra2);
 }
 
+/*
+ * Issue 10 s.4, s.5: wrong codes through one RA lock out a second RA on
+ * the same database (another process, another instance), and a refused
+ * request leaves no transaction row.
+ */
+static void
+test_lockout_shared(void **state)
+{
+	struct sgt_fx		*fx = *state;
+	struct conf		 c = *fx->conf;
+	struct ra		*ra1 = NULL, *ra2 = NULL;
+	struct ra_request	*l = NULL;
+	struct sg_err		 err;
+	struct p7_certrep	*rep;
+	char			 tid[64];
+	size_t			 n = 0, i, before;
+
+	sgt_add_simple(fx, "lock2", 30, 30, false, RA_GETCERT_FULL_CHAIN);
+	c.lockout_failures = 3;
+	c.lockout_seconds = 600;
+	assert_int_equal(ra_open(&c, &ra1, &err), SG_OK);
+	assert_int_equal(ra_open(&c, &ra2, &err), SG_OK);
+	assert_int_equal(ra_request_list(ra1, -1, &l, &before, &err), SG_OK);
+	free(l);
+	for (i = 0; i < 3; i++) {
+		sgt_transid(fx, "lock2", tid, sizeof(tid));
+		rep = sgt_request(fx, ra1, "lock2", P7_TYPE_PKCSREQ, tid,
+		    fx->key[0], "WrongCode1234", 0, fx->cert[0], fx->key[0]);
+		sgt_expect_status(rep, P7_STATUS_FAILURE, SG_FAIL_BADREQUEST,
+		    "wrong code");
+		p7_certrep_free(rep);
+	}
+	assert_int_equal(ra_request_list(ra1, -1, &l, &n, &err), SG_OK);
+	free(l);
+	assert_int_equal(n, before);	/* no row for a refused request */
+	sgt_transid(fx, "lock2", tid, sizeof(tid));
+	rep = sgt_request(fx, ra2, "lock2", P7_TYPE_PKCSREQ, tid, fx->key[1],
+	    SGT_CODE, 0, fx->cert[1], fx->key[1]);
+	sgt_expect_status(rep, P7_STATUS_FAILURE, SG_FAIL_BADREQUEST,
+	    "right code on the other RA while locked out");
+	assert_string_equal(rep->failtext, "too many attempts");
+	p7_certrep_free(rep);
+	ra_close(ra1);
+	ra_close(ra2);
+}
+
 /* ---- secrets (DESIGN.md "Identity and secrets") ---- */
 
 #define SECRET_CODE	"SecretCode4Test9876xyzQ"
@@ -647,6 +693,7 @@ main(void)
 		cmocka_unit_test(test_renewal),
 		cmocka_unit_test(test_pkcsreq_renewal),
 		cmocka_unit_test(test_lockout),
+		cmocka_unit_test(test_lockout_shared),
 		cmocka_unit_test(test_secret_not_stored),
 		cmocka_unit_test(test_secret_not_stored_after_enroll),
 		cmocka_unit_test(test_intune_enroll),

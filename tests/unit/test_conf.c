@@ -761,8 +761,8 @@ test_describe(void **state)
 		if (*p == '\n')
 			lines++;
 	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2,
-	 * limits 11, ...; azure: 1 + 17 (test_azure_describe). */
-	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 11 + 2 + 1 + 17);
+	 * limits 15, ...; azure: 1 + 17 (test_azure_describe). */
+	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 15 + 2 + 1 + 17);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -782,6 +783,143 @@ test_concurrent(void **state)
 	ra_store_close(other);
 }
 
+/* ---- failure counters, refusal windows, prune (issue 10 s.4, s.5) ---- */
+
+/* Counts are shared by every handle, expire by time, are never evicted. */
+static void
+test_fail_counts(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_store		*other = NULL;
+	struct ra_fail_query	 q[RA_FAIL_KEYS] = { { "p", 1000 },
+	    { "*", 1050 }, { NULL, 0 } };
+	const char		*both[] = { "p", "*" };
+	const char		*one[2] = { NULL, "*" };
+	int64_t			 c[RA_FAIL_KEYS];
+	char			 key[32];
+	int			 i;
+
+	OK(fx, ra_store_open(fx->db, &other, &fx->err));
+	OK(fx, ra_store_fail_add(fx->st, 7, both, 2, 1000, 0, &fx->err));
+	OK(fx, ra_store_fail_add(fx->st, 7, both, 2, 1000, 0, &fx->err));
+	OK(fx, ra_store_fail_add(fx->st, 7, both, 2, 1060, 0, &fx->err));
+	OK(fx, ra_store_fail_add(fx->st, 8, both, 2, 1060, 0, &fx->err));
+	/* Another handle (another process) sees them, per endpoint. */
+	OK(fx, ra_store_fail_count(other, 7, q, 3, c, &fx->err));
+	assert_int_equal(c[0], 3);
+	assert_int_equal(c[1], 1);		/* since 1050 */
+	assert_int_equal(c[2], 0);
+	/* 2,000 other keys make no room by dropping "p". */
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "10.%d.%d.0/24", i / 256, i % 256);
+		one[0] = key;
+		OK(fx, ra_store_fail_add(other, 7, one, 2, 1061, 900,
+		    &fx->err));
+	}
+	OK(fx, ra_store_fail_count(fx->st, 7, q, 2, c, &fx->err));
+	assert_int_equal(c[0], 3);
+	assert_int_equal(c[1], 2001);
+	/* Time is what expires them. */
+	OK(fx, ra_store_fail_add(other, 9, one, 1, 2000, 1001, &fx->err));
+	OK(fx, ra_store_fail_count(fx->st, 7, q, 2, c, &fx->err));
+	assert_int_equal(c[0], 1);
+	ra_store_close(other);
+}
+
+static void
+audit_details(struct fx *fx, const char *endpoint, struct ra_audit_rec **l,
+    size_t *n)
+{
+	struct ra_audit_filter	f;
+
+	memset(&f, 0, sizeof(f));
+	f.endpoint = endpoint;
+	OK(fx, ra_store_audit_list(fx->st, &f, l, n, &fx->err));
+}
+
+/* One record per window and source, however many refusals. */
+static void
+test_refusal_windows(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_refusal	 r = { "192.0.2.0/24", NULL,
+	    "bad access code" };
+	struct ra_audit_rec	*l = NULL;
+	size_t			 n = 0;
+	bool			 first = false;
+	int			 i;
+
+	r.endpoint = nm(fx, "e");
+	OK(fx, ra_store_refusal_add(fx->st, &r, 1000, 60, &first, &fx->err));
+	assert_true(first);
+	for (i = 0; i < 412; i++) {
+		OK(fx, ra_store_refusal_add(fx->st, &r, 1001 + i % 59, 60,
+		    &first, &fx->err));
+		assert_false(first);
+	}
+	audit_details(fx, r.endpoint, &l, &n);
+	assert_int_equal(n, 0);		/* the window is still open */
+	free(l);
+	/* Closed by the next call after it, with or without a refusal. */
+	OK(fx, ra_store_refusal_add(fx->st, NULL, 1060, 60, NULL, &fx->err));
+	audit_details(fx, r.endpoint, &l, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0].details, "412 further refused requests from "
+	    "192.0.2.0/24 within 60 s: bad access code");
+	assert_string_equal(l[0].actor, "device@192.0.2.0/24");
+	assert_string_equal(l[0].outcome, "failure");
+	free(l);
+	OK(fx, ra_store_refusal_add(fx->st, &r, 1061, 60, &first, &fx->err));
+	assert_true(first);		/* a new window */
+	/* A window with one refusal only adds no record when it closes. */
+	OK(fx, ra_store_refusal_add(fx->st, NULL, 5000, 60, NULL, &fx->err));
+	audit_details(fx, r.endpoint, &l, &n);
+	assert_int_equal(n, 1);
+	free(l);
+}
+
+/* Prune: only the exported range, itself recorded, nothing else. */
+static void
+test_audit_prune(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_audit		 a = { "alice", NULL, NULL, NULL, "x",
+	    "ok", NULL };
+	struct ra_audit		 rec = { "admin", NULL, NULL, NULL,
+	    "audit prune", "success", "ids" };
+	struct ra_audit_rec	*l = NULL;
+	size_t			 n = 0;
+	int64_t			 before = (int64_t)time(NULL) + 1;
+	int			 i, r;
+
+	a.endpoint = nm(fx, "e");
+	rec.endpoint = a.endpoint;
+	for (i = 0; i < 3; i++)
+		OK(fx, ra_store_audit_add(fx->st, &a, &fx->err));
+	audit_details(fx, a.endpoint, &l, &n);
+	assert_int_equal(n, 3);
+	/* A range that is not what the database holds: nothing goes. */
+	RC(fx, SG_ENOTFOUND, ra_store_audit_prune(fx->st, before, l[0].id,
+	    l[1].id, 2, &rec, &fx->err));
+	RC(fx, SG_ENOTFOUND, ra_store_audit_prune(fx->st, before, l[0].id,
+	    l[2].id, 0, &rec, &fx->err));
+	OK(fx, ra_store_audit_prune(fx->st, before, l[0].id, l[2].id, 3, &rec,
+	    &fx->err));
+	free(l);
+	audit_details(fx, a.endpoint, &l, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0].action, "audit prune");
+	free(l);
+	/* Outside the prune call, a DELETE is still refused. */
+	r = raw_sql(fx, "SELECT 1");
+	if (r == 127 || r < 0)
+		skip();
+	assert_int_not_equal(raw_sql(fx, "DELETE FROM audit"), 0);
+	audit_details(fx, a.endpoint, &l, &n);
+	assert_int_equal(n, 1);
+	free(l);
+}
+
 int
 main(void)
 {
@@ -802,6 +940,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fail_counts, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refusal_windows, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_audit_prune, setup,
 		    teardown),
 	};
 
