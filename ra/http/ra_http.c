@@ -306,6 +306,9 @@ headers(struct ra_http *c, const struct ra_http_req *q,
 		ok = hdr_add(&l, "Content-Type: %s", q->content_type);
 	for (i = 0; ok && i < q->nhdrs; i++)
 		ok = hdr_add(&l, "%s: %s", q->hdrs[i].name, q->hdrs[i].value);
+	/* The SCEP request this call serves (server/ checked its form). */
+	if (ok && sg_log_reqid()[0] != '\0')
+		ok = hdr_add(&l, "X-Request-ID: %s", sg_log_reqid());
 	if (ok && q->auth != NULL) {
 		rc = q->auth->token(q->auth->src, q->scope, q->deadline, tok,
 		    sizeof(tok), err);
