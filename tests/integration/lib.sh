@@ -97,6 +97,11 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	[[ -n $CODE && -n $URL ]] ||
 		sg_fail "no access code or SCEP URL in scepctl init output: $out"
 
+	sg_start
+}
+
+# Starts scepgate on CFG (a new DIR/server.log) and waits until healthy.
+sg_start() {
 	"$SCEPGATE" --config "$CFG" >"$DIR/server.log" 2>&1 &
 	SG_PID=$!
 	for _ in $(seq 100); do
@@ -106,4 +111,10 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		sleep 0.1
 	done
 	sg_fail "scepgate not healthy after 10 s"
+}
+
+# Stops the scepgate of sg_start (to change CFG, then sg_start again).
+sg_stop() {
+	kill "$SG_PID" 2>/dev/null || true
+	wait "$SG_PID" 2>/dev/null || true
 }

@@ -11,16 +11,10 @@ sg_setup
 cd "$WORK"
 
 # Restart with JSON logs (the format is read at start).
-kill "$SG_PID"
-wait "$SG_PID" 2>/dev/null || true
+sg_stop
 sed -i 's/^log = { level = "info"; };$/log = { level = "info"; format = "json"; };/' "$CFG"
 grep -q 'format = "json"' "$CFG" || sg_fail "cannot set log.format in $CFG"
-"$SCEPGATE" --config "$CFG" >"$DIR/server.log" 2>&1 &
-SG_PID=$!
-for _ in $(seq 100); do
-	curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/healthz" && break
-	sleep 0.1
-done
+sg_start
 
 echo "X-Request-ID: kept when sane, echoed, replaced when not"
 curl -fs -D hdr1 -o /dev/null -H 'X-Request-ID: it-logs.42' \
