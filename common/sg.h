@@ -7,7 +7,11 @@
  *  - the request id in sg_log.c, a thread-local: server/ sets it on the
  *    thread handling a request and clears it after, sg_log() and ra/ read
  *    it (log lines, the X-Request-ID of upstream calls, the audit);
- *  - OpenSSL's own library state (providers loaded once at startup).
+ *  - OpenSSL's own library state (providers loaded once at startup), and
+ *    the PKCS#11 engine of ra/ra_pkcs11.c (started on the first pkcs11:
+ *    key, kept until exit; under its lock);
+ *  - the upstream call histogram in ra/http/ra_http.c (under its lock:
+ *    the HTTP clients live in backends /metrics never reaches).
  */
 #ifndef SG_H
 #define SG_H

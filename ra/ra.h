@@ -242,6 +242,12 @@ struct ra_sync_item {
 enum sg_rc	 ra_open(const struct conf *conf, struct ra **out,
 		    struct sg_err *err);
 void		 ra_close(struct ra *);
+/*
+ * Append the upstream call histogram (Prometheus text format 0.0.4,
+ * scepgate_upstream_request_seconds by service and result) to "b".
+ * Process-wide (ra/http/ra_http.c); safe from any thread.
+ */
+enum sg_rc	 ra_http_metrics_text(struct sg_buf *b);
 
 /*
  * An answer to a SCEP operation. "ctype" is a static string; "body" is
