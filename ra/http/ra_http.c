@@ -469,6 +469,7 @@ no_answer(struct ra_http *c, const struct ra_http_req *q,
  * one is not kept.
  */
 #define UP_ROWS		32
+#define UP_METRIC	"scepgate_upstream_request_seconds"
 
 static const double up_le[] = {
 	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
@@ -553,15 +554,14 @@ ra_http_metrics_text(struct sg_buf *b)
 		    u->service, u->result);
 		for (j = 0, cum = 0; rc == SG_OK && j < UP_NLE; j++) {
 			cum += u->le[j];
-			rc = sg_buf_printf(b, "scepgate_upstream_request_seconds"
-			    "_bucket{%s,le=\"%g\"} %lu\n", lab, up_le[j], cum);
+			rc = sg_buf_printf(b, "%s_bucket{%s,le=\"%g\"} %lu\n",
+			    UP_METRIC, lab, up_le[j], cum);
 		}
 		if (rc == SG_OK)
-			rc = sg_buf_printf(b, "scepgate_upstream_request_seconds"
-			    "_bucket{%s,le=\"+Inf\"} %lu\n"
-			    "scepgate_upstream_request_seconds_sum{%s} %.6f\n"
-			    "scepgate_upstream_request_seconds_count{%s} %lu\n",
-			    lab, u->n, lab, u->sum, lab, u->n);
+			rc = sg_buf_printf(b, "%s_bucket{%s,le=\"+Inf\"} %lu\n"
+			    "%s_sum{%s} %.6f\n%s_count{%s} %lu\n",
+			    UP_METRIC, lab, u->n, UP_METRIC, lab, u->sum,
+			    UP_METRIC, lab, u->n);
 	}
 	pthread_mutex_unlock(&up_lock);
 	return rc;
