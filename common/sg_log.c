@@ -81,6 +81,8 @@ json_add(char *out, size_t outsz, size_t *pos, const char *s, size_t n)
 			k = snprintf(out + *pos, outsz - *pos, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
 			k = snprintf(out + *pos, outsz - *pos, "\\u%04x", c);
+		else if (c >= 0x80)	/* maybe not UTF-8: never bad JSON */
+			k = snprintf(out + *pos, outsz - *pos, "?");
 		else
 			k = snprintf(out + *pos, outsz - *pos, "%c", c);
 		if (k < 0 || (size_t)k >= outsz - *pos)
