@@ -84,13 +84,7 @@ sed "s|;pin-source=file:$DIR/pin\"|;type=private?module-path=$MODULE\&pin-source
 sg_start
 
 echo "pki --scep with the keys on the token"
-timeout 60 pki --scepca --url "$URL" --caout ca.der --raout ra.der \
-	>scepca.log 2>&1 || sg_fail "pki --scepca: $(cat scepca.log)"
-pki --gen --type rsa --size 2048 --outform der >key.der 2>/dev/null
-timeout 60 pki --scep --url "$URL" --in key.der --dn "CN=hsm-ss,O=scepgate" \
-	--password "$CODE" --cacert-enc ra.der --cacert-sig ra.der \
-	--cacert ca.der --maxpolltime 10 --interval 1 >ss.der 2>pki.log ||
-	sg_fail "pki --scep: $(cat pki.log)"
+sg_pki_enroll hsm-ss ss.der
 openssl x509 -inform DER -in ss.der -out ss.pem ||
 	sg_fail "pki wrote no certificate"
 openssl verify -CAfile "$DIR/ca.pem" ss.pem >/dev/null ||

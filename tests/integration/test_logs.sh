@@ -26,13 +26,7 @@ rid2=$(sed -n 's/^X-Request-ID: *\([^[:space:]]*\).*/\1/ip' hdr2)
 [[ $rid2 =~ ^[0-9a-f]{16}$ ]] || sg_fail "hostile id not replaced: '$rid2'"
 
 echo "pki --scep"
-timeout 60 pki --scepca --url "$URL" --caout ca.der --raout ra.der \
-	>scepca.log 2>&1 || sg_fail "pki --scepca: $(cat scepca.log)"
-pki --gen --type rsa --size 2048 --outform der >key.der 2>/dev/null
-timeout 60 pki --scep --url "$URL" --in key.der --dn "CN=logs,O=scepgate" \
-	--password "$CODE" --cacert-enc ra.der --cacert-sig ra.der \
-	--cacert ca.der --maxpolltime 10 --interval 1 >cert.der 2>pki.log ||
-	sg_fail "pki --scep: $(cat pki.log)"
+sg_pki_enroll logs cert.der
 [[ -s cert.der ]] || sg_fail "no certificate"
 
 "$SCEPCTL" --config "$CFG" audit list --json >audit.json ||
