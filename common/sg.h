@@ -3,8 +3,15 @@
  * messages, logging, bounded byte buffers, lenient base64.
  *
  * Mutable globals in the whole program (the only ones, STYLE.md 6):
- *  - the log sink and level in sg_log.c (set once at startup);
- *  - OpenSSL's own library state (providers loaded once at startup).
+ *  - the log sink, level and format in sg_log.c (set once at startup);
+ *  - the request id in sg_log.c, a thread-local: server/ sets it on the
+ *    thread handling a request and clears it after, sg_log() and ra/ read
+ *    it (log lines, the X-Request-ID of upstream calls, the audit);
+ *  - OpenSSL's own library state (providers loaded once at startup), and
+ *    the PKCS#11 engine of ra/ra_pkcs11.c (started on the first pkcs11:
+ *    key, kept until exit; under its lock);
+ *  - the upstream call histogram in ra/http/ra_http.c (under its lock:
+ *    the HTTP clients live in backends /metrics never reaches).
  */
 #ifndef SG_H
 #define SG_H
@@ -88,11 +95,27 @@ enum sg_log_level {
 	SG_LOG_INFO,
 	SG_LOG_DEBUG,
 };
+enum sg_log_format {
+	SG_LOG_TEXT = 0,	/* "TS LEVEL text" */
+	SG_LOG_JSON,		/* one object a line (docs/operations.md) */
+};
 void		 sg_log_init(enum sg_log_level, bool use_syslog,
 		    const char *ident);
+/* Text (the default) or JSON lines; set once at startup. */
+void		 sg_log_format(enum sg_log_format);
 void		 sg_log(enum sg_log_level, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 bool		 sg_log_enabled(enum sg_log_level);
+
+/*
+ * The request id of this thread (a documented global, see above): set
+ * by server/ for the time one request is handled, "" when none. "id" is
+ * copied (cut at SG_REQID_MAX); NULL clears it. sg_log_reqid() never
+ * returns NULL; the string is valid until this thread sets it again.
+ */
+#define SG_REQID_MAX	64
+void		 sg_log_reqid_set(const char *id);
+const char	*sg_log_reqid(void);
 
 /*
  * A growable byte buffer with a hard maximum (STYLE.md 5). Zero-initialise

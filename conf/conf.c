@@ -34,6 +34,7 @@ enum ktype {
 	K_LIST,		/* ( { ... }, ... ): the RA entries */
 	K_STR,		/* any string that fits */
 	K_PATH,		/* a string, made absolute */
+	K_KEY,		/* a key: a path (made absolute) or a pkcs11: URI */
 	K_ADDR,		/* a numeric IPv4 or IPv6 address */
 	K_ID,		/* [A-Za-z0-9._-]+ */
 	K_URL,		/* http:// or https:// */
@@ -51,6 +52,7 @@ static const struct {
 	[K_LIST] =	{ "list",	"a list ( { ... }, ... )" },
 	[K_STR] =	{ "string",	"a string" },
 	[K_PATH] =	{ "path",	"a string (a path)" },
+	[K_KEY] =	{ "key",	"a string (a path or a pkcs11: URI)" },
 	[K_ADDR] =	{ "address",	"a string (an IP address)" },
 	[K_ID] =	{ "id",		"a string (an id)" },
 	[K_URL] =	{ "url",	"a string (a URL)" },
@@ -116,8 +118,8 @@ static const struct key keys[] = {
 	    R(id), "unique name of this RA" },
 	{ "ra", "cert", K_PATH, F_REQ, NULL, 0, 0, NULL,
 	    R(cert), "PEM RA certificate" },
-	{ "ra", "key", K_PATH, F_REQ, NULL, 0, 0, NULL,
-	    R(key), "PEM RA private key (mode 0600)" },
+	{ "ra", "key", K_KEY, F_REQ, NULL, 0, 0, NULL,
+	    R(key), "PEM RA private key (mode 0600), or a pkcs11: URI" },
 	{ "ra", "chain", K_PATH, 0, NULL, 0, 0, NULL,
 	    R(chain), "extra PEM certificates sent with GetCACert" },
 	{ "ra", "next_cert", K_PATH, 0, NULL, 0, 0, NULL,
@@ -129,8 +131,9 @@ static const struct key keys[] = {
 	    C(upstream.type), "CA backend" },
 	{ "upstream", "ca_cert", K_PATH, F_REQ | F_LOCAL, NULL, 0, 0, NULL,
 	    C(upstream.ca_cert), "local: PEM issuing CA certificate" },
-	{ "upstream", "ca_key", K_PATH, F_REQ | F_LOCAL, NULL, 0, 0, NULL,
-	    C(upstream.ca_key), "local: PEM issuing CA private key" },
+	{ "upstream", "ca_key", K_KEY, F_REQ | F_LOCAL, NULL, 0, 0, NULL,
+	    C(upstream.ca_key), "local: PEM issuing CA private key, or a "
+	    "pkcs11: URI" },
 	{ "upstream", "ca_chain", K_PATH, 0, NULL, 0, 0, NULL,
 	    C(upstream.ca_chain), "PEM CA chain; local: intermediates and "
 	    "root; scm (required): issuing CA first, up to the root" },
@@ -290,6 +293,8 @@ static const struct key keys[] = {
 	    C(log_level), "least severe level written" },
 	{ "log", "syslog", K_BOOL, 0, "false", 0, 0, NULL,
 	    C(log_syslog), "log to syslog instead of stderr" },
+	{ "log", "format", K_ENUM, 0, "text", 0, 0, "text|json",
+	    C(log_format), "text lines, or one JSON object a line" },
 };
 
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -534,6 +539,11 @@ put_text(const struct ctx *c, const config_setting_t *st,
 	switch (k->type) {
 	case K_PATH:
 		return put_path(c, st, k, key, dst, s);
+	case K_KEY:
+		/* RFC 7512: a token object, not a file: kept as written. */
+		if (strncmp(s, "pkcs11:", 7) != 0)
+			return put_path(c, st, k, key, dst, s);
+		break;
 	case K_DB:
 		return put_db(c, st, k, key, dst, s);
 	case K_ENUM:
@@ -706,6 +716,7 @@ store(struct ctx *c, const struct key *k, const config_setting_t *st,
 		return SG_OK;
 	case K_STR:
 	case K_PATH:
+	case K_KEY:
 	case K_DB:
 	case K_ADDR:
 	case K_ID:

@@ -22,7 +22,7 @@
 struct conf_ra {
 	char	id[64];
 	char	cert[CONF_PATH_MAX];	/* PEM certificate */
-	char	key[CONF_PATH_MAX];	/* PEM private key (mode 0600) */
+	char	key[CONF_PATH_MAX];	/* PEM key path, or a pkcs11: URI */
 	char	chain[CONF_PATH_MAX];	/* optional extra PEM chain, "" if none */
 	char	next_cert[CONF_PATH_MAX]; /* rollover: next RA cert, "" */
 };
@@ -43,7 +43,7 @@ struct conf_upstream {
 	enum conf_upstream_type type;
 	/* local */
 	char	ca_cert[CONF_PATH_MAX];	/* PEM issuing CA certificate */
-	char	ca_key[CONF_PATH_MAX];	/* PEM issuing CA key */
+	char	ca_key[CONF_PATH_MAX];	/* PEM CA key path, or pkcs11: URI */
 	/* local: optional intermediates/root; scm (required): issuing CA
 	 * first, up to the root */
 	char	ca_chain[CONF_PATH_MAX];
@@ -137,6 +137,7 @@ struct conf {
 	/* log = { ... } */
 	int	log_level;	/* enum sg_log_level */
 	bool	log_syslog;
+	int	log_format;	/* enum sg_log_format */
 };
 
 /*

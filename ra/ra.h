@@ -271,6 +271,12 @@ void		 ra_close(struct ra *);
  * first failure (the old secret stays in use for that account).
  */
 enum sg_rc	 ra_reload(struct ra *, struct sg_err *);
+/*
+ * Append the upstream call histogram (Prometheus text format 0.0.4,
+ * scepgate_upstream_request_seconds by service and result) to "b".
+ * Process-wide (ra/http/ra_http.c); safe from any thread.
+ */
+enum sg_rc	 ra_http_metrics_text(struct sg_buf *b);
 
 /*
  * An answer to a SCEP operation. "ctype" is a static string; "body" is

@@ -102,17 +102,22 @@ ra_audit_op(struct ra_op *op, const char *outcome)
 	struct ra_audit	 a = { 0 };
 	struct sg_err	 e;
 	char		 actor[96];
+	char		 details[sizeof(op->err.msg) + SG_REQID_MAX + 16];
 
 	if (refusal_counted(op))
 		return;
 	snprintf(actor, sizeof(actor), "device@%s", op->peer);
+	/* The request id ties the record to the log lines (operations.md). */
+	snprintf(details, sizeof(details), "%s%srequest_id=%s", op->err.msg,
+	    op->err.msg[0] ? "; " : "", sg_log_reqid());
 	a.actor = actor;
 	a.endpoint = op->ep.name;
 	a.account = op->account[0] ? op->account : NULL;
 	a.transid = op->msg->transid;
 	a.action = p7_type_name(op->msg->type);
 	a.outcome = outcome;
-	a.details = op->err.msg[0] ? op->err.msg : NULL;
+	a.details = sg_log_reqid()[0] ? details : op->err.msg[0] ?
+	    op->err.msg : NULL;
 	if (ra_store_audit_add(op->ra->store, &a, &e) != SG_OK)
 		sg_log(SG_LOG_ERR, "transid=%s: cannot write the audit record: "
 		    "%s", op->tid, e.msg);

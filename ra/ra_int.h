@@ -61,6 +61,13 @@ enum sg_rc	 ra_pem_read_certs(const char *path, STACK_OF(X509) *,
 /* Refuses a key file that others may read. */
 enum sg_rc	 ra_pem_read_key(const char *path, EVP_PKEY **,
 		    struct sg_err *);
+/*
+ * A private key on a PKCS#11 token, "uri" an RFC 7512 pkcs11: URI
+ * (ra_pkcs11.c: pin-source=file:PATH, module-path=PATH). *out is the
+ * caller's (EVP_PKEY_free); SG_ECONF when it cannot be loaded.
+ */
+enum sg_rc	 ra_pkcs11_key(const char *uri, EVP_PKEY **,
+		    struct sg_err *);
 
 /* ---- certificates (ra_x509.c) ---- */
 

@@ -74,6 +74,9 @@ ra_pem_read_key(const char *path, EVP_PKEY **out, struct sg_err *err)
 	EVP_PKEY	*k = NULL;
 	enum sg_rc	 rc;
 
+	/* A key on a token (RFC 7512) is not a file: ra_pkcs11.c. */
+	if (strncmp(path, "pkcs11:", 7) == 0)
+		return ra_pkcs11_key(path, out, err);
 	/* The one reader: a regular file only its owner may read. */
 	if ((rc = ra_secret_read(path, "private key", KEY_FILE_MAX, 0, &s,
 	    err)) != SG_OK)

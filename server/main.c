@@ -165,6 +165,7 @@ main(int argc, char *argv[])
 	}
 	sg_log_init((enum sg_log_level)conf->log_level, conf->log_syslog,
 	    "scepgate");
+	sg_log_format((enum sg_log_format)conf->log_format);
 	/* Block the signals in every thread; the main thread waits. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -5,6 +5,7 @@
  * PKIOperations suspend their connection and run on a worker
  * (srv_work.c); everything else is answered on libmicrohttpd's threads.
  */
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -100,6 +101,7 @@ struct req {
 	char			*path;
 	char			 method[16];
 	char			 peer[64];
+	char			 reqid[SG_REQID_MAX + 1];
 	struct sg_buf		 body;
 	bool			 too_large;
 	enum req_state		 state;
@@ -386,6 +388,39 @@ elapsed_us(const struct timespec *start)
 	    (now.tv_nsec - start->tv_nsec) / 1000;
 }
 
+/*
+ * The request id (docs/operations.md, "Logs"): a caller's X-Request-ID
+ * when it is 1-64 characters of [A-Za-z0-9._:-], which keeps it safe in
+ * log lines, JSON, the audit and upstream headers; else 16 random hex
+ * digits. A failed getrandom() still gives an id, from the clock.
+ */
+static void
+request_id(struct MHD_Connection *con, char *out, size_t outsz)
+{
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._:-";
+	const char	*in;
+	uint8_t		 raw[8];
+	uint64_t	 t;
+	struct timespec	 ts;
+	size_t		 n;
+
+	in = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	    "X-Request-ID");
+	if (in != NULL && (n = strlen(in)) > 0 && n <= SG_REQID_MAX &&
+	    in[strspn(in, ok)] == '\0') {
+		snprintf(out, outsz, "%s", in);
+		return;
+	}
+	if (getrandom(raw, sizeof(raw), GRND_NONBLOCK) != sizeof(raw)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		memcpy(raw, &t, sizeof(raw));
+	}
+	if (outsz > 2 * sizeof(raw))
+		sg_hex(raw, sizeof(raw), out);
+}
+
 /* Send the answer (its body is handed to libmicrohttpd) and log it. */
 static enum MHD_Result
 send_answer(struct req *req)
@@ -398,14 +433,17 @@ send_answer(struct req *req)
 
 	srv_metrics_count(req->srv->metrics, a, us);
 	sg_safe_str(req->path, safe, sizeof(safe));
+	sg_log_reqid_set(req->reqid);
 	sg_log(SG_LOG_INFO, "peer=%s %s %s op=%s status=%d bytes=%zu us=%ld",
 	    req->peer, req->method, safe, a->op != NULL ? a->op : "-",
 	    a->status, a->len, us);
+	sg_log_reqid_set(NULL);
 	resp = MHD_create_response_from_buffer(a->len, a->body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL)
 		return MHD_NO;
 	a->body = NULL;		/* libmicrohttpd frees it */
+	MHD_add_response_header(resp, "X-Request-ID", req->reqid);
 	if (a->ctype != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    a->ctype);
@@ -423,7 +461,9 @@ run_job(struct srv_job *job)
 {
 	struct req	*req = (struct req *)(void *)job;
 
+	sg_log_reqid_set(req->reqid);
 	srv_scep_answer(req->srv->conf, req->srv->ra, &req->in, &req->out);
+	sg_log_reqid_set(NULL);
 	req->state = REQ_DONE;
 	MHD_resume_connection(req->con);
 }
@@ -478,6 +518,7 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 	}
 	conn_set(&srv->conns, conn_of(con), CONN_BUSY);
 	peer_name(con, req->peer, sizeof(req->peer));
+	request_id(con, req->reqid, sizeof(req->reqid));
 	snprintf(req->method, sizeof(req->method), "%s", method);
 	if ((req->path = strdup(url)) == NULL)
 		return MHD_NO;
@@ -500,7 +541,9 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 		return send_answer(req);
 	}
 	if (!srv_scep_is_slow(&req->in)) {
+		sg_log_reqid_set(req->reqid);
 		srv_scep_answer(srv->conf, srv->ra, &req->in, &req->out);
+		sg_log_reqid_set(NULL);
 		return send_answer(req);
 	}
 	req->job.run = run_job;
@@ -567,6 +610,8 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	}
 	srv->mhd = MHD_start_daemon(flags, (uint16_t)conf->listen_port,
 	    NULL, NULL, handler, srv,
+	    /* First, or libmicrohttpd prints what comes before it itself. */
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv->conns,
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)conf->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)conf->connection_limit,
@@ -583,7 +628,6 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	     */
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->connection_memory,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, &srv->conns,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv->conns,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_logger, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
 	    MHD_OPTION_END);

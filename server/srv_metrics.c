@@ -14,6 +14,7 @@
 
 #include <microhttpd.h>
 
+#include "ra.h"
 #include "srv_int.h"
 
 #ifndef SG_VERSION
@@ -319,6 +320,8 @@ srv_metrics_text(struct srv_metrics *m, uint8_t **out, size_t *len)
 	    (rc = rows_text(m, &b)) == SG_OK)
 		rc = hist_text(m, &b);
 	pthread_mutex_unlock(&m->lock);
+	if (rc == SG_OK)
+		rc = ra_http_metrics_text(&b);
 	if (rc != SG_OK) {
 		sg_buf_free(&b);
 		return rc;

@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "ra.h"	/* ra_http_metrics_text() */
 #include "ra_http_int.h"
 
 #define HTTP_POOL	4			/* idle curl handles kept */
@@ -306,6 +307,9 @@ headers(struct ra_http *c, const struct ra_http_req *q,
 		ok = hdr_add(&l, "Content-Type: %s", q->content_type);
 	for (i = 0; ok && i < q->nhdrs; i++)
 		ok = hdr_add(&l, "%s: %s", q->hdrs[i].name, q->hdrs[i].value);
+	/* The SCEP request this call serves (server/ checked its form). */
+	if (ok && sg_log_reqid()[0] != '\0')
+		ok = hdr_add(&l, "X-Request-ID: %s", sg_log_reqid());
 	if (ok && q->auth != NULL) {
 		rc = q->auth->token(q->auth->src, q->scope, q->deadline, tok,
 		    sizeof(tok), err);
@@ -455,8 +459,133 @@ no_answer(struct ra_http *c, const struct ra_http_req *q,
 	    c->name, q->what, cerr[0] != '\0' ? cerr : curl_easy_strerror(cc));
 }
 
+/*
+ * Upstream call metrics (docs/operations.md, "Monitoring"): one
+ * histogram series per service and result, for every client in the
+ * process; a documented global (common/sg.h) because the clients live
+ * in backends that /metrics never sees. The labels are bounded: the
+ * service is the client's name up to " (" ("SCM", "Intune"), the
+ * result one of the words of call_result(); past UP_ROWS series a new
+ * one is not kept.
+ */
+#define UP_ROWS		32
+#define UP_METRIC	"scepgate_upstream_request_seconds"
+
+static const double up_le[] = {
+	0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+};
+#define UP_NLE		(sizeof(up_le) / sizeof(up_le[0]))
+
+struct up_row {
+	char		 service[32];
+	const char	*result;
+	unsigned long	 le[UP_NLE];	/* not cumulative here */
+	unsigned long	 n;
+	double		 sum;
+};
+
+static pthread_mutex_t	up_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct up_row	up_rows[UP_ROWS];	/* guarded by up_lock */
+static size_t		up_nrows;
+
+static const char *
+call_result(enum sg_rc rc, const struct ra_http_resp *r)
+{
+	if (rc == SG_EUPSTREAM)
+		return "no_answer";
+	if (rc != SG_OK)
+		return "error";
+	if (r->http >= 200 && r->http < 300)
+		return "ok";
+	if (r->http >= 400 && r->http < 500)
+		return "http_4xx";
+	if (r->http >= 500 && r->http < 600)
+		return "http_5xx";
+	return "http_other";
+}
+
+static void
+up_count(const char *name, const char *result, double secs)
+{
+	struct up_row	*u = NULL;
+	size_t		 i, n = strcspn(name, "(");
+
+	while (n > 0 && name[n - 1] == ' ')
+		n--;
+	pthread_mutex_lock(&up_lock);
+	for (i = 0; i < up_nrows && u == NULL; i++)
+		if (up_rows[i].result == result &&
+		    strncmp(up_rows[i].service, name, n) == 0 &&
+		    up_rows[i].service[n] == '\0')
+			u = &up_rows[i];
+	if (u == NULL && up_nrows < UP_ROWS) {
+		u = &up_rows[up_nrows++];
+		snprintf(u->service, sizeof(u->service), "%.*s", (int)n, name);
+		u->result = result;
+	}
+	for (i = 0; u != NULL && i < UP_NLE; i++)
+		if (secs <= up_le[i]) {
+			u->le[i]++;
+			break;
+		}
+	if (u != NULL) {
+		u->n++;
+		u->sum += secs;
+	}
+	pthread_mutex_unlock(&up_lock);
+}
+
+enum sg_rc
+ra_http_metrics_text(struct sg_buf *b)
+{
+	const struct up_row	*u;
+	unsigned long		 cum;
+	char			 lab[80];
+	size_t			 i, j;
+	enum sg_rc		 rc;
+
+	pthread_mutex_lock(&up_lock);
+	rc = sg_buf_addstr(b, "# HELP scepgate_upstream_request_seconds Time "
+	    "of an upstream HTTP call, retries included, by service and "
+	    "result.\n# TYPE scepgate_upstream_request_seconds histogram\n");
+	for (i = 0; rc == SG_OK && i < up_nrows; i++) {
+		u = &up_rows[i];
+		snprintf(lab, sizeof(lab), "service=\"%s\",result=\"%s\"",
+		    u->service, u->result);
+		for (j = 0, cum = 0; rc == SG_OK && j < UP_NLE; j++) {
+			cum += u->le[j];
+			rc = sg_buf_printf(b, "%s_bucket{%s,le=\"%g\"} %lu\n",
+			    UP_METRIC, lab, up_le[j], cum);
+		}
+		if (rc == SG_OK)
+			rc = sg_buf_printf(b, "%s_bucket{%s,le=\"+Inf\"} %lu\n"
+			    "%s_sum{%s} %.6f\n%s_count{%s} %lu\n",
+			    UP_METRIC, lab, u->n, UP_METRIC, lab, u->sum,
+			    UP_METRIC, lab, u->n);
+	}
+	pthread_mutex_unlock(&up_lock);
+	return rc;
+}
+
+static enum sg_rc	call(struct ra_http *, const struct ra_http_req *,
+			    struct ra_http_resp *, struct sg_err *);
+
 enum sg_rc
 ra_http_call(struct ra_http *c, const struct ra_http_req *q,
+    struct ra_http_resp *r, struct sg_err *err)
+{
+	int64_t		t0 = ra_http_now_ms();
+	enum sg_rc	rc;
+
+	rc = call(c, q, r, err);
+	up_count(c->name, call_result(rc, r),
+	    (double)(ra_http_now_ms() - t0) / 1000.0);
+	return rc;
+}
+
+/* ra_http_call() without the metrics. */
+static enum sg_rc
+call(struct ra_http *c, const struct ra_http_req *q,
     struct ra_http_resp *r, struct sg_err *err)
 {
 	ra_http_busy_fn	*busy = q->busy != NULL ? q->busy :

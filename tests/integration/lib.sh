@@ -120,3 +120,22 @@ sg_restart() {
 	wait "$SG_PID" 2>/dev/null || true
 	sg_start
 }
+
+# sg_pki_enroll CN OUT: strongSwan pki fetches the CA and RA certificates
+# (ca.der, ra.der) and enrolls a new key (key.der) for CN=CN with CODE at
+# URL; the certificate goes to OUT (DER), pki's messages to pki.log.
+sg_pki_enroll() {
+	timeout 60 pki --scepca --url "$URL" --caout ca.der --raout ra.der \
+		>scepca.log 2>&1 || sg_fail "pki --scepca: $(cat scepca.log)"
+	pki --gen --type rsa --size 2048 --outform der >key.der 2>/dev/null
+	timeout 60 pki --scep --url "$URL" --in key.der --dn "CN=$1,O=scepgate" \
+		--password "$CODE" --cacert-enc ra.der --cacert-sig ra.der \
+		--cacert ca.der --maxpolltime 10 --interval 1 >"$2" 2>pki.log ||
+		sg_fail "pki --scep: $(cat pki.log)"
+}
+
+# Stops the scepgate of sg_start (to change CFG, then sg_start again).
+sg_stop() {
+	kill "$SG_PID" 2>/dev/null || true
+	wait "$SG_PID" 2>/dev/null || true
+}

@@ -201,6 +201,21 @@ grep -qi "status: PENDING\|pending" "$WORK/scm-dev1/pki.log" ||
 	sg_fail "expected 3 collects: $(state 's')"
 tid=$(state "s['certs'][-1]['comments']")
 [[ $tid == "SCEP transactionID "* ]] || sg_fail "no transactionID in comments: $tid"
+echo "the order carries the SCEP request's X-Request-ID"
+rid=$(sed -n 's/.* request_id=\([^ ]*\) scm: transid=.* ordered as .*/\1/p' \
+	"$DIR/server.log" | head -n 1)
+curl -fs "$SCM/__test/log" | python3 -c "import json, sys
+sys.exit(not any(e['method'] == 'POST' and '$rid' and
+    e['headers'].get('X-Request-ID') == '$rid' for e in json.load(sys.stdin)))" ||
+	sg_fail "no X-Request-ID '$rid' on the order: $(grep 'ordered as' "$DIR/server.log")"
+echo "/metrics: the calls to SCM by result, promtool clean"
+curl -fs "http://127.0.0.1:$PORT/metrics" >metrics.txt || sg_fail "GET /metrics"
+grep -Eq '^scepgate_upstream_request_seconds_count[{]service="SCM",result="ok"[}] [1-9]' \
+	metrics.txt || sg_fail "no SCM calls in /metrics: $(grep upstream metrics.txt)"
+if command -v promtool >/dev/null; then
+	promtool check metrics <metrics.txt >promtool.log 2>&1 ||
+		sg_fail "promtool: $(cat promtool.log)"
+fi
 enroll_body=$(curl -fs "$SCM/__test/last?path=/api/device/v1/enroll")
 python3 - "$enroll_body" <<'EOF' || sg_fail "device enroll body: $enroll_body"
 import json, sys

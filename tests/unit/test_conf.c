@@ -484,13 +484,15 @@ test_values(void **state)
 	    "secret_file = \"./keys/secret\";\n"
 	    "ra = ( { id = \"a\"; cert = \"../ra.pem\"; key = \".//ra.key\";"
 	    " chain = \"c.pem\"; },\n"
-	    " { id = \"b\"; cert = \"b.pem\"; key = \"b.key\"; } );\n"
+	    " { id = \"b\"; cert = \"b.pem\";"
+	    " key = \"pkcs11:token=t;object=b\"; } );\n"
 	    "upstream = { type = \"local\"; ca_cert = \"ca.pem\";"
 	    " ca_key = \"ca.key\"; ca_chain = \"/pki/chain.pem\"; };\n"
 	    "crypto = { allow_des = false; allow_sha1 = FALSE; };\n"
 	    "limits = { max_body = 1048576; threads = 16;"
 	    " connections = 77; };\n"
-	    "log = { level = \"err\"; syslog = true; };\n";
+	    "log = { level = \"err\"; syslog = true;"
+	    " format = \"json\"; };\n";
 
 	(void)state;
 	assert_int_equal(conf_load_string(text, NAME, &conf, &err), SG_OK);
@@ -505,6 +507,9 @@ test_values(void **state)
 	assert_string_equal(conf.ra[0].key, "/etc/sg/ra.key");
 	assert_string_equal(conf.ra[0].chain, "/etc/sg/c.pem");
 	assert_string_equal(conf.ra[1].id, "b");
+	/* A key on a token is a URI, not a relative path. */
+	assert_string_equal(conf.ra[1].key, "pkcs11:token=t;object=b");
+	assert_int_equal(conf.log_format, SG_LOG_JSON);
 	assert_string_equal(conf.ra[1].chain, "");
 	assert_string_equal(conf.upstream.ca_chain, "/pki/chain.pem");
 	assert_false(conf.allow_des);
@@ -743,7 +748,7 @@ test_describe(void **state)
 		"crypto.allow_sha1", "limits.max_body", "int 1024..16777216",
 		"65536", "limits.threads", "limits.connections",
 		"int 1..100000", "log.level", "err|warn|info|debug",
-		"log.syslog",
+		"log.syslog", "log.format", "text|json",
 	};
 	char	*buf = NULL, *p;
 	size_t	 len = 0, i, lines = 0;
@@ -761,8 +766,8 @@ test_describe(void **state)
 		if (*p == '\n')
 			lines++;
 	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2,
-	 * limits 15, ...; azure: 1 + 17 (test_azure_describe). */
-	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 15 + 2 + 1 + 17);
+	 * limits 15, log 3; azure: 1 + 17 (test_azure_describe). */
+	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 15 + 3 + 1 + 17);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }
