@@ -4,7 +4,7 @@
  * connection, runs here (RSA work, the store, a possibly slow upstream)
  * and resumes it, so that a slow upstream never holds GetCACaps hostage
  * (DESIGN.md) and the thread count stays fixed. A background collector
- * fetches pending upstream orders.
+ * fetches pending upstream orders and resolves stuck transactions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,6 +13,9 @@
 
 #include "ra.h"
 #include "srv_int.h"
+
+/* Seconds between recoveries of stuck transactions with no collect. */
+#define SRV_RECOVER_INTERVAL	30
 
 struct srv_work {
 	pthread_mutex_t	  lock;		/* guards everything below */
@@ -66,18 +69,17 @@ collector(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stopping) {
+		/* At start too: what a crash left in NEW (issue 10). */
+		pthread_mutex_unlock(&w->lock);
+		if ((n = ra_collect_pending(w->ra)) > 0)
+			sg_log(SG_LOG_INFO, "collector: %zu transaction(s) "
+			    "finished or recovered", n);
+		pthread_mutex_lock(&w->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += w->poll_interval;
 		while (!w->stopping && pthread_cond_timedwait(&w->more,
 		    &w->lock, &until) != ETIMEDOUT)
 			continue;
-		if (w->stopping)
-			break;
-		pthread_mutex_unlock(&w->lock);
-		if ((n = ra_collect_pending(w->ra)) > 0)
-			sg_log(SG_LOG_INFO, "collector: %zu pending order(s) "
-			    "finished", n);
-		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -103,7 +105,9 @@ srv_work_start(struct ra *ra, size_t nthreads, size_t queue,
 	pthread_cond_init(&w->idle, NULL);
 	w->cap = queue;
 	w->ra = ra;
-	w->poll_interval = poll_interval;
+	/* Without upstream orders it still recovers stuck transactions. */
+	w->poll_interval = poll_interval > 0 ? poll_interval :
+	    SRV_RECOVER_INTERVAL;
 	for (i = 0; i < nthreads; i++) {
 		if (pthread_create(&w->threads[i], NULL, worker, w) != 0)
 			break;
@@ -113,8 +117,7 @@ srv_work_start(struct ra *ra, size_t nthreads, size_t queue,
 		srv_work_stop(w);
 		return sg_err_set(err, SG_EINTERNAL, "cannot start workers");
 	}
-	if (poll_interval > 0 &&
-	    pthread_create(&w->collector, NULL, collector, w) == 0)
+	if (pthread_create(&w->collector, NULL, collector, w) == 0)
 		w->have_collector = true;
 	*out = w;
 	return SG_OK;
