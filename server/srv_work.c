@@ -21,6 +21,7 @@ struct srv_work {
 	pthread_mutex_t	  lock;		/* guards everything below */
 	pthread_cond_t	  more;		/* a job was queued, or stop */
 	pthread_cond_t	  idle;		/* a job finished */
+	pthread_cond_t	  stop;		/* the collector's: stopping */
 	struct srv_job	**queue;	/* ring buffer of "cap" slots */
 	size_t		  cap, head, len;
 	size_t		  running;
@@ -77,7 +78,11 @@ collector(void *arg)
 		pthread_mutex_lock(&w->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += w->poll_interval;
-		while (!w->stopping && pthread_cond_timedwait(&w->more,
+		/*
+		 * Not on "more": a submit's signal would wake the collector
+		 * instead of a worker and leave the job queued.
+		 */
+		while (!w->stopping && pthread_cond_timedwait(&w->stop,
 		    &w->lock, &until) != ETIMEDOUT)
 			continue;
 	}
@@ -103,6 +108,7 @@ srv_work_start(struct ra *ra, size_t nthreads, size_t queue,
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->more, NULL);
 	pthread_cond_init(&w->idle, NULL);
+	pthread_cond_init(&w->stop, NULL);
 	w->cap = queue;
 	w->ra = ra;
 	/* Without upstream orders it still recovers stuck transactions. */
@@ -160,6 +166,7 @@ srv_work_stop(struct srv_work *w)
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_cond_broadcast(&w->more);
+	pthread_cond_broadcast(&w->stop);
 	pthread_mutex_unlock(&w->lock);
 	for (i = 0; i < w->nthreads; i++)
 		pthread_join(w->threads[i], NULL);
@@ -167,6 +174,7 @@ srv_work_stop(struct srv_work *w)
 		pthread_join(w->collector, NULL);
 	pthread_cond_destroy(&w->more);
 	pthread_cond_destroy(&w->idle);
+	pthread_cond_destroy(&w->stop);
 	pthread_mutex_destroy(&w->lock);
 	free(w->threads);
 	free(w->queue);
