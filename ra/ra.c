@@ -471,9 +471,9 @@ op_record(struct ra_op *op)
 	    p7_type_name(op->msg->type), ra_p7_status_name(op->status),
 	    op->err.msg[0] ? ": " : "", op->err.msg);
 	/* Every enrollment outcome, and every refusal, is audited. */
-	if (op->msg->type == P7_TYPE_PKCSREQ ||
+	if (!op->audited && (op->msg->type == P7_TYPE_PKCSREQ ||
 	    op->msg->type == P7_TYPE_RENEWALREQ ||
-	    op->status != P7_STATUS_PENDING)
+	    op->status != P7_STATUS_PENDING))
 		ra_audit_op(op, ra_p7_status_name(op->status));
 }
 

@@ -323,8 +323,9 @@ enum sg_rc	 ra_pkiop(struct ra *, const char *uri, const uint8_t *der,
  */
 int		 ra_poll_interval(const struct ra *);
 /*
- * Ask the upstream about every pending order once (the background
- * collector and CertPoll both end here). Returns how many changed.
+ * Resolve the transactions a crash left in NEW (ra_txn.c), then ask the
+ * upstream about every pending order once (the background collector
+ * and CertPoll both end here). Returns how many changed.
  */
 size_t		 ra_collect_pending(struct ra *);
 /*

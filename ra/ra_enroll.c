@@ -55,6 +55,25 @@ admit(struct ra_op *op, const struct p7_csr *csr, bool renewal, bool by_cert,
 	return true;
 }
 
+/*
+ * The device's audit record of an issuance, as ra_audit_op() writes it
+ * for other outcomes; it is written in the issuance's own commit, with
+ * the transaction's reason as details (ra_txn_issue).
+ */
+static void
+device_audit(const struct ra_op *op, char *actor, size_t actorsz,
+    struct ra_audit *a)
+{
+	snprintf(actor, actorsz, "device@%s", op->peer);
+	memset(a, 0, sizeof(*a));
+	a->actor = actor;
+	a->endpoint = op->ep.name;
+	a->account = op->account[0] ? op->account : NULL;
+	a->transid = op->msg->transid;
+	a->action = p7_type_name(op->msg->type);
+	a->outcome = ra_p7_status_name(P7_STATUS_SUCCESS);
+}
+
 /* PKCSReq (3.3.1) and RenewalReq (3.3.1.2). */
 void
 ra_op_pkcsreq(struct ra_op *op, bool renewal)
@@ -66,8 +85,9 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	X509			*x = NULL;
 	uint8_t			*stored = NULL;
 	size_t			 stored_len = 0;
-	char			 old[80] = "";
-	bool			 by_cert = false;
+	struct ra_audit		 au;
+	char			 old[80] = "", actor[96];
+	bool			 by_cert = false, intune;
 	enum sg_rc		 rc;
 
 	if (p7_csr_parse(op->msg->data, op->msg->data_len, &csr, &e) !=
@@ -131,18 +151,26 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	if (acct.manual) {
 		t.status = RA_REQ_PENDING;
 		snprintf(t.reason, sizeof(t.reason), "waiting for approval");
-		if (ra_store_txn_update(op->ra->store, &t, RA_REQ_NEW, &e) !=
-		    SG_OK)
-			sg_log(SG_LOG_ERR, "transid=%s: %s", op->tid, e.msg);
-		ra_txn_answer(op, &t, NULL);
+		if (ra_txn_write(op->ra, &t, RA_REQ_NEW, &e) != SG_OK)
+			ra_op_internal(op, "pending transaction", &e);
+		else
+			ra_txn_answer(op, &t, NULL);
 		goto out;
 	}
-	if ((!renewal && ra_ep_intune(&op->ep) ?
-	    ra_intune_issue(op, csr, &t, &x, &e) :
-	    ra_txn_issue(op->ra, &op->ep, &acct, csr, &t, &x, &e)) != SG_OK) {
+	/*
+	 * Intune may still withhold the certificate after its commit (a
+	 * failed successNotification): its outcome is audited afterwards.
+	 */
+	intune = !renewal && ra_ep_intune(&op->ep);
+	device_audit(op, actor, sizeof(actor), &au);
+	if ((intune ? ra_intune_issue(op, csr, &t, &x, &e) :
+	    ra_txn_issue(op->ra, &op->ep, &acct, csr, &t, &au, &x, &e)) !=
+	    SG_OK) {
 		ra_op_internal(op, "issuance", &e);
 		goto out;
 	}
+	/* The audit record of an issuance went with its commit. */
+	op->audited = x != NULL && !intune;
 	ra_txn_answer(op, &t, x);
 	if (x != NULL && op->status == P7_STATUS_SUCCESS)
 		ra_op_note(op, "%s", t.reason);
@@ -188,6 +216,9 @@ ra_op_certpoll(struct ra_op *op)
 		    "CertPoll for an unknown transaction");
 		return;
 	}
+	/* A row stuck in NEW by a crash is resolved first (issue 10). */
+	if (rc == SG_OK)
+		rc = ra_txn_unstick(op->ra, &t, &e);
 	if (rc != SG_OK) {
 		ra_op_internal(op, "CertPoll", &e);
 		return;

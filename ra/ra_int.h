@@ -205,6 +205,7 @@ struct ra_op {
 	struct sg_err		 err;
 	const char		*failtext;	/* for the client */
 	STACK_OF(X509)		*certs;		/* SUCCESS */
+	bool			 audited;	/* in the issuance's commit */
 	X509_CRL		*crl;		/* SUCCESS of GetCRL */
 };
 
@@ -343,13 +344,49 @@ bool		 ra_txn_resume(struct ra_op *, const struct p7_csr *);
  * Ask the upstream for a certificate for transaction "t" and record the
  * outcome in "t": ISSUED (with serial; *out set, the caller frees it),
  * PENDING (with the order id) or REJECTED (failinfo, reason). "t" is
- * then written back. SG_OK once "t" holds the outcome; an internal
- * error (SG_ESTORE: the certificate could not be recorded; "t" is then
- * REJECTED so that a retry starts afresh) otherwise.
+ * then written back, conditionally on its state at the call; an issued
+ * certificate, the ISSUED state, the superseding of t->renews and audit
+ * record "au" (NULL: none; its details become t's reason) are one
+ * commit (ra_store_txn_issued). SG_OK once the outcome is durable.
+ * Otherwise an internal error (SG_ESTORE, SG_EINTERNAL, SG_ENOMEM):
+ * nothing is recorded, *out is NULL, "t" keeps its state and the row is
+ * left for recovery (ra_txn_recover); the caller must not answer
+ * SUCCESS or FAILURE.
  */
 enum sg_rc	 ra_txn_issue(struct ra *, const struct ra_endpoint *,
 		    const struct ra_account *, const struct p7_csr *,
-		    struct ra_txn *t, X509 **out, struct sg_err *);
+		    struct ra_txn *t, const struct ra_audit *au, X509 **out,
+		    struct sg_err *);
+/*
+ * Write the outcome in "t" if its state is still "from"
+ * (ra_store_txn_update); a lost race is SG_ESTORE here, as the caller
+ * can no longer answer from "t".
+ */
+enum sg_rc	 ra_txn_write(struct ra *, const struct ra_txn *t,
+		    enum ra_req_status from, struct sg_err *);
+/*
+ * A NEW transaction older than this many seconds (or twice
+ * upstream.timeout, if longer) is stuck: a crash, kill -9 or failed
+ * write left it. Two minutes is far longer than any issuance takes
+ * (the local CA signs in milliseconds, an SCM call gives up after
+ * upstream.timeout) and short enough that a device's retry, which
+ * gets PENDING until then, is not kept waiting long.
+ */
+#define RA_TXN_STUCK_SECONDS	120
+/*
+ * Resolve the transactions stuck in NEW at time "now": finished
+ * (ISSUED) when a certificate is recorded for one, otherwise released
+ * (REJECTED, "interrupted; retry": a retry starts afresh). Each is
+ * logged and audited. Returns how many changed; store failures are
+ * logged and leave rows for the next run.
+ */
+size_t		 ra_txn_recover(struct ra *, time_t now);
+/*
+ * "t" was read in state NEW: recover stuck rows and, if any changed,
+ * read "t" again. SG_OK, or the store's error.
+ */
+enum sg_rc	 ra_txn_unstick(struct ra *, struct ra_txn *t,
+		    struct sg_err *);
 /* Ask the upstream about one pending order; true if "t" changed. */
 bool		 ra_txn_collect(struct ra *, struct ra_txn *t);
 /* Turn the state of "t" into the answer; "x" (borrowed) if in hand. */

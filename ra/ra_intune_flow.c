@@ -213,7 +213,7 @@ ra_intune_issue(struct ra_op *op, const struct p7_csr *csr,
 		return sg_err_set(err, SG_EINTERNAL, "Azure account '%s' "
 		    "vanished", op->ep.azure);
 	clamp_term(op, csr, &ep);
-	if ((rc = ra_txn_issue(op->ra, &ep, NULL, csr, t, &x, err)) !=
+	if ((rc = ra_txn_issue(op->ra, &ep, NULL, csr, t, NULL, &x, err)) !=
 	    SG_OK) {
 		notify_failure(op, in, RA_INTUNE_HR_UNEXPECTED,
 		    "scepgate could not record the certificate");

@@ -11,67 +11,102 @@
 
 #include "ra_int.h"
 
-/* Record a certificate the upstream issued for transaction "t". */
+/* The record of certificate "x" of transaction "t"; *der: OPENSSL_free. */
 static enum sg_rc
-cert_insert(struct ra *ra, const struct ra_txn *t, X509 *x,
-    const char *serial, struct sg_err *err)
+cert_rec(const struct ra_txn *t, X509 *x, struct ra_cert_rec *cr,
+    unsigned char **der, struct sg_err *err)
 {
-	struct ra_cert_rec	 cr = { 0 };
 	struct tm		 tm;
-	unsigned char		*der = NULL;
 	BIO			*b = NULL;
 	int			 n;
-	enum sg_rc		 rc;
 
-	snprintf(cr.serial, sizeof(cr.serial), "%s", serial);
-	cr.endpoint_id = t->endpoint_id;
-	cr.account_id = t->account_id;
-	cr.txn_id = t->id;
+	memset(cr, 0, sizeof(*cr));
+	snprintf(cr->serial, sizeof(cr->serial), "%s", t->serial);
+	cr->endpoint_id = t->endpoint_id;
+	cr->account_id = t->account_id;
+	cr->txn_id = t->id;
 	if ((b = BIO_new(BIO_s_mem())) != NULL) {
 		X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
 		    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-		n = BIO_read(b, cr.subject, sizeof(cr.subject) - 1);
-		cr.subject[n > 0 ? n : 0] = '\0';
+		n = BIO_read(b, cr->subject, sizeof(cr->subject) - 1);
+		cr->subject[n > 0 ? n : 0] = '\0';
 	}
 	BIO_free(b);
 	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) == 1)
-		cr.not_before = (int64_t)timegm(&tm);
+		cr->not_before = (int64_t)timegm(&tm);
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-		cr.not_after = (int64_t)timegm(&tm);
-	if ((n = i2d_X509(x, &der)) <= 0)
+		cr->not_after = (int64_t)timegm(&tm);
+	*der = NULL;
+	if ((n = i2d_X509(x, der)) <= 0)
 		return sg_err_set(err, SG_EINTERNAL, "encode certificate");
-	cr.der = der;
-	cr.der_len = (size_t)n;
-	rc = ra_store_cert_add(ra->store, &cr, err);
+	cr->der = *der;
+	cr->der_len = (size_t)n;
+	return SG_OK;
+}
+
+/*
+ * Record certificate "x" as the outcome of transaction "t" (still in
+ * state "from"), with audit record "au" (NULL: none; its details are
+ * t's reason), in one store call: the certificate, ISSUED, and the
+ * one a renewal replaces superseded (RFC 8894 2.4: it stays valid, but
+ * cannot renew again) are one commit, or nothing is written and "t"
+ * stays in "from" (issue 10: no certificate without its transaction).
+ */
+static enum sg_rc
+txn_set_issued(struct ra *ra, struct ra_txn *t, X509 *x,
+    const struct ra_audit *au, enum ra_req_status from, struct sg_err *e)
+{
+	char			 details[sizeof(t->reason) + SG_REQID_MAX + 16];
+	struct ra_cert_rec	 cr;
+	struct ra_audit		 a;
+	unsigned char		*der = NULL;
+	enum sg_rc		 rc;
+
+	ra_x509_serial(x, t->serial, sizeof(t->serial));
+	if ((rc = cert_rec(t, x, &cr, &der, e)) != SG_OK)
+		goto out;
+	if (t->renews[0] == '\0')
+		snprintf(t->reason, sizeof(t->reason), "issued serial %s",
+		    t->serial);
+	else
+		snprintf(t->reason, sizeof(t->reason), "renewed serial %s as "
+		    "%s", t->renews, t->serial);
+	if (au != NULL) {
+		/* As ra_audit_op() words it: the request id ties it to the log. */
+		a = *au;
+		if (sg_log_reqid()[0] != '\0') {
+			snprintf(details, sizeof(details), "%s; request_id=%s",
+			    t->reason, sg_log_reqid());
+			a.details = details;
+		} else
+			a.details = t->reason;
+		au = &a;
+	}
+	t->status = RA_REQ_ISSUED;
+	rc = ra_store_txn_issued(ra->store, t, &cr, au, from, e);
+	if (rc == SG_ENOTFOUND)
+		rc = sg_err_set(e, SG_ESTORE, "transaction %lld is no longer "
+		    "%s (recovered meanwhile?)", (long long)t->id,
+		    ra_req_status_name(from));
+	if (rc != SG_OK)
+		t->status = from;
+out:
 	OPENSSL_free(der);
 	return rc;
 }
 
-/*
- * Record certificate "x" as the outcome of transaction "t"; the one a
- * renewal replaces is superseded (RFC 8894 2.4: it stays valid, but
- * cannot renew again).
- */
-static enum sg_rc
-txn_set_issued(struct ra *ra, struct ra_txn *t, X509 *x, struct sg_err *e)
+enum sg_rc
+ra_txn_write(struct ra *ra, const struct ra_txn *t, enum ra_req_status from,
+    struct sg_err *err)
 {
 	enum sg_rc	rc;
 
-	ra_x509_serial(x, t->serial, sizeof(t->serial));
-	if ((rc = cert_insert(ra, t, x, t->serial, e)) != SG_OK)
-		return rc;
-	t->status = RA_REQ_ISSUED;
-	if (t->renews[0] == '\0') {
-		snprintf(t->reason, sizeof(t->reason), "issued serial %s",
-		    t->serial);
-		return SG_OK;
-	}
-	snprintf(t->reason, sizeof(t->reason), "renewed serial %s as %s",
-	    t->renews, t->serial);
-	if (ra_store_cert_set_status(ra->store, t->renews, RA_CERT_SUPERSEDED,
-	    0, e) != SG_OK)
-		sg_log(SG_LOG_ERR, "serial %s: %s", t->renews, e->msg);
-	return SG_OK;
+	rc = ra_store_txn_update(ra->store, t, from, err);
+	if (rc == SG_ENOTFOUND)
+		rc = sg_err_set(err, SG_ESTORE, "transaction %lld is no longer "
+		    "%s (recovered meanwhile?)", (long long)t->id,
+		    ra_req_status_name(from));
+	return rc;
 }
 
 /*
@@ -104,14 +139,15 @@ issuance(const struct ra_endpoint *ep, const struct ra_account *acct,
 enum sg_rc
 ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
     const struct ra_account *acct, const struct p7_csr *csr,
-    struct ra_txn *t, X509 **out, struct sg_err *err)
+    struct ra_txn *t, const struct ra_audit *au, X509 **out,
+    struct sg_err *err)
 {
 	struct ra_issue	 is = { 0 };
 	struct ra_issuance with;
 	struct sg_err	 e;
 	X509		*x = NULL;
 	enum ra_req_status from = t->status;
-	enum sg_rc	 rc = SG_OK;
+	enum sg_rc	 rc;
 
 	is.csr = csr;
 	is.ep = ep;
@@ -125,23 +161,26 @@ ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
 		t->status = RA_REQ_REJECTED;
 		t->failinfo = sg_failinfo(e.failinfo);
 		snprintf(t->reason, sizeof(t->reason), "upstream: %s", e.msg);
+		rc = ra_txn_write(ra, t, from, err);
 	} else if (x == NULL) {
+		/* The order id is durable before the client hears PENDING. */
 		t->status = RA_REQ_PENDING;
 		snprintf(t->reason, sizeof(t->reason), "ordered at the "
 		    "upstream as %s%s%s", t->order_id, e.msg[0] ? "; " : "",
 		    e.msg);
-	} else if ((rc = txn_set_issued(ra, t, x, err)) != SG_OK) {
-		/* Not the device's fault; a retry starts afresh. */
-		t->status = RA_REQ_REJECTED;
-		t->failinfo = sg_failinfo(SG_FAIL_NONE);
-		snprintf(t->reason, sizeof(t->reason), "%s",
-		    err != NULL ? err->msg : "cannot record the certificate");
+		rc = ra_txn_write(ra, t, from, err);
+	} else
+		rc = txn_set_issued(ra, t, x, au, from, err);
+	if (rc != SG_OK) {
+		/*
+		 * Nothing of the outcome is recorded: the row stays in
+		 * "from" for recovery (ra_txn_recover), and the caller
+		 * answers an internal error, never SUCCESS or FAILURE.
+		 */
+		t->status = from;
 		X509_free(x);
 		x = NULL;
 	}
-	if (ra_store_txn_update(ra->store, t, from, &e) != SG_OK)
-		sg_log(SG_LOG_ERR, "transaction %lld: %s", (long long)t->id,
-		    e.msg);
 	*out = x;
 	return rc;
 }
@@ -210,17 +249,104 @@ ra_txn_collect(struct ra *ra, struct ra_txn *t)
 		t->status = RA_REQ_REJECTED;
 		t->failinfo = sg_failinfo(e.failinfo);
 		snprintf(t->reason, sizeof(t->reason), "upstream: %s", e.msg);
-	} else if (txn_set_issued(ra, t, x, &e) != SG_OK) {
+	} else if (txn_set_issued(ra, t, x, NULL, RA_REQ_PENDING, &e) !=
+	    SG_OK) {
 		/* Keep it pending: the next collect retries. */
 		sg_log(SG_LOG_ERR, "order %s: %s", t->order_id, e.msg);
 		X509_free(x);
 		return false;
 	}
 	X509_free(x);
-	if (ra_store_txn_update(ra->store, t, RA_REQ_PENDING, &e) != SG_OK)
+	if (t->status == RA_REQ_REJECTED &&
+	    ra_store_txn_update(ra->store, t, RA_REQ_PENDING, &e) != SG_OK)
 		return false;	/* another instance got there first */
 	sg_log(SG_LOG_INFO, "order %s: %s", t->order_id, t->reason);
 	return true;
+}
+
+/*
+ * How old a NEW row must be to count as stuck: RA_TXN_STUCK_SECONDS, or
+ * twice the upstream's timeout (retries included) if that is longer, so
+ * that a slow issuance still in flight is never taken for a crash.
+ */
+static int64_t
+stuck_after(const struct ra *ra)
+{
+	int64_t	s = RA_TXN_STUCK_SECONDS;
+
+	if (2 * (int64_t)ra->conf->upstream.timeout > s)
+		s = 2 * (int64_t)ra->conf->upstream.timeout;
+	return s;
+}
+
+/*
+ * Resolve stuck NEW row "t" (its recorded certificate, if any, in
+ * t->serial): finished (ISSUED) when a certificate is recorded for it,
+ * so the client's retry gets it; otherwise released (REJECTED,
+ * "interrupted; retry"), so the retry starts a fresh transaction. The
+ * write is conditional on NEW: a slow issuance that finishes first
+ * wins. True if "t" changed.
+ */
+static bool
+recover_one(struct ra *ra, struct ra_txn *t)
+{
+	struct sg_err	e;
+	char		tid[P7_TRANSID_MAX + 1], details[320];
+	enum sg_rc	rc;
+
+	sg_safe_str(t->transid, tid, sizeof(tid));
+	if (t->serial[0] != '\0') {
+		t->status = RA_REQ_ISSUED;
+		snprintf(t->reason, sizeof(t->reason), "recovered after an "
+		    "interruption: issued serial %s", t->serial);
+		rc = ra_store_txn_issued(ra->store, t, NULL, NULL, RA_REQ_NEW,
+		    &e);
+	} else {
+		t->status = RA_REQ_REJECTED;
+		t->failinfo = sg_failinfo(SG_FAIL_NONE);
+		snprintf(t->reason, sizeof(t->reason), "interrupted; retry");
+		rc = ra_store_txn_update(ra->store, t, RA_REQ_NEW, &e);
+	}
+	if (rc == SG_ENOTFOUND)
+		return false;	/* finished meanwhile */
+	if (rc != SG_OK) {
+		sg_log(SG_LOG_ERR, "transid=%s: transaction %lld stays new: %s",
+		    tid, (long long)t->id, e.msg);
+		return false;
+	}
+	sg_log(SG_LOG_WARN, "transid=%s: stuck transaction %lld %s",
+	    tid, (long long)t->id, t->reason);
+	snprintf(details, sizeof(details), "request %lld: %s",
+	    (long long)t->id, t->reason);
+	ra_audit_txn(ra, "request recover", t, SG_OK, NULL, details);
+	return true;
+}
+
+size_t
+ra_txn_recover(struct ra *ra, time_t now)
+{
+	struct ra_txn	*ts = NULL;
+	struct sg_err	 e;
+	size_t		 n = 0, i, changed = 0;
+
+	if (ra_store_txn_stuck(ra->store, (int64_t)now - stuck_after(ra), &ts,
+	    &n, &e) != SG_OK) {
+		sg_log(SG_LOG_ERR, "stuck transactions: %s", e.msg);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (recover_one(ra, &ts[i]))
+			changed++;
+	free(ts);
+	return changed;
+}
+
+enum sg_rc
+ra_txn_unstick(struct ra *ra, struct ra_txn *t, struct sg_err *err)
+{
+	if (t->status != RA_REQ_NEW || ra_txn_recover(ra, time(NULL)) == 0)
+		return SG_OK;
+	return ra_store_txn_get(ra->store, t->id, t, NULL, NULL, err);
 }
 
 size_t
@@ -228,13 +354,14 @@ ra_collect_pending(struct ra *ra)
 {
 	struct ra_txn	*ts = NULL;
 	struct sg_err	 e;
-	size_t		 n = 0, i, changed = 0;
+	size_t		 n = 0, i, changed;
 
+	changed = ra_txn_recover(ra, time(NULL));
 	if (ra->up->ops->collect == NULL)
-		return 0;
+		return changed;
 	if (ra_store_txn_orders(ra->store, &ts, &n, &e) != SG_OK) {
 		sg_log(SG_LOG_ERR, "pending orders: %s", e.msg);
-		return 0;
+		return changed;
 	}
 	for (i = 0; i < n; i++)
 		if (ra_txn_collect(ra, &ts[i]))
@@ -319,6 +446,9 @@ ra_txn_resume(struct ra_op *op, const struct p7_csr *csr)
 	    &e);
 	if (rc == SG_ENOTFOUND)
 		return false;
+	/* A row stuck in NEW by a crash is resolved first (issue 10). */
+	if (rc == SG_OK)
+		rc = ra_txn_unstick(op->ra, &t, &e);
 	if (rc != SG_OK) {
 		/* Not "a new transaction": the store could not say. */
 		ra_op_internal(op, "transaction lookup", &e);
@@ -361,7 +491,38 @@ ra_request_list(struct ra *ra, int status, struct ra_request **out,
 	return ra_store_txn_list(ra->store, status, out, n, err);
 }
 
-/* A pending request waiting for approval (no upstream order yet). */
+/*
+ * Is NEW request "t" stuck (older than stuck_after)? Its recorded
+ * certificate, if any, into t->serial. SG_EPOLICY while it may still
+ * be in progress.
+ */
+static enum sg_rc
+stuck(struct ra *ra, struct ra_txn *t, struct sg_err *err)
+{
+	struct ra_txn	*ts = NULL;
+	size_t		 n = 0, i;
+	enum sg_rc	 rc;
+
+	rc = ra_store_txn_stuck(ra->store, (int64_t)time(NULL) -
+	    stuck_after(ra), &ts, &n, err);
+	if (rc != SG_OK)
+		return rc;
+	for (i = 0; i < n && ts[i].id != t->id; i++)
+		continue;
+	if (i < n)
+		snprintf(t->serial, sizeof(t->serial), "%s", ts[i].serial);
+	free(ts);
+	if (i == n)
+		return sg_err_set(err, SG_EPOLICY, "request %lld is new: in "
+		    "progress until it is %lld s old", (long long)t->id,
+		    (long long)stuck_after(ra));
+	return SG_OK;
+}
+
+/*
+ * A pending request waiting for approval (no upstream order yet), or a
+ * NEW one left stuck by a crash.
+ */
 static enum sg_rc
 awaiting(struct ra *ra, int64_t id, struct ra_txn *t, uint8_t **csr,
     size_t *csr_len, struct sg_err *err)
@@ -371,11 +532,33 @@ awaiting(struct ra *ra, int64_t id, struct ra_txn *t, uint8_t **csr,
 	if ((rc = ra_store_txn_get(ra->store, id, t, csr, csr_len, err)) !=
 	    SG_OK)
 		return rc;
-	if (t->status != RA_REQ_PENDING || t->order_id[0] != '\0')
-		return sg_err_set(err, SG_EPOLICY, "request %lld is %s, not "
+	if (t->status == RA_REQ_NEW)
+		rc = stuck(ra, t, err);
+	else if (t->status != RA_REQ_PENDING || t->order_id[0] != '\0')
+		rc = sg_err_set(err, SG_EPOLICY, "request %lld is %s, not "
 		    "waiting for approval", (long long)id,
 		    ra_req_status_name(t->status));
-	return SG_OK;
+	if (rc != SG_OK && csr != NULL) {
+		free(*csr);
+		*csr = NULL;
+	}
+	return rc;
+}
+
+/* Approve stuck NEW request "t" whose certificate is recorded: finish it. */
+static enum sg_rc
+finish(struct ra *ra, struct ra_txn *t, struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	t->status = RA_REQ_ISSUED;
+	snprintf(t->reason, sizeof(t->reason), "approved by %s: recorded "
+	    "serial %s", ra->actor, t->serial);
+	rc = ra_store_txn_issued(ra->store, t, NULL, NULL, RA_REQ_NEW, err);
+	if (rc == SG_ENOTFOUND)
+		rc = sg_err_set(err, SG_EPOLICY, "request %lld changed "
+		    "meanwhile", (long long)t->id);
+	return rc;
 }
 
 enum sg_rc
@@ -391,8 +574,18 @@ ra_request_approve(struct ra *ra, int64_t id, struct sg_err *err)
 	char			 details[64];
 	enum sg_rc		 rc;
 
-	if ((rc = awaiting(ra, id, &t, &der, &len, err)) != SG_OK ||
-	    (rc = ra_store_endpoint_by_id(ra->store, t.endpoint_id, &ep,
+	if ((rc = awaiting(ra, id, &t, &der, &len, err)) != SG_OK)
+		goto out;
+	if (t.status == RA_REQ_NEW && t.serial[0] != '\0') {
+		rc = finish(ra, &t, err);
+		goto out;
+	}
+	if (t.account_id == 0) {
+		rc = sg_err_set(err, SG_EPOLICY, "request %lld was interrupted "
+		    "before its account was known: reject it", (long long)id);
+		goto out;
+	}
+	if ((rc = ra_store_endpoint_by_id(ra->store, t.endpoint_id, &ep,
 	    err)) != SG_OK ||
 	    (rc = ra_store_account_by_id(ra->store, t.account_id, &acct,
 	    err)) != SG_OK)
@@ -405,7 +598,8 @@ ra_request_approve(struct ra *ra, int64_t id, struct sg_err *err)
 	}
 	if ((rc = p7_csr_parse(plain, plen, &csr, err)) != SG_OK)
 		goto out;
-	if ((rc = ra_txn_issue(ra, &ep, &acct, csr, &t, &x, err)) != SG_OK)
+	if ((rc = ra_txn_issue(ra, &ep, &acct, csr, &t, NULL, &x, err)) !=
+	    SG_OK)
 		goto out;
 	if (t.status == RA_REQ_REJECTED)
 		rc = sg_err_set(err, SG_EUPSTREAM, "%s", t.reason);
@@ -426,16 +620,24 @@ enum sg_rc
 ra_request_reject(struct ra *ra, int64_t id, const char *reason,
     struct sg_err *err)
 {
-	struct ra_txn	t = { 0 };
-	char		details[320];
-	enum sg_rc	rc;
+	struct ra_txn		t = { 0 };
+	enum ra_req_status	from;
+	char			details[320];
+	enum sg_rc		rc;
 
-	if ((rc = awaiting(ra, id, &t, NULL, NULL, err)) == SG_OK) {
+	rc = awaiting(ra, id, &t, NULL, NULL, err);
+	/* Never FAILURE while a certificate is recorded (issue 10). */
+	if (rc == SG_OK && t.serial[0] != '\0')
+		rc = sg_err_set(err, SG_EPOLICY, "request %lld has certificate "
+		    "%s recorded: approve finishes it", (long long)id,
+		    t.serial);
+	if (rc == SG_OK) {
+		from = t.status;
 		t.status = RA_REQ_REJECTED;
 		t.failinfo = SG_FAIL_BADREQUEST;
 		snprintf(t.reason, sizeof(t.reason), "rejected by %s: %s",
 		    ra->actor, reason);
-		rc = ra_store_txn_update(ra->store, &t, RA_REQ_PENDING, err);
+		rc = ra_store_txn_update(ra->store, &t, from, err);
 	}
 	snprintf(details, sizeof(details), "request %lld: %s", (long long)id,
 	    reason);

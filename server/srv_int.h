@@ -57,8 +57,9 @@ struct srv_job {
 struct srv_work;
 
 /*
- * Start "nthreads" workers with a queue of "queue" jobs, and when
- * poll_interval > 0 a collector calling ra_collect_pending() that often.
+ * Start "nthreads" workers with a queue of "queue" jobs, and a collector
+ * calling ra_collect_pending() at start and every poll_interval seconds
+ * (30 when it is 0).
  */
 enum sg_rc	srv_work_start(struct ra *, size_t nthreads, size_t queue,
 		    int poll_interval, struct srv_work **, struct sg_err *);

@@ -4,7 +4,7 @@
  * connection, runs here (RSA work, the store, a possibly slow upstream)
  * and resumes it, so that a slow upstream never holds GetCACaps hostage
  * (DESIGN.md) and the thread count stays fixed. A background collector
- * fetches pending upstream orders.
+ * fetches pending upstream orders and resolves stuck transactions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,10 +14,14 @@
 #include "ra.h"
 #include "srv_int.h"
 
+/* Seconds between recoveries of stuck transactions with no collect. */
+#define SRV_RECOVER_INTERVAL	30
+
 struct srv_work {
 	pthread_mutex_t	  lock;		/* guards everything below */
 	pthread_cond_t	  more;		/* a job was queued, or stop */
 	pthread_cond_t	  idle;		/* a job finished */
+	pthread_cond_t	  stop;		/* the collector's: stopping */
 	struct srv_job	**queue;	/* ring buffer of "cap" slots */
 	size_t		  cap, head, len;
 	size_t		  running;
@@ -72,20 +76,22 @@ collector(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stopping) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += w->tick;
-		while (!w->stopping && pthread_cond_timedwait(&w->more,
-		    &w->lock, &until) != ETIMEDOUT)
-			continue;
-		if (w->stopping)
-			break;
+		/* At start too: what a crash left in NEW (issue 10). */
 		pthread_mutex_unlock(&w->lock);
-		if (w->poll_interval > 0 &&
-		    (n = ra_collect_pending(w->ra)) > 0)
-			sg_log(SG_LOG_INFO, "collector: %zu pending order(s) "
-			    "finished", n);
+		if ((n = ra_collect_pending(w->ra)) > 0)
+			sg_log(SG_LOG_INFO, "collector: %zu transaction(s) "
+			    "finished or recovered", n);
 		(void)ra_intune_revocations_run(w->ra);
 		pthread_mutex_lock(&w->lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += w->tick;
+		/*
+		 * Not on "more": a submit's signal would wake the collector
+		 * instead of a worker and leave the job queued.
+		 */
+		while (!w->stopping && pthread_cond_timedwait(&w->stop,
+		    &w->lock, &until) != ETIMEDOUT)
+			continue;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -110,9 +116,12 @@ srv_work_start(struct ra *ra, size_t nthreads, size_t queue,
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->more, NULL);
 	pthread_cond_init(&w->idle, NULL);
+	pthread_cond_init(&w->stop, NULL);
 	w->cap = queue;
 	w->ra = ra;
-	w->poll_interval = poll_interval;
+	/* Without upstream orders it still recovers stuck transactions. */
+	w->poll_interval = poll_interval > 0 ? poll_interval :
+	    SRV_RECOVER_INTERVAL;
 	for (i = 0; i < nthreads; i++) {
 		if (pthread_create(&w->threads[i], NULL, worker, w) != 0)
 			break;
@@ -122,12 +131,10 @@ srv_work_start(struct ra *ra, size_t nthreads, size_t queue,
 		srv_work_stop(w);
 		return sg_err_set(err, SG_EINTERNAL, "cannot start workers");
 	}
-	w->tick = poll_interval;
-	if ((rev = ra_intune_revocation_interval(ra)) > 0 &&
-	    (w->tick == 0 || rev < w->tick))
+	w->tick = w->poll_interval;
+	if ((rev = ra_intune_revocation_interval(ra)) > 0 && rev < w->tick)
 		w->tick = rev;
-	if (w->tick > 0 &&
-	    pthread_create(&w->collector, NULL, collector, w) == 0)
+	if (pthread_create(&w->collector, NULL, collector, w) == 0)
 		w->have_collector = true;
 	*out = w;
 	return SG_OK;
@@ -170,6 +177,7 @@ srv_work_stop(struct srv_work *w)
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_cond_broadcast(&w->more);
+	pthread_cond_broadcast(&w->stop);
 	pthread_mutex_unlock(&w->lock);
 	for (i = 0; i < w->nthreads; i++)
 		pthread_join(w->threads[i], NULL);
@@ -177,6 +185,7 @@ srv_work_stop(struct srv_work *w)
 		pthread_join(w->collector, NULL);
 	pthread_cond_destroy(&w->more);
 	pthread_cond_destroy(&w->idle);
+	pthread_cond_destroy(&w->stop);
 	pthread_mutex_destroy(&w->lock);
 	free(w->threads);
 	free(w->queue);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "scepctl.h"
 
@@ -36,14 +37,35 @@ cert_status_parse(const char *s, int *out)
 	return false;
 }
 
+/*
+ * How long a live (new or pending) request has been in its state, as
+ * "42s", "7m" or "3h"; "-" once decided. A new one older than a few
+ * minutes was left by a crash: "request approve/reject" resolve it.
+ */
+static void
+req_age(const struct ra_request *r, time_t now, char *out, size_t outsz)
+{
+	long long	age = (long long)now - (long long)r->updated;
+
+	if (r->status != RA_REQ_NEW && r->status != RA_REQ_PENDING)
+		snprintf(out, outsz, "-");
+	else if (age < 120)
+		snprintf(out, outsz, "%llds", age < 0 ? 0 : age);
+	else if (age < 7200)
+		snprintf(out, outsz, "%lldm", age / 60);
+	else
+		snprintf(out, outsz, "%lldh", age / 3600);
+}
+
 static int
 req_list(struct sc_ctx *ctx, int status, bool json)
 {
 	struct ra_request	*r = NULL;
 	struct sg_err		 err;
-	char			 created[32];
+	char			 created[32], age[16];
 	json_t			*arr;
 	size_t			 n = 0, i;
+	time_t			 now = time(NULL);
 
 	if (ra_request_list(ctx->ra, status, &r, &n, &err) != SG_OK)
 		return sc_fail(&err);
@@ -64,14 +86,17 @@ req_list(struct sc_ctx *ctx, int status, bool json)
 		free(r);
 		return sc_json_print(arr);
 	}
-	printf("%-6s  %-12s  %-16s  %-10s  %-8s  %-20s  %s\n", "ID",
-	    "ENDPOINT", "ACCOUNT", "TYPE", "STATUS", "CREATED", "SUBJECT");
+	printf("%-6s  %-12s  %-16s  %-10s  %-8s  %-20s  %-5s  %s\n", "ID",
+	    "ENDPOINT", "ACCOUNT", "TYPE", "STATUS", "CREATED", "AGE",
+	    "SUBJECT");
 	for (i = 0; i < n; i++) {
 		sc_time(r[i].created, created, sizeof(created));
-		printf("%-6lld  %-12s  %-16s  %-10s  %-8s  %-20s  %s\n",
+		req_age(&r[i], now, age, sizeof(age));
+		printf("%-6lld  %-12s  %-16s  %-10s  %-8s  %-20s  %-5s  %s\n",
 		    (long long)r[i].id, r[i].endpoint,
 		    r[i].account[0] ? r[i].account : "-", r[i].type,
-		    ra_req_status_name(r[i].status), created, r[i].subject);
+		    ra_req_status_name(r[i].status), created, age,
+		    r[i].subject);
 	}
 	free(r);
 	return SC_OK;

@@ -251,6 +251,31 @@ enum sg_rc	 ra_store_txn_list(struct ra_store *, int status,
 enum sg_rc	 ra_store_txn_orders(struct ra_store *, struct ra_txn **,
 		    size_t *, struct sg_err *);
 
+/*
+ * Finish transaction "t" as issued, in one database transaction (one
+ * commit; issue 10, 17): write t's status, serial, order id, failinfo,
+ * reason and account as ra_store_txn_update() does, only if its status
+ * is still "from"; record certificate "c" (NULL when it is recorded
+ * already, as recovery finds it); mark the certificate t->renews (if
+ * not "") SUPERSEDED when it is still VALID (revoked or superseded
+ * already is not a failure); append audit record "au" (NULL: none;
+ * timed now). All of it happens or none: SG_ENOTFOUND (nothing
+ * written) if t is no longer in state "from", SG_EEXIST if c's serial
+ * is known, SG_ESTORE. A certificate is therefore never recorded
+ * without its transaction saying ISSUED, nor the reverse.
+ */
+enum sg_rc	 ra_store_txn_issued(struct ra_store *, const struct ra_txn *t,
+		    const struct ra_cert_rec *c, const struct ra_audit *au,
+		    enum ra_req_status from, struct sg_err *);
+/*
+ * NEW transactions last updated before "before" (seconds since the
+ * epoch), least recently updated first, at most 1000: left by a crash
+ * or a failed write (ra_txn.c recovers them). In each, "serial" is the
+ * certificate recorded for it (its txn_id), "" if there is none.
+ */
+enum sg_rc	 ra_store_txn_stuck(struct ra_store *, int64_t before,
+		    struct ra_txn **, size_t *, struct sg_err *);
+
 /* Record an issued certificate (status VALID); SG_EEXIST if the serial
  * is known. */
 enum sg_rc	 ra_store_cert_add(struct ra_store *,

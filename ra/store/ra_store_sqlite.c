@@ -95,6 +95,9 @@ static const char schema[] =
 "  subject TEXT NOT NULL, not_before INTEGER NOT NULL,"
 "  not_after INTEGER NOT NULL, der BLOB NOT NULL,"
 "  status INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, reason INTEGER);"
+/* Crash recovery: stuck NEW rows by age, and a row's certificate. */
+"CREATE INDEX IF NOT EXISTS txn_new ON txn(updated) WHERE status = 0;"
+"CREATE INDEX IF NOT EXISTS cert_txn ON cert(txn_id);"
 "CREATE TABLE IF NOT EXISTS crl(number INTEGER PRIMARY KEY,"
 "  der BLOB NOT NULL, next_update INTEGER NOT NULL,"
 "  created INTEGER NOT NULL);"
@@ -137,7 +140,7 @@ enum stmt_id {
 	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_BY_NAME, S_ACCT_LIST,
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
-	S_TXN_ORDERS,
+	S_TXN_ORDERS, S_TXN_STUCK,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -262,6 +265,14 @@ static const char *const sql[S_MAX] = {
 	    "WHERE ?1 < 0 OR t.status = ?1 ORDER BY t.id",
 	[S_TXN_ORDERS] = "SELECT " TXN_COLS " FROM txn WHERE status = 1 AND "
 	    "order_id IS NOT NULL ORDER BY updated LIMIT 1000",
+	/* The serial is the certificate recorded for the row, if any. */
+	[S_TXN_STUCK] = "SELECT " TXN_COLS " FROM (SELECT t.id, "
+	    "t.endpoint_id, t.transid, t.account_id, t.msg_type, t.status, "
+	    "t.key_id, t.subject, (SELECT c.serial FROM cert c WHERE "
+	    "c.txn_id = t.id LIMIT 1) AS serial, t.order_id, t.failinfo, "
+	    "t.reason, t.peer, t.renews, t.updated FROM txn t "
+	    "WHERE t.status = 0 AND t.updated < ?1) ORDER BY updated, id "
+	    "LIMIT 1000",
 	[S_CERT_ADD] = "INSERT INTO cert(serial, endpoint_id, account_id, "
 	    "txn_id, subject, not_before, not_after, der) "
 	    "VALUES(?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0), ?5, ?6, ?7, ?8)",
@@ -1502,6 +1513,75 @@ ra_store_txn_orders(struct ra_store *st, struct ra_txn **out, size_t *n,
 {
 	return q_rows(st, S_TXN_ORDERS, NULL, 0, sizeof(**out), row_txn,
 	    (void **)out, n, err, "orders");
+}
+
+enum sg_rc
+ra_store_txn_stuck(struct ra_store *st, int64_t before, struct ra_txn **out,
+    size_t *n, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(before) };
+
+	return q_rows(st, S_TXN_STUCK, a, NARGS(a), sizeof(**out), row_txn,
+	    (void **)out, n, err, "stuck transactions");
+}
+
+/* The writes of ra_store_txn_issued, inside its savepoint. */
+static enum sg_rc
+x_issued(struct ra_store *st, const struct ra_txn *t,
+    const struct ra_cert_rec *c, const struct ra_audit *au,
+    enum ra_req_status from, struct sg_err *err)
+{
+	int64_t		now = (int64_t)time(NULL);
+	struct arg	ta[] = { A_INT(t->id), A_INT(t->status),
+	    A_TEXT(t->serial), A_TEXT(t->order_id), A_INT(t->failinfo),
+	    A_TEXT(t->reason), A_INT(t->account_id), A_INT(now),
+	    A_INT(from) };
+	struct arg	sa[] = { A_TEXT(t->renews), A_INT(RA_CERT_SUPERSEDED),
+	    A_INT(now), A_INT(0) };
+	enum sg_rc	rc;
+
+	/* The compare-and-set first: a lost race writes nothing. */
+	if ((rc = x_write(st, S_TXN_UPDATE, ta, NARGS(ta), true, err,
+	    "transaction in the expected state")) != SG_OK)
+		return rc;
+	if (c != NULL) {
+		struct arg	ca[] = { A_TEXT(c->serial),
+		    A_INT(c->endpoint_id), A_INT(c->account_id),
+		    A_INT(c->txn_id), A_TEXT(c->subject),
+		    A_INT(c->not_before), A_INT(c->not_after),
+		    A_BLOB(c->der, c->der_len) };
+
+		if ((rc = x_write(st, S_CERT_ADD, ca, NARGS(ca), false, err,
+		    "certificate")) != SG_OK)
+			return rc;
+	}
+	/* Not a failure when the old one is revoked or superseded already. */
+	if (t->renews[0] != '\0' && (rc = x_write(st, S_CERT_STATUS, sa,
+	    NARGS(sa), false, err, "renewed certificate")) != SG_OK)
+		return rc;
+	if (au != NULL) {
+		struct arg	aa[] = { A_INT(now), A_TEXT(au->actor),
+		    A_TEXT(au->endpoint), A_TEXT(au->account),
+		    A_TEXT(au->transid), A_TEXT(au->action),
+		    A_TEXT(au->outcome), A_TEXT(au->details) };
+
+		rc = x_write(st, S_AUDIT_ADD, aa, NARGS(aa), false, err,
+		    "audit");
+	}
+	return rc;
+}
+
+enum sg_rc
+ra_store_txn_issued(struct ra_store *st, const struct ra_txn *t,
+    const struct ra_cert_rec *c, const struct ra_audit *au,
+    enum ra_req_status from, struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	if ((rc = op_begin(st, err)) == SG_OK)
+		rc = op_end(st, x_issued(st, t, c, au, from, err), err);
+	return stmt_unlock(st, rc, err);
 }
 
 /* ---- certificates and CRLs ---- */

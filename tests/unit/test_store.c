@@ -920,6 +920,107 @@ test_audit_prune(void **state)
 	free(l);
 }
 
+/*
+ * ra_store_txn_issued: certificate, ISSUED state, superseding and audit
+ * in one call, all or nothing; ra_store_txn_stuck lists old NEW rows
+ * with the certificate recorded for them.
+ */
+static void
+test_txn_issued(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep;
+	struct ra_txn		 t, u, *o = NULL;
+	struct ra_cert_rec	 rec;
+	struct ra_cert		 c;
+	struct ra_audit		 au = { "device@x", NULL, NULL, "I1",
+	    "PKCSReq", "success", "issued" };
+	struct ra_audit_filter	 f;
+	struct ra_audit_rec	*l = NULL;
+	static const uint8_t	 der[] = { 0x30, 0x03, 1, 2, 3 };
+	size_t			 n = 0, before;
+
+	base(fx, &ep);
+	memset(&f, 0, sizeof(f));
+	f.until = INT64_MAX;
+	OK(fx, ra_store_audit_list(fx->st, &f, &l, &before, &fx->err));
+	free(l);
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.serial, sizeof(rec.serial), "%s", nm(fx, "OLD"));
+	rec.endpoint_id = ep.id;
+	snprintf(rec.subject, sizeof(rec.subject), "CN=x");
+	rec.der = der;
+	rec.der_len = sizeof(der);
+	OK(fx, ra_store_cert_add(fx->st, &rec, &fx->err));
+
+	txn(ep.id, "I1", &t);
+	snprintf(t.renews, sizeof(t.renews), "%s", nm(fx, "OLD"));
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	/* Stuck: NEW and older than the bound; none when the bound is old. */
+	OK(fx, ra_store_txn_stuck(fx->st, 0, &o, &n, &fx->err));
+	assert_int_equal(n, 0);
+	free(o);
+	OK(fx, ra_store_txn_stuck(fx->st, INT64_MAX, &o, &n, &fx->err));
+	assert_int_equal(n, 1);
+	assert_int_equal(o[0].id, t.id);
+	assert_string_equal(o[0].serial, "");
+	free(o);
+
+	/* A lost race writes nothing: no certificate, no audit. */
+	t.status = RA_REQ_ISSUED;
+	snprintf(t.serial, sizeof(t.serial), "%s", nm(fx, "NEW"));
+	snprintf(rec.serial, sizeof(rec.serial), "%s", nm(fx, "NEW"));
+	rec.txn_id = t.id;
+	RC(fx, SG_ENOTFOUND, ra_store_txn_issued(fx->st, &t, &rec, &au,
+	    RA_REQ_PENDING, &fx->err));
+	RC(fx, SG_ENOTFOUND, ra_store_cert_get(fx->st, nm(fx, "NEW"), &c,
+	    NULL, NULL, NULL, &fx->err));
+	/* A known serial: the state is not written either. */
+	snprintf(rec.serial, sizeof(rec.serial), "%s", nm(fx, "OLD"));
+	RC(fx, SG_EEXIST, ra_store_txn_issued(fx->st, &t, &rec, &au,
+	    RA_REQ_NEW, &fx->err));
+	OK(fx, ra_store_txn_find(fx->st, ep.id, "I1", &u, &fx->err));
+	assert_int_equal(u.status, RA_REQ_NEW);
+
+	snprintf(rec.serial, sizeof(rec.serial), "%s", nm(fx, "NEW"));
+	OK(fx, ra_store_txn_issued(fx->st, &t, &rec, &au, RA_REQ_NEW,
+	    &fx->err));
+	OK(fx, ra_store_txn_find(fx->st, ep.id, "I1", &u, &fx->err));
+	assert_int_equal(u.status, RA_REQ_ISSUED);
+	assert_string_equal(u.serial, nm(fx, "NEW"));
+	OK(fx, ra_store_cert_get(fx->st, nm(fx, "NEW"), &c, NULL, NULL, NULL,
+	    &fx->err));
+	assert_int_equal(c.status, RA_CERT_VALID);
+	OK(fx, ra_store_cert_get(fx->st, nm(fx, "OLD"), &c, NULL, NULL, NULL,
+	    &fx->err));
+	assert_int_equal(c.status, RA_CERT_SUPERSEDED);
+	OK(fx, ra_store_audit_list(fx->st, &f, &l, &n, &fx->err));
+	assert_int_equal(n, before + 1);
+	assert_string_equal(l[n - 1].transid, "I1");
+	free(l);
+	OK(fx, ra_store_txn_stuck(fx->st, INT64_MAX, &o, &n, &fx->err));
+	assert_int_equal(n, 0);
+	free(o);
+
+	/* A NEW row whose certificate is recorded is listed with it. */
+	txn(ep.id, "I2", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	snprintf(rec.serial, sizeof(rec.serial), "%s", nm(fx, "ORPHAN"));
+	rec.txn_id = t.id;
+	OK(fx, ra_store_cert_add(fx->st, &rec, &fx->err));
+	OK(fx, ra_store_txn_stuck(fx->st, INT64_MAX, &o, &n, &fx->err));
+	assert_int_equal(n, 1);
+	assert_string_equal(o[0].serial, nm(fx, "ORPHAN"));
+	/* Finished with the certificate already there (c NULL), no audit. */
+	o[0].status = RA_REQ_ISSUED;
+	OK(fx, ra_store_txn_issued(fx->st, &o[0], NULL, NULL, RA_REQ_NEW,
+	    &fx->err));
+	free(o);
+	OK(fx, ra_store_txn_find(fx->st, ep.id, "I2", &u, &fx->err));
+	assert_int_equal(u.status, RA_REQ_ISSUED);
+	assert_string_equal(u.serial, nm(fx, "ORPHAN"));
+}
+
 int
 main(void)
 {
@@ -937,6 +1038,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_txn_race, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_certs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_issued, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_crl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,

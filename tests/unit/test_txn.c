@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -19,6 +20,7 @@
 
 #include "p7.h"
 #include "ra.h"
+#include "ra_int.h"		/* ra_txn_recover, the store */
 #include "sg.h"
 #include "sg_test.h"
 
@@ -607,6 +609,136 @@ test_hijack(void **state)
 	free(csr);
 }
 
+/* ---- crash recovery (issue 10): transactions left in NEW ---- */
+
+/*
+ * A transaction as a crash leaves it: NEW for client "who"'s CSR with
+ * CN "transid" on "demo", begun as ra_op_pkcsreq begins it, never
+ * finished. Its id.
+ */
+static int64_t
+stuck_row(struct sgt_fx *fx, const char *transid, int who)
+{
+	struct ra_endpoint	 ep;
+	struct ra_txn		 t;
+	struct p7_csr		*csr = NULL;
+	struct sg_err		 e;
+	uint8_t			*der = NULL, *sealed = NULL;
+	size_t			 len = 0, slen = 0;
+
+	sgt_make_csr(fx->key[who], transid, fx->code, 0, &der, &len);
+	assert_int_equal(p7_csr_parse(der, len, &csr, &e), SG_OK);
+	assert_int_equal(ra_store_endpoint_get(fx->ra->store, "demo", false,
+	    &ep, &e), SG_OK);
+	assert_int_equal(ra_keys_seal(&fx->ra->keys, der, len, &sealed,
+	    &slen), SG_OK);
+	memset(&t, 0, sizeof(t));
+	t.endpoint_id = ep.id;
+	snprintf(t.transid, sizeof(t.transid), "%s", transid);
+	t.msg_type = P7_TYPE_PKCSREQ;
+	memcpy(t.key_id, csr->key_id, sizeof(t.key_id));
+	snprintf(t.subject, sizeof(t.subject), "%s", csr->subject);
+	t.csr = sealed;
+	t.csr_len = slen;
+	if (ra_store_txn_begin(fx->ra->store, &t, &e) != SG_OK)
+		fail_msg("txn_begin: %s", e.msg);
+	free(sealed);
+	free(der);
+	p7_csr_free(csr);
+	return t.id;
+}
+
+/* Record certificate "x" for transaction "id", as the old code did. */
+static void
+record_cert(struct sgt_fx *fx, int64_t id, X509 *x, char *serial,
+    size_t serialsz)
+{
+	struct ra_txn		t;
+	struct ra_cert_rec	cr;
+	struct sg_err		e;
+	unsigned char		*der = NULL;
+	int			n;
+
+	assert_int_equal(ra_store_txn_get(fx->ra->store, id, &t, NULL, NULL,
+	    &e), SG_OK);
+	sgt_serial_hex(x, serial, serialsz);
+	memset(&cr, 0, sizeof(cr));
+	snprintf(cr.serial, sizeof(cr.serial), "%s", serial);
+	cr.endpoint_id = t.endpoint_id;
+	cr.txn_id = id;
+	snprintf(cr.subject, sizeof(cr.subject), "%s", t.subject);
+	cr.not_before = (int64_t)time(NULL) - 300;
+	cr.not_after = (int64_t)time(NULL) + 86400;
+	assert_true((n = i2d_X509(x, &der)) > 0);
+	cr.der = der;
+	cr.der_len = (size_t)n;
+	assert_int_equal(ra_store_cert_add(fx->ra->store, &cr, &e), SG_OK);
+	OPENSSL_free(der);
+}
+
+static void
+test_recover(void **state)
+{
+	struct sgt_fx		*fx = *state;
+	struct p7_certrep	*rep;
+	struct ra_txn		 t;
+	struct sg_err		 e;
+	X509			*x;
+	char			 ta[64], tb[64], tc[64], serial[80], got[80];
+	int64_t			 ida, idb, idc;
+
+	/* A: its certificate is recorded (an interrupted finish). */
+	sgt_transid(fx, "stuck-cert", ta, sizeof(ta));
+	ida = stuck_row(fx, ta, 2);
+	x = sgt_make_cert(fx->key[2], ta, fx->ca_cert, fx->ca_key, 0x5eed01,
+	    NULL, false);
+	record_cert(fx, ida, x, serial, sizeof(serial));
+	X509_free(x);
+	/* B: nothing recorded (killed before the upstream answered). */
+	sgt_transid(fx, "stuck-none", tb, sizeof(tb));
+	idb = stuck_row(fx, tb, 3);
+
+	/* Young rows may be in progress: left alone, a retry is PENDING. */
+	assert_int_equal(ra_txn_recover(fx->ra, time(NULL)), 0);
+	rep = sgt_enroll(fx, "demo", tb, 3, fx->code);
+	sgt_expect_status(rep, P7_STATUS_PENDING, SG_FAIL_NONE, "young");
+	p7_certrep_free(rep);
+
+	/* Past the bound both are resolved, once. */
+	assert_int_equal(ra_txn_recover(fx->ra, time(NULL) +
+	    RA_TXN_STUCK_SECONDS + 1), 2);
+	assert_int_equal(ra_txn_recover(fx->ra, time(NULL) +
+	    RA_TXN_STUCK_SECONDS + 1), 0);
+	assert_int_equal(ra_store_txn_get(fx->ra->store, ida, &t, NULL, NULL,
+	    &e), SG_OK);
+	assert_int_equal(t.status, RA_REQ_ISSUED);
+	assert_string_equal(t.serial, serial);
+	assert_int_equal(ra_store_txn_get(fx->ra->store, idb, &t, NULL, NULL,
+	    &e), SG_OK);
+	assert_int_equal(t.status, RA_REQ_REJECTED);
+	assert_string_equal(t.reason, "interrupted; retry");
+
+	/* The retries: A gets the recorded certificate, B a fresh one. */
+	rep = sgt_enroll(fx, "demo", ta, 2, fx->code);
+	sgt_expect_issued(fx, rep, fx->key[2], 2, "recovered");
+	sgt_serial_hex(sk_X509_value(rep->certs, 0), got, sizeof(got));
+	assert_string_equal(got, serial);
+	p7_certrep_free(rep);
+	rep = sgt_enroll(fx, "demo", tb, 3, fx->code);
+	sgt_expect_issued(fx, rep, fx->key[3], 2, "released");
+	p7_certrep_free(rep);
+
+	/* An admin may not resolve a NEW row that may be in progress. */
+	sgt_transid(fx, "stuck-young", tc, sizeof(tc));
+	idc = stuck_row(fx, tc, 2);
+	assert_int_equal(ra_request_reject(fx->ra, idc, "test", &e),
+	    SG_EPOLICY);
+	assert_non_null(strstr(e.msg, "in progress"));
+	assert_int_equal(ra_request_approve(fx->ra, idc, &e), SG_EPOLICY);
+	assert_int_equal(ra_txn_recover(fx->ra, time(NULL) +
+	    RA_TXN_STUCK_SECONDS + 1), 1);
+}
+
 static int
 setup(void **state)
 {
@@ -623,6 +755,7 @@ main(void)
 		cmocka_unit_test(test_idempotency_nonces),
 		cmocka_unit_test(test_same_key),
 		cmocka_unit_test(test_hijack),
+		cmocka_unit_test(test_recover),
 	};
 
 	return cmocka_run_group_tests(tests, setup, sgt_fx_teardown);
