@@ -10,6 +10,7 @@
 
 #include <openssl/asn1t.h>
 #include <openssl/bio.h>
+#include <openssl/buffer.h>
 #include <openssl/cms.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs7.h>
@@ -43,6 +44,21 @@ p7_msg_free(struct p7_msg *msg)
 		OPENSSL_cleanse(msg->data, msg->data_len);
 	free(msg->data);
 	free(msg);
+}
+
+/*
+ * The decrypted content holds the challengePassword (an access code or
+ * an Intune challenge): wipe the memory BIO's copy before it is freed.
+ * Nothing was read from it, so its buffer is all there. NULL allowed.
+ */
+static void
+wipe_bio(BIO *b)
+{
+	BUF_MEM	*bm = NULL;
+
+	if (b != NULL && BIO_get_mem_ptr(b, &bm) == 1 && bm != NULL &&
+	    bm->data != NULL)
+		OPENSSL_cleanse(bm->data, bm->length);
 }
 
 /* Copy a memory BIO's contents into a malloc'ed buffer. */
@@ -307,6 +323,7 @@ p7_msg_open(struct p7_msg *msg, X509 *ra_cert, EVP_PKEY *ra_key,
 	}
 	rc = SG_OK;
 out:
+	wipe_bio(data);
 	BIO_free(data);
 	CMS_ContentInfo_free(cms);
 	return rc;
