@@ -18,8 +18,9 @@ struct srv;
  * Start listening on conf->listen_address:listen_port with a pool of
  * conf->threads workers, and on listen_tls_port with HTTPS when it is
  * not 0 (the same routes and limits, each listener with its own pool;
- * SG_ECONF if libmicrohttpd has no TLS or a TLS file is refused). Connections are bounded by the limits.* keys:
- * in total, per address, waiting for a request (the oldest closed first),
+ * SG_ECONF if libmicrohttpd has no TLS or a TLS file is refused).
+ * Connections are bounded by the limits.* keys: in total, per address,
+ * waiting for a request (the oldest closed first),
  * and by total deadlines for the headers and the body (docs/hardening.md).
  * "conf" and "ra" are borrowed and must outlive the server. Free with
  * srv_stop().

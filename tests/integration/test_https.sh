@@ -94,9 +94,10 @@ if c.sock is not sock:
 fp2 = hashlib.sha256(c.sock.getpeercert(binary_form=True)).hexdigest()
 print(s1, s2, fp1 == fp2, b"POSTPKIOperation" in body)
 EOF
+install="cp '$WORK/new.pem' '$DIR/tls.pem' &&"
+install+=" cp '$WORK/new.key' '$DIR/tls.key'"
 out=$(timeout 30 python3 "$WORK/held.py" "$WORK/old.pem" "$TLS_PORT" \
-	"$SG_PID" "/scep/demo/pkiclient.exe?operation=GetCACaps" \
-	"cp '$WORK/new.pem' '$DIR/tls.pem' && cp '$WORK/new.key' '$DIR/tls.key'" \
+	"$SG_PID" "/scep/demo/pkiclient.exe?operation=GetCACaps" "$install" \
 	2>&1) || sg_fail "held connection: $out"
 [[ $out == "200 200 True True" ]] || sg_fail "held connection: $out"
 grep -q "HTTPS: certificate and key re-read" "$DIR/server.log" ||
