@@ -104,6 +104,15 @@ static const struct key keys[] = {
 	    C(listen_address), "numeric IPv4 or IPv6 address to bind" },
 	{ "listen", "port", K_INT, 0, "8080", 1, 65535, NULL,
 	    C(listen_port), "TCP port" },
+	{ "listen", "tls_port", K_INT, 0, "0", 0, 65535, NULL,
+	    C(listen_tls_port), "HTTPS port on the same address; 0: no "
+	    "HTTPS listener" },
+	{ "listen", "tls_cert", K_PATH, 0, NULL, 0, 0, NULL,
+	    C(listen_tls_cert), "PEM server certificate, then its chain "
+	    "(re-read on SIGHUP)" },
+	{ "listen", "tls_key", K_PATH, 0, NULL, 0, 0, NULL,
+	    C(listen_tls_key), "its PEM private key, mode 0600 (re-read on "
+	    "SIGHUP)" },
 	{ "", "base_url", K_URL, F_DERIVED, "http://<address>:<port>", 0, 0,
 	    NULL, C(base_url), "public URL of the server, for messages" },
 	{ "", "database", K_DB, F_REQ, NULL, 0, 0, NULL,
@@ -924,6 +933,24 @@ finish_limits(struct ctx *c)
 	return SG_OK;
 }
 
+/* listen.tls_*: all three or none, and a port of its own. */
+static enum sg_rc
+finish_tls(struct ctx *c)
+{
+	struct conf	*conf = c->conf;
+
+	if (conf->listen_tls_port == 0)
+		return SG_OK;
+	if (conf->listen_tls_cert[0] == '\0' ||
+	    conf->listen_tls_key[0] == '\0')
+		return fail(c, NULL, "listen.tls_port needs listen.tls_cert "
+		    "and listen.tls_key");
+	if (conf->listen_tls_port == conf->listen_port)
+		return fail(c, NULL, "listen.tls_port: %d is listen.port too",
+		    conf->listen_tls_port);
+	return SG_OK;
+}
+
 /* Defaults that depend on other keys. */
 static enum sg_rc
 finish(struct ctx *c)
@@ -940,6 +967,9 @@ finish(struct ctx *c)
 	if (rc != SG_OK)
 		return rc;
 	rc = finish_limits(c);
+	if (rc != SG_OK)
+		return rc;
+	rc = finish_tls(c);
 	if (rc != SG_OK)
 		return rc;
 	if (conf->base_url[0] != '\0')

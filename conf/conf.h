@@ -96,9 +96,12 @@ struct conf_azure {
 struct conf {
 	char	path[CONF_PATH_MAX];	/* the file itself, absolute */
 
-	/* listen = { address; port; } */
+	/* listen = { address; port; tls_port; tls_cert; tls_key; } */
 	char	listen_address[64];
 	int	listen_port;
+	int	listen_tls_port;		/* 0: no HTTPS listener */
+	char	listen_tls_cert[CONF_PATH_MAX];	/* PEM, chain after it */
+	char	listen_tls_key[CONF_PATH_MAX];	/* PEM, mode 0600 */
 	char	base_url[256];		/* for messages: http://host:port */
 
 	/* SQLite: an absolute path; PostgreSQL: the URI (conf_db_parse) */

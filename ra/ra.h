@@ -475,7 +475,8 @@ void		 ra_set_actor(struct ra *, const char *actor);
 
 /*
  * Create a new instance in "dir" (scepctl init; ra_instance.c): a local
- * root CA, an RA certificate, the server secret, the configuration file,
+ * root CA, an RA certificate, the server secret, a self-signed HTTPS
+ * certificate (tls.pem, tls.key), the configuration file,
  * the database with a device endpoint "demo" and one account. Refuses
  * an existing instance (SG_EEXIST). Fills "res" with the config path,
  * URL and access code for display (shown once).
@@ -487,6 +488,10 @@ struct ra_instance_result {
 };
 enum sg_rc	 ra_instance_create(const char *dir, const char *address,
 		    int port, struct ra_instance_result *res,
+		    struct sg_err *);
+/* The same with HTTPS on "tls_port" (0: off) with the demo's tls.pem. */
+enum sg_rc	 ra_instance_create_tls(const char *dir, const char *address,
+		    int port, int tls_port, struct ra_instance_result *res,
 		    struct sg_err *);
 /* Parsers of the admin words ("device", "cms-chain", ...; ra_names.c). */
 bool		 ra_ep_type_parse(const char *, enum ra_ep_type *);

@@ -17,16 +17,21 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/x509v3.h>
 
 #include "ra_int.h"
 
 #define CA_DAYS		3650
 #define RA_DAYS		730
+#define TLS_DAYS	730
 
 static const char config_fmt[] =
 "# scepgate configuration, written by \"scepctl init\".\n"
 "# Every key: \"scepctl --config FILE check-config --describe\".\n"
-"listen = { address = \"%s\"; port = %d; };\n"
+"# HTTPS: tls.pem is self-signed for the demo (clients trust it with\n"
+"# curl --cacert tls.pem, SSL_CERT_FILE=tls.pem); tls_port 0: off.\n"
+"listen = { address = \"%s\"; port = %d; tls_port = %d;\n"
+"    tls_cert = \"tls.pem\"; tls_key = \"tls.key\"; };\n"
 "database = \"scepgate.db\";\n"
 "secret_file = \"secret.key\";\n"
 "ra = ( { id = \"ra1\"; cert = \"ra.pem\"; key = \"ra.key\"; } );\n"
@@ -144,6 +149,71 @@ out:
 	return rc;
 }
 
+/*
+ * A request for ra_x509_make() (which takes the public key and the
+ * subjectAltName from it): "key" and subjectAltName "san".
+ */
+static X509_REQ *
+san_req(EVP_PKEY *key, const char *san)
+{
+	X509_REQ			*req;
+	X509_EXTENSION			*e = NULL;
+	STACK_OF(X509_EXTENSION)	*sk = NULL;
+
+	if ((req = X509_REQ_new()) == NULL || !X509_REQ_set_pubkey(req, key) ||
+	    (e = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+	    san)) == NULL || (sk = sk_X509_EXTENSION_new_null()) == NULL ||
+	    !sk_X509_EXTENSION_push(sk, e) ||
+	    !X509_REQ_add_extensions(req, sk)) {
+		X509_REQ_free(req);
+		req = NULL;
+	}
+	sk_X509_EXTENSION_free(sk);
+	X509_EXTENSION_free(e);
+	return req;
+}
+
+/*
+ * The demo's HTTPS certificate: self-signed P-256, CN the listen
+ * address, subjectAltName the address and localhost (Go and curl match
+ * the SAN, not the CN).
+ */
+static enum sg_rc
+make_tls(const char *dir, const char *address, struct sg_err *err)
+{
+	EVP_PKEY		*key = NULL;
+	X509			*x = NULL;
+	X509_NAME		*name = NULL;
+	struct ra_x509_req	 r = { 0 };
+	char			 san[128];
+	enum sg_rc		 rc;
+
+	snprintf(san, sizeof(san), "DNS:localhost,IP:%s", address);
+	if ((key = EVP_EC_gen("P-256")) == NULL ||
+	    make_name(address, &name) != SG_OK ||
+	    (r.csr = san_req(key, san)) == NULL) {
+		rc = sg_err_set(err, SG_EINTERNAL, "cannot generate the TLS "
+		    "key");
+		goto out;
+	}
+	r.subject = name;
+	r.pubkey = key;
+	r.issuer_key = key;
+	r.now = time(NULL);
+	r.days = TLS_DAYS;
+	r.profile = RA_X509_DEVICE;	/* serverAuth */
+	if ((rc = ra_x509_make(&r, &x, err)) != SG_OK ||
+	    (rc = write_pem(dir, "tls.key", key, NULL, err)) != SG_OK ||
+	    (rc = write_pem(dir, "tls.pem", NULL, x, err)) != SG_OK)
+		goto out;
+out:
+	X509_REQ_free(r.csr);
+	X509_NAME_free(name);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
 static enum sg_rc
 make_secret(const char *dir, struct sg_err *err)
 {
@@ -201,6 +271,13 @@ enum sg_rc
 ra_instance_create(const char *dir, const char *address, int port,
     struct ra_instance_result *res, struct sg_err *err)
 {
+	return ra_instance_create_tls(dir, address, port, 0, res, err);
+}
+
+enum sg_rc
+ra_instance_create_tls(const char *dir, const char *address, int port,
+    int tls_port, struct ra_instance_result *res, struct sg_err *err)
+{
 	struct conf	*conf = NULL;
 	char		 text[2048], path[1024];
 	int		 n;
@@ -218,9 +295,10 @@ ra_instance_create(const char *dir, const char *address, int port,
 		return sg_err_set(err, SG_EEXIST, "%s exists: refusing to "
 		    "overwrite an instance", path);
 	if ((rc = make_pki(dir, err)) != SG_OK ||
-	    (rc = make_secret(dir, err)) != SG_OK)
+	    (rc = make_secret(dir, err)) != SG_OK ||
+	    (rc = make_tls(dir, address, err)) != SG_OK)
 		return rc;
-	n = snprintf(text, sizeof(text), config_fmt, address, port);
+	n = snprintf(text, sizeof(text), config_fmt, address, port, tls_port);
 	if ((rc = write_new(dir, "scepgate.cfg", 0644, text, (size_t)n,
 	    err)) != SG_OK)
 		return rc;

@@ -63,13 +63,15 @@ notify(const char *state)
 }
 
 /*
- * SIGHUP: re-read the Azure client secrets (ra_reload), and re-read and
- * check "path". Nothing else is applied: keys, listeners, the store and
- * the upstream are opened once (their reload is not written yet), and
- * admin data needs no reload since every request reads it.
+ * SIGHUP: re-read the Azure client secrets (ra_reload) and the HTTPS
+ * certificate and key (srv_reload: open connections are kept), and
+ * re-read and check "path". Nothing else is applied: keys, the plain
+ * listener, the store and the upstream are opened once (their reload
+ * is not written yet), and admin data needs no reload since every
+ * request reads it.
  */
 static void
-reload(struct ra *ra, const char *path)
+reload(struct ra *ra, struct srv *srv, const char *path)
 {
 	struct conf	*next;
 	struct sg_err	 err;
@@ -77,6 +79,9 @@ reload(struct ra *ra, const char *path)
 	notify("RELOADING=1");
 	if (ra_reload(ra, &err) != SG_OK)
 		sg_log(SG_LOG_ERR, "SIGHUP: %s", err.msg);
+	if (srv_reload(srv, &err) != SG_OK)
+		sg_log(SG_LOG_ERR, "SIGHUP: %s (the HTTPS listener goes on "
+		    "with the certificate it had)", err.msg);
 	if ((next = calloc(1, sizeof(*next))) == NULL)
 		sg_log(SG_LOG_ERR, "SIGHUP: out of memory");
 	else if (conf_load(path, next, &err) != SG_OK)
@@ -191,9 +196,12 @@ main(int argc, char *argv[])
 	sg_log(SG_LOG_INFO, "listening on %s (%s:%d), %d threads",
 	    conf->base_url, conf->listen_address, conf->listen_port,
 	    conf->threads);
+	if (conf->listen_tls_port != 0)
+		sg_log(SG_LOG_INFO, "listening with HTTPS on %s:%d",
+		    conf->listen_address, conf->listen_tls_port);
 	notify("READY=1");
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
-		reload(ra, path);
+		reload(ra, srv, path);
 	sg_log(SG_LOG_INFO, "signal %d: stopping", sig);
 	notify("STOPPING=1");
 	ret = 0;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -76,8 +77,20 @@ struct conns {
 	atomic_ulong		 log_dropped;
 };
 
+/* Earlier HTTPS listeners kept until their connections are done. */
+#define SRV_TLS_OLD	8
+
+/* An HTTPS daemon and the files it was started with. */
+struct srv_listener {
+	struct MHD_Daemon	*mhd;
+	struct srv_tls		 tls;
+};
+
 struct srv {
 	struct MHD_Daemon	*mhd;
+	struct srv_listener	 tls;		/* .mhd NULL: no HTTPS */
+	struct srv_listener	 old[SRV_TLS_OLD];	/* quiesced */
+	size_t			 nold;
 	const struct conf	*conf;
 	struct ra		*ra;
 	struct srv_work		*work;
@@ -560,59 +573,68 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 	return MHD_YES;
 }
 
-enum sg_rc
-srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
-    struct sg_err *err)
+/* The address to bind for "port", and MHD_USE_IPv6 into *flags. */
+static enum sg_rc
+listen_addr(const struct conf *conf, int port, struct sockaddr_storage *ss,
+    unsigned int *flags, struct sg_err *err)
 {
-	struct srv		*srv;
-	struct sockaddr_in	 sin;
-	struct sockaddr_in6	 sin6;
-	struct sockaddr		*sa;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)(void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, conf->listen_address, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		return SG_OK;
+	}
+	if (inet_pton(AF_INET6, conf->listen_address, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*flags |= MHD_USE_IPv6;
+		return SG_OK;
+	}
+	return sg_err_set(err, SG_ECONF, "listen.address '%s' is not an IP "
+	    "address", conf->listen_address);
+}
+
+/*
+ * One daemon on "port" with the shared handler, limits and connection
+ * table; HTTPS with "tls" (borrowed, kept until MHD_stop_daemon()),
+ * on a SO_REUSEPORT socket so that a reload can bind the port again.
+ */
+static enum sg_rc
+daemon_start(struct srv *srv, int port, const struct srv_tls *tls,
+    struct MHD_Daemon **out, struct sg_err *err)
+{
+	const struct conf	*conf = srv->conf;
+	struct sockaddr_storage	 ss;
+	struct MHD_OptionItem	 extra[] = {
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	unsigned int		 flags;
 	enum sg_rc		 rc;
 
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
-	if (inet_pton(AF_INET, conf->listen_address, &sin.sin_addr) == 1) {
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((uint16_t)conf->listen_port);
-		sa = (struct sockaddr *)&sin;
-	} else if (inet_pton(AF_INET6, conf->listen_address,
-	    &sin6.sin6_addr) == 1) {
-		sin6.sin6_family = AF_INET6;
-		sin6.sin6_port = htons((uint16_t)conf->listen_port);
-		sa = (struct sockaddr *)&sin6;
-		flags |= MHD_USE_IPv6;
-	} else
-		return sg_err_set(err, SG_ECONF, "listen.address '%s' is not "
-		    "an IP address", conf->listen_address);
-	if ((srv = calloc(1, sizeof(*srv))) == NULL)
-		return sg_err_set(err, SG_ENOMEM, "server");
-	srv->conf = conf;
-	srv->ra = ra;
-	if ((rc = srv_metrics_new(&srv->metrics, err)) != SG_OK) {
-		free(srv);
+	if ((rc = listen_addr(conf, port, &ss, &flags, err)) != SG_OK)
 		return rc;
+	if (tls != NULL) {
+		flags |= MHD_USE_TLS | MHD_USE_ITC;
+		extra[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT,
+		    0, tls->cert };
+		extra[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY,
+		    0, tls->key.data };
+		extra[2] = (struct MHD_OptionItem){
+		    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL };
 	}
-	if ((rc = conns_start(&srv->conns, conf, err)) != SG_OK) {
-		srv_metrics_free(srv->metrics);
-		free(srv);
-		return rc;
-	}
-	if ((rc = srv_work_start(ra, (size_t)conf->workers, SRV_QUEUE,
-	    ra_poll_interval(ra), &srv->work, err)) != SG_OK) {
-		srv_metrics_free(srv->metrics);
-		conns_stop(&srv->conns);
-		free(srv);
-		return rc;
-	}
-	srv->mhd = MHD_start_daemon(flags, (uint16_t)conf->listen_port,
+	*out = MHD_start_daemon(flags, (uint16_t)port,
 	    NULL, NULL, handler, srv,
 	    /* First, or libmicrohttpd prints what comes before it itself. */
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv->conns,
-	    MHD_OPTION_SOCK_ADDR, sa,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)conf->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)conf->connection_limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)conf->per_address,
@@ -630,30 +652,155 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, &srv->conns,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_logger, srv,
 	    MHD_OPTION_NOTIFY_COMPLETED, request_done, srv,
+	    MHD_OPTION_ARRAY, extra,
 	    MHD_OPTION_END);
-	if (srv->mhd == NULL) {
-		srv_work_stop(srv->work);
-		srv_metrics_free(srv->metrics);
-		conns_stop(&srv->conns);
-		free(srv);
-		return sg_err_set(err, SG_EIO, "cannot listen on %s:%d",
-		    conf->listen_address, conf->listen_port);
-	}
-	*out = srv;
+	if (*out == NULL)
+		return sg_err_set(err, SG_EIO, "cannot listen on %s:%d%s",
+		    conf->listen_address, port, tls != NULL ? " (HTTPS: is "
+		    "listen.tls_key the key of listen.tls_cert?)" : "");
 	return SG_OK;
+}
+
+/* Read listen.tls_cert and tls_key and start an HTTPS daemon with them. */
+static enum sg_rc
+tls_start(struct srv *srv, struct srv_listener *out, struct sg_err *err)
+{
+	struct srv_listener	l = { 0 };
+	enum sg_rc		rc;
+
+	if ((rc = srv_tls_read(srv->conf, &l.tls, err)) != SG_OK)
+		goto out;
+	if ((rc = daemon_start(srv, srv->conf->listen_tls_port, &l.tls,
+	    &l.mhd, err)) != SG_OK)
+		goto out;
+	*out = l;
+	memset(&l, 0, sizeof(l));	/* the caller owns it now */
+out:
+	srv_tls_free(&l.tls);
+	return rc;
+}
+
+static void
+tls_stop(struct srv_listener *l)
+{
+	if (l->mhd != NULL)
+		MHD_stop_daemon(l->mhd);
+	srv_tls_free(&l->tls);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Stop the quiesced HTTPS daemons that have no connection left. */
+static void
+tls_reap(struct srv *srv)
+{
+	const union MHD_DaemonInfo	*di;
+	size_t				 i, n = 0;
+
+	for (i = 0; i < srv->nold; i++) {
+		di = MHD_get_daemon_info(srv->old[i].mhd,
+		    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		if (di != NULL && di->num_connections == 0)
+			tls_stop(&srv->old[i]);
+		else
+			srv->old[n++] = srv->old[i];
+	}
+	srv->nold = n;
+}
+
+enum sg_rc
+srv_reload(struct srv *srv, struct sg_err *err)
+{
+	struct srv_listener	next = { 0 };
+	MHD_socket		fd;
+	enum sg_rc		rc;
+
+	if (srv->tls.mhd == NULL)
+		return SG_OK;
+	tls_reap(srv);
+	if (srv->nold == SRV_TLS_OLD)
+		return sg_err_set(err, SG_ELIMIT, "HTTPS: %d earlier listeners "
+		    "still have connections; certificate not reloaded, try "
+		    "again later", SRV_TLS_OLD);
+	if ((rc = tls_start(srv, &next, err)) != SG_OK)
+		return rc;
+	/*
+	 * The new daemon shares the port (SO_REUSEPORT); the old one stops
+	 * accepting and closes its socket, so the kernel gives every new
+	 * connection to the new one, and keeps serving the connections it
+	 * has until they close.
+	 */
+	fd = MHD_quiesce_daemon(srv->tls.mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	srv->old[srv->nold++] = srv->tls;
+	srv->tls = next;
+	sg_log(SG_LOG_INFO, "HTTPS: certificate and key re-read; %zu earlier "
+	    "listeners finish their connections", srv->nold);
+	return SG_OK;
+}
+
+static void
+srv_free(struct srv *srv)
+{
+	size_t	i;
+
+	/* Suspended connections must be resumed before the daemon stops. */
+	if (srv->mhd != NULL)
+		MHD_quiesce_daemon(srv->mhd);
+	if (srv->tls.mhd != NULL)
+		MHD_quiesce_daemon(srv->tls.mhd);
+	if (srv->work != NULL)
+		srv_work_drain(srv->work);
+	if (srv->mhd != NULL)
+		MHD_stop_daemon(srv->mhd);
+	tls_stop(&srv->tls);
+	for (i = 0; i < srv->nold; i++)
+		tls_stop(&srv->old[i]);
+	srv_work_stop(srv->work);
+	srv_metrics_free(srv->metrics);
+	conns_stop(&srv->conns);
+	free(srv);
+}
+
+enum sg_rc
+srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
+    struct sg_err *err)
+{
+	struct srv	*srv;
+	enum sg_rc	 rc;
+
+	if (conf->listen_tls_port != 0 &&
+	    MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return sg_err_set(err, SG_ECONF, "listen.tls_port: this "
+		    "libmicrohttpd was built without TLS support");
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return sg_err_set(err, SG_ENOMEM, "server");
+	srv->conf = conf;
+	srv->ra = ra;
+	if ((rc = srv_metrics_new(&srv->metrics, err)) != SG_OK)
+		goto out;
+	if ((rc = conns_start(&srv->conns, conf, err)) != SG_OK)
+		goto out;
+	if ((rc = srv_work_start(ra, (size_t)conf->workers, SRV_QUEUE,
+	    ra_poll_interval(ra), &srv->work, err)) != SG_OK)
+		goto out;
+	if ((rc = daemon_start(srv, conf->listen_port, NULL, &srv->mhd,
+	    err)) != SG_OK)
+		goto out;
+	if (conf->listen_tls_port != 0 &&
+	    (rc = tls_start(srv, &srv->tls, err)) != SG_OK)
+		goto out;
+	*out = srv;
+	srv = NULL;
+out:
+	if (srv != NULL)
+		srv_free(srv);
+	return rc;
 }
 
 void
 srv_stop(struct srv *srv)
 {
-	if (srv == NULL)
-		return;
-	/* Suspended connections must be resumed before the daemon stops. */
-	MHD_quiesce_daemon(srv->mhd);
-	srv_work_drain(srv->work);
-	MHD_stop_daemon(srv->mhd);
-	srv_work_stop(srv->work);
-	srv_metrics_free(srv->metrics);
-	conns_stop(&srv->conns);
-	free(srv);
+	if (srv != NULL)
+		srv_free(srv);
 }

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include "ra_http.h"
 #include "sg.h"
 
 struct conf;
@@ -87,5 +88,28 @@ void		srv_metrics_busy(struct srv_metrics *);
 /* Prometheus text format 0.0.4 for /metrics; *out malloc'ed. */
 enum sg_rc	srv_metrics_text(struct srv_metrics *, uint8_t **out,
 		    size_t *len);
+
+/*
+ * The HTTPS listener's certificate and key (srv_tls.c), as the bytes
+ * libmicrohttpd's MHD_OPTION_HTTPS_MEM_CERT / _KEY take: both
+ * NUL-terminated PEM, the certificate followed by its chain. "key" is
+ * wiped when freed.
+ */
+struct srv_tls {
+	char			*cert;
+	struct ra_secret	 key;	/* ra_secret_read(): key.data */
+};
+
+/*
+ * Read conf->listen_tls_cert and listen_tls_key into *out. The key
+ * follows ra_secret_read()'s rules (regular file, mode 0600), the
+ * certificate must be a regular file; both at most 1 MiB and holding
+ * PEM. SG_ECONF or SG_EIO with the path in the message (never the
+ * content). On success free *out with srv_tls_free().
+ */
+enum sg_rc	srv_tls_read(const struct conf *, struct srv_tls *out,
+		    struct sg_err *);
+/* Wipe the key, free both and zero *t; NULL allowed. */
+void		srv_tls_free(struct srv_tls *t);
 
 #endif /* SRV_INT_H */

@@ -12,12 +12,13 @@ sc_init(struct sc_ctx *ctx, int argc, char *argv[])
 		{ "dir", required_argument, NULL, 'd' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "address", required_argument, NULL, 'a' },
+		{ "tls-port", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ra_instance_result	 res;
 	struct sg_err		 err;
 	const char		*dir = NULL, *addr = "127.0.0.1";
-	long			 port = 8080;
+	long			 port = 8080, tls_port = 0;
 	int			 c;
 
 	(void)ctx;
@@ -34,13 +35,20 @@ sc_init(struct sc_ctx *ctx, int argc, char *argv[])
 		case 'a':
 			addr = optarg;
 			break;
+		case 't':
+			if (!sg_parse_long(optarg, 1, 65535, &tls_port))
+				return sc_usage("init");
+			break;
 		default:
 			return sc_usage("init");
 		}
 	}
 	if (dir == NULL || optind != argc)
 		return sc_usage("init");
-	if (ra_instance_create(dir, addr, (int)port, &res, &err) != SG_OK)
+	if (tls_port == port)
+		return sc_usage("init");
+	if (ra_instance_create_tls(dir, addr, (int)port, (int)tls_port, &res,
+	    &err) != SG_OK)
 		return sc_fail(&err);
 	printf("scepgate instance created in %s\n"
 	    "config:      %s\n"
@@ -50,6 +58,9 @@ sc_init(struct sc_ctx *ctx, int argc, char *argv[])
 	    "more)\n"
 	    "start with:  scepgate --config %s\n",
 	    dir, res.config, res.url, res.code, res.config);
+	if (tls_port != 0)
+		printf("HTTPS:       port %ld, certificate %s/tls.pem "
+		    "(self-signed)\n", tls_port, dir);
 	return SC_OK;
 }
 

@@ -12,9 +12,10 @@
 
 static const struct sc_cmd cmds[] = {
 	{ "init", false, sc_init,
-	  "init --dir DIR [--port N] [--address A]\n"
+	  "init --dir DIR [--port N] [--address A] [--tls-port N]\n"
 	  "    create an instance: local CA, RA certificate, secret, config,\n"
-	  "    database, endpoint \"demo\" with one account.\n"
+	  "    database, endpoint \"demo\" with one account, a self-signed\n"
+	  "    HTTPS certificate (tls.pem; HTTPS on --tls-port).\n"
 	  "    example: scepctl init --dir /var/lib/scepgate --port 8080" },
 	{ "check-config", false, sc_check_config,
 	  "check-config [--describe]\n"

@@ -64,6 +64,14 @@ static const struct tcase cases[] = {
 	{ "hex literal", BASE "listen = { port = 0x1F90; };\n", SG_OK, "" },
 	{ "port 1", BASE "listen = { port = 1; };\n", SG_OK, "" },
 	{ "port 65535", BASE "listen = { port = 65535; };\n", SG_OK, "" },
+	{ "tls listener", BASE "listen = { tls_port = 8443;"
+	    " tls_cert = \"tls.pem\"; tls_key = \"tls.key\"; };\n", SG_OK, "" },
+	{ "tls without key", BASE "listen = { tls_port = 8443;"
+	    " tls_cert = \"tls.pem\"; };\n", SG_ECONF,
+	    "listen.tls_port needs listen.tls_cert and listen.tls_key" },
+	{ "tls on the plain port", BASE "listen = { tls_port = 8080;"
+	    " tls_cert = \"c\"; tls_key = \"k\"; };\n", SG_ECONF,
+	    "listen.tls_port: 8080 is listen.port too" },
 	{ "max_body max", BASE "limits = { max_body = 16777216; };\n",
 	    SG_OK, "" },
 	{ "threads 1", BASE "limits = { threads = 1; };\n", SG_OK, "" },
@@ -738,6 +746,7 @@ test_describe(void **state)
 {
 	static const char *const want[] = {
 		"listen.address", "127.0.0.1", "listen.port", "int 1..65535",
+		"listen.tls_port", "int 0..65535", "listen.tls_key",
 		"base_url", "http://<address>:<port>", "database",
 		"secret_file", "ra ", "list 1..8", "ra[].id", "ra[].chain",
 		"upstream.type", "local|scm", "upstream.ca_cert",
@@ -765,9 +774,9 @@ test_describe(void **state)
 	for (p = buf; *p != '\0'; p++)
 		if (*p == '\n')
 			lines++;
-	/* 9 top-level keys; listen 2, ra 5, upstream 20, crypto 2,
+	/* 9 top-level keys; listen 5, ra 5, upstream 20, crypto 2,
 	 * limits 15, log 3; azure: 1 + 17 (test_azure_describe). */
-	assert_int_equal(lines, 9 + 2 + 5 + 20 + 2 + 15 + 3 + 1 + 17);
+	assert_int_equal(lines, 9 + 5 + 5 + 20 + 2 + 15 + 3 + 1 + 17);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }
