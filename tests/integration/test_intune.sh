@@ -17,12 +17,13 @@
 #
 # INTUNE_DOUBLE, SCM_DOUBLE: the doubles (default: in the build tree).
 # INTUNE_SCHEME=https talks to the double over HTTPS (its --tls-port,
-# tls_ca_file); the SCEP side stays plain HTTP here. INTUNE_EXAMPLE=FILE
+# tls_ca_file). One enrollment (micromdm scepclient) comes over scepgate's
+# HTTPS listener, the others over plain HTTP. INTUNE_EXAMPLE=FILE
 # saves the double's (redacted) view of the first enrollment there.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
-sg_need pki timeout sqlite3
+sg_need pki scepclient timeout sqlite3
 : "${SCEPGATE:?SCEPGATE is not set (run through ctest)}"
 BUILD=$(dirname "$SCEPGATE")/..
 INTUNE_DOUBLE=${INTUNE_DOUBLE:-$BUILD/tests/doubles/intune/intune-double}
@@ -231,6 +232,24 @@ enroll dev2 "$CHALLENGE" "$PHONES" ca.der ||
 issued dev2 "$DIR/ca.pem"
 [[ $(state "s['tokens_issued']['graph'], s['tokens_issued']['intune'], s['discovery_calls']") == "1 1 1" ]] ||
 	sg_fail "tokens or discovery not reused: $(state '[s["tokens_issued"], s["discovery_calls"]]')"
+
+echo "over HTTPS: micromdm scepclient through the same Intune endpoint"
+TLS_PORT=$(free_port)
+sed -i "s/tls_port = 0;/tls_port = $TLS_PORT;/" "$CFG"
+grep -q "tls_port = $TLS_PORT;" "$CFG" || sg_fail "no tls_port in $CFG"
+restart_gate
+d=$WORK/https1
+mkdir -p "$d"
+SSL_CERT_FILE=$DIR/tls.pem timeout 60 scepclient \
+	-server-url "https://127.0.0.1:$TLS_PORT/scep/phones" \
+	-challenge "$CHALLENGE" -private-key "$d/key.pem" \
+	-certificate "$d/cert.pem" -cn https1 >"$d/client.log" 2>&1 ||
+	sg_fail "https1: scepclient over HTTPS: $(cat "$d/client.log")"
+openssl verify -CAfile "$DIR/ca.pem" "$d/cert.pem" >/dev/null ||
+	sg_fail "https1: the certificate does not verify against ca.pem"
+got=$(actions "$(request https1 transid)")
+[[ $got == "validateRequest=Success successNotification=Success" ]] ||
+	sg_fail "https1: the double saw '$got'"
 
 echo "SIGHUP re-reads the client secret (a rotated secret needs no restart)"
 sec="$DIR/azure-contoso.secret"
