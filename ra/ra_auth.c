@@ -2,7 +2,7 @@
  * Who is asking (DESIGN.md "Authentication of a PKCSReq"): the access
  * code of a plain SCEP endpoint with the lockout of repeated wrong
  * codes, the certificate that signs a renewal, and the signer of a
- * CertPoll. Later Intune validation and challenges.
+ * CertPoll. Intune endpoints are admitted by ra_intune_flow.c instead.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,9 +65,9 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 
 	if (op->ep.type == RA_EP_DEVICE_INTUNE ||
 	    op->ep.type == RA_EP_CLIENT_INTUNE) {
-		/* XXX Intune challenge validation is not written yet. */
+		/* Intune validates its own challenges (ra_intune_admit). */
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused", "Intune "
-		    "validation is not implemented yet");
+		    "endpoints take no access code");
 		return false;
 	}
 	if (!unlocked(op))
