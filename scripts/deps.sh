@@ -10,6 +10,7 @@ pkgs=(
 	scep strongswan-pki libstrongswan-extra-plugins certmonger
 	openssl curl jq python3 strace sqlite3 procps
 	dpkg-dev lintian mandoc prometheus
+	libpq-dev postgresql
 )
 
 missing=()

@@ -163,10 +163,20 @@ fail(struct conn *c, const char *state, const char *msg)
 
 	snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
 	snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "failed");
-	/* One line: libpq ends its messages with a newline. */
-	n = strlen(c->msg);
-	while (n > 0 && (c->msg[n - 1] == '\n' || c->msg[n - 1] == ' '))
+	/* One line: libpq writes several, each ending with a newline. */
+	for (n = 0; c->msg[n] != '\0'; n++)
+		if (c->msg[n] == '\n' || c->msg[n] == '\t')
+			c->msg[n] = ' ';
+	while (n > 0 && c->msg[n - 1] == ' ')
 		c->msg[--n] = '\0';
+}
+
+/* Server notices (e.g. the shutdown warning) are not ours to print. */
+static void
+quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
 }
 
 /* A command on c; true if it ran (its result status is "want"). */
@@ -217,6 +227,8 @@ connect_conn(struct db *db, struct conn *c)
 		PQreset(c->pg);
 	memset(c->prepared, 0, db->nstmt * sizeof(*c->prepared));
 	c->tx = false;
+	if (c->pg != NULL)
+		PQsetNoticeProcessor(c->pg, quiet, NULL);
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		fail(c, "08006", c->pg != NULL ? PQerrorMessage(c->pg) :
 		    "out of memory");
@@ -229,7 +241,21 @@ connect_conn(struct db *db, struct conn *c)
 	return false;
 }
 
-/* Take a connection for this call (connected later, by step/begin). */
+/*
+ * A pooled connection whose server restarted fails at its first use.
+ * Before the call has begun a transaction nothing of it was done, so
+ * connect again and let the caller retry once.
+ */
+static bool
+retry(struct db *db, struct conn *c)
+{
+	if (c->tx || c->pg == NULL || PQstatus(c->pg) != CONNECTION_BAD)
+		return false;
+	c->bad = !connect_conn(db, c);
+	return !c->bad;
+}
+
+/* Take a connection for this call (connected at once). */
 static void
 db_lock(void *p)
 {
@@ -314,7 +340,8 @@ db_begin(void *p, struct sg_err *err)
 
 	if (c->tx)
 		return SG_OK;
-	if (!up(c) || !exec(c, "BEGIN", PGRES_COMMAND_OK))
+	if (!up(c) || (!exec(c, "BEGIN", PGRES_COMMAND_OK) &&
+	    (!retry(p, c) || !exec(c, "BEGIN", PGRES_COMMAND_OK))))
 		return db_error(p, err, "store: begin");
 	c->tx = true;
 	return SG_OK;
@@ -400,7 +427,10 @@ db_step(void *p, int id, const char *sql, const struct arg *a, size_t n,
 		fail(c, "", "bad statement");
 		return DRV_ERR;
 	}
-	if (!up(c) || !prepare(c, id, sql, a, n))
+	if (!up(c))
+		return DRV_ERR;
+	if (!prepare(c, id, sql, a, n) &&
+	    (!retry(db, c) || !prepare(c, id, sql, a, n)))
 		return DRV_ERR;
 	for (i = 0; i < n; i++) {
 		vals[i] = a[i].type == ARG_NULL ? NULL : a[i].p;
@@ -415,6 +445,12 @@ db_step(void *p, int id, const char *sql, const struct arg *a, size_t n,
 	snprintf(name, sizeof(name), "s%d", id);
 	res = PQexecPrepared(c->pg, name, (int)n, vals, lens, fmts, 1);
 	s = PQresultStatus(res);
+	if (s == PGRES_FATAL_ERROR && retry(db, c) &&
+	    prepare(c, id, sql, a, n)) {
+		PQclear(res);
+		res = PQexecPrepared(c->pg, name, (int)n, vals, lens, fmts, 1);
+		s = PQresultStatus(res);
+	}
 	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
 		fail(c, PQresultErrorField(res, PG_DIAG_SQLSTATE),
 		    res != NULL ? PQresultErrorMessage(res) :

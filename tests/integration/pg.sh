@@ -14,7 +14,7 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 # Runs ARGS as the cluster's owner.
 pg_as() {
 	if [[ $(id -u) -eq 0 ]]; then
-		runuser -u postgres -- "$@"
+		(cd / && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
