@@ -95,7 +95,11 @@ enum sg_rc	 ra_drv_pg_open(const char *uri, size_t nstmt, void **db,
 extern const struct ra_drv ra_drv_sqlite;
 extern const struct ra_drv ra_drv_pg;
 
-/* The schema version this build writes; older ones are upgraded. */
-#define RA_STORE_SCHEMA	1
+/*
+ * The schema version this build writes; older ones are upgraded at open
+ * (each driver's upgrades[], idempotent steps), newer ones refused.
+ * 1: the first; 2: index txn(status, updated) for the order collector.
+ */
+#define RA_STORE_SCHEMA	2
 
 #endif /* RA_STORE_DRV_H */

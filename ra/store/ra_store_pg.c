@@ -119,8 +119,17 @@ static const char schema[] =
 "  END IF; RETURN NEW; END $$;"
 "CREATE OR REPLACE TRIGGER crl_increasing BEFORE INSERT ON crl"
 "  FOR EACH ROW EXECUTE FUNCTION crl_increasing();"
-"INSERT INTO meta VALUES('schema_version', '1') ON CONFLICT DO NOTHING;"
+"CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
+"INSERT INTO meta VALUES('schema_version', '2') ON CONFLICT DO NOTHING;"
 "COMMIT;";
+
+/*
+ * upgrades[v] takes a database of schema version v to v + 1; steps are
+ * idempotent, and instances starting at once take them in turn.
+ */
+static const char *const upgrades[RA_STORE_SCHEMA] = {
+	[1] = "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);",
+};
 
 /* Connections per store; more concurrent calls wait for one. */
 #define POOL_MAX	16
@@ -521,13 +530,22 @@ db_changes(void *p)
 	return cur->changes;
 }
 
-/* Schema version 1 is the first: nothing to upgrade from yet. */
+/* Run the upgrade steps in the call's transaction. */
 static enum sg_rc
 db_upgrade(void *p, int from, int to, struct sg_err *err)
 {
-	(void)p;
-	return sg_err_set(err, SG_ESTORE, "no upgrade from schema version "
-	    "%d to %d", from, to);
+	struct conn	*c = cur;
+	int		 v;
+
+	if (!exec(c, "SELECT pg_advisory_xact_lock(724613001)",
+	    PGRES_TUPLES_OK))
+		return db_error(p, err, "schema upgrade");
+	for (v = from; v < to; v++)
+		if (upgrades[v] != NULL &&
+		    !exec(c, upgrades[v], PGRES_COMMAND_OK))
+			return sg_err_set(err, SG_ESTORE, "schema upgrade from "
+			    "version %d: %s", v, c->msg);
+	return SG_OK;
 }
 
 static void

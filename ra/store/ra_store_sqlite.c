@@ -90,7 +90,13 @@ static const char schema[] =
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
-"INSERT OR IGNORE INTO meta VALUES('schema_version', '1');";
+"CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
+"INSERT OR IGNORE INTO meta VALUES('schema_version', '2');";
+
+/* upgrades[v] takes a database of schema version v to v + 1. */
+static const char *const upgrades[RA_STORE_SCHEMA] = {
+	[1] = "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);",
+};
 /* The driver's own statements, prepared once like the store's. */
 enum tx_id { T_BEGIN, T_COMMIT, T_ROLLBACK, T_SAVEPOINT, T_RELEASE,
 	T_ROLLBACK_TO, T_MAX };
@@ -375,13 +381,24 @@ op_end(void *p, enum sg_rc rc, struct sg_err *err)
 	return rc;
 }
 
-/* Schema version 1 is the first: nothing to upgrade from yet. */
+/* Run the upgrade steps, inside the caller's savepoint. */
 static enum sg_rc
 upgrade(void *p, int from, int to, struct sg_err *err)
 {
-	(void)p;
-	return sg_err_set(err, SG_ESTORE, "no upgrade from schema version "
-	    "%d to %d", from, to);
+	struct db	*st = p;
+	char		*msg = NULL;
+	enum sg_rc	 rc = SG_OK;
+	int		 v;
+
+	for (v = from; rc == SG_OK && v < to; v++) {
+		if (upgrades[v] != NULL && sqlite3_exec(st->db, upgrades[v],
+		    NULL, NULL, &msg) != SQLITE_OK)
+			rc = sg_err_set(err, SG_ESTORE, "schema upgrade from "
+			    "version %d: %s", v, msg ? msg : "failed");
+		sqlite3_free(msg);
+		msg = NULL;
+	}
+	return rc;
 }
 
 /* ---- open and close ---- */

@@ -732,6 +732,50 @@ test_audit(void **state)
 	free(l);
 }
 
+/* Fails (a duplicate key) unless the schema version is "v". */
+static int
+version_is(const struct fx *fx, const char *v)
+{
+	char	q[200];
+
+	snprintf(q, sizeof(q), "INSERT INTO meta SELECT 'schema_version', "
+	    "'x' WHERE (SELECT value FROM meta WHERE key = "
+	    "'schema_version') <> '%s'", v);
+	return raw_sql(fx, q);
+}
+
+/* An older schema is upgraded at open; a newer one is refused. */
+static void
+test_schema_version(void **state)
+{
+	struct fx	*fx = *state;
+	struct ra_store	*st = NULL;
+	struct sg_err	 err;
+	int		 r;
+
+	r = raw_sql(fx, "SELECT 1");
+	if (r == 127 || r < 0) {
+		fprintf(stderr, "no database client: versions unchecked\n");
+		skip();
+	}
+	assert_int_equal(version_is(fx, "2"), 0);
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '1' "
+	    "WHERE key = 'schema_version'"), 0);
+	assert_int_not_equal(version_is(fx, "2"), 0);
+	OK(fx, ra_store_open(fx->db, &st, &fx->err));
+	ra_store_close(st);
+	assert_int_equal(version_is(fx, "2"), 0);
+
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '99' "
+	    "WHERE key = 'schema_version'"), 0);
+	st = NULL;
+	assert_int_equal(ra_store_open(fx->db, &st, &err), SG_ESTORE);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "schema version 99"));
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '2' "
+	    "WHERE key = 'schema_version'"), 0);
+}
+
 /* Concurrent writers share commits (group commit) and lose nothing. */
 #define THREADS	8
 #define EACH	25
@@ -807,6 +851,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_certs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_version, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
 		    teardown),
 	};
