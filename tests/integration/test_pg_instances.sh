@@ -64,6 +64,16 @@ sc account add --endpoint demo --name lab --org Demo --term 365 \
 [[ $(sc endpoint list --json | jq length) == 1 ]] ||
 	sg_fail "scepctl endpoint list on PostgreSQL"
 
+echo "a server with synchronous_commit off is refused"
+pg_sql "ALTER SYSTEM SET synchronous_commit = off" &&
+	pg_sql "SELECT pg_reload_conf()" >/dev/null || sg_fail "ALTER SYSTEM"
+if sc endpoint list >sync.log 2>&1; then
+	sg_fail "scepctl ran on a database with synchronous_commit off"
+fi
+grep -q "synchronous_commit is off" sync.log || sg_fail "unclear: $(cat sync.log)"
+pg_sql "ALTER SYSTEM RESET synchronous_commit" &&
+	pg_sql "SELECT pg_reload_conf()" >/dev/null || sg_fail "ALTER SYSTEM"
+
 # start NAME: scepgate of instance NAME (a or b) in the background.
 start() {
 	local port
