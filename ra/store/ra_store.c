@@ -30,6 +30,8 @@ enum stmt_id {
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
 	S_VERSION, S_VERSION_SET,
+	/* ra_store_copy(): select, insert, count of each table */
+	S_COPY, S_COPY_LAST = S_COPY + 3 * RA_STORE_TABLES - 1,
 	S_MAX
 };
 
@@ -228,13 +230,20 @@ op_end(struct ra_store *st, enum sg_rc rc, struct sg_err *err)
 
 /* Bind and take the first step: DRV_ROW, DRV_DONE or DRV_ERR. */
 static enum drv_res
-step(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
-    struct row *r)
+step_text(struct ra_store *st, enum stmt_id id, const char *text,
+    const struct arg *a, size_t n, struct row *r)
 {
 	r->drv = st->drv;
 	r->s = NULL;
 	r->i = 0;
-	return st->drv->step(st->db, (int)id, sql[id], a, n, r);
+	return st->drv->step(st->db, (int)id, text, a, n, r);
+}
+
+static enum drv_res
+step(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
+    struct row *r)
+{
+	return step_text(st, id, sql[id], a, n, r);
 }
 
 /* Done with a statement: it holds no snapshot or lock. */
@@ -287,13 +296,14 @@ col_copy(const struct row *r, int col, uint8_t **out, size_t *len,
 
 /* ---- queries on the driver; "x_" ones run with the lock held ---- */
 
-/* One row decoded by "fn" into "out"; SG_ENOTFOUND if none. */
+/* One row of "text" decoded by "fn" into "out"; SG_ENOTFOUND if none. */
 static enum sg_rc
-x_one(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
-    row_fn fn, void *out, struct sg_err *err, const char *what)
+x_one_text(struct ra_store *st, enum stmt_id id, const char *text,
+    const struct arg *a, size_t n, row_fn fn, void *out, struct sg_err *err,
+    const char *what)
 {
 	struct row	r;
-	enum drv_res	res = step(st, id, a, n, &r);
+	enum drv_res	res = step_text(st, id, text, a, n, &r);
 
 	if (res == DRV_ROW)
 		fn(&r, out);
@@ -302,6 +312,13 @@ x_one(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
 	if (res == DRV_DONE)
 		return sg_err_set(err, SG_ENOTFOUND, "no %s", what);
 	return dberr(st, err, what);
+}
+
+static enum sg_rc
+x_one(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
+    row_fn fn, void *out, struct sg_err *err, const char *what)
+{
+	return x_one_text(st, id, sql[id], a, n, fn, out, err, what);
 }
 
 static void
@@ -330,21 +347,29 @@ x_insert(struct ra_store *st, enum stmt_id id, const struct arg *a,
 	return x_int(st, id, a, n, v, err, what);
 }
 
-/* A write; SG_ENOTFOUND if "must_change" and it changed no row. */
+/* A write of "text"; SG_ENOTFOUND if "must_change" and no row changed. */
 static enum sg_rc
-x_write(struct ra_store *st, enum stmt_id id, const struct arg *a,
-    size_t n, bool must_change, struct sg_err *err, const char *what)
+x_write_text(struct ra_store *st, enum stmt_id id, const char *text,
+    const struct arg *a, size_t n, bool must_change, struct sg_err *err,
+    const char *what)
 {
 	struct row	r;
 	enum sg_rc	rc;
 
 	if ((rc = tx_join(st, err)) != SG_OK)
 		return rc;
-	if (done(&r, step(st, id, a, n, &r)) != DRV_DONE)
+	if (done(&r, step_text(st, id, text, a, n, &r)) != DRV_DONE)
 		return dberr(st, err, what);
 	if (must_change && st->drv->changes(st->db) == 0)
 		return sg_err_set(err, SG_ENOTFOUND, "no %s", what);
 	return SG_OK;
+}
+
+static enum sg_rc
+x_write(struct ra_store *st, enum stmt_id id, const struct arg *a,
+    size_t n, bool must_change, struct sg_err *err, const char *what)
+{
+	return x_write_text(st, id, sql[id], a, n, must_change, err, what);
 }
 
 /* Every row, decoded into a malloc'ed array of "elsize" elements. */
@@ -1342,4 +1367,147 @@ ra_store_audit_list(struct ra_store *st, const struct ra_audit_filter *f,
 
 	return q_rows(st, S_AUDIT_LIST, a, NARGS(a), sizeof(**out), row_audit,
 	    (void **)out, n, err, "audit");
+}
+
+/* ---- copy between stores ---- */
+
+/* Every table in the order of its references; column types i, t, b. */
+static const struct {
+	const char	*name;
+	const char	*cols;
+	const char	*types;
+	bool		 ids;	/* an "id" the database numbers */
+} tables[RA_STORE_TABLES] = {
+	{ "org", "id, name, created, scm_id", "itii", true },
+	{ "dept", "id, org_id, name, created, scm_id", "iitii", true },
+	{ "profile", "id, scm_id, name, kind, terms, synced", "iitiii", true },
+	{ "endpoint", EP_COLS, "ittittiiiiiiiittiit", true },
+	{ "delegation", "endpoint_id, org_id, dept_id", "iii", false },
+	{ "account", "id, endpoint_id, name, org_id, dept_id, profile, "
+	    "term_days, code_hmac, disabled, manual, created", "iitiitibiii",
+	    true },
+	{ "txn", "id, endpoint_id, transid, account_id, msg_type, status, "
+	    "key_id, csr_sealed, subject, serial, order_id, renews, failinfo, "
+	    "reason, peer, created, updated", "iitiiibbttttittii", true },
+	{ "cert", "serial, endpoint_id, account_id, txn_id, subject, "
+	    "not_before, not_after, der, status, revoked_at, reason",
+	    "tiiitiibiii", false },
+	{ "crl", "number, der, next_update, created", "ibii", false },
+	{ "audit", "id, time, actor, endpoint, account, transid, action, "
+	    "outcome, details", "iittttttt", true },
+};
+#define COPY_COLS	24
+
+/* Column "c" of r as a parameter of type "type" (NULL stays NULL). */
+static struct arg
+col_arg(const struct row *r, int c, char type)
+{
+	struct arg	a = { ARG_NULL, 0, NULL, 0 };
+
+	if (type == 'i')
+		a.type = ARG_INT;
+	else
+		a.type = type == 't' ? ARG_TEXT : ARG_BLOB;
+	if (r->drv->col_null(r, c))
+		a.type = type == 'i' ? ARG_NULL_INT : a.type;
+	else if (type == 'i')
+		a.i = col_int(r, c);
+	else if (type == 't')
+		a.p = col_str(r, c);
+	else
+		a.p = col_blob(r, c, &a.len);
+	return a;
+}
+
+/* The rows of table "t" of "from" into "to" (in its transaction). */
+static enum sg_rc
+copy_rows(struct ra_store *from, struct ra_store *to, size_t t,
+    int64_t *rows, struct sg_err *err)
+{
+	struct arg	 a[COPY_COLS];
+	char		 sel[512], ins[1024];
+	size_t		 n = strlen(tables[t].types), c, off;
+	struct row	 r;
+	enum drv_res	 res;
+	enum sg_rc	 rc = SG_OK;
+
+	snprintf(sel, sizeof(sel), "SELECT %s FROM %s ORDER BY 1",
+	    tables[t].cols, tables[t].name);
+	off = (size_t)snprintf(ins, sizeof(ins), "INSERT INTO %s(%s) VALUES(",
+	    tables[t].name, tables[t].cols);
+	for (c = 0; c < n && off < sizeof(ins); c++)
+		off += (size_t)snprintf(ins + off, sizeof(ins) - off, "%s?%zu",
+		    c > 0 ? ", " : "", c + 1);
+	if (off < sizeof(ins))
+		snprintf(ins + off, sizeof(ins) - off, ")");
+	*rows = 0;
+	for (res = step_text(from, S_COPY + 3 * t, sel, NULL, 0, &r);
+	    res == DRV_ROW && rc == SG_OK; res = r.drv->next(&r)) {
+		for (c = 0; c < n; c++)
+			a[c] = col_arg(&r, (int)c, tables[t].types[c]);
+		rc = x_write_text(to, S_COPY + 3 * t + 1, ins, a, n, true, err,
+		    tables[t].name);
+		(*rows)++;
+	}
+	if (done(&r, res) == DRV_ERR && rc == SG_OK)
+		rc = dberr(from, err, tables[t].name);
+	if (rc == SG_OK && tables[t].ids)
+		rc = to->drv->renumber(to->db, tables[t].name, err);
+	return rc;
+}
+
+static enum sg_rc
+x_count(struct ra_store *st, size_t t, int64_t *n, struct sg_err *err)
+{
+	char	q[128];
+
+	snprintf(q, sizeof(q), "SELECT COUNT(*) FROM %s", tables[t].name);
+	return x_one_text(st, S_COPY + 3 * t + 2, q, NULL, 0, row_int, n, err,
+	    tables[t].name);
+}
+
+/* Copy every table, then compare the counts of both sides. */
+static enum sg_rc
+x_copy(struct ra_store *from, struct ra_store *to,
+    struct ra_store_copied *out, struct sg_err *err)
+{
+	int64_t		n = 0, m = 0;
+	size_t		t;
+	enum sg_rc	rc = SG_OK;
+
+	for (t = 0; rc == SG_OK && t < RA_STORE_TABLES; t++)
+		if ((rc = x_count(to, t, &n, err)) == SG_OK && n != 0)
+			rc = sg_err_set(err, SG_EEXIST, "the target database "
+			    "is not empty: %lld rows in %s", (long long)n,
+			    tables[t].name);
+	for (t = 0; rc == SG_OK && t < RA_STORE_TABLES; t++) {
+		out[t].table = tables[t].name;
+		rc = copy_rows(from, to, t, &out[t].rows, err);
+	}
+	for (t = 0; rc == SG_OK && t < RA_STORE_TABLES; t++)
+		if ((rc = x_count(from, t, &n, err)) == SG_OK &&
+		    (rc = x_count(to, t, &m, err)) == SG_OK &&
+		    (n != m || m != out[t].rows))
+			rc = sg_err_set(err, SG_ESTORE, "%s: %lld rows, %lld "
+			    "copied", tables[t].name, (long long)n,
+			    (long long)m);
+	return rc;
+}
+
+enum sg_rc
+ra_store_copy(struct ra_store *from, struct ra_store *to,
+    struct ra_store_copied out[RA_STORE_TABLES], struct sg_err *err)
+{
+	enum sg_rc	rc;
+
+	if (from->drv == to->drv && from->drv == &ra_drv_pg)
+		return sg_err_set(err, SG_ECONF, "from PostgreSQL to "
+		    "PostgreSQL: use pg_dump");
+	stmt_lock(to);
+	if ((rc = op_begin(to, err)) == SG_OK) {
+		stmt_lock(from);
+		rc = stmt_unlock(from, x_copy(from, to, out, err), err);
+		rc = op_end(to, rc, err);
+	}
+	return stmt_unlock(to, rc, err);
 }

@@ -12,13 +12,15 @@
 #ifndef RA_STORE_DRV_H
 #define RA_STORE_DRV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "sg.h"
 
 /* One parameter; ?1 is args[0]. Text and blobs are borrowed. */
-enum arg_type { ARG_NULL, ARG_INT, ARG_TEXT, ARG_BLOB };
+/* ARG_NULL is a NULL text; ARG_NULL_INT a NULL integer. */
+enum arg_type { ARG_NULL, ARG_INT, ARG_TEXT, ARG_BLOB, ARG_NULL_INT };
 struct arg {
 	enum arg_type	 type;
 	int64_t		 i;
@@ -63,6 +65,7 @@ struct ra_drv {
 	enum drv_res	(*next)(struct row *r);
 	/* Done with r's statement (after any step result). */
 	void		(*done)(struct row *r);
+	bool		(*col_null)(const struct row *r, int col);
 	int64_t		(*col_int)(const struct row *r, int col);
 	/* Text, "" for NULL; blobs, NULL if empty: borrowed until done. */
 	const char	*(*col_str)(const struct row *r, int col);
@@ -79,6 +82,10 @@ struct ra_drv {
 	 * cannot.
 	 */
 	enum sg_rc	(*upgrade)(void *db, int from, int to,
+			    struct sg_err *err);
+	/* After rows with their ids were copied into "table": number
+	 * new rows above them. */
+	enum sg_rc	(*renumber)(void *db, const char *table,
 			    struct sg_err *err);
 };
 

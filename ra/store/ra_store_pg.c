@@ -385,6 +385,8 @@ arg_oid(const struct arg *a)
 {
 	if (a->type == ARG_INT)
 		return OID_INT8;
+	if (a->type == ARG_NULL_INT)
+		return OID_INT8;
 	/* NULL is an empty text filter ("?N IS NULL OR ..."). */
 	return a->type == ARG_BLOB ? OID_BYTEA : OID_TEXT;
 }
@@ -442,7 +444,8 @@ db_step(void *p, int id, const char *sql, const struct arg *a, size_t n,
 	    (!retry(db, c) || !prepare(c, id, sql, a, n)))
 		return DRV_ERR;
 	for (i = 0; i < n; i++) {
-		vals[i] = a[i].type == ARG_NULL ? NULL : a[i].p;
+		vals[i] = a[i].type == ARG_NULL ||
+		    a[i].type == ARG_NULL_INT ? NULL : a[i].p;
 		lens[i] = (int)a[i].len;
 		fmts[i] = a[i].type == ARG_BLOB;
 		if (a[i].type == ARG_INT) {
@@ -484,6 +487,12 @@ db_done(struct row *r)
 {
 	PQclear(r->s);
 	r->s = NULL;
+}
+
+static bool
+db_col_null(const struct row *r, int col)
+{
+	return PQgetisnull(r->s, r->i, col) != 0;
 }
 
 /* Binary integers of 2, 4 or 8 bytes, big-endian; 0 for NULL. */
@@ -545,6 +554,20 @@ db_upgrade(void *p, int from, int to, struct sg_err *err)
 		    !exec(c, upgrades[v], PGRES_COMMAND_OK))
 			return sg_err_set(err, SG_ESTORE, "schema upgrade from "
 			    "version %d: %s", v, c->msg);
+	return SG_OK;
+}
+
+/* An identity column continues above the ids copied into "table". */
+static enum sg_rc
+db_renumber(void *p, const char *table, struct sg_err *err)
+{
+	struct conn	*c = cur;
+	char		 q[200];
+
+	snprintf(q, sizeof(q), "SELECT setval(pg_get_serial_sequence('%s', "
+	    "'id'), (SELECT MAX(id) FROM %s))", table, table);
+	if (!exec(c, q, PGRES_TUPLES_OK))
+		return db_error(p, err, table);
 	return SG_OK;
 }
 
@@ -623,6 +646,7 @@ ra_drv_pg_open(const char *uri, size_t nstmt, void **out, struct sg_err *err)
 
 const struct ra_drv ra_drv_pg = {
 	"postgresql", db_close, db_lock, db_unlock, db_begin, db_begin,
-	db_op_end, db_step, db_next, db_done, db_col_int, db_col_str,
-	db_col_blob, db_changes, db_error, db_upgrade,
+	db_op_end, db_step, db_next, db_done, db_col_null, db_col_int,
+	db_col_str, db_col_blob, db_changes, db_error, db_upgrade,
+	db_renumber,
 };

@@ -253,6 +253,12 @@ run(struct db *st, enum tx_id id)
 	return res == SQLITE_DONE;
 }
 
+static bool
+col_null(const struct row *r, int col)
+{
+	return sqlite3_column_type(r->s, col) == SQLITE_NULL;
+}
+
 static int64_t
 col_int(const struct row *r, int col)
 {
@@ -401,6 +407,16 @@ upgrade(void *p, int from, int to, struct sg_err *err)
 	return rc;
 }
 
+/* SQLite numbers a new row above the highest id by itself. */
+static enum sg_rc
+renumber(void *p, const char *table, struct sg_err *err)
+{
+	(void)p;
+	(void)table;
+	(void)err;
+	return SG_OK;
+}
+
 /* ---- open and close ---- */
 
 static void
@@ -475,6 +491,6 @@ out:
 
 const struct ra_drv ra_drv_sqlite = {
 	"sqlite", db_close, stmt_lock, stmt_unlock, tx_join, op_begin,
-	op_end, step, next, done, col_int, col_str, col_blob, changes,
-	dberr, upgrade,
+	op_end, step, next, done, col_null, col_int, col_str, col_blob,
+	changes, dberr, upgrade, renumber,
 };
