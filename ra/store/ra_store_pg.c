@@ -224,11 +224,11 @@ durable(struct conn *c)
 
 /* Connect c, or reset it if its connection broke; true if it is up. */
 static bool
-connect_conn(struct db *db, struct conn *c)
+connect_conn(struct db *db, struct conn *c, bool force)
 {
 	bool	fresh = c->pg == NULL;
 
-	if (!fresh && PQstatus(c->pg) == CONNECTION_OK)
+	if (!fresh && !force && PQstatus(c->pg) == CONNECTION_OK)
 		return true;
 	if (fresh)
 		c->pg = PQconnectdb(db->uri);
@@ -251,16 +251,23 @@ connect_conn(struct db *db, struct conn *c)
 }
 
 /*
- * A pooled connection whose server restarted fails at its first use.
+ * A pooled connection whose server restarted fails at its first use
+ * (c->state: no SQLSTATE, class 08 or 57P, or libpq saw it close).
  * Before the call has begun a transaction nothing of it was done, so
  * connect again and let the caller retry once.
  */
 static bool
 retry(struct db *db, struct conn *c)
 {
-	if (c->tx || c->pg == NULL || PQstatus(c->pg) != CONNECTION_BAD)
+	bool	lost;
+
+	if (c->tx || c->pg == NULL)
 		return false;
-	c->bad = !connect_conn(db, c);
+	lost = PQstatus(c->pg) != CONNECTION_OK || c->state[0] == '\0' ||
+	    strncmp(c->state, "08", 2) == 0 || strncmp(c->state, "57P", 3) == 0;
+	if (!lost)
+		return false;
+	c->bad = !connect_conn(db, c, true);
 	return !c->bad;
 }
 
@@ -286,7 +293,7 @@ db_lock(void *p)
 	pthread_mutex_unlock(&db->lock);
 	c->state[0] = '\0';
 	c->msg[0] = '\0';
-	c->bad = !connect_conn(db, c);
+	c->bad = !connect_conn(db, c, false);
 	cur = c;
 }
 
@@ -457,6 +464,9 @@ db_step(void *p, int id, const char *sql, const struct arg *a, size_t n,
 	snprintf(name, sizeof(name), "s%d", id);
 	res = PQexecPrepared(c->pg, name, (int)n, vals, lens, fmts, 1);
 	s = PQresultStatus(res);
+	if (s == PGRES_FATAL_ERROR)
+		fail(c, PQresultErrorField(res, PG_DIAG_SQLSTATE),
+		    PQresultErrorMessage(res));
 	if (s == PGRES_FATAL_ERROR && retry(db, c) &&
 	    prepare(c, id, sql, a, n)) {
 		PQclear(res);

@@ -95,9 +95,10 @@ start b
 UA=http://127.0.0.1:$PA/scep/demo
 UB=http://127.0.0.1:$PB/scep/demo
 
-# bench URL COUNT CONC OUT: scep-bench in the background (keys cached).
+# bench URL COUNT CONC OUT: scep-bench in the background (keys cached);
+# BENCH_RUN=--duration makes COUNT seconds.
 bench() {
-	"$BENCH" --url "$1" --challenge "$CODE" --count "$2" \
+	"$BENCH" --url "$1" --challenge "$CODE" "${BENCH_RUN:---count}" "$2" \
 		--concurrency "$3" --keys 16 --key-file "$WORK/keys.pem" \
 		--timeout 20 --json >"$4" 2>"$4.err" &
 	BG_PIDS+=($!)
@@ -237,9 +238,10 @@ check_db "kill -9"
 start a
 
 echo "PostgreSQL restart under load"
-bench "$UA" 150 4 a3.json
-bench "$UB" 150 4 b3.json
-sleep 1
+# bench URL COUNT ...: here a duration, so that the restart falls inside.
+BENCH_RUN=--duration bench "$UA" 4 4 a3.json
+BENCH_RUN=--duration bench "$UB" 4 4 b3.json
+sleep 1.5
 pg_restart || sg_fail "PostgreSQL did not restart"
 wait "${BG_PIDS[@]}" 2>/dev/null || true
 BG_PIDS=()
