@@ -816,8 +816,8 @@ test_schema_upgrade_v2(void **state)
 {
 	struct fx		*fx = *state;
 	struct ra_endpoint	 ep, got;
-	struct ra_audit		 a = { "alice", NULL, NULL, NULL, "x", "ok",
-	    NULL };
+	struct ra_audit		 a = { "alice", NULL, NULL, NULL, "x",
+	    "ok", NULL };
 	struct ra_audit		 rec = { "admin", NULL, NULL, NULL,
 	    "audit prune", "success", "ids" };
 	struct ra_audit_filter	 f;
