@@ -464,6 +464,24 @@ scheme_len(const char *s)
 	return s[n] == ':' ? n : 0;
 }
 
+/*
+ * A PostgreSQL URI names its password file ("passfile=", PGPASSFILE),
+ * never the password: the configuration is readable by more eyes.
+ */
+static enum sg_rc
+pg_uri_check(const char *s, struct sg_err *err)
+{
+	const char	*auth = strstr(s, "://") + 3;
+	size_t		 n = strcspn(auth, "/?");
+	const char	*at = memchr(auth, '@', n);
+
+	if ((at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL) ||
+	    strstr(s, "password=") != NULL)
+		return sg_err_set(err, SG_ECONF, "no password in the database "
+		    "URI: use passfile=PATH or PGPASSFILE");
+	return SG_OK;
+}
+
 enum sg_rc
 conf_database_parse(const char *s, struct conf_db *out, struct sg_err *err)
 {
@@ -479,7 +497,7 @@ conf_database_parse(const char *s, struct conf_db *out, struct sg_err *err)
 	} else if (strncmp(s, "postgresql://", 13) == 0 ||
 	    strncmp(s, "postgres://", 11) == 0) {
 		out->kind = CONF_DB_POSTGRESQL;
-		return SG_OK;
+		return pg_uri_check(s, err);
 	} else if (n > 0)
 		return sg_err_set(err, SG_ECONF, "unknown scheme '%.*s:' (use "
 		    "a path, sqlite:PATH or postgresql://...)", (int)n, s);

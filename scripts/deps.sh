@@ -11,6 +11,7 @@ pkgs=(
 	openssl curl jq python3 strace sqlite3 procps
 	dpkg-dev lintian mandoc prometheus
 	libengine-pkcs11-openssl softhsm2 opensc
+	libpq-dev postgresql
 )
 
 missing=()

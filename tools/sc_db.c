@@ -1,11 +1,12 @@
 /*
- * scepctl backup and scepctl db check: the store as a file, beside a
+ * scepctl backup, db check and db copy: the store as a file, beside a
  * running server (ra/store/ra_store_backup.h). Keys and the secret file
  * are not in the database; docs/operations.md says how to keep them.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "ra_store.h"
 #include "ra_store_backup.h"
 #include "scepctl.h"
 
@@ -42,6 +43,36 @@ check_print(const char *path, const struct ra_store_check *c, bool ok)
 	printf("result:            %s\n", ok ? "ok" : "FAILED");
 }
 
+/* db copy --from DB --to DB: every table, counts verified. */
+static int
+db_copy(int argc, char *argv[])
+{
+	struct ra_store_copied	 out[RA_STORE_TABLES];
+	struct ra_store		*from = NULL, *to = NULL;
+	struct sg_err		 err;
+	size_t			 i;
+	int			 rc = SC_FAIL;
+
+	if (argc != 6 || strcmp(argv[2], "--from") != 0 ||
+	    strcmp(argv[4], "--to") != 0)
+		return sc_usage("db");
+	if (ra_store_open(argv[3], &from, &err) != SG_OK ||
+	    ra_store_open(argv[5], &to, &err) != SG_OK ||
+	    ra_store_copy(from, to, out, &err) != SG_OK) {
+		rc = sc_fail(&err);
+		goto out;
+	}
+	for (i = 0; i < RA_STORE_TABLES; i++)
+		printf("%-12s %lld rows\n", out[i].table,
+		    (long long)out[i].rows);
+	printf("copied and verified: %s -> %s\n", argv[3], argv[5]);
+	rc = SC_OK;
+out:
+	ra_store_close(to);
+	ra_store_close(from);
+	return rc;
+}
+
 int
 sc_db(struct sc_ctx *ctx, int argc, char *argv[])
 {
@@ -50,6 +81,8 @@ sc_db(struct sc_ctx *ctx, int argc, char *argv[])
 	const char		*path;
 	bool			 ok;
 
+	if (argc >= 2 && strcmp(argv[1], "copy") == 0)
+		return db_copy(argc, argv);
 	if (argc < 2 || argc > 3 || strcmp(argv[1], "check") != 0 ||
 	    (argc == 3 && strncmp(argv[2], "--", 2) == 0))
 		return sc_usage("db");

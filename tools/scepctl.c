@@ -41,7 +41,13 @@ static const struct sc_cmd cmds[] = {
 	  "    check the database (or a backup FILE): SQLite integrity,\n"
 	  "    foreign keys, and the audit log's append-only rule (its\n"
 	  "    triggers, ids 1..n without a gap). Exit 1 if a check fails.\n"
-	  "    example: scepctl db check /var/backups/scepgate-2026-12-01.db" },
+	  "    example: scepctl db check /var/backups/scepgate-2026-12-01.db\n"
+	  "db copy --from DATABASE --to DATABASE\n"
+	  "    copy every table, audit included, into an empty database\n"
+	  "    (SQLite to PostgreSQL or back) and verify the counts.\n"
+	  "    example: scepctl db copy --from sqlite:/var/lib/scepgate/"
+	  "scepgate.db \\\n"
+	  "             --to postgresql:///scepgate?host=/run/postgresql" },
 	{ "org", true, sc_org,
 	  "org add NAME | org list [--json] | org sync\n"
 	  "    org sync copies the upstream's (SCM's) organizations and\n"

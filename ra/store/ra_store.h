@@ -1,9 +1,11 @@
 /*
- * ra/store/: where state lives. This header is the contract that every
- * database backend implements (SQLite today, PostgreSQL in issue 14);
- * only the backend's file includes its database's header (sqlite3.h,
- * libpq-fe.h), and tests/unit/test_store.c checks every call below on
- * whichever backend SG_TEST_DATABASE names.
+ * ra/store/: where state lives. This header is the contract; ra_store.c
+ * implements it once over a driver (ra_store_drv.h) per database:
+ * ra_store_sqlite.c, ra_store_pg.c (docs/postgresql.md). Only a
+ * driver's file includes its database's header (sqlite3.h, libpq-fe.h),
+ * and tests/unit/test_store.c checks every call below on whichever
+ * backend SG_TEST_DATABASE names (ctest unit_test_store and
+ * unit_test_store_pg).
  *
  * Rules for every call:
  * - Arguments are borrowed. Out-structs are filled only on SG_OK
@@ -79,11 +81,13 @@ struct ra_audit {
 struct ra_store;
 
 /*
- * Open the store that "database" names (conf_database_parse(): a path
- * or sqlite:PATH; postgresql://... gives SG_ECONF until issue 14), and
- * create the schema if it is missing. A new SQLite file is mode 0600.
+ * Open the store that "database" names (conf_database_parse(): a path,
+ * sqlite:PATH or a postgresql:// URI), create the schema if it is
+ * missing, upgrade an older one. A new SQLite file is mode 0600.
  * On SG_OK *out belongs to the caller: ra_store_close().
- * SG_ECONF for a bad value, SG_ESTORE when the database fails.
+ * SG_ECONF for a bad value; SG_ESTORE when the database fails, its
+ * schema is newer than this build's, or it is PostgreSQL with
+ * synchronous_commit off.
  */
 enum sg_rc	 ra_store_open(const char *database, struct ra_store **out,
 		    struct sg_err *);
@@ -319,7 +323,7 @@ enum sg_rc	 ra_store_crl_put(struct ra_store *, int64_t number,
  * Append an audit record, timed now. The audit log is append-only: no
  * call but ra_store_audit_prune() removes a record, and the schema
  * refuses UPDATE of audit rows, and DELETE outside that call, from any
- * client (SQLite triggers).
+ * client (triggers, in both schemas).
  */
 enum sg_rc	 ra_store_audit_add(struct ra_store *, const struct ra_audit *,
 		    struct sg_err *);
@@ -396,5 +400,24 @@ enum sg_rc	 ra_store_refusal_add(struct ra_store *,
 enum sg_rc	 ra_store_audit_prune(struct ra_store *, int64_t before,
 		    int64_t first, int64_t last, int64_t count,
 		    const struct ra_audit *rec, struct sg_err *);
+
+/* Rows of one table copied by ra_store_copy(). */
+#define RA_STORE_TABLES	13
+struct ra_store_copied {
+	const char	*table;
+	int64_t		 rows;
+};
+
+/*
+ * Copy every row of every table, the audit log included and ids kept,
+ * from "from" into "to", all in one transaction of "to"; then compare
+ * the counts of each table on both sides; out[] says what was copied.
+ * "from" should be idle (scepgate stopped). SG_EEXIST (and nothing
+ * copied) if "to" has rows; SG_ESTORE if a count differs or the
+ * database fails; SG_ECONF for PostgreSQL to PostgreSQL (pg_dump).
+ */
+enum sg_rc	 ra_store_copy(struct ra_store *from, struct ra_store *to,
+		    struct ra_store_copied out[RA_STORE_TABLES],
+		    struct sg_err *);
 
 #endif /* RA_STORE_H */

@@ -137,6 +137,7 @@ echo "a database without the name columns gets them at open"
 kill "$SG_PID"
 wait "$SG_PID" 2>/dev/null || true
 unset SG_PID
+sqlite3 "$db" "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
 for c in san_types name_pattern subject_csr renewal_any; do
 	sqlite3 "$db" "ALTER TABLE endpoint DROP COLUMN $c;"
 done

@@ -157,9 +157,15 @@ test_open(void **state)
 	OK(fx, ra_store_open(fx->db, &st, &fx->err));
 	ra_store_close(st);
 	ra_store_close(NULL);
-	assert_int_equal(ra_store_open("postgresql://h/sg", &st, &err),
+	/* No server there: the database failed, not the value. */
+	assert_int_equal(ra_store_open("postgresql:///sg?host=/nonexistent",
+	    &st, &err), SG_ESTORE);
+	/* A password belongs in a file, never in the configuration. */
+	assert_int_equal(ra_store_open("postgresql://u:pw@h/sg", &st, &err),
 	    SG_ECONF);
-	assert_non_null(strstr(err.msg, "issue 14"));
+	assert_int_equal(ra_store_open("postgresql://h/sg?password=pw", &st,
+	    &err), SG_ECONF);
+	assert_null(strstr(err.msg, "pw"));
 	assert_int_equal(ra_store_open("mysql://h/sg", &st, &err), SG_ECONF);
 	assert_int_equal(ra_store_open("", &st, &err), SG_ECONF);
 }
@@ -727,6 +733,149 @@ test_audit(void **state)
 	free(l);
 }
 
+/* Fails (a duplicate key) unless the schema version is "v". */
+static int
+version_is(const struct fx *fx, const char *v)
+{
+	char	q[200];
+
+	snprintf(q, sizeof(q), "INSERT INTO meta SELECT 'schema_version', "
+	    "'x' WHERE (SELECT value FROM meta WHERE key = "
+	    "'schema_version') <> '%s'", v);
+	return raw_sql(fx, q);
+}
+
+/* An older schema is upgraded at open; a newer one is refused. */
+static void
+test_schema_version(void **state)
+{
+	struct fx	*fx = *state;
+	struct ra_store	*st = NULL;
+	struct sg_err	 err;
+	int		 r;
+
+	r = raw_sql(fx, "SELECT 1");
+	if (r == 127 || r < 0) {
+		fprintf(stderr, "no database client: versions unchecked\n");
+		skip();
+	}
+	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '1' "
+	    "WHERE key = 'schema_version'"), 0);
+	assert_int_not_equal(version_is(fx, "3"), 0);
+	OK(fx, ra_store_open(fx->db, &st, &fx->err));
+	ra_store_close(st);
+	assert_int_equal(version_is(fx, "3"), 0);
+
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '99' "
+	    "WHERE key = 'schema_version'"), 0);
+	st = NULL;
+	assert_int_equal(ra_store_open(fx->db, &st, &err), SG_ESTORE);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "schema version 99"));
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '3' "
+	    "WHERE key = 'schema_version'"), 0);
+}
+
+/* Version 2's audit trigger, in each dialect. */
+static const char v2_trigger_sqlite[] = "DROP TRIGGER audit_delete_pruned;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN "
+    "SELECT RAISE(ABORT, 'audit records are append-only'); END;";
+static const char v2_trigger_pg[] = "DROP TRIGGER audit_delete_pruned ON "
+    "audit; DROP TRIGGER audit_no_update ON audit; CREATE TRIGGER "
+    "audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW "
+    "EXECUTE FUNCTION audit_append_only();";
+
+/* Make the database what a version 2 build left (no version 3 parts). */
+static void
+make_v2(struct fx *fx)
+{
+	struct conf_db	db;
+
+	assert_int_equal(conf_database_parse(fx->db, &db, NULL), SG_OK);
+	assert_int_equal(raw_sql(fx, db.kind == CONF_DB_SQLITE ?
+	    v2_trigger_sqlite : v2_trigger_pg), 0);
+	assert_int_equal(raw_sql(fx, "DROP TABLE auth_fail; DROP TABLE "
+	    "refusal; DROP TABLE audit_prune; DROP INDEX txn_new; "
+	    "DROP INDEX cert_txn"), 0);
+	assert_int_equal(raw_sql(fx, "ALTER TABLE endpoint DROP COLUMN "
+	    "san_types; ALTER TABLE endpoint DROP COLUMN name_pattern"), 0);
+	assert_int_equal(raw_sql(fx, "ALTER TABLE endpoint DROP COLUMN "
+	    "subject_csr; ALTER TABLE endpoint DROP COLUMN renewal_any"), 0);
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '2' "
+	    "WHERE key = 'schema_version'"), 0);
+}
+
+/*
+ * A version 2 database (wip/pg's) is upgraded to 3 at open: the name
+ * columns with their defaults, the counters, and a DELETE trigger that
+ * lets ra_store_audit_prune() through.
+ */
+static void
+test_schema_upgrade_v2(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep, got;
+	struct ra_audit		 a = { "alice", NULL, NULL, NULL, "x",
+	    "ok", NULL };
+	struct ra_audit		 rec = { "admin", NULL, NULL, NULL,
+	    "audit prune", "success", "ids" };
+	struct ra_audit_filter	 f;
+	struct ra_audit_rec	*l = NULL;
+	struct ra_fail_query	 q = { "k", 0 };
+	const char		*keys[] = { "k" };
+	int64_t			 cnt = 0, before;
+	size_t			 n = 0;
+	int			 r;
+
+	r = raw_sql(fx, "SELECT 1");
+	if (r == 127 || r < 0) {
+		fprintf(stderr, "no database client: upgrade unchecked\n");
+		skip();
+	}
+	a.endpoint = nm(fx, "e");
+	OK(fx, ra_store_audit_add(fx->st, &a, &fx->err));
+	base(fx, &ep);
+	ra_store_close(fx->st);
+	fx->st = NULL;
+	make_v2(fx);
+	OK(fx, ra_store_open(fx->db, &fx->st, &fx->err));
+	assert_int_equal(version_is(fx, "3"), 0);
+
+	/* The endpoint from before gets the safe defaults. */
+	OK(fx, ra_store_endpoint_get(fx->st, ep.name, false, &got,
+	    &fx->err));
+	assert_int_equal(got.san_types, RA_SAN_DEFAULT);
+	assert_string_equal(got.name_pattern, "");
+	ep.san_types = 5;
+	snprintf(ep.name_pattern, sizeof(ep.name_pattern), "*.example.com");
+	ep.renewal_any_names = true;
+	OK(fx, ra_store_endpoint_update(fx->st, &ep, &fx->err));
+	OK(fx, ra_store_endpoint_get(fx->st, ep.name, false, &got,
+	    &fx->err));
+	assert_int_equal(got.san_types, 5);
+	assert_string_equal(got.name_pattern, "*.example.com");
+	assert_true(got.renewal_any_names);
+	assert_false(got.subject_from_csr);
+
+	OK(fx, ra_store_fail_add(fx->st, ep.id, keys, 1, 100, 0, &fx->err));
+	OK(fx, ra_store_fail_count(fx->st, ep.id, &q, 1, &cnt, &fx->err));
+	assert_int_equal(cnt, 1);
+
+	/* Version 2's trigger refused every DELETE: the prune passes now. */
+	before = (int64_t)time(NULL) + 1;
+	memset(&f, 0, sizeof(f));
+	f.until = before - 1;
+	OK(fx, ra_store_audit_list(fx->st, &f, &l, &n, &fx->err));
+	assert_true(n >= 1);
+	OK(fx, ra_store_audit_prune(fx->st, before, l[0].id, l[n - 1].id,
+	    (int64_t)n, &rec, &fx->err));
+	free(l);
+	assert_int_not_equal(raw_sql(fx, "DELETE FROM audit"), 0);
+	assert_int_not_equal(raw_sql(fx, "UPDATE audit SET outcome = 'x'"),
+	    0);
+}
+
 /* Concurrent writers share commits (group commit) and lose nothing. */
 #define THREADS	8
 #define EACH	25
@@ -887,6 +1036,7 @@ test_audit_prune(void **state)
 	    "ok", NULL };
 	struct ra_audit		 rec = { "admin", NULL, NULL, NULL,
 	    "audit prune", "success", "ids" };
+	struct ra_audit_filter	 f;
 	struct ra_audit_rec	*l = NULL;
 	size_t			 n = 0;
 	int64_t			 before = (int64_t)time(NULL) + 1;
@@ -903,8 +1053,13 @@ test_audit_prune(void **state)
 	    l[1].id, 2, &rec, &fx->err));
 	RC(fx, SG_ENOTFOUND, ra_store_audit_prune(fx->st, before, l[0].id,
 	    l[2].id, 0, &rec, &fx->err));
-	OK(fx, ra_store_audit_prune(fx->st, before, l[0].id, l[2].id, 3, &rec,
-	    &fx->err));
+	free(l);
+	/* A shared database (PostgreSQL) holds earlier tests' records too. */
+	memset(&f, 0, sizeof(f));
+	f.until = before - 1;
+	OK(fx, ra_store_audit_list(fx->st, &f, &l, &n, &fx->err));
+	OK(fx, ra_store_audit_prune(fx->st, before, l[0].id, l[n - 1].id,
+	    (int64_t)n, &rec, &fx->err));
 	free(l);
 	audit_details(fx, a.endpoint, &l, &n);
 	assert_int_equal(n, 1);
@@ -918,6 +1073,22 @@ test_audit_prune(void **state)
 	audit_details(fx, a.endpoint, &l, &n);
 	assert_int_equal(n, 1);
 	free(l);
+}
+
+/*
+ * ra_store_txn_stuck(INT64_MAX) with only endpoint "ep"'s rows kept: a
+ * shared database (PostgreSQL) holds other tests' NEW rows too.
+ */
+static void
+stuck_of(struct fx *fx, int64_t ep, struct ra_txn **o, size_t *n)
+{
+	size_t	i, k = 0;
+
+	OK(fx, ra_store_txn_stuck(fx->st, INT64_MAX, o, n, &fx->err));
+	for (i = 0; i < *n; i++)
+		if ((*o)[i].endpoint_id == ep)
+			(*o)[k++] = (*o)[i];
+	*n = k;
 }
 
 /*
@@ -960,7 +1131,7 @@ test_txn_issued(void **state)
 	OK(fx, ra_store_txn_stuck(fx->st, 0, &o, &n, &fx->err));
 	assert_int_equal(n, 0);
 	free(o);
-	OK(fx, ra_store_txn_stuck(fx->st, INT64_MAX, &o, &n, &fx->err));
+	stuck_of(fx, ep.id, &o, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(o[0].id, t.id);
 	assert_string_equal(o[0].serial, "");
@@ -998,7 +1169,7 @@ test_txn_issued(void **state)
 	assert_int_equal(n, before + 1);
 	assert_string_equal(l[n - 1].transid, "I1");
 	free(l);
-	OK(fx, ra_store_txn_stuck(fx->st, INT64_MAX, &o, &n, &fx->err));
+	stuck_of(fx, ep.id, &o, &n);
 	assert_int_equal(n, 0);
 	free(o);
 
@@ -1008,7 +1179,7 @@ test_txn_issued(void **state)
 	snprintf(rec.serial, sizeof(rec.serial), "%s", nm(fx, "ORPHAN"));
 	rec.txn_id = t.id;
 	OK(fx, ra_store_cert_add(fx->st, &rec, &fx->err));
-	OK(fx, ra_store_txn_stuck(fx->st, INT64_MAX, &o, &n, &fx->err));
+	stuck_of(fx, ep.id, &o, &n);
 	assert_int_equal(n, 1);
 	assert_string_equal(o[0].serial, nm(fx, "ORPHAN"));
 	/* Finished with the certificate already there (c NULL), no audit. */
@@ -1042,6 +1213,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_crl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_upgrade_v2, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_schema_version, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fail_counts, setup,
