@@ -77,7 +77,7 @@ pg_sql "ALTER SYSTEM RESET synchronous_commit" &&
 # start NAME: scepgate of instance NAME (a or b) in the background.
 start() {
 	local port
-	port=$(sed -n 's/.*port = \([0-9]*\);.*/\1/p' "$SG_TMP/$1/scepgate.cfg")
+	port=$(sed -n 's/.*[^_]port = \([0-9]*\);.*/\1/p' "$SG_TMP/$1/scepgate.cfg")
 	"$SCEPGATE" --config "$SG_TMP/$1/scepgate.cfg" \
 		>>"$SG_TMP/$1/server.log" 2>&1 &
 	PIDS[$1]=$!
