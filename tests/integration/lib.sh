@@ -134,6 +134,25 @@ sg_pki_enroll() {
 		sg_fail "pki --scep: $(cat pki.log)"
 }
 
+# sg_pki_issued NAME CA.PEM: strongSwan pki's $WORK/NAME/cert.der is a
+# certificate (also written as cert.pem there) that chains to CA.PEM.
+sg_pki_issued() {
+	local d=$WORK/$1
+	[[ -s $d/cert.der ]] || sg_fail "$1: no certificate: $(cat "$d/pki.log")"
+	openssl x509 -inform DER -in "$d/cert.der" -out "$d/cert.pem" ||
+		sg_fail "$1: cert.der is not a certificate"
+	openssl verify -CAfile "$2" "$d/cert.pem" >/dev/null ||
+		sg_fail "$1: the certificate does not chain to $2"
+}
+
+# sg_pki_refused NAME: pki got a SCEP FAILURE in $WORK/NAME and no
+# certificate.
+sg_pki_refused() {
+	[[ ! -s $WORK/$1/cert.der ]] || sg_fail "$1: a certificate was issued"
+	grep -q "reply status is not 'SUCCESS'" "$WORK/$1/pki.log" ||
+		sg_fail "$1: no SCEP FAILURE reply: $(cat "$WORK/$1/pki.log")"
+}
+
 # Stops the scepgate of sg_start (to change CFG, then sg_start again).
 sg_stop() {
 	kill "$SG_PID" 2>/dev/null || true

@@ -140,21 +140,9 @@ enroll() {
 		--cacert-enc ra.der --cacert-sig ra.der --cacert "$4" \
 		--maxpolltime 5 --interval 1 >"$d/cert.der" 2>"$d/pki.log"
 }
-# issued NAME CA.PEM: a certificate for CN=NAME that chains to CA.PEM.
-issued() {
-	local d=$WORK/$1
-	[[ -s $d/cert.der ]] || sg_fail "$1: no certificate: $(cat "$d/pki.log")"
-	openssl x509 -inform DER -in "$d/cert.der" -out "$d/cert.pem" ||
-		sg_fail "$1: cert.der is not a certificate"
-	openssl verify -CAfile "$2" "$d/cert.pem" >/dev/null ||
-		sg_fail "$1: the certificate does not chain to $2"
-}
-# refused NAME: pki got a FAILURE reply and no certificate.
-refused() {
-	[[ ! -s $WORK/$1/cert.der ]] || sg_fail "$1: a certificate was issued"
-	grep -q "reply status is not 'SUCCESS'" "$WORK/$1/pki.log" ||
-		sg_fail "$1: no SCEP FAILURE reply: $(cat "$WORK/$1/pki.log")"
-}
+# issued NAME CA.PEM, refused NAME: lib.sh's sg_pki_issued, sg_pki_refused.
+issued() { sg_pki_issued "$@"; }
+refused() { sg_pki_refused "$1"; }
 # request NAME FIELD: the field of scepgate's last request for CN=NAME.
 request() {
 	ctl request list --json | python3 -c "import json, re, sys

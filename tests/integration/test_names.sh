@@ -38,9 +38,7 @@ refused() {
 	if enroll "$name" "$@"; then
 		sg_fail "$name: pki --scep succeeded"
 	fi
-	[[ ! -s $WORK/$name/cert.der ]] || sg_fail "$name: a certificate was issued"
-	grep -q "reply status is not 'SUCCESS'" "$WORK/$name/pki.log" ||
-		sg_fail "$name: no SCEP FAILURE: $(cat "$WORK/$name/pki.log")"
+	sg_pki_refused "$name"
 	grep -qF "$reason" "$DIR/server.log" ||
 		sg_fail "$name: no '$reason' in server.log: $(grep -i failure "$DIR/server.log" | tail -3)"
 	sc audit list --json | jq -e --arg r "$reason" \

@@ -165,21 +165,9 @@ enroll() {
 }
 
 # check NAME: cert.der chains to the double's CA.
-check() {
-	local d=$WORK/$1
-	[[ -s $d/cert.der ]] || sg_fail "$1: no certificate: $(cat "$d/pki.log")"
-	openssl x509 -inform DER -in "$d/cert.der" -out "$d/cert.pem" ||
-		sg_fail "$1: cert.der is not a certificate"
-	openssl verify -CAfile "$SCM_DIR/ca.pem" "$d/cert.pem" >/dev/null ||
-		sg_fail "$1: certificate does not chain to the double's CA"
-}
-
+check() { sg_pki_issued "$1" "$SCM_DIR/ca.pem"; }
 # refused NAME: pki got a FAILURE reply.
-refused() {
-	[[ ! -s $WORK/$1/cert.der ]] || sg_fail "$1: a certificate was issued"
-	grep -q "reply status is not 'SUCCESS'" "$WORK/$1/pki.log" ||
-		sg_fail "$1: no SCEP FAILURE reply: $(cat "$WORK/$1/pki.log")"
-}
+refused() { sg_pki_refused "$1"; }
 
 # reason NAME: the reason recorded for the request with subject CN=NAME.
 reason() {
