@@ -172,7 +172,6 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 	if ((ra = calloc(1, sizeof(*ra))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "ra");
 	ra->conf = conf;
-	snprintf(ra->actor, sizeof(ra->actor), "system");
 	if (conf->allow_des) {
 		pthread_once(&legacy_once, load_legacy);
 		if (legacy == NULL || deflt == NULL)
@@ -246,10 +245,23 @@ ra_poll_interval(const struct ra *ra)
 	    ra->conf->upstream.poll_interval : 5;
 }
 
+/*
+ * Per thread: the admin API's workers each act for their own token, and
+ * scepctl's one thread for its user.
+ */
+static _Thread_local char	tl_actor[96];
+
 void
 ra_set_actor(struct ra *ra, const char *actor)
 {
-	snprintf(ra->actor, sizeof(ra->actor), "%s", actor);
+	(void)ra;
+	snprintf(tl_actor, sizeof(tl_actor), "%s", actor);
+}
+
+const char *
+ra_actor(void)
+{
+	return tl_actor[0] != '\0' ? tl_actor : "system";
 }
 
 void

@@ -470,7 +470,10 @@ enum sg_rc	 ra_audit_prune(struct ra *, int64_t before, int64_t first,
 void		 ra_endpoint_url(const struct ra *, const struct ra_endpoint *,
 		    char *out, size_t outsz);
 
-/* Set the audit actor for admin calls (default: "system"). */
+/*
+ * Set the audit actor for this thread's admin calls (default: "system";
+ * ra_actor() in ra_int.h reads it). The admin API sets the token name.
+ */
 void		 ra_set_actor(struct ra *, const char *actor);
 
 /*
@@ -503,5 +506,120 @@ const char	*ra_getcert_fmt_name(enum ra_getcert_fmt);
 const char	*ra_profile_kind_name(enum ra_profile_kind);
 const char	*ra_sync_kind_name(enum ra_sync_kind);
 const char	*ra_sync_action_name(enum ra_sync_action);
+
+/*
+ * ==== API tokens and one-time challenges (issue 13) ====
+ *
+ * Tokens (ra_token.c) authenticate the admin API (server/srv_admin.c):
+ * bearer tokens, or HTTP Basic with user = token name and password =
+ * token on the NDES page. A token is shown once, at creation, and stored
+ * only as HMAC-SHA256 under the server secret (ra_keys_code_hmac with a
+ * purpose prefix of its own). Scopes: "challenge" (mint challenges,
+ * only for its endpoint when one is bound), "read" (lists and shows),
+ * "admin" (everything scepctl may change, and read, and mint).
+ */
+enum ra_scope {
+	RA_SCOPE_CHALLENGE = 0,
+	RA_SCOPE_READ,
+	RA_SCOPE_ADMIN,
+};
+#define RA_TOKEN_MAX	96	/* longest token text with its NUL */
+
+struct ra_token {
+	int64_t		id;
+	char		name[RA_NAME_MAX];
+	enum ra_scope	scope;
+	char		endpoint[RA_NAME_MAX];	/* bound endpoint; "" any */
+	int64_t		created;
+	int64_t		last_used;		/* 0: never */
+	bool		revoked;
+};
+bool		 ra_scope_parse(const char *, enum ra_scope *);
+const char	*ra_scope_name(enum ra_scope);
+/*
+ * Create token tok->name (scope, endpoint: "" for none; the endpoint
+ * must exist). The token text goes to secret_out (RA_TOKEN_MAX bytes),
+ * to be shown once; the caller wipes it. SG_EEXIST for a name in use
+ * (revoked ones included: names are never reused, the audit names
+ * them). Fills tok->id, created. Audited.
+ */
+enum sg_rc	 ra_token_add(struct ra *, struct ra_token *tok,
+		    char *secret_out, struct sg_err *);
+/* All tokens, revoked ones too, by name; *out malloc'ed (free()). */
+enum sg_rc	 ra_token_list(struct ra *, struct ra_token **out, size_t *n,
+		    struct sg_err *);
+/* Revoke by name: the next call with it is refused. Audited. */
+enum sg_rc	 ra_token_revoke(struct ra *, const char *name,
+		    struct sg_err *);
+/*
+ * Who is "secret"? With name != NULL (HTTP Basic) the token must also
+ * carry that name. SG_OK with *tok filled (and last_used updated), or
+ * SG_EPOLICY for an unknown, revoked or mismatched token (the message
+ * does not say which), SG_ESTORE. The comparison is of HMACs, in
+ * constant time. Lockout of repeated failures is the caller's
+ * (ra_throttle, as for access codes).
+ */
+enum sg_rc	 ra_token_verify(struct ra *, const char *secret,
+		    const char *name, struct ra_token *tok, struct sg_err *);
+/*
+ * May "tok" do "need" on "endpoint" (NULL: not about one endpoint)?
+ * admin > read for reading; challenge only mints, on its bound endpoint
+ * or, unbound, on any.
+ */
+bool		 ra_token_allows(const struct ra_token *tok,
+		    enum ra_scope need, const char *endpoint);
+
+/*
+ * One-time challenges (ra_challenge.c): good for one successful
+ * enrollment on their endpoint before they expire, stored only as
+ * HMAC-SHA256. The PKCSReq that presents one as its challengePassword
+ * issues under the challenge's account; the certificate records the
+ * challenge id and the minting token. A renewal needs none.
+ */
+enum ra_chal_status {
+	RA_CHAL_OUTSTANDING = 0,
+	RA_CHAL_USED,
+	RA_CHAL_EXPIRED,
+	RA_CHAL_REVOKED,
+};
+struct ra_challenge {
+	int64_t			id;
+	char			endpoint[RA_NAME_MAX];
+	char			account[RA_NAME_MAX];
+	char			minted_by[RA_NAME_MAX];	/* token or actor */
+	char			cn[RA_NAME_MAX];	/* required CN; "" any */
+	char			san[RA_NAME_MAX];	/* required SAN; "" any */
+	enum ra_chal_status	status;
+	int64_t			created;
+	int64_t			expires;
+	int64_t			used;		/* 0: not used */
+	char			serial[80];	/* issued with it; "" */
+};
+/* What to mint: NULL/0 fields take the defaults. */
+struct ra_challenge_req {
+	const char	*endpoint;
+	const char	*account;	/* NULL: the endpoint's only account */
+	int		 lifetime;	/* seconds; 0: challenges.lifetime */
+	const char	*cn;		/* the certificate must carry it */
+	const char	*san;		/* e.g. "DNS:host.example" */
+};
+const char	*ra_chal_status_name(enum ra_chal_status);
+/*
+ * Mint a challenge; the code goes to code_out (RA_CODE_MAX + 1 bytes),
+ * shown once, wiped by the caller. *out (may be NULL) gets the record.
+ * SG_ELIMIT when the endpoint has challenges.max_outstanding unexpired
+ * unused ones (the NDES page says "The password cache is full."),
+ * SG_ENOTFOUND for an unknown endpoint or account, SG_EPOLICY for an
+ * Intune endpoint. Audited with the minter (ra_set_actor).
+ */
+enum sg_rc	 ra_challenge_add(struct ra *, const struct ra_challenge_req *,
+		    char *code_out, struct ra_challenge *out,
+		    struct sg_err *);
+/* Of one endpoint (NULL: all); "all" false: outstanding only. */
+enum sg_rc	 ra_challenge_list(struct ra *, const char *endpoint,
+		    bool all, struct ra_challenge **out, size_t *n,
+		    struct sg_err *);
+enum sg_rc	 ra_challenge_revoke(struct ra *, int64_t id,
+		    struct sg_err *);
 
 #endif /* RA_H */

@@ -28,7 +28,7 @@ audit_write(struct ra *ra, const char *action, const char *endpoint,
 		    details ? ": " : "", err->msg);
 		details = buf;
 	}
-	a.actor = ra->actor;
+	a.actor = ra_actor();
 	a.endpoint = endpoint;
 	a.account = account;
 	a.transid = transid;
@@ -149,7 +149,7 @@ ra_audit_prune(struct ra *ra, int64_t before, int64_t first, int64_t last,
 	    "before %lld, exported to %s (sha256 %s)", (long long)first,
 	    (long long)last, (long long)count, (long long)before, file,
 	    digest);
-	a.actor = ra->actor;
+	a.actor = ra_actor();
 	a.action = "audit prune";
 	a.outcome = "success";
 	a.details = details;

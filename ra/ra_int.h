@@ -175,7 +175,6 @@ struct ra {
 	struct ra_cacert	 cacert[CONF_MAX_RA];	/* of keys.ra[i] */
 	struct ra_up		*up;
 	char			 caps[256];	/* GetCACaps body */
-	char			 actor[64];
 	uint8_t			*next_ca_p7;	/* GetNextCACert content */
 	size_t			 next_ca_p7_len; /* (unsigned inner set) */
 	/* One Intune client per conf->azure[i], same order. */
@@ -229,6 +228,8 @@ struct ra_op {
  * Set a FAILURE refused by policy (SG_EPOLICY) with "failinfo": "text"
  * for the client, "fmt" for log and audit.
  */
+/* The audit actor of this thread's admin calls (ra_set_actor). */
+const char	*ra_actor(void);
 void		 ra_op_fail(struct ra_op *, int failinfo, const char *text,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /*

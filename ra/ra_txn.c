@@ -553,7 +553,7 @@ finish(struct ra *ra, struct ra_txn *t, struct sg_err *err)
 
 	t->status = RA_REQ_ISSUED;
 	snprintf(t->reason, sizeof(t->reason), "approved by %s: recorded "
-	    "serial %s", ra->actor, t->serial);
+	    "serial %s", ra_actor(), t->serial);
 	rc = ra_store_txn_issued(ra->store, t, NULL, NULL, RA_REQ_NEW, err);
 	if (rc == SG_ENOTFOUND)
 		rc = sg_err_set(err, SG_EPOLICY, "request %lld changed "
@@ -636,7 +636,7 @@ ra_request_reject(struct ra *ra, int64_t id, const char *reason,
 		t.status = RA_REQ_REJECTED;
 		t.failinfo = SG_FAIL_BADREQUEST;
 		snprintf(t.reason, sizeof(t.reason), "rejected by %s: %s",
-		    ra->actor, reason);
+		    ra_actor(), reason);
 		rc = ra_store_txn_update(ra->store, &t, from, err);
 	}
 	snprintf(details, sizeof(details), "request %lld: %s", (long long)id,
