@@ -245,25 +245,6 @@ ra_poll_interval(const struct ra *ra)
 	    ra->conf->upstream.poll_interval : 5;
 }
 
-/*
- * Per thread: the admin API's workers each act for their own token, and
- * scepctl's one thread for its user.
- */
-static _Thread_local char	tl_actor[96];
-
-void
-ra_set_actor(struct ra *ra, const char *actor)
-{
-	(void)ra;
-	snprintf(tl_actor, sizeof(tl_actor), "%s", actor);
-}
-
-const char *
-ra_actor(void)
-{
-	return tl_actor[0] != '\0' ? tl_actor : "system";
-}
-
 void
 ra_reply_free(struct ra_reply *r)
 {

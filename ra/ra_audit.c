@@ -11,6 +11,25 @@
 
 #include "ra_int.h"
 
+/*
+ * Per thread: the admin API's workers each act for their own token, and
+ * scepctl's one thread for its user.
+ */
+static _Thread_local char	tl_actor[96];
+
+void
+ra_set_actor(struct ra *ra, const char *actor)
+{
+	(void)ra;
+	snprintf(tl_actor, sizeof(tl_actor), "%s", actor);
+}
+
+const char *
+ra_actor(void)
+{
+	return tl_actor[0] != '\0' ? tl_actor : "system";
+}
+
 /* One admin audit record; a refusal records why (never a secret). */
 static void
 audit_write(struct ra *ra, const char *action, const char *endpoint,
