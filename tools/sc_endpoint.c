@@ -166,7 +166,8 @@ webhook_option(int c, const char *arg, struct ra_endpoint *ep)
 		    arg) ? SC_OK : SC_USAGE;
 	}
 	if (!sg_parse_long(arg, 1, 60, &v)) {
-		fprintf(stderr, "scepctl: --webhook-timeout: 1 to 60 seconds\n");
+		fprintf(stderr, "scepctl: --webhook-timeout: 1 to 60 "
+		    "seconds\n");
 		return SC_USAGE;
 	}
 	ep->webhook_timeout = (int)v;

@@ -428,8 +428,8 @@ struct ra_event {
 	int64_t		next_try;
 };
 /* Add "ev" (a refusal) if endpoint ev->endpoint_id has a notify URL. */
-enum sg_rc	 ra_store_event_add(struct ra_store *, const struct ra_event *ev,
-		    struct sg_err *);
+enum sg_rc	 ra_store_event_add(struct ra_store *,
+		    const struct ra_event *ev, struct sg_err *);
 /* At most "max" events due at "now" (next_try <= now), oldest first. */
 enum sg_rc	 ra_store_event_due(struct ra_store *, int64_t now, size_t max,
 		    struct ra_event **out, size_t *n, struct sg_err *);

@@ -28,7 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	if (ra_webhook_answer_parse(copy, size, &a, &err) == SG_OK) {
-		if (strnlen(a.account, sizeof(a.account)) == sizeof(a.account) ||
+		n = strnlen(a.account, sizeof(a.account));
+		if (n == sizeof(a.account) ||
 		    (a.account[0] != '\0' && !ra_policy_name_ok(a.account)))
 			abort();
 		n = strnlen(a.reason, sizeof(a.reason));
