@@ -279,7 +279,9 @@ ra_webhook_check(const struct ra_endpoint *ep, struct sg_err *err)
 	if (ep->webhook_timeout < 0 || ep->webhook_timeout > 60)
 		return sg_err_set(err, SG_EPOLICY, "webhook timeout %d: use 1 "
 		    "to 60 seconds", ep->webhook_timeout);
-	if (ep->challenge_webhook[0] != '\0' && ra_ep_intune(ep))
+	/* Not ra_ep_intune(): ra_intune_flow.c calls back into ra_cert.c. */
+	if (ep->challenge_webhook[0] != '\0' &&
+	    (ep->type == RA_EP_DEVICE_INTUNE || ep->type == RA_EP_CLIENT_INTUNE))
 		return sg_err_set(err, SG_EPOLICY, "Intune endpoints are "
 		    "validated by Intune: no challenge webhook");
 	if (ep->challenge_webhook[0] == '\0' && ep->notify_webhook[0] == '\0')
