@@ -13,10 +13,10 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 sg_need scepclient pki jq timeout
+double=$(cd "$(dirname "$0")/../doubles/webhook" && pwd)/webhook.py
 sg_setup
 cd "$WORK"
 bench=$(dirname "$SCEPCTL")/scep-bench
-double=$(dirname "$0")/../doubles/webhook/webhook.py
 ctl() { "$SCEPCTL" --config "$CFG" "$@"; }
 SECRET=wh-Secret-7f3a9c21
 printf '%s\n' "$SECRET" >"$DIR/webhook.secret"
