@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/provider.h>
 
+#include "ra_http.h"
 #include "ra_int.h"
 #include "ra_intune.h"
 
@@ -194,6 +195,8 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 		if ((rc = ra_intune_open(&conf->azure[ra->nintune],
 		    &ra->intune[ra->nintune], err)) != SG_OK)
 			goto out;
+	if ((rc = ra_http_new("webhook", NULL, &ra->webhook, err)) != SG_OK)
+		goto out;
 	build_caps(ra);
 	*out = ra;
 	ra = NULL;
@@ -225,6 +228,7 @@ ra_close(struct ra *ra)
 	ra_store_close(ra->store);
 	ra_keys_free(&ra->keys);
 	ra_up_free(ra->up);
+	ra_http_free(ra->webhook);
 	for (i = 0; i < ra->nintune; i++)
 		ra_intune_free(ra->intune[i]);
 	for (i = 0; i < CONF_MAX_RA; i++) {

@@ -26,6 +26,9 @@ struct ra;
 #define RA_NAME_MAX	128
 #define RA_CODE_MAX	128	/* longest access code accepted */
 #define RA_CODE_LEN	20	/* length of generated access codes */
+#define RA_URL_MAX	512	/* a webhook URL with its NUL */
+#define RA_PATH_MAX	512	/* a file path with its NUL */
+#define RA_WEBHOOK_TIMEOUT	5	/* default webhook_timeout, s */
 
 /* Endpoint types (DESIGN.md: certificate kind x access check). */
 enum ra_ep_type {
@@ -99,6 +102,11 @@ struct ra_endpoint {
 	int			term_days;
 	char			azure[RA_NAME_MAX];	/* Azure account */
 	int64_t			created;
+	/* Webhooks (docs/webhooks.md); "" is none. */
+	char			challenge_webhook[RA_URL_MAX];	/* decides */
+	char			webhook_secret_file[RA_PATH_MAX]; /* HMAC key */
+	int			webhook_timeout; /* s; 0: RA_WEBHOOK_TIMEOUT */
+	char			notify_webhook[RA_URL_MAX];	/* events */
 };
 
 /* One delegation entry: an organization, or one of its departments. */
@@ -328,6 +336,15 @@ int		 ra_poll_interval(const struct ra *);
  * and CertPoll both end here). Returns how many changed.
  */
 size_t		 ra_collect_pending(struct ra *);
+/*
+ * The notification webhooks (ra_webhook.c, docs/webhooks.md): send the
+ * outbox events that are due, each signed like the challenge webhook;
+ * a 2xx answer removes the event, anything else tries it again later
+ * (back-off up to an hour). Returns how many were delivered. The
+ * server's notifier thread calls it every RA_WEBHOOK_TICK seconds.
+ */
+#define RA_WEBHOOK_TICK	2
+size_t		 ra_webhook_deliver(struct ra *);
 /*
  * Intune's revocation requests (ra_intune_flow.c, intune-scep.md 7):
  * the seconds between runs of the job (the shortest

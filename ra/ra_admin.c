@@ -11,6 +11,7 @@
 
 #include "ra_int.h"
 #include "ra_policy.h"
+#include "ra_webhook.h"
 
 
 static enum sg_rc
@@ -174,7 +175,8 @@ ra_endpoint_add(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
 		    "3650 days", ep->renewal_days);
 		goto out;
 	}
-	if ((rc = check_names(ep, err)) != SG_OK)
+	if ((rc = check_names(ep, err)) != SG_OK ||
+	    (rc = ra_webhook_check(ep, err)) != SG_OK)
 		goto out;
 	rc = ra_store_endpoint_add(ra->store, ep, err);
 out:
@@ -335,7 +337,8 @@ ra_endpoint_update(struct ra *ra, struct ra_endpoint *ep, struct sg_err *err)
 		    "are fixed once the endpoint exists");
 		goto out;
 	}
-	if ((rc = check_names(ep, err)) != SG_OK)
+	if ((rc = check_names(ep, err)) != SG_OK ||
+	    (rc = ra_webhook_check(ep, err)) != SG_OK)
 		goto out;
 	ep->id = cur.id;
 	ep->created = cur.created;

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "ra_int.h"
+#include "ra_webhook.h"
 
 /*
  * May "op" present an access code now (ra_throttle.c)? A lockout is a
@@ -70,6 +71,9 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 		    "endpoints take no access code");
 		return false;
 	}
+	/* The endpoint's webhook decides instead (docs/webhooks.md). */
+	if (op->ep.challenge_webhook[0] != '\0')
+		return ra_webhook_admit(op, csr, acct);
 	if (!unlocked(op))
 		return false;
 	if (csr->challenge == NULL || csr->challenge[0] == '\0') {

@@ -10,6 +10,7 @@
 
 #include "ra_int.h"
 #include "ra_policy.h"
+#include "ra_webhook.h"
 
 /*
  * Admit the request: who asks (access code or old certificate; "by_cert"
@@ -175,6 +176,7 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 	if (x != NULL && op->status == P7_STATUS_SUCCESS)
 		ra_op_note(op, "%s", t.reason);
 out:
+	ra_webhook_refused(op);		/* FAILURE only */
 	free(stored);
 	X509_free(x);
 	p7_csr_free(csr);

@@ -164,6 +164,7 @@ struct ra_cacert {
 };
 
 struct ra;
+struct ra_http;
 /* The bodies of "rk", one of ra->keys.ra (borrowed, live with the RA). */
 const struct ra_cacert *ra_cacert_of(const struct ra *,
 		    const struct ra_key *rk);
@@ -182,6 +183,8 @@ struct ra {
 	size_t			 nintune;
 	/* When each account's revocations are next due (collector only). */
 	time_t			 intune_rev_due[CONF_MAX_AZURE];
+	/* The endpoints' webhooks (ra_webhook.c). */
+	struct ra_http		*webhook;
 };
 
 /* One PKIOperation being answered (ra.c and the handlers below). */

@@ -27,7 +27,8 @@ seconds=${FUZZ_SECONDS:-20}
 build="build-fuzz"
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-	targets=(p7_msg csr certs query conf scm_json msft_attr p7_info)
+	targets=(p7_msg csr certs query conf scm_json msft_attr p7_info
+	    webhook)
 fi
 
 if ! command -v clang >/dev/null; then

@@ -30,6 +30,8 @@ struct srv_work {
 	size_t		  nthreads;
 	pthread_t	  collector;
 	bool		  have_collector;
+	pthread_t	  notifier;	/* webhook outbox delivery */
+	bool		  have_notifier;
 	int		  poll_interval;
 	int		  tick;		/* collector period, s */
 	struct ra	 *ra;
@@ -97,6 +99,31 @@ collector(void *arg)
 	return NULL;
 }
 
+/*
+ * Deliver the webhook outbox every RA_WEBHOOK_TICK seconds, apart from
+ * the collector so that a slow receiver never delays collects.
+ */
+static void *
+notifier(void *arg)
+{
+	struct srv_work	*w = arg;
+	struct timespec	 until;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stopping) {
+		pthread_mutex_unlock(&w->lock);
+		(void)ra_webhook_deliver(w->ra);
+		pthread_mutex_lock(&w->lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += RA_WEBHOOK_TICK;
+		while (!w->stopping && pthread_cond_timedwait(&w->stop,
+		    &w->lock, &until) != ETIMEDOUT)
+			continue;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
 enum sg_rc
 srv_work_start(struct ra *ra, size_t nthreads, size_t queue,
     int poll_interval, struct srv_work **out, struct sg_err *err)
@@ -136,6 +163,8 @@ srv_work_start(struct ra *ra, size_t nthreads, size_t queue,
 		w->tick = rev;
 	if (pthread_create(&w->collector, NULL, collector, w) == 0)
 		w->have_collector = true;
+	if (pthread_create(&w->notifier, NULL, notifier, w) == 0)
+		w->have_notifier = true;
 	*out = w;
 	return SG_OK;
 }
@@ -183,6 +212,8 @@ srv_work_stop(struct srv_work *w)
 		pthread_join(w->threads[i], NULL);
 	if (w->have_collector)
 		pthread_join(w->collector, NULL);
+	if (w->have_notifier)
+		pthread_join(w->notifier, NULL);
 	pthread_cond_destroy(&w->more);
 	pthread_cond_destroy(&w->idle);
 	pthread_cond_destroy(&w->stop);

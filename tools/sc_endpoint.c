@@ -89,6 +89,13 @@ ep_json(struct ra *ra, const struct ra_endpoint *ep)
 		    "san_types", san, "name_pattern", ep->name_pattern,
 		    "subject_org", ep->subject_from_csr ? "csr" : "account",
 		    "renewal_names", ep->renewal_any_names ? "any" : "same"));
+	if (v != NULL)	/* docs/webhooks.md; the secret is only a path */
+		json_object_update_new(v, json_pack("{s:s, s:s, s:i, s:s}",
+		    "challenge_webhook", ep->challenge_webhook,
+		    "webhook_secret_file", ep->webhook_secret_file,
+		    "webhook_timeout", ep->webhook_timeout > 0 ?
+		    ep->webhook_timeout : RA_WEBHOOK_TIMEOUT,
+		    "notify_webhook", ep->notify_webhook));
 	if (v != NULL && (ep->type == RA_EP_DEVICE_INTUNE ||
 	    ep->type == RA_EP_CLIENT_INTUNE))
 		json_object_set_new(v, "intune", json_pack("{s:s, s:s, s:s, "
@@ -138,6 +145,35 @@ name_option(int c, const char *arg, struct ra_endpoint *ep)
 	return SC_OK;
 }
 
+/* The webhook options (docs/webhooks.md); "" clears a URL or path. */
+static int
+webhook_option(int c, const char *arg, struct ra_endpoint *ep)
+{
+	long	v;
+
+	switch (c) {
+	case 'W':
+		return sc_arg_copy(ep->challenge_webhook,
+		    sizeof(ep->challenge_webhook), "--challenge-webhook", arg) ?
+		    SC_OK : SC_USAGE;
+	case 'N':
+		return sc_arg_copy(ep->notify_webhook,
+		    sizeof(ep->notify_webhook), "--notify-webhook", arg) ?
+		    SC_OK : SC_USAGE;
+	case 'F':
+		return sc_arg_copy(ep->webhook_secret_file,
+		    sizeof(ep->webhook_secret_file), "--webhook-secret-file",
+		    arg) ? SC_OK : SC_USAGE;
+	}
+	if (!sg_parse_long(arg, 1, 60, &v)) {
+		fprintf(stderr, "scepctl: --webhook-timeout: 1 to 60 "
+		    "seconds\n");
+		return SC_USAGE;
+	}
+	ep->webhook_timeout = (int)v;
+	return SC_OK;
+}
+
 /* Options shared by add and edit; "add" also takes --type. */
 static int
 ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
@@ -163,6 +199,10 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 		{ "name-pattern", required_argument, NULL, 'P' },
 		{ "subject-org", required_argument, NULL, 'O' },
 		{ "renewal-names", required_argument, NULL, 'R' },
+		{ "challenge-webhook", required_argument, NULL, 'W' },
+		{ "webhook-secret-file", required_argument, NULL, 'F' },
+		{ "webhook-timeout", required_argument, NULL, 'X' },
+		{ "notify-webhook", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long	v;
@@ -265,6 +305,13 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 		case 'O':
 		case 'R':
 			if (name_option(c, optarg, ep) != SC_OK)
+				return SC_USAGE;
+			break;
+		case 'W':
+		case 'F':
+		case 'X':
+		case 'N':
+			if (webhook_option(c, optarg, ep) != SC_OK)
 				return SC_USAGE;
 			break;
 		default:

@@ -33,6 +33,8 @@ enum stmt_id {
 	S_REF_REPORT, S_REF_CLOSE, S_REF_ADD,
 	S_PRUNE_RANGE, S_PRUNE_MARK, S_PRUNE_DEL, S_PRUNE_UNMARK,
 	S_VERSION, S_VERSION_SET,
+	S_WH_SET, S_EV_ISSUED, S_EV_REVOKED, S_EV_ADD, S_EV_DUE, S_EV_CLAIM,
+	S_EV_DONE, S_EV_RETRY,
 	/* ra_store_copy(): select, insert, count of each table */
 	S_COPY, S_COPY_LAST = S_COPY + 3 * RA_STORE_TABLES - 1,
 	S_MAX
@@ -42,6 +44,13 @@ enum stmt_id {
 	"getcert_fmt, renewal_days, min_rsa_bits, key_types, " \
 	"challenge_types, created, delegated, org, dept, profile, " \
 	"term_days, azure, san_types, name_pattern, subject_csr, renewal_any"
+/* An endpoint's webhooks (docs/webhooks.md), version 4's ep_webhook. */
+#define EP_SELECT "SELECT " EP_COLS ", COALESCE(challenge_url, ''), " \
+	"COALESCE(secret_file, ''), COALESCE(timeout_s, 0), " \
+	"COALESCE(notify_url, '') FROM endpoint " \
+	"LEFT JOIN ep_webhook ON endpoint_id = id "
+#define EV_COLS "id, event_id, endpoint_id, kind, serial, subject, " \
+	"not_after, transid, reason, code, created, attempts, next_try"
 #define ACCT_SELECT "SELECT a.id, e.name, a.name, o.name, " \
 	"COALESCE(d.name, ''), a.profile, a.term_days, a.disabled, " \
 	"a.manual, a.created FROM account a " \
@@ -109,10 +118,10 @@ static const char *const sql[S_MAX] = {
 	    " JOIN endpoint e ON e.id = g.endpoint_id "
 	    "JOIN org o ON o.id = g.org_id LEFT JOIN dept d ON d.id = g.dept_id"
 	    " WHERE e.name = ?1 ORDER BY o.name, COALESCE(d.name, '')",
-	[S_EP_BY_NAME] = "SELECT " EP_COLS " FROM endpoint WHERE name = ?1",
-	[S_EP_BY_URI] = "SELECT " EP_COLS " FROM endpoint WHERE uri = ?1",
-	[S_EP_BY_ID] = "SELECT " EP_COLS " FROM endpoint WHERE id = ?1",
-	[S_EP_LIST] = "SELECT " EP_COLS " FROM endpoint ORDER BY name",
+	[S_EP_BY_NAME] = EP_SELECT "WHERE name = ?1",
+	[S_EP_BY_URI] = EP_SELECT "WHERE uri = ?1",
+	[S_EP_BY_ID] = EP_SELECT "WHERE id = ?1",
+	[S_EP_LIST] = EP_SELECT "ORDER BY name",
 	[S_EP_DEL_ACCOUNTS] = "DELETE FROM account WHERE endpoint_id = ?1",
 	[S_EP_DEL] = "DELETE FROM endpoint WHERE id = ?1",
 	[S_ACCT_ADD] = "INSERT INTO account(endpoint_id, name, org_id, "
@@ -218,6 +227,36 @@ static const char *const sql[S_MAX] = {
 	    "WHERE key = 'schema_version'",
 	[S_VERSION_SET] = "UPDATE meta SET value = ?1 "
 	    "WHERE key = 'schema_version'",
+	[S_WH_SET] = "INSERT INTO ep_webhook(endpoint_id, challenge_url, "
+	    "secret_file, timeout_s, notify_url) SELECT id, ?2, ?3, ?4, ?5 "
+	    "FROM endpoint WHERE name = ?1 ON CONFLICT(endpoint_id) DO UPDATE "
+	    "SET challenge_url = excluded.challenge_url, secret_file = "
+	    "excluded.secret_file, timeout_s = excluded.timeout_s, "
+	    "notify_url = excluded.notify_url",
+	/* The outbox: only for endpoints with a notify_webhook. */
+	[S_EV_ISSUED] = "INSERT INTO webhook_outbox(event_id, endpoint_id, "
+	    "kind, serial, subject, not_after, transid, created, next_try) "
+	    "SELECT 'issued-' || CAST(?1 AS TEXT), endpoint_id, 'issued', ?1, "
+	    "?3, ?4, ?5, ?6, ?6 FROM ep_webhook WHERE endpoint_id = ?2 AND "
+	    "notify_url <> ''",
+	[S_EV_REVOKED] = "INSERT INTO webhook_outbox(event_id, endpoint_id, "
+	    "kind, serial, subject, not_after, code, created, next_try) "
+	    "SELECT 'revoked-' || c.serial, c.endpoint_id, 'revoked', "
+	    "c.serial, c.subject, c.not_after, ?2, ?3, ?3 FROM cert c "
+	    "JOIN ep_webhook w ON w.endpoint_id = c.endpoint_id "
+	    "WHERE c.serial = ?1 AND w.notify_url <> ''",
+	[S_EV_ADD] = "INSERT INTO webhook_outbox(event_id, endpoint_id, kind, "
+	    "serial, subject, not_after, transid, reason, code, created, "
+	    "next_try) SELECT ?1, endpoint_id, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10, ?10 FROM ep_webhook WHERE endpoint_id = ?2 AND "
+	    "notify_url <> ''",
+	[S_EV_DUE] = "SELECT " EV_COLS " FROM webhook_outbox "
+	    "WHERE next_try <= ?1 ORDER BY next_try, id LIMIT ?2",
+	[S_EV_CLAIM] = "UPDATE webhook_outbox SET attempts = attempts + 1, "
+	    "next_try = ?3 WHERE id = ?1 AND next_try = ?2",
+	[S_EV_DONE] = "DELETE FROM webhook_outbox WHERE id = ?1",
+	[S_EV_RETRY] = "UPDATE webhook_outbox SET next_try = ?2, "
+	    "last_error = ?3 WHERE id = ?1",
 };
 #define A_INT(v)	{ ARG_INT, (int64_t)(v), NULL, 0 }
 #define A_TEXT(v)	{ ARG_TEXT, 0, (v), 0 }
@@ -739,6 +778,23 @@ row_endpoint(const struct row *r, void *p)
 	col_text(r, 20, ep->name_pattern, sizeof(ep->name_pattern));
 	ep->subject_from_csr = col_int(r, 21) != 0;
 	ep->renewal_any_names = col_int(r, 22) != 0;
+	col_text(r, 23, ep->challenge_webhook, sizeof(ep->challenge_webhook));
+	col_text(r, 24, ep->webhook_secret_file,
+	    sizeof(ep->webhook_secret_file));
+	ep->webhook_timeout = (int)col_int(r, 25);
+	col_text(r, 26, ep->notify_webhook, sizeof(ep->notify_webhook));
+}
+
+/* The webhook settings of endpoint ep->name (one row of ep_webhook). */
+static enum sg_rc
+x_webhooks(struct ra_store *st, const struct ra_endpoint *ep,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(ep->name), A_TEXT(ep->challenge_webhook),
+	    A_TEXT(ep->webhook_secret_file), A_INT(ep->webhook_timeout),
+	    A_TEXT(ep->notify_webhook) };
+
+	return x_write(st, S_WH_SET, a, NARGS(a), true, err, "endpoint");
 }
 
 /* The parameters of S_EP_ADD and S_EP_UPDATE, by the same numbers. */
@@ -764,8 +820,13 @@ ra_store_endpoint_add(struct ra_store *st, struct ra_endpoint *ep,
 	ep->created = (int64_t)time(NULL);
 	a[11].i = ep->created;
 	stmt_lock(st);
-	rc = x_insert(st, S_EP_ADD, a, NARGS(a), &id, err,
-	    "endpoint name or URI");
+	if ((rc = op_begin(st, err)) == SG_OK) {
+		rc = x_insert(st, S_EP_ADD, a, NARGS(a), &id, err,
+		    "endpoint name or URI");
+		if (rc == SG_OK)
+			rc = x_webhooks(st, ep, err);
+		rc = op_end(st, rc, err);
+	}
 	if ((rc = stmt_unlock(st, rc, err)) == SG_OK)
 		ep->id = id;
 	return rc;
@@ -809,9 +870,17 @@ ra_store_endpoint_update(struct ra_store *st, const struct ra_endpoint *ep,
     struct sg_err *err)
 {
 	struct arg	a[] = EP_ARGS(ep);
+	enum sg_rc	rc;
 
-	return q_write(st, S_EP_UPDATE, a, NARGS(a), true, err,
-	    "endpoint (or its URI extension is in use)");
+	stmt_lock(st);
+	if ((rc = op_begin(st, err)) == SG_OK) {
+		rc = x_write(st, S_EP_UPDATE, a, NARGS(a), true, err,
+		    "endpoint (or its URI extension is in use)");
+		if (rc == SG_OK)
+			rc = x_webhooks(st, ep, err);
+		rc = op_end(st, rc, err);
+	}
+	return stmt_unlock(st, rc, err);
 }
 
 /* The id of endpoint "name"; SG_ENOTFOUND "no endpoint named ...". */
@@ -1259,8 +1328,14 @@ x_issued(struct ra_store *st, const struct ra_txn *t,
 		    A_INT(c->not_before), A_INT(c->not_after),
 		    A_BLOB(c->der, c->der_len) };
 
+		struct arg	ea[] = { A_TEXT(c->serial),
+		    A_INT(c->endpoint_id), A_TEXT(c->subject),
+		    A_INT(c->not_after), A_TEXT(t->transid), A_INT(now) };
+
 		if ((rc = x_write(st, S_CERT_ADD, ca, NARGS(ca), false, err,
-		    "certificate")) != SG_OK)
+		    "certificate")) != SG_OK ||
+		    (rc = x_write(st, S_EV_ISSUED, ea, NARGS(ea), false, err,
+		    "outbox")) != SG_OK)
 			return rc;
 	}
 	/* Not a failure when the old one is revoked or superseded already. */
@@ -1383,10 +1458,20 @@ ra_store_cert_set_status(struct ra_store *st, const char *serial,
 {
 	struct arg	a[] = { A_TEXT(serial), A_INT(status),
 	    A_INT(time(NULL)), A_INT(reason) };
+	struct arg	ea[] = { A_TEXT(serial), A_INT(reason),
+	    A_INT(time(NULL)) };
 	enum sg_rc	rc;
 
-	rc = q_write(st, S_CERT_STATUS, a, NARGS(a), true, err,
-	    "certificate");
+	stmt_lock(st);
+	if ((rc = op_begin(st, err)) == SG_OK) {
+		rc = x_write(st, S_CERT_STATUS, a, NARGS(a), true, err,
+		    "certificate");
+		if (rc == SG_OK && status == RA_CERT_REVOKED)
+			rc = x_write(st, S_EV_REVOKED, ea, NARGS(ea), false,
+			    err, "outbox");
+		rc = op_end(st, rc, err);
+	}
+	rc = stmt_unlock(st, rc, err);
 	if (rc == SG_ENOTFOUND)
 		(void)sg_err_set(err, rc, "no valid certificate with serial %s",
 		    serial);
@@ -1445,6 +1530,79 @@ ra_store_crl_put(struct ra_store *st, int64_t number, const uint8_t *der,
 		return sg_err_set(err, SG_EEXIST, "CRL number %lld: not above "
 		    "the last one", (long long)number);
 	return rc;
+}
+
+/* ---- the webhook outbox ---- */
+
+static void
+row_event(const struct row *r, void *p)
+{
+	struct ra_event	*ev = p;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->id = col_int(r, 0);
+	col_text(r, 1, ev->event_id, sizeof(ev->event_id));
+	ev->endpoint_id = col_int(r, 2);
+	col_text(r, 3, ev->kind, sizeof(ev->kind));
+	col_text(r, 4, ev->serial, sizeof(ev->serial));
+	col_text(r, 5, ev->subject, sizeof(ev->subject));
+	ev->not_after = col_int(r, 6);
+	col_text(r, 7, ev->transid, sizeof(ev->transid));
+	col_text(r, 8, ev->reason, sizeof(ev->reason));
+	ev->code = (int)col_int(r, 9);
+	ev->created = col_int(r, 10);
+	ev->attempts = (int)col_int(r, 11);
+	ev->next_try = col_int(r, 12);
+}
+
+enum sg_rc
+ra_store_event_add(struct ra_store *st, const struct ra_event *ev,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(ev->event_id), A_INT(ev->endpoint_id),
+	    A_TEXT(ev->kind), A_TEXT(ev->serial), A_TEXT(ev->subject),
+	    A_INT(ev->not_after), A_TEXT(ev->transid), A_TEXT(ev->reason),
+	    A_INT(ev->code), A_INT(ev->created) };
+
+	return q_write(st, S_EV_ADD, a, NARGS(a), false, err, "outbox");
+}
+
+enum sg_rc
+ra_store_event_due(struct ra_store *st, int64_t now, size_t max,
+    struct ra_event **out, size_t *n, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(now), A_INT(max) };
+
+	return q_rows(st, S_EV_DUE, a, NARGS(a), sizeof(**out), row_event,
+	    (void **)out, n, err, "outbox");
+}
+
+enum sg_rc
+ra_store_event_claim(struct ra_store *st, const struct ra_event *ev,
+    int64_t next, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(ev->id), A_INT(ev->next_try),
+	    A_INT(next) };
+
+	return q_write(st, S_EV_CLAIM, a, NARGS(a), true, err,
+	    "outbox event due");
+}
+
+enum sg_rc
+ra_store_event_done(struct ra_store *st, int64_t id, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(id) };
+
+	return q_write(st, S_EV_DONE, a, NARGS(a), false, err, "outbox");
+}
+
+enum sg_rc
+ra_store_event_retry(struct ra_store *st, int64_t id, int64_t next,
+    const char *why, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(id), A_INT(next), A_TEXT(why) };
+
+	return q_write(st, S_EV_RETRY, a, NARGS(a), false, err, "outbox");
 }
 
 /* ---- audit ---- */
@@ -1677,6 +1835,9 @@ static const struct {
 	    "outcome, details", "iittttttt", true },
 	{ "auth_fail", "endpoint_id, name, t, n", "itii", false },
 	{ "refusal", "source, endpoint, reason, start, n", "tttii", false },
+	{ "ep_webhook", "endpoint_id, challenge_url, secret_file, timeout_s, "
+	    "notify_url", "ittit", false },
+	{ "webhook_outbox", EV_COLS ", last_error", "ititttittiiiit", true },
 	/* Empty but inside ra_store_audit_prune(): copied for the count. */
 	{ "audit_prune", "first_id, last_id, time", "iii", false },
 };

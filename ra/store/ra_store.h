@@ -263,7 +263,8 @@ enum sg_rc	 ra_store_txn_orders(struct ra_store *, struct ra_txn **,
  * already, as recovery finds it); mark the certificate t->renews (if
  * not "") SUPERSEDED when it is still VALID (revoked or superseded
  * already is not a failure); append audit record "au" (NULL: none;
- * timed now). All of it happens or none: SG_ENOTFOUND (nothing
+ * timed now) and, for "c" on an endpoint with a notify_webhook, its
+ * "issued" outbox event. All of it happens or none: SG_ENOTFOUND (nothing
  * written) if t is no longer in state "from", SG_EEXIST if c's serial
  * is known, SG_ESTORE. A certificate is therefore never recorded
  * without its transaction saying ISSUED, nor the reverse.
@@ -296,7 +297,8 @@ enum sg_rc	 ra_store_cert_list(struct ra_store *, const char *endpoint,
 /*
  * Conditional status change: a VALID certificate becomes REVOKED (with
  * the time and "reason") or SUPERSEDED; a SUPERSEDED one may still be
- * REVOKED. SG_ENOTFOUND "no valid certificate with serial S" otherwise
+ * REVOKED. A revocation writes its "revoked" outbox event in the same
+ * commit. SG_ENOTFOUND "no valid certificate with serial S" otherwise
  * (unknown, or already revoked: revoking twice is refused).
  */
 enum sg_rc	 ra_store_cert_set_status(struct ra_store *, const char *serial,
@@ -401,8 +403,52 @@ enum sg_rc	 ra_store_audit_prune(struct ra_store *, int64_t before,
 		    int64_t first, int64_t last, int64_t count,
 		    const struct ra_audit *rec, struct sg_err *);
 
+/*
+ * The webhook outbox (docs/webhooks.md): notification events waiting
+ * for delivery to their endpoint's notify_webhook. An event is written
+ * only while its endpoint has a notify_webhook: "issued" in the commit
+ * of ra_store_txn_issued (a certificate), "revoked" in the commit of
+ * ra_store_cert_set_status (REVOKED), "refused" by ra_store_event_add.
+ * Its event_id is unique ("issued-SERIAL", "revoked-SERIAL",
+ * "refused-RANDOM") and stays the same on every delivery attempt.
+ */
+struct ra_event {
+	int64_t		id;
+	char		event_id[96];
+	int64_t		endpoint_id;
+	char		kind[16];	/* issued, refused, revoked */
+	char		serial[80];
+	char		subject[512];
+	int64_t		not_after;
+	char		transid[130];
+	char		reason[256];	/* refused: why */
+	int		code;		/* revoked: the CRL reason code */
+	int64_t		created;
+	int		attempts;	/* deliveries tried */
+	int64_t		next_try;
+};
+/* Add "ev" (a refusal) if endpoint ev->endpoint_id has a notify URL. */
+enum sg_rc	 ra_store_event_add(struct ra_store *,
+		    const struct ra_event *ev, struct sg_err *);
+/* At most "max" events due at "now" (next_try <= now), oldest first. */
+enum sg_rc	 ra_store_event_due(struct ra_store *, int64_t now, size_t max,
+		    struct ra_event **out, size_t *n, struct sg_err *);
+/*
+ * Take event "ev" for one delivery attempt: attempts + 1 and next_try
+ * "next", if its next_try is still ev->next_try (another instance did
+ * not take it first: SG_ENOTFOUND then).
+ */
+enum sg_rc	 ra_store_event_claim(struct ra_store *,
+		    const struct ra_event *ev, int64_t next, struct sg_err *);
+/* Delivered: the event goes. */
+enum sg_rc	 ra_store_event_done(struct ra_store *, int64_t id,
+		    struct sg_err *);
+/* Not delivered: try again at "next"; "why" is kept for the admin. */
+enum sg_rc	 ra_store_event_retry(struct ra_store *, int64_t id,
+		    int64_t next, const char *why, struct sg_err *);
+
 /* Rows of one table copied by ra_store_copy(). */
-#define RA_STORE_TABLES	13
+#define RA_STORE_TABLES	15
 struct ra_store_copied {
 	const char	*table;
 	int64_t		 rows;

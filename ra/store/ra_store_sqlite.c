@@ -68,6 +68,29 @@ static const char name_columns_sql[] =
 "  WHERE OLD.id BETWEEN p.first_id AND p.last_id)" \
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 
+/*
+ * Version 4 (docs/webhooks.md), idempotent: an endpoint's webhooks
+ * (ep_webhook, no row: none) and the outbox of notification events,
+ * each removed once its receiver answered 2xx.
+ */
+#define SCHEMA_V4 \
+"CREATE TABLE IF NOT EXISTS ep_webhook(endpoint_id INTEGER PRIMARY KEY" \
+"  REFERENCES endpoint(id) ON DELETE CASCADE," \
+"  challenge_url TEXT NOT NULL DEFAULT ''," \
+"  secret_file TEXT NOT NULL DEFAULT ''," \
+"  timeout_s INTEGER NOT NULL DEFAULT 0," \
+"  notify_url TEXT NOT NULL DEFAULT '');" \
+"CREATE TABLE IF NOT EXISTS webhook_outbox(id INTEGER PRIMARY KEY," \
+"  event_id TEXT NOT NULL," \
+"  endpoint_id INTEGER NOT NULL REFERENCES endpoint(id) ON DELETE CASCADE," \
+"  kind TEXT NOT NULL, serial TEXT NOT NULL DEFAULT ''," \
+"  subject TEXT NOT NULL DEFAULT '', not_after INTEGER NOT NULL DEFAULT 0," \
+"  transid TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT ''," \
+"  code INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL," \
+"  attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL," \
+"  last_error TEXT NOT NULL DEFAULT '');" \
+"CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox(next_try);"
+
 /* The schema, at version RA_STORE_SCHEMA (meta.schema_version). */
 
 static const char schema[] =
@@ -132,13 +155,15 @@ static const char schema[] =
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
 SCHEMA_V3
-"INSERT OR IGNORE INTO meta VALUES('schema_version', '3');";
+SCHEMA_V4
+"INSERT OR IGNORE INTO meta VALUES('schema_version', '4');";
 
 /* upgrades[v] takes a database of schema version v to v + 1. */
 static const char *const upgrades[RA_STORE_SCHEMA] = {
 	[1] = "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);",
 	/* The name columns come first, by name_columns(). */
 	[2] = SCHEMA_V3 "DROP TRIGGER IF EXISTS audit_no_delete;",
+	[3] = SCHEMA_V4,
 };
 /* The driver's own statements, prepared once like the store's. */
 enum tx_id { T_BEGIN, T_COMMIT, T_ROLLBACK, T_SAVEPOINT, T_RELEASE,

@@ -316,7 +316,7 @@ out_has routers
 aligned
 x 0 endpoint list --json
 jqt '[.[].name] == ["demo", "laptops", "phones", "routers", "tablets"]'
-EPKEYS="id,name,uri,url,type,ra,ra_enc,cacert_format,getcert_format,renewal_days,min_rsa_bits,key_types,challenge_types,delegation,created,san_types,name_pattern,subject_org,renewal_names"
+EPKEYS="id,name,uri,url,type,ra,ra_enc,cacert_format,getcert_format,renewal_days,min_rsa_bits,key_types,challenge_types,delegation,created,san_types,name_pattern,subject_org,renewal_names,challenge_webhook,webhook_secret_file,webhook_timeout,notify_webhook"
 keys_are '.[] | select(.name == "demo")' "$EPKEYS"
 keys_are '.[] | select(.name == "phones")' "$EPKEYS,intune"
 jqt 'all(.[]; .url == "'"$BASE"'/" + .uri)'

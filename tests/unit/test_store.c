@@ -733,6 +733,113 @@ test_audit(void **state)
 	free(l);
 }
 
+/* The events of endpoint "id" due at "now" (other runs share PG). */
+static size_t
+events_of(struct fx *fx, int64_t id, int64_t now, struct ra_event *out,
+    size_t max)
+{
+	struct ra_event	*l = NULL;
+	size_t		 n = 0, i, k = 0;
+
+	OK(fx, ra_store_event_due(fx->st, now, 1000, &l, &n, &fx->err));
+	for (i = 0; i < n; i++)
+		if (l[i].endpoint_id == id && k < max)
+			out[k++] = l[i];
+	free(l);
+	return k;
+}
+
+/*
+ * Version 4: an endpoint's webhooks, and the outbox: "issued" goes with
+ * the issuance's commit and "revoked" with the revocation's, only while
+ * the endpoint has a notify_webhook; an event stays until done.
+ */
+static void
+test_webhooks(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep, got;
+	struct ra_txn		 t;
+	struct ra_cert_rec	 c;
+	struct ra_event		 ev[4], add;
+	static const uint8_t	 der[] = { 0x30, 0 };
+	int64_t			 now = (int64_t)time(NULL);
+
+	base(fx, &ep);
+	OK(fx, ra_store_endpoint_get(fx->st, ep.name, false, &got,
+	    &fx->err));
+	assert_string_equal(got.challenge_webhook, "");
+	assert_int_equal(got.webhook_timeout, 0);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.serial, sizeof(c.serial), "%s", nm(fx, "S1"));
+	c.endpoint_id = ep.id;
+	snprintf(c.subject, sizeof(c.subject), "CN=dev");
+	c.not_after = now + 86400;
+	c.der = der;
+	c.der_len = sizeof(der);
+	txn(ep.id, "W1", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	t.status = RA_REQ_ISSUED;
+	snprintf(t.serial, sizeof(t.serial), "%s", c.serial);
+	c.txn_id = t.id;
+	/* No notify_webhook: no event. */
+	OK(fx, ra_store_txn_issued(fx->st, &t, &c, NULL, RA_REQ_NEW,
+	    &fx->err));
+	assert_int_equal(events_of(fx, ep.id, now + 10, ev, 4), 0);
+
+	snprintf(ep.challenge_webhook, sizeof(ep.challenge_webhook),
+	    "http://127.0.0.1:1/check");
+	snprintf(ep.webhook_secret_file, sizeof(ep.webhook_secret_file),
+	    "/etc/s");
+	ep.webhook_timeout = 7;
+	snprintf(ep.notify_webhook, sizeof(ep.notify_webhook),
+	    "http://127.0.0.1:1/events");
+	OK(fx, ra_store_endpoint_update(fx->st, &ep, &fx->err));
+	OK(fx, ra_store_endpoint_get(fx->st, ep.uri, true, &got, &fx->err));
+	assert_string_equal(got.challenge_webhook, "http://127.0.0.1:1/check");
+	assert_string_equal(got.webhook_secret_file, "/etc/s");
+	assert_int_equal(got.webhook_timeout, 7);
+	assert_string_equal(got.notify_webhook, "http://127.0.0.1:1/events");
+
+	snprintf(c.serial, sizeof(c.serial), "%s", nm(fx, "S2"));
+	txn(ep.id, "W2", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	t.status = RA_REQ_ISSUED;
+	c.txn_id = t.id;
+	OK(fx, ra_store_txn_issued(fx->st, &t, &c, NULL, RA_REQ_NEW,
+	    &fx->err));
+	OK(fx, ra_store_cert_set_status(fx->st, c.serial, RA_CERT_REVOKED, 1,
+	    &fx->err));
+	memset(&add, 0, sizeof(add));
+	snprintf(add.event_id, sizeof(add.event_id), "refused-1");
+	add.endpoint_id = ep.id;
+	snprintf(add.kind, sizeof(add.kind), "refused");
+	snprintf(add.reason, sizeof(add.reason), "bad access code");
+	add.created = now;
+	OK(fx, ra_store_event_add(fx->st, &add, &fx->err));
+	assert_int_equal(events_of(fx, ep.id, now + 10, ev, 4), 3);
+	assert_string_equal(ev[0].kind, "issued");
+	assert_string_equal(ev[0].transid, "W2");
+	assert_int_equal(ev[0].not_after, now + 86400);
+	assert_string_equal(ev[0].event_id + 7, c.serial);
+	assert_string_equal(ev[1].kind, "revoked");
+	assert_int_equal(ev[1].code, 1);
+	assert_string_equal(ev[1].serial, c.serial);
+	assert_string_equal(ev[2].reason, "bad access code");
+
+	/* Claimed once; retried later; gone when done. */
+	OK(fx, ra_store_event_claim(fx->st, &ev[0], now + 60, &fx->err));
+	RC(fx, SG_ENOTFOUND, ra_store_event_claim(fx->st, &ev[0], now + 60,
+	    &fx->err));
+	OK(fx, ra_store_event_retry(fx->st, ev[0].id, now + 5, "HTTP 500",
+	    &fx->err));
+	assert_int_equal(events_of(fx, ep.id, now + 1, ev, 4), 2);
+	assert_int_equal(events_of(fx, ep.id, now + 10, ev, 4), 3);
+	assert_int_equal(ev[2].attempts, 1);
+	OK(fx, ra_store_event_done(fx->st, ev[2].id, &fx->err));
+	assert_int_equal(events_of(fx, ep.id, now + 10, ev, 4), 2);
+}
+
 /* Fails (a duplicate key) unless the schema version is "v". */
 static int
 version_is(const struct fx *fx, const char *v)
@@ -759,13 +866,13 @@ test_schema_version(void **state)
 		fprintf(stderr, "no database client: versions unchecked\n");
 		skip();
 	}
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '1' "
 	    "WHERE key = 'schema_version'"), 0);
-	assert_int_not_equal(version_is(fx, "3"), 0);
+	assert_int_not_equal(version_is(fx, "4"), 0);
 	OK(fx, ra_store_open(fx->db, &st, &fx->err));
 	ra_store_close(st);
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '99' "
 	    "WHERE key = 'schema_version'"), 0);
@@ -773,7 +880,7 @@ test_schema_version(void **state)
 	assert_int_equal(ra_store_open(fx->db, &st, &err), SG_ESTORE);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, "schema version 99"));
-	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '3' "
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '4' "
 	    "WHERE key = 'schema_version'"), 0);
 }
 
@@ -802,6 +909,8 @@ make_v2(struct fx *fx)
 	    "san_types; ALTER TABLE endpoint DROP COLUMN name_pattern"), 0);
 	assert_int_equal(raw_sql(fx, "ALTER TABLE endpoint DROP COLUMN "
 	    "subject_csr; ALTER TABLE endpoint DROP COLUMN renewal_any"), 0);
+	assert_int_equal(raw_sql(fx, "DROP TABLE webhook_outbox; "
+	    "DROP TABLE ep_webhook"), 0);
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '2' "
 	    "WHERE key = 'schema_version'"), 0);
 }
@@ -840,7 +949,7 @@ test_schema_upgrade_v2(void **state)
 	fx->st = NULL;
 	make_v2(fx);
 	OK(fx, ra_store_open(fx->db, &fx->st, &fx->err));
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 
 	/* The endpoint from before gets the safe defaults. */
 	OK(fx, ra_store_endpoint_get(fx->st, ep.name, false, &got,
@@ -1222,6 +1331,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fail_counts, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_windows, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_webhooks, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_audit_prune, setup,
 		    teardown),
