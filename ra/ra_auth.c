@@ -71,11 +71,22 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 		    "endpoints take no access code");
 		return false;
 	}
-	/* The endpoint's webhook decides instead (docs/webhooks.md). */
-	if (op->ep.challenge_webhook[0] != '\0')
-		return ra_webhook_admit(op, csr, acct);
 	if (!unlocked(op))
 		return false;
+	/*
+	 * The endpoint's webhook decides instead (docs/webhooks.md); its
+	 * denials count towards the lockout like wrong access codes, its
+	 * failures to answer do not.
+	 */
+	if (op->ep.challenge_webhook[0] != '\0') {
+		bool	denied;
+
+		if (ra_webhook_admit(op, csr, acct, &denied))
+			return true;
+		if (denied)
+			count_failure(op);
+		return false;
+	}
 	if (csr->challenge == NULL || csr->challenge[0] == '\0') {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "access code required",
 		    "no challengePassword in the request");

@@ -460,13 +460,15 @@ pick_account(struct ra_op *op, const char *name, struct ra_account *acct)
 
 bool
 ra_webhook_admit(struct ra_op *op, const struct p7_csr *csr,
-    struct ra_account *acct)
+    struct ra_account *acct, bool *denied)
 {
 	struct ra_webhook_answer	a;
 
+	*denied = false;
 	if (!ask(op, csr, &a))
 		return false;
 	if (!a.allow) {
+		*denied = true;
 		ra_op_fail(op, SG_FAIL_BADREQUEST, NULL, "challenge refused by "
 		    "the webhook%s%s", a.reason[0] ? ": " : "", a.reason);
 		op->failtext = op->err.msg;

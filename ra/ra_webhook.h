@@ -95,10 +95,11 @@ enum sg_rc	 ra_webhook_check(const struct ra_endpoint *ep,
  * the account it names, or the endpoint's only account ("acct").
  * False: op holds the FAILURE (badRequest; failInfoText says why, the
  * receiver's reason on a denial, what to fix when the webhook could
- * not be asked: fail closed) or an internal error.
+ * not be asked: fail closed) or an internal error. *denied is set when
+ * the receiver said no (a wrong challenge, for the lockout).
  */
 bool		 ra_webhook_admit(struct ra_op *, const struct p7_csr *,
-		    struct ra_account *acct);
+		    struct ra_account *acct, bool *denied);
 
 /*
  * A PKCSReq or RenewalReq that op refused (FAILURE): its "refused"

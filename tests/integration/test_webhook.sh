@@ -166,6 +166,17 @@ wait_event revoked ".serial == \"$serial\"" 40
 grep -q "notify webhook: event revoked-$serial, try 1" "$DIR/server.log" ||
 	sg_fail "no failed first delivery in the log"
 
+echo "denials count for the lockout like wrong access codes"
+for i in $(seq 8); do
+	out=$(refused "nope-lock-$i")
+	[[ $out == *"too many attempts"* ]] && break
+done
+[[ $out == *"too many attempts"* ]] ||
+	sg_fail "8 more denials did not lock the source out: '$out'"
+n=$(jq -s 'map(select(.path == "/check" and
+	(.body.challenge | startswith("nope-lock-")))) | length' "$HOOKLOG")
+((n < i)) || sg_fail "the locked-out request still reached the webhook"
+
 echo "the secret and the challenges are in no log, export or database"
 sleep 1
 ctl audit export --before "$(date +%s)" --out "$WORK/audit.csv" >/dev/null
