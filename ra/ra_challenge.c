@@ -187,6 +187,7 @@ ra_challenge_add(struct ra *ra, const struct ra_challenge_req *req,
 	struct ra_account	acct = { 0 };
 	struct ra_chal_rec	r;
 	char			details[3 * RA_NAME_MAX];
+	size_t			n;
 	int			life = 0;
 	enum sg_rc		rc;
 
@@ -209,9 +210,14 @@ ra_challenge_add(struct ra *ra, const struct ra_challenge_req *req,
 	if (out != NULL)
 		*out = r.c;
 out:
-	snprintf(details, sizeof(details), "challenge %lld, lifetime %d s%s%s"
-	    "%s%s", (long long)r.c.id, life, r.c.cn[0] ? ", CN " : "", r.c.cn,
-	    r.c.san[0] ? ", SAN " : "", r.c.san);
+	/* The id once there is one; never the code. */
+	n = 0;
+	if (rc == SG_OK)
+		n = (size_t)snprintf(details, sizeof(details), "challenge "
+		    "%lld, ", (long long)r.c.id);
+	snprintf(details + n, sizeof(details) - n, "lifetime %d s%s%s%s%s",
+	    life, r.c.cn[0] ? ", CN " : "", r.c.cn, r.c.san[0] ? ", SAN " :
+	    "", r.c.san);
 	ra_audit_admin(ra, "challenge add", req->endpoint,
 	    acct.name[0] ? acct.name : NULL, rc, err, details);
 	return rc;
