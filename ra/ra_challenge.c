@@ -169,9 +169,11 @@ chal_store(struct ra *ra, struct ra_chal_rec *r, char *code_out,
 	if ((rc = ra_policy_gen_code(code, sizeof(code))) != SG_OK ||
 	    (rc = ra_purpose_hmac(ra, CHAL_PURPOSE, code, mac)) != SG_OK)
 		(void)sg_err_set(err, rc, "challenge code");
-	else
-		rc = ra_store_challenge_add(ra->store, r, mac,
-		    ra->conf->challenge_max, err);
+	else if ((rc = ra_store_challenge_add(ra->store, r, mac,
+	    ra->conf->challenge_max, err)) == SG_ELIMIT)
+		(void)sg_err_set(err, rc, "endpoint '%s' has %d outstanding "
+		    "challenges (challenges.max_outstanding): the password "
+		    "cache is full", r->c.endpoint, ra->conf->challenge_max);
 	if (rc == SG_OK)
 		snprintf(code_out, RA_CODE_MAX + 1, "%s", code);
 	OPENSSL_cleanse(code, sizeof(code));
