@@ -62,6 +62,7 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 {
 	uint8_t		mac[32];
 	struct sg_err	e;
+	enum ra_chal_admit chal;
 	enum sg_rc	rc;
 
 	if (op->ep.type == RA_EP_DEVICE_INTUNE ||
@@ -101,6 +102,14 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 		rc = ra_store_account_by_code(op->ra->store, op->ep.id, mac,
 		    acct, &e);
 	OPENSSL_cleanse(mac, sizeof(mac));
+	/*
+	 * Not an access code: a one-time challenge (ra_challenge.c)? Codes
+	 * first, so that a request with an access code costs no more
+	 * lookups than before. A wrong challenge is a wrong code: it counts.
+	 */
+	if (rc == SG_ENOTFOUND && strlen(csr->challenge) <= RA_CODE_MAX &&
+	    (chal = ra_challenge_admit(op, csr, acct)) != RA_CHAL_ADMIT_NONE)
+		return chal == RA_CHAL_ADMIT_OK;
 	if (rc == SG_ENOTFOUND) {
 		/* The failInfo of a wrong access code (DESIGN.md). */
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "bad access code",

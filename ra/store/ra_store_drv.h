@@ -110,7 +110,9 @@ extern const struct ra_drv ra_drv_pg;
  * windows and audit prune (tables auth_fail, refusal, audit_prune; the
  * audit's DELETE trigger passes pruned ranges), the indexes of crash
  * recovery (txn_new, cert_txn); 4: the webhooks (tables ep_webhook,
- * webhook_outbox).
+ * webhook_outbox), API tokens and one-time challenges (tables
+ * api_token, challenge; txn.challenge_id, cert.challenge_id and
+ * cert.minted_by).
  */
 #define RA_STORE_SCHEMA	4
 
