@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "ra.h"
+#include "sg_hist.h"
 #include "srv_int.h"
 
 #ifndef SG_VERSION
@@ -49,9 +50,7 @@ struct met_row {
 struct met_hist {
 	char		 endpoint[128];
 	const char	*msg_type;
-	unsigned long	 le[NBUCKETS];	/* not cumulative here */
-	unsigned long	 n;
-	double		 sum;
+	struct sg_hist	 h;
 };
 
 struct srv_metrics {
@@ -167,20 +166,8 @@ hist_get(struct srv_metrics *m, const char *endpoint, const char *msg_type)
 	h = &m->hist[m->nhist++];
 	snprintf(h->endpoint, sizeof(h->endpoint), "%s", endpoint);
 	h->msg_type = msg_type;
+	sg_hist_init(&h->h, buckets, NBUCKETS);
 	return h;
-}
-
-static void
-hist_add(struct met_hist *h, double s)
-{
-	size_t	i;
-
-	for (i = 0; i < NBUCKETS && s > buckets[i]; i++)
-		continue;
-	if (i < NBUCKETS)
-		h->le[i]++;
-	h->n++;
-	h->sum += s;
 }
 
 void
@@ -206,7 +193,7 @@ srv_metrics_count(struct srv_metrics *m, const struct srv_answer *a,
 	    (h = hist_get(m, k.endpoint, k.msg_type)) == NULL)
 		m->dropped++;
 	if (h != NULL)
-		hist_add(h, (double)us / 1e6);
+		sg_hist_observe(&h->h, (double)us / 1e6);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -263,10 +250,9 @@ static enum sg_rc
 hist_text(const struct srv_metrics *m, struct sg_buf *b)
 {
 	const struct met_hist	*h;
-	unsigned long		 cum;
 	char			 ep[260], lab[400];
 	enum sg_rc		 rc;
-	size_t			 i, j;
+	size_t			 i;
 
 	rc = sg_buf_addstr(b, "# HELP scepgate_pkioperation_seconds Time to "
 	    "answer a PKIOperation, by endpoint and messageType.\n"
@@ -276,17 +262,8 @@ hist_text(const struct srv_metrics *m, struct sg_buf *b)
 		label(h->endpoint, ep, sizeof(ep));
 		snprintf(lab, sizeof(lab), "endpoint=\"%s\",message_type=\"%s\"",
 		    ep, h->msg_type);
-		for (j = 0, cum = 0; rc == SG_OK && j < NBUCKETS; j++) {
-			cum += h->le[j];
-			rc = sg_buf_printf(b, "scepgate_pkioperation_seconds_"
-			    "bucket{%s,le=\"%g\"} %lu\n", lab, buckets[j], cum);
-		}
-		if (rc == SG_OK)
-			rc = sg_buf_printf(b, "scepgate_pkioperation_seconds_"
-			    "bucket{%s,le=\"+Inf\"} %lu\n"
-			    "scepgate_pkioperation_seconds_sum{%s} %.6f\n"
-			    "scepgate_pkioperation_seconds_count{%s} %lu\n",
-			    lab, h->n, lab, h->sum, lab, h->n);
+		rc = sg_hist_text(&h->h, "scepgate_pkioperation_seconds", lab,
+		    b);
 	}
 	return rc;
 }
