@@ -25,7 +25,7 @@ enum stmt_id {
 	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_BY_NAME, S_ACCT_LIST,
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
-	S_TXN_ORDERS, S_TXN_STUCK,
+	S_TXN_ORDERS, S_TXN_STUCK, S_TXN_MARK, S_TXN_UNMARK, S_TXN_MARKED,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -160,6 +160,14 @@ static const char *const sql[S_MAX] = {
 	    "t.reason, t.peer, t.renews, t.updated FROM txn t "
 	    "WHERE t.status = 0 AND t.updated < ?1) AS s ORDER BY updated, id "
 	    "LIMIT 1000",
+	/* The order in flight (schema 4): one write sets or replaces it. */
+	[S_TXN_MARK] = "UPDATE txn SET ordering = 1 WHERE id = ?1",
+	[S_TXN_UNMARK] = "UPDATE txn SET ordering = 0, order_id = CASE WHEN "
+	    "id = ?3 AND ?4 <> '' THEN ?4 ELSE order_id END "
+	    "WHERE endpoint_id = ?1 AND transid = ?2 AND "
+	    "(ordering = 1 OR id = ?3)",
+	[S_TXN_MARKED] = "SELECT COUNT(*) FROM txn WHERE endpoint_id = ?1 AND "
+	    "transid = ?2 AND ordering = 1",
 	[S_CERT_ADD] = "INSERT INTO cert(serial, endpoint_id, account_id, "
 	    "txn_id, subject, not_before, not_after, der) "
 	    "VALUES(?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0), ?5, ?6, ?7, ?8)",
@@ -1233,6 +1241,37 @@ ra_store_txn_stuck(struct ra_store *st, int64_t before, struct ra_txn **out,
 	    (void **)out, n, err, "stuck transactions");
 }
 
+enum sg_rc
+ra_store_txn_mark(struct ra_store *st, const struct ra_txn *t,
+    const char *order, struct sg_err *err)
+{
+	struct arg	ma[] = { A_INT(t->id) };
+	struct arg	ua[] = { A_INT(t->endpoint_id), A_TEXT(t->transid),
+	    A_INT(t->id), A_TEXT(order) };
+
+	if (order == NULL)
+		return q_write(st, S_TXN_MARK, ma, NARGS(ma), true, err,
+		    "transaction to mark");
+	return q_write(st, S_TXN_UNMARK, ua, NARGS(ua), false, err,
+	    "order marker");
+}
+
+enum sg_rc
+ra_store_txn_marked(struct ra_store *st, int64_t endpoint_id,
+    const char *transid, bool *marked, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(endpoint_id), A_TEXT(transid) };
+	int64_t		n = 0;
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	rc = stmt_unlock(st, x_int(st, S_TXN_MARKED, a, NARGS(a), &n, err,
+	    "order marker"), err);
+	if (rc == SG_OK)
+		*marked = n > 0;
+	return rc;
+}
+
 /* The writes of ra_store_txn_issued, inside its savepoint. */
 static enum sg_rc
 x_issued(struct ra_store *st, const struct ra_txn *t,
@@ -1668,7 +1707,8 @@ static const struct {
 	    true },
 	{ "txn", "id, endpoint_id, transid, account_id, msg_type, status, "
 	    "key_id, csr_sealed, subject, serial, order_id, renews, failinfo, "
-	    "reason, peer, created, updated", "iitiiibbttttittii", true },
+	    "reason, peer, created, updated, ordering",
+	    "iitiiibbttttittiii", true },
 	{ "cert", "serial, endpoint_id, account_id, txn_id, subject, "
 	    "not_before, not_after, der, status, revoked_at, reason",
 	    "tiiitiibiii", false },

@@ -125,7 +125,7 @@ static const char schema[] =
 "  key_id BYTEA, csr_sealed BYTEA, subject TEXT, serial TEXT,"
 "  order_id TEXT, renews TEXT,"
 "  failinfo BIGINT, reason TEXT, peer TEXT, created BIGINT NOT NULL,"
-"  updated BIGINT NOT NULL);"
+"  updated BIGINT NOT NULL, ordering BIGINT NOT NULL DEFAULT 0);"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
 /* At most one live (new or pending) transaction per transactionID. */
 "CREATE UNIQUE INDEX IF NOT EXISTS txn_live ON txn(endpoint_id, transid)"
@@ -165,7 +165,7 @@ static const char schema[] =
 "  FOR EACH ROW EXECUTE FUNCTION crl_increasing();"
 "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
 SCHEMA_V3
-"INSERT INTO meta VALUES('schema_version', '3') ON CONFLICT DO NOTHING;"
+"INSERT INTO meta VALUES('schema_version', '4') ON CONFLICT DO NOTHING;"
 "COMMIT;";
 
 /*
@@ -175,6 +175,9 @@ SCHEMA_V3
 static const char *const upgrades[RA_STORE_SCHEMA] = {
 	[1] = "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);",
 	[2] = NAME_COLUMNS_V3 SCHEMA_V3,
+	/* txn.ordering: an order in flight (ra_store_txn_mark). */
+	[3] = "ALTER TABLE txn ADD COLUMN IF NOT EXISTS ordering BIGINT "
+	    "NOT NULL DEFAULT 0;",
 };
 
 /* Connections per store; more concurrent calls wait for one. */

@@ -68,6 +68,15 @@ static const char name_columns_sql[] =
 "  WHERE OLD.id BETWEEN p.first_id AND p.last_id)" \
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 
+/*
+ * Version 4's txn columns: "ordering" marks an order in flight to the
+ * upstream (ra_store_txn_mark). SQLite has no ADD COLUMN IF NOT EXISTS:
+ * the upgrade adds them unless they are there (txn_columns()).
+ */
+#define TXN_COLS_V4 ", ordering INTEGER NOT NULL DEFAULT 0"
+static const char txn_columns_sql[] =
+"ALTER TABLE txn ADD COLUMN ordering INTEGER NOT NULL DEFAULT 0;";
+
 /* The schema, at version RA_STORE_SCHEMA (meta.schema_version). */
 
 static const char schema[] =
@@ -110,7 +119,7 @@ static const char schema[] =
 "  key_id BLOB, csr_sealed BLOB, subject TEXT, serial TEXT,"
 "  order_id TEXT, renews TEXT,"
 "  failinfo INTEGER, reason TEXT, peer TEXT, created INTEGER NOT NULL,"
-"  updated INTEGER NOT NULL);"
+"  updated INTEGER NOT NULL" TXN_COLS_V4 ");"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
 /* At most one live (new or pending) transaction per transactionID. */
 "CREATE UNIQUE INDEX IF NOT EXISTS txn_live ON txn(endpoint_id, transid)"
@@ -132,13 +141,15 @@ static const char schema[] =
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
 SCHEMA_V3
-"INSERT OR IGNORE INTO meta VALUES('schema_version', '3');";
+"INSERT OR IGNORE INTO meta VALUES('schema_version', '4');";
 
 /* upgrades[v] takes a database of schema version v to v + 1. */
 static const char *const upgrades[RA_STORE_SCHEMA] = {
 	[1] = "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);",
 	/* The name columns come first, by name_columns(). */
 	[2] = SCHEMA_V3 "DROP TRIGGER IF EXISTS audit_no_delete;",
+	/* The txn columns come first, by txn_columns(). */
+	[3] = NULL,
 };
 /* The driver's own statements, prepared once like the store's. */
 enum tx_id { T_BEGIN, T_COMMIT, T_ROLLBACK, T_SAVEPOINT, T_RELEASE,
@@ -430,15 +441,14 @@ op_end(void *p, enum sg_rc rc, struct sg_err *err)
 	return rc;
 }
 
-/* Does the endpoint table have the name policy columns yet? */
+/* Does "select" (a query naming a column) prepare: is the column there? */
 static bool
-has_name_columns(sqlite3 *db)
+has_column(sqlite3 *db, const char *select)
 {
 	sqlite3_stmt	*s = NULL;
 	bool		 ok;
 
-	ok = sqlite3_prepare_v2(db, "SELECT renewal_any FROM endpoint", -1,
-	    &s, NULL) == SQLITE_OK;
+	ok = sqlite3_prepare_v2(db, select, -1, &s, NULL) == SQLITE_OK;
 	sqlite3_finalize(s);
 	return ok;
 }
@@ -450,9 +460,18 @@ has_name_columns(sqlite3 *db)
 static int
 name_columns(sqlite3 *db, int v, char **msg)
 {
-	if (v != 2 || has_name_columns(db))
+	if (v != 2 || has_column(db, "SELECT renewal_any FROM endpoint"))
 		return SQLITE_OK;
 	return sqlite3_exec(db, name_columns_sql, NULL, NULL, msg);
+}
+
+/* Version 4's txn columns, unless the table has them. */
+static int
+txn_columns(sqlite3 *db, int v, char **msg)
+{
+	if (v != 3 || has_column(db, "SELECT ordering FROM txn"))
+		return SQLITE_OK;
+	return sqlite3_exec(db, txn_columns_sql, NULL, NULL, msg);
 }
 
 /* Run the upgrade steps, inside the caller's savepoint. */
@@ -466,6 +485,7 @@ upgrade(void *p, int from, int to, struct sg_err *err)
 
 	for (v = from; rc == SG_OK && v < to; v++) {
 		if (name_columns(st->db, v, &msg) != SQLITE_OK ||
+		    txn_columns(st->db, v, &msg) != SQLITE_OK ||
 		    (upgrades[v] != NULL && sqlite3_exec(st->db, upgrades[v],
 		    NULL, NULL, &msg) != SQLITE_OK))
 			rc = sg_err_set(err, SG_ESTORE, "schema upgrade from "

@@ -508,6 +508,62 @@ test_txn(void **state)
 	free(r);
 }
 
+/*
+ * The marker of an order in flight (ra_store_txn_mark): it outlives
+ * the transaction that set it (a rejected attempt) and is seen from a
+ * second handle (a restarted process); the answer clears it from every
+ * attempt of the transactionID and records the order id in one write.
+ */
+static void
+test_txn_mark(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_store		*other = NULL;
+	struct ra_endpoint	 ep;
+	struct ra_txn		 t, u, v;
+	bool			 m = true;
+
+	base(fx, &ep);
+	txn(ep.id, "M1", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	txn(ep.id, "M2", &v);
+	OK(fx, ra_store_txn_begin(fx->st, &v, &fx->err));
+	OK(fx, ra_store_txn_marked(fx->st, ep.id, "M1", &m, &fx->err));
+	assert_false(m);
+	OK(fx, ra_store_txn_mark(fx->st, &t, NULL, &fx->err));
+	OK(fx, ra_store_txn_mark(fx->st, &v, NULL, &fx->err));
+	/* The answer was lost: the attempt is rejected, marked still. */
+	t.status = RA_REQ_REJECTED;
+	OK(fx, ra_store_txn_update(fx->st, &t, RA_REQ_NEW, &fx->err));
+	OK(fx, ra_store_open(fx->db, &other, &fx->err));
+	OK(fx, ra_store_txn_marked(other, ep.id, "M1", &m, &fx->err));
+	assert_true(m);
+	OK(fx, ra_store_txn_marked(other, ep.id + 1, "M1", &m, &fx->err));
+	assert_false(m);
+
+	/* The retry, a new row, learns the order: both rows unmarked. */
+	txn(ep.id, "M1", &u);
+	OK(fx, ra_store_txn_begin(other, &u, &fx->err));
+	OK(fx, ra_store_txn_mark(other, &u, "order-7", &fx->err));
+	OK(fx, ra_store_txn_marked(fx->st, ep.id, "M1", &m, &fx->err));
+	assert_false(m);
+	OK(fx, ra_store_txn_get(fx->st, u.id, &u, NULL, NULL, &fx->err));
+	assert_string_equal(u.order_id, "order-7");
+	OK(fx, ra_store_txn_get(fx->st, t.id, &t, NULL, NULL, &fx->err));
+	assert_string_equal(t.order_id, "");
+	/* Another transactionID keeps its marker; "" clears without id. */
+	OK(fx, ra_store_txn_marked(fx->st, ep.id, "M2", &m, &fx->err));
+	assert_true(m);
+	OK(fx, ra_store_txn_mark(fx->st, &v, "", &fx->err));
+	OK(fx, ra_store_txn_marked(fx->st, ep.id, "M2", &m, &fx->err));
+	assert_false(m);
+	OK(fx, ra_store_txn_get(fx->st, v.id, &v, NULL, NULL, &fx->err));
+	assert_string_equal(v.order_id, "");
+	t.id = -1;
+	RC(fx, SG_ENOTFOUND, ra_store_txn_mark(fx->st, &t, NULL, &fx->err));
+	ra_store_close(other);
+}
+
 /* Two handles (two processes) finish the same transaction: one wins. */
 static void
 test_txn_race(void **state)
@@ -759,13 +815,13 @@ test_schema_version(void **state)
 		fprintf(stderr, "no database client: versions unchecked\n");
 		skip();
 	}
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '1' "
 	    "WHERE key = 'schema_version'"), 0);
-	assert_int_not_equal(version_is(fx, "3"), 0);
+	assert_int_not_equal(version_is(fx, "4"), 0);
 	OK(fx, ra_store_open(fx->db, &st, &fx->err));
 	ra_store_close(st);
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '99' "
 	    "WHERE key = 'schema_version'"), 0);
@@ -773,7 +829,7 @@ test_schema_version(void **state)
 	assert_int_equal(ra_store_open(fx->db, &st, &err), SG_ESTORE);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, "schema version 99"));
-	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '3' "
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '4' "
 	    "WHERE key = 'schema_version'"), 0);
 }
 
@@ -802,6 +858,9 @@ make_v2(struct fx *fx)
 	    "san_types; ALTER TABLE endpoint DROP COLUMN name_pattern"), 0);
 	assert_int_equal(raw_sql(fx, "ALTER TABLE endpoint DROP COLUMN "
 	    "subject_csr; ALTER TABLE endpoint DROP COLUMN renewal_any"), 0);
+	/* Version 4's column too: the upgrade takes both steps. */
+	assert_int_equal(raw_sql(fx, "ALTER TABLE txn DROP COLUMN ordering"),
+	    0);
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '2' "
 	    "WHERE key = 'schema_version'"), 0);
 }
@@ -840,7 +899,7 @@ test_schema_upgrade_v2(void **state)
 	fx->st = NULL;
 	make_v2(fx);
 	OK(fx, ra_store_open(fx->db, &fx->st, &fx->err));
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 
 	/* The endpoint from before gets the safe defaults. */
 	OK(fx, ra_store_endpoint_get(fx->st, ep.name, false, &got,
@@ -1207,6 +1266,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_race, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_txn_mark, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_certs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_issued, setup,
