@@ -150,6 +150,9 @@ enum sg_rc	 ra_throttle_check(struct ra_store *, const struct conf *,
 enum sg_rc	 ra_throttle_fail(struct ra_store *, const struct conf *,
 		    int64_t ep_id, const char *peer, time_t now,
 		    bool *locked, struct sg_err *err);
+/* The lockout part of the gauges' query (ra_gauges_get) at "now". */
+void		 ra_throttle_gauge_query(const struct conf *, time_t now,
+		    struct ra_gauge_query *q);
 
 /* ---- the RA ---- */
 

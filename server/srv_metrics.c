@@ -5,12 +5,15 @@
  * Label values come from a bounded set: operations and outcomes are
  * static words, endpoints are the URI extensions ra/ knows (srv_scep.c
  * sets one only when ra/ answered), and past SRV_MET_ROWS series a new
- * one is dropped and counted as such.
+ * one is dropped and counted as such. The gauges (lockouts, undecided
+ * transactions, certificates) are counted by the store (ra_gauges_get)
+ * at most once per SRV_GAUGE_SECONDS, whatever the scrape rate.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -23,6 +26,7 @@
 #endif
 
 #define SRV_MET_ROWS	4096	/* series of each kind, at most */
+#define SRV_GAUGE_SECONDS 5	/* the gauges' cache */
 
 static const char *const op_names[] = {
 	"GetCACaps", "GetCACert", "GetNextCACert", "PKIOperation", "health",
@@ -61,10 +65,16 @@ struct srv_metrics {
 	size_t		 nhist;
 	unsigned long	 busy;		/* 503: worker queue full */
 	unsigned long	 dropped;	/* series past SRV_MET_ROWS */
+
+	/* Scrapes take turns here, so one store read serves them all. */
+	pthread_mutex_t	 glock;		/* guards what follows */
+	struct ra	*ra;		/* borrowed */
+	struct ra_gauges gauges;
+	time_t		 gauges_at;	/* 0: never read */
 };
 
 enum sg_rc
-srv_metrics_new(struct srv_metrics **out, struct sg_err *err)
+srv_metrics_new(struct srv_metrics **out, struct ra *ra, struct sg_err *err)
 {
 	struct srv_metrics	*m;
 
@@ -77,6 +87,8 @@ srv_metrics_new(struct srv_metrics **out, struct sg_err *err)
 		return sg_err_set(err, SG_ENOMEM, "metrics");
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->glock, NULL);
+	m->ra = ra;
 	*out = m;
 	return SG_OK;
 }
@@ -87,6 +99,7 @@ srv_metrics_free(struct srv_metrics *m)
 	if (m == NULL)
 		return;
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->glock);
 	free(m->rows);
 	free(m->hist);
 	free(m);
@@ -286,6 +299,59 @@ misc_text(const struct srv_metrics *m, struct sg_buf *b)
 	    SG_VERSION, MHD_get_version(), m->busy, SRV_MET_ROWS, m->dropped);
 }
 
+/*
+ * The gauges, read again when the cache is older than SRV_GAUGE_SECONDS.
+ * A failed read leaves them out of this scrape (logged), rather than
+ * showing stale numbers as current.
+ */
+static enum sg_rc
+gauge_text(struct srv_metrics *m, struct sg_buf *b)
+{
+	struct ra_gauges	g;
+	struct sg_err		e;
+	time_t			now = time(NULL);
+	enum sg_rc		rc = SG_OK;
+	bool			ok = true;
+
+	pthread_mutex_lock(&m->glock);
+	if (m->gauges_at == 0 || now - m->gauges_at >= SRV_GAUGE_SECONDS ||
+	    now < m->gauges_at) {
+		if ((ok = ra_gauges_get(m->ra, now, &m->gauges, &e) ==
+		    SG_OK))
+			m->gauges_at = now;
+		else
+			sg_log(SG_LOG_ERR, "metrics: gauges: %s", e.msg);
+	}
+	g = m->gauges;
+	pthread_mutex_unlock(&m->glock);
+	if (ok)
+		rc = sg_buf_printf(b, "# HELP scepgate_lockouts Locked out "
+		    "now for wrong access codes: sources (per endpoint) and "
+		    "endpoints at their ceiling.\n"
+		    "# TYPE scepgate_lockouts gauge\n"
+		    "scepgate_lockouts{kind=\"source\"} %lld\n"
+		    "scepgate_lockouts{kind=\"endpoint\"} %lld\n"
+		    "# HELP scepgate_transactions Transactions not decided "
+		    "yet, by status.\n"
+		    "# TYPE scepgate_transactions gauge\n"
+		    "scepgate_transactions{status=\"new\"} %lld\n"
+		    "scepgate_transactions{status=\"pending\"} %lld\n"
+		    "# HELP scepgate_certificates Certificates issued through "
+		    "scepgate: valid (not expired) and revoked.\n"
+		    "# TYPE scepgate_certificates gauge\n"
+		    "scepgate_certificates{status=\"valid\"} %lld\n"
+		    "scepgate_certificates{status=\"revoked\"} %lld\n"
+		    "# HELP scepgate_certificates_expiring Valid certificates "
+		    "whose notAfter is within %d days.\n"
+		    "# TYPE scepgate_certificates_expiring gauge\n"
+		    "scepgate_certificates_expiring %lld\n",
+		    (long long)g.locked_sources, (long long)g.locked_endpoints,
+		    (long long)g.txn_new, (long long)g.txn_pending,
+		    (long long)g.certs_valid, (long long)g.certs_revoked,
+		    RA_EXPIRING_DAYS, (long long)g.certs_expiring);
+	return rc;
+}
+
 enum sg_rc
 srv_metrics_text(struct srv_metrics *m, uint8_t **out, size_t *len)
 {
@@ -297,6 +363,8 @@ srv_metrics_text(struct srv_metrics *m, uint8_t **out, size_t *len)
 	    (rc = rows_text(m, &b)) == SG_OK)
 		rc = hist_text(m, &b);
 	pthread_mutex_unlock(&m->lock);
+	if (rc == SG_OK)
+		rc = gauge_text(m, &b);
 	if (rc == SG_OK)
 		rc = ra_http_metrics_text(&b);
 	if (rc != SG_OK) {

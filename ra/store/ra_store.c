@@ -26,6 +26,7 @@ enum stmt_id {
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
 	S_TXN_ORDERS, S_TXN_STUCK, S_TXN_MARK, S_TXN_UNMARK, S_TXN_MARKED,
+	S_GAUGES,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -168,6 +169,18 @@ static const char *const sql[S_MAX] = {
 	    "(ordering = 1 OR id = ?3)",
 	[S_TXN_MARKED] = "SELECT COUNT(*) FROM txn WHERE endpoint_id = ?1 AND "
 	    "transid = ?2 AND ordering = 1",
+	/* The gauges of /metrics (ra_gauges_get), cached by the caller. */
+	[S_GAUGES] = "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT "
+	    "endpoint_id, name FROM auth_fail WHERE name LIKE ?1 AND t >= ?2) "
+	    "AS l), (SELECT COUNT(*) FROM (SELECT endpoint_id FROM auth_fail "
+	    "WHERE name = '*' AND t >= ?3 GROUP BY endpoint_id "
+	    "HAVING ?4 > 0 AND SUM(n) >= ?4) AS c), "
+	    "(SELECT COUNT(*) FROM txn WHERE status = 0), "
+	    "(SELECT COUNT(*) FROM txn WHERE status = 1), "
+	    "(SELECT COUNT(*) FROM cert WHERE status = 0 AND not_after >= ?5), "
+	    "(SELECT COUNT(*) FROM cert WHERE status = 1), "
+	    "(SELECT COUNT(*) FROM cert WHERE status = 0 AND not_after >= ?5 "
+	    "AND not_after < ?6)",
 	[S_CERT_ADD] = "INSERT INTO cert(serial, endpoint_id, account_id, "
 	    "txn_id, subject, not_before, not_after, der) "
 	    "VALUES(?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0), ?5, ?6, ?7, ?8)",
@@ -1239,6 +1252,32 @@ ra_store_txn_stuck(struct ra_store *st, int64_t before, struct ra_txn **out,
 
 	return q_rows(st, S_TXN_STUCK, a, NARGS(a), sizeof(**out), row_txn,
 	    (void **)out, n, err, "stuck transactions");
+}
+
+static void
+row_gauges(const struct row *r, void *p)
+{
+	struct ra_gauges	*g = p;
+
+	g->locked_sources = col_int(r, 0);
+	g->locked_endpoints = col_int(r, 1);
+	g->txn_new = col_int(r, 2);
+	g->txn_pending = col_int(r, 3);
+	g->certs_valid = col_int(r, 4);
+	g->certs_revoked = col_int(r, 5);
+	g->certs_expiring = col_int(r, 6);
+}
+
+enum sg_rc
+ra_store_gauges(struct ra_store *st, const struct ra_gauge_query *q,
+    struct ra_gauges *g, struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(q->lock_like), A_INT(q->lock_since),
+	    A_INT(q->ceiling_since), A_INT(q->ceiling), A_INT(q->now),
+	    A_INT(q->expiring_before) };
+
+	return q_one(st, S_GAUGES, a, NARGS(a), row_gauges, g, err,
+	    "gauges");
 }
 
 enum sg_rc
