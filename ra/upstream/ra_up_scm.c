@@ -951,6 +951,7 @@ ra_up_scm_init(struct ra_up *up, const struct conf *conf, struct sg_err *err)
 	size_t				 i;
 
 	up->ops = &scm_ops;
+	ra_json_wipe_install();	/* the enroll JSON holds the CSR */
 	if ((up->priv = s = calloc(1, sizeof(*s))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "SCM upstream");
 	pthread_mutex_init(&s->lock, NULL);
