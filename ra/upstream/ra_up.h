@@ -48,7 +48,8 @@ struct ra_issue {
 	 * (and does not send it unless SG_OK: SG_ESTORE is then its
 	 * result), and mark(arg, order) once it knows: the order id it
 	 * got or found, or "" for none (a refusal, or SCM lists none).
-	 * A lost answer leaves the marker. The local CA ignores it.
+	 * A lost answer leaves the marker. The local CA ignores it; mark
+	 * NULL keeps none (unit tests that call a backend directly).
 	 */
 	bool			 lost;
 	enum sg_rc		(*mark)(void *arg, const char *order);
