@@ -11,7 +11,9 @@
  *    the PKCS#11 engine of ra/ra_pkcs11.c (started on the first pkcs11:
  *    key, kept until exit; under its lock);
  *  - the upstream call histogram in ra/http/ra_http.c (under its lock:
- *    the HTTP clients live in backends /metrics never reaches).
+ *    the HTTP clients live in backends /metrics never reaches);
+ *  - jansson's allocator, set once (pthread_once) by
+ *    ra_json_wipe_install() in ra/ra_intune.c to a free that wipes.
  */
 #ifndef SG_H
 #define SG_H

@@ -12,11 +12,44 @@
 
 #include "p7_int.h"
 
+/*
+ * OpenSSL's own copy of the challengePassword (issue 10 s.7): the
+ * values of every such attribute, wiped in place. XXX The DER of the
+ * request info that OpenSSL keeps to check the signature is opaque and
+ * is freed unwiped.
+ */
+void
+p7_csr_wipe_req(X509_REQ *req)
+{
+	X509_ATTRIBUTE	*attr;
+	ASN1_TYPE	*t;
+	ASN1_STRING	*s;
+	int		 idx = -1, i, ty;
+
+	while ((idx = X509_REQ_get_attr_by_NID(req,
+	    NID_pkcs9_challengePassword, idx)) >= 0) {
+		attr = X509_REQ_get_attr(req, idx);
+		for (i = 0; i < X509_ATTRIBUTE_count(attr); i++) {
+			t = X509_ATTRIBUTE_get0_type(attr, i);
+			ty = t != NULL ? ASN1_TYPE_get(t) : V_ASN1_NULL;
+			/* Every type but these holds an ASN1_STRING. */
+			if (ty == V_ASN1_NULL || ty == V_ASN1_BOOLEAN ||
+			    ty == V_ASN1_OBJECT ||
+			    (s = t->value.asn1_string) == NULL)
+				continue;
+			OPENSSL_cleanse((void *)ASN1_STRING_get0_data(s),
+			    (size_t)ASN1_STRING_length(s));
+		}
+	}
+}
+
 void
 p7_csr_free(struct p7_csr *csr)
 {
 	if (csr == NULL)
 		return;
+	if (csr->req != NULL)
+		p7_csr_wipe_req(csr->req);
 	X509_REQ_free(csr->req);
 	if (csr->challenge != NULL)
 		OPENSSL_cleanse(csr->challenge, strlen(csr->challenge));

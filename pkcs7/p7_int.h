@@ -38,4 +38,7 @@ enum sg_rc	 p7_der_cms(CMS_ContentInfo *cms, uint8_t **der, size_t *len);
 enum sg_rc	 p7_attr_add(CMS_SignerInfo *si, const char *oid, int type,
 		    const void *data, size_t len);
 
+/* Wipe the challengePassword values inside "req" (p7_csr.c). */
+void		 p7_csr_wipe_req(X509_REQ *req);
+
 #endif /* P7_INT_H */

@@ -338,6 +338,30 @@ int		 ra_poll_interval(const struct ra *);
  * and CertPoll both end here). Returns how many changed.
  */
 size_t		 ra_collect_pending(struct ra *);
+
+/*
+ * What the gauges of /metrics show (docs/operations.md, "Monitoring"):
+ * counted by the store, so every instance on a shared database shows
+ * the same numbers.
+ */
+#define RA_EXPIRING_DAYS	30
+struct ra_gauges {
+	int64_t		 locked_sources;	/* (endpoint, source) pairs */
+	int64_t		 locked_endpoints;	/* at limits.lockout_ceiling */
+	int64_t		 txn_new;
+	int64_t		 txn_pending;
+	int64_t		 certs_valid;		/* VALID and not expired */
+	int64_t		 certs_revoked;
+	int64_t		 certs_expiring;	/* of those valid: notAfter
+						 * within RA_EXPIRING_DAYS */
+};
+/*
+ * Fill *g as of "now" with one store read (ra_gauge.c); the caller
+ * caches it (a scrape storm must not load the database). SG_OK, or
+ * the store's error in "err" (*g untouched).
+ */
+enum sg_rc	 ra_gauges_get(struct ra *, time_t now, struct ra_gauges *g,
+		    struct sg_err *);
 /*
  * The notification webhooks (ra_webhook.c, docs/webhooks.md): send the
  * outbox events that are due, each signed like the challenge webhook;

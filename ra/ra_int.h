@@ -150,6 +150,21 @@ enum sg_rc	 ra_throttle_check(struct ra_store *, const struct conf *,
 enum sg_rc	 ra_throttle_fail(struct ra_store *, const struct conf *,
 		    int64_t ep_id, const char *peer, time_t now,
 		    bool *locked, struct sg_err *err);
+/*
+ * jansson's allocator from now on (ra_intune.c; once per process, at
+ * the open of a client whose JSON carries a CSR with its challenge:
+ * Intune, SCM): malloc, and a free that wipes the whole block
+ * (malloc_usable_size: no header, so blocks jansson got before stay
+ * valid) before it releases it, so no copy of a request body (jansson's
+ * strings, json_dumps' buffers) stays readable in freed memory.
+ */
+void		 ra_json_wipe_install(void);
+/* That free's wipe, then release(p): free, or a test's check. */
+void		 ra_json_wipe_then(void *p, void (*release)(void *));
+
+/* The lockout part of the gauges' query (ra_gauges_get) at "now". */
+void		 ra_throttle_gauge_query(const struct conf *, time_t now,
+		    struct ra_gauge_query *q);
 
 /* ---- the RA ---- */
 

@@ -22,6 +22,7 @@
  * once more if discovering again yields another URI: the tenant moved
  * scale units, and the old unit's refusal was no verdict.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include <openssl/x509.h>
 
 #include "ra_http.h"
+#include "ra_int.h"	/* ra_json_wipe_install() */
 #include "ra_intune.h"
 
 /* The first-party Intune application whose endpoints Graph lists. */
@@ -857,6 +859,34 @@ out:
 
 /* ---- life ---- */
 
+void
+ra_json_wipe_then(void *p, void (*release)(void *))
+{
+	if (p != NULL)
+		OPENSSL_cleanse(p, malloc_usable_size(p));
+	release(p);
+}
+
+static void
+json_free_wiped(void *p)
+{
+	ra_json_wipe_then(p, free);
+}
+
+static void
+json_hooks(void)
+{
+	json_set_alloc_funcs(malloc, json_free_wiped);
+}
+
+void
+ra_json_wipe_install(void)
+{
+	static pthread_once_t	once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&once, json_hooks);
+}
+
 enum sg_rc
 ra_intune_open(const struct conf_azure *az, struct ra_intune **out,
     struct sg_err *err)
@@ -866,6 +896,7 @@ ra_intune_open(const struct conf_azure *az, struct ra_intune **out,
 	char			 name[96];
 	enum sg_rc		 rc;
 
+	ra_json_wipe_install();
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "out of memory");
 	in->az = *az;

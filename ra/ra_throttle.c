@@ -67,6 +67,16 @@ lock_key(const struct conf *c, const char *peer, char *lk, size_t lksz)
 	ra_throttle_source(c, peer, lk + 1, lksz - 1);
 }
 
+void
+ra_throttle_gauge_query(const struct conf *c, time_t now,
+    struct ra_gauge_query *q)
+{
+	q->lock_like = "!%";	/* lock_key() */
+	q->lock_since = (int64_t)now - c->lockout_seconds + 1;
+	q->ceiling_since = (int64_t)now - CEILING_SECONDS + 1;
+	q->ceiling = c->lockout_ceiling;
+}
+
 enum sg_rc
 ra_throttle_check(struct ra_store *st, const struct conf *c, int64_t ep_id,
     const char *peer, time_t now, enum ra_lock *lock, struct sg_err *err)

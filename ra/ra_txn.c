@@ -141,6 +141,26 @@ issuance(const struct ra_endpoint *ep, const struct ra_account *acct,
 	w->term_days = acct->term_days;
 }
 
+/* The transaction whose order in flight an upstream marks (ra_up.h). */
+struct order_mark {
+	struct ra		*ra;
+	const struct ra_txn	*t;
+};
+
+static enum sg_rc
+order_mark(void *arg, const char *order)
+{
+	const struct order_mark	*m = arg;
+	struct sg_err		 e;
+	char			 tid[P7_TRANSID_MAX + 1];
+
+	if (ra_store_txn_mark(m->ra->store, m->t, order, &e) == SG_OK)
+		return SG_OK;
+	sg_safe_str(m->t->transid, tid, sizeof(tid));
+	sg_log(SG_LOG_ERR, "transid=%s: order marker: %s", tid, e.msg);
+	return SG_ESTORE;
+}
+
 enum sg_rc
 ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
     const struct ra_account *acct, const struct p7_csr *csr,
@@ -149,10 +169,11 @@ ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
 {
 	struct ra_issue	 is = { 0 };
 	struct ra_issuance with;
+	struct order_mark m = { ra, t };
 	struct sg_err	 e;
 	X509		*x = NULL;
 	enum ra_req_status from = t->status;
-	enum sg_rc	 rc;
+	enum sg_rc	 rc, urc = SG_OK;
 
 	is.csr = csr;
 	is.ep = ep;
@@ -160,9 +181,18 @@ ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
 	is.with = &with;
 	is.transid = t->transid;
 	is.now = time(NULL);
+	is.mark = order_mark;
+	is.arg = &m;
 	t->order_id[0] = '\0';
 	sg_err_clear(&e);	/* an upstream's note (ra_up.h) */
-	if (ra->up->ops->issue(ra->up, &is, &x, t->order_id, &e) != SG_OK) {
+	/* An earlier attempt's order may be in flight (issue 10 s.6). */
+	if ((rc = ra_store_txn_marked(ra->store, t->endpoint_id, t->transid,
+	    &is.lost, err)) != SG_OK)
+		goto out;
+	urc = ra->up->ops->issue(ra->up, &is, &x, t->order_id, &e);
+	if (urc == SG_ESTORE)
+		rc = sg_err_set(err, urc, "%s", e.msg);
+	else if (urc != SG_OK) {
 		t->status = RA_REQ_REJECTED;
 		t->failinfo = sg_failinfo(e.failinfo);
 		snprintf(t->reason, sizeof(t->reason), "upstream: %s", e.msg);
@@ -176,6 +206,7 @@ ra_txn_issue(struct ra *ra, const struct ra_endpoint *ep,
 		rc = ra_txn_write(ra, t, from, err);
 	} else
 		rc = txn_set_issued(ra, t, x, au, from, err);
+out:
 	if (rc != SG_OK) {
 		/*
 		 * Nothing of the outcome is recorded: the row stays in
@@ -287,8 +318,11 @@ stuck_after(const struct ra *ra)
 /*
  * Resolve stuck NEW row "t" (its recorded certificate, if any, in
  * t->serial): finished (ISSUED) when a certificate is recorded for it,
- * so the client's retry gets it; otherwise released (REJECTED,
- * "interrupted; retry"), so the retry starts a fresh transaction. The
+ * so the client's retry gets it; PENDING when the upstream's order id
+ * is recorded (the collector fetches it); otherwise released
+ * (REJECTED, "interrupted; retry"), so the retry starts a fresh
+ * transaction, which looks an order in flight up first (its marker
+ * stays, ra_store_txn_mark). The
  * write is conditional on NEW: a slow issuance that finishes first
  * wins. True if "t" changed.
  */
@@ -306,6 +340,12 @@ recover_one(struct ra *ra, struct ra_txn *t)
 		    "interruption: issued serial %s", t->serial);
 		rc = ra_store_txn_issued(ra->store, t, NULL, NULL, RA_REQ_NEW,
 		    &e);
+	} else if (t->order_id[0] != '\0') {
+		/* Ordered (ra_store_txn_mark), the client not told: collect. */
+		t->status = RA_REQ_PENDING;
+		snprintf(t->reason, sizeof(t->reason), "recovered after an "
+		    "interruption: ordered at the upstream as %s", t->order_id);
+		rc = ra_store_txn_update(ra->store, t, RA_REQ_NEW, &e);
 	} else {
 		t->status = RA_REQ_REJECTED;
 		t->failinfo = sg_failinfo(SG_FAIL_NONE);

@@ -777,7 +777,7 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 		return sg_err_set(err, SG_ENOMEM, "server");
 	srv->conf = conf;
 	srv->ra = ra;
-	if ((rc = srv_metrics_new(&srv->metrics, err)) != SG_OK)
+	if ((rc = srv_metrics_new(&srv->metrics, ra, err)) != SG_OK)
 		goto out;
 	if ((rc = conns_start(&srv->conns, conf, err)) != SG_OK)
 		goto out;

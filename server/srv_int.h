@@ -73,8 +73,12 @@ void		srv_work_stop(struct srv_work *);
 
 /* ---- metrics (srv_metrics.c) ---- */
 
-/* New, empty counters; free with srv_metrics_free (NULL allowed). */
-enum sg_rc	srv_metrics_new(struct srv_metrics **, struct sg_err *);
+/*
+ * New, empty counters; the gauges come from "ra" (borrowed, outlives
+ * them). Free with srv_metrics_free (NULL allowed).
+ */
+enum sg_rc	srv_metrics_new(struct srv_metrics **, struct ra *,
+		    struct sg_err *);
 void		srv_metrics_free(struct srv_metrics *);
 /*
  * Count one answered request that took "us" microseconds: by endpoint,

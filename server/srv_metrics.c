@@ -5,16 +5,20 @@
  * Label values come from a bounded set: operations and outcomes are
  * static words, endpoints are the URI extensions ra/ knows (srv_scep.c
  * sets one only when ra/ answered), and past SRV_MET_ROWS series a new
- * one is dropped and counted as such.
+ * one is dropped and counted as such. The gauges (lockouts, undecided
+ * transactions, certificates) are counted by the store (ra_gauges_get)
+ * at most once per SRV_GAUGE_SECONDS, whatever the scrape rate.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
 #include "ra.h"
+#include "sg_hist.h"
 #include "srv_int.h"
 
 #ifndef SG_VERSION
@@ -22,6 +26,7 @@
 #endif
 
 #define SRV_MET_ROWS	4096	/* series of each kind, at most */
+#define SRV_GAUGE_SECONDS 5	/* the gauges' cache */
 
 static const char *const op_names[] = {
 	"GetCACaps", "GetCACert", "GetNextCACert", "PKIOperation", "health",
@@ -49,9 +54,7 @@ struct met_row {
 struct met_hist {
 	char		 endpoint[128];
 	const char	*msg_type;
-	unsigned long	 le[NBUCKETS];	/* not cumulative here */
-	unsigned long	 n;
-	double		 sum;
+	struct sg_hist	 h;
 };
 
 struct srv_metrics {
@@ -62,10 +65,16 @@ struct srv_metrics {
 	size_t		 nhist;
 	unsigned long	 busy;		/* 503: worker queue full */
 	unsigned long	 dropped;	/* series past SRV_MET_ROWS */
+
+	/* Scrapes take turns here, so one store read serves them all. */
+	pthread_mutex_t	 glock;		/* guards what follows */
+	struct ra	*ra;		/* borrowed */
+	struct ra_gauges gauges;
+	time_t		 gauges_at;	/* 0: never read */
 };
 
 enum sg_rc
-srv_metrics_new(struct srv_metrics **out, struct sg_err *err)
+srv_metrics_new(struct srv_metrics **out, struct ra *ra, struct sg_err *err)
 {
 	struct srv_metrics	*m;
 
@@ -78,6 +87,8 @@ srv_metrics_new(struct srv_metrics **out, struct sg_err *err)
 		return sg_err_set(err, SG_ENOMEM, "metrics");
 	}
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->glock, NULL);
+	m->ra = ra;
 	*out = m;
 	return SG_OK;
 }
@@ -88,6 +99,7 @@ srv_metrics_free(struct srv_metrics *m)
 	if (m == NULL)
 		return;
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->glock);
 	free(m->rows);
 	free(m->hist);
 	free(m);
@@ -167,20 +179,8 @@ hist_get(struct srv_metrics *m, const char *endpoint, const char *msg_type)
 	h = &m->hist[m->nhist++];
 	snprintf(h->endpoint, sizeof(h->endpoint), "%s", endpoint);
 	h->msg_type = msg_type;
+	sg_hist_init(&h->h, buckets, NBUCKETS);
 	return h;
-}
-
-static void
-hist_add(struct met_hist *h, double s)
-{
-	size_t	i;
-
-	for (i = 0; i < NBUCKETS && s > buckets[i]; i++)
-		continue;
-	if (i < NBUCKETS)
-		h->le[i]++;
-	h->n++;
-	h->sum += s;
 }
 
 void
@@ -206,7 +206,7 @@ srv_metrics_count(struct srv_metrics *m, const struct srv_answer *a,
 	    (h = hist_get(m, k.endpoint, k.msg_type)) == NULL)
 		m->dropped++;
 	if (h != NULL)
-		hist_add(h, (double)us / 1e6);
+		sg_hist_observe(&h->h, (double)us / 1e6);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -263,10 +263,9 @@ static enum sg_rc
 hist_text(const struct srv_metrics *m, struct sg_buf *b)
 {
 	const struct met_hist	*h;
-	unsigned long		 cum;
 	char			 ep[260], lab[400];
 	enum sg_rc		 rc;
-	size_t			 i, j;
+	size_t			 i;
 
 	rc = sg_buf_addstr(b, "# HELP scepgate_pkioperation_seconds Time to "
 	    "answer a PKIOperation, by endpoint and messageType.\n"
@@ -276,17 +275,8 @@ hist_text(const struct srv_metrics *m, struct sg_buf *b)
 		label(h->endpoint, ep, sizeof(ep));
 		snprintf(lab, sizeof(lab), "endpoint=\"%s\",message_type=\"%s\"",
 		    ep, h->msg_type);
-		for (j = 0, cum = 0; rc == SG_OK && j < NBUCKETS; j++) {
-			cum += h->le[j];
-			rc = sg_buf_printf(b, "scepgate_pkioperation_seconds_"
-			    "bucket{%s,le=\"%g\"} %lu\n", lab, buckets[j], cum);
-		}
-		if (rc == SG_OK)
-			rc = sg_buf_printf(b, "scepgate_pkioperation_seconds_"
-			    "bucket{%s,le=\"+Inf\"} %lu\n"
-			    "scepgate_pkioperation_seconds_sum{%s} %.6f\n"
-			    "scepgate_pkioperation_seconds_count{%s} %lu\n",
-			    lab, h->n, lab, h->sum, lab, h->n);
+		rc = sg_hist_text(&h->h, "scepgate_pkioperation_seconds", lab,
+		    b);
 	}
 	return rc;
 }
@@ -309,6 +299,59 @@ misc_text(const struct srv_metrics *m, struct sg_buf *b)
 	    SG_VERSION, MHD_get_version(), m->busy, SRV_MET_ROWS, m->dropped);
 }
 
+/*
+ * The gauges, read again when the cache is older than SRV_GAUGE_SECONDS.
+ * A failed read leaves them out of this scrape (logged), rather than
+ * showing stale numbers as current.
+ */
+static enum sg_rc
+gauge_text(struct srv_metrics *m, struct sg_buf *b)
+{
+	struct ra_gauges	g;
+	struct sg_err		e;
+	time_t			now = time(NULL);
+	enum sg_rc		rc = SG_OK;
+	bool			ok = true;
+
+	pthread_mutex_lock(&m->glock);
+	if (m->gauges_at == 0 || now - m->gauges_at >= SRV_GAUGE_SECONDS ||
+	    now < m->gauges_at) {
+		if ((ok = ra_gauges_get(m->ra, now, &m->gauges, &e) ==
+		    SG_OK))
+			m->gauges_at = now;
+		else
+			sg_log(SG_LOG_ERR, "metrics: gauges: %s", e.msg);
+	}
+	g = m->gauges;
+	pthread_mutex_unlock(&m->glock);
+	if (ok)
+		rc = sg_buf_printf(b, "# HELP scepgate_lockouts Locked out "
+		    "now for wrong access codes: sources (per endpoint) and "
+		    "endpoints at their ceiling.\n"
+		    "# TYPE scepgate_lockouts gauge\n"
+		    "scepgate_lockouts{kind=\"source\"} %lld\n"
+		    "scepgate_lockouts{kind=\"endpoint\"} %lld\n"
+		    "# HELP scepgate_transactions Transactions not decided "
+		    "yet, by status.\n"
+		    "# TYPE scepgate_transactions gauge\n"
+		    "scepgate_transactions{status=\"new\"} %lld\n"
+		    "scepgate_transactions{status=\"pending\"} %lld\n"
+		    "# HELP scepgate_certificates Certificates issued through "
+		    "scepgate: valid (not expired) and revoked.\n"
+		    "# TYPE scepgate_certificates gauge\n"
+		    "scepgate_certificates{status=\"valid\"} %lld\n"
+		    "scepgate_certificates{status=\"revoked\"} %lld\n"
+		    "# HELP scepgate_certificates_expiring Valid certificates "
+		    "whose notAfter is within %d days.\n"
+		    "# TYPE scepgate_certificates_expiring gauge\n"
+		    "scepgate_certificates_expiring %lld\n",
+		    (long long)g.locked_sources, (long long)g.locked_endpoints,
+		    (long long)g.txn_new, (long long)g.txn_pending,
+		    (long long)g.certs_valid, (long long)g.certs_revoked,
+		    RA_EXPIRING_DAYS, (long long)g.certs_expiring);
+	return rc;
+}
+
 enum sg_rc
 srv_metrics_text(struct srv_metrics *m, uint8_t **out, size_t *len)
 {
@@ -320,6 +363,8 @@ srv_metrics_text(struct srv_metrics *m, uint8_t **out, size_t *len)
 	    (rc = rows_text(m, &b)) == SG_OK)
 		rc = hist_text(m, &b);
 	pthread_mutex_unlock(&m->lock);
+	if (rc == SG_OK)
+		rc = gauge_text(m, &b);
 	if (rc == SG_OK)
 		rc = ra_http_metrics_text(&b);
 	if (rc != SG_OK) {

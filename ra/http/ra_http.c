@@ -22,6 +22,7 @@
 
 #include "ra.h"	/* ra_http_metrics_text() */
 #include "ra_http_int.h"
+#include "sg_hist.h"
 
 #define HTTP_POOL	4			/* idle curl handles kept */
 #define HTTP_BODY_MAX	(8u * 1024 * 1024)	/* an answer or a listing */
@@ -479,9 +480,7 @@ static const double up_le[] = {
 struct up_row {
 	char		 service[32];
 	const char	*result;
-	unsigned long	 le[UP_NLE];	/* not cumulative here */
-	unsigned long	 n;
-	double		 sum;
+	struct sg_hist	 h;
 };
 
 static pthread_mutex_t	up_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -522,16 +521,10 @@ up_count(const char *name, const char *result, double secs)
 		u = &up_rows[up_nrows++];
 		snprintf(u->service, sizeof(u->service), "%.*s", (int)n, name);
 		u->result = result;
+		sg_hist_init(&u->h, up_le, UP_NLE);
 	}
-	for (i = 0; u != NULL && i < UP_NLE; i++)
-		if (secs <= up_le[i]) {
-			u->le[i]++;
-			break;
-		}
-	if (u != NULL) {
-		u->n++;
-		u->sum += secs;
-	}
+	if (u != NULL)
+		sg_hist_observe(&u->h, secs);
 	pthread_mutex_unlock(&up_lock);
 }
 
@@ -539,9 +532,8 @@ enum sg_rc
 ra_http_metrics_text(struct sg_buf *b)
 {
 	const struct up_row	*u;
-	unsigned long		 cum;
 	char			 lab[80];
-	size_t			 i, j;
+	size_t			 i;
 	enum sg_rc		 rc;
 
 	pthread_mutex_lock(&up_lock);
@@ -552,16 +544,7 @@ ra_http_metrics_text(struct sg_buf *b)
 		u = &up_rows[i];
 		snprintf(lab, sizeof(lab), "service=\"%s\",result=\"%s\"",
 		    u->service, u->result);
-		for (j = 0, cum = 0; rc == SG_OK && j < UP_NLE; j++) {
-			cum += u->le[j];
-			rc = sg_buf_printf(b, "%s_bucket{%s,le=\"%g\"} %lu\n",
-			    UP_METRIC, lab, up_le[j], cum);
-		}
-		if (rc == SG_OK)
-			rc = sg_buf_printf(b, "%s_bucket{%s,le=\"+Inf\"} %lu\n"
-			    "%s_sum{%s} %.6f\n%s_count{%s} %lu\n",
-			    UP_METRIC, lab, u->n, UP_METRIC, lab, u->sum,
-			    UP_METRIC, lab, u->n);
+		rc = sg_hist_text(&u->h, UP_METRIC, lab, b);
 	}
 	pthread_mutex_unlock(&up_lock);
 	return rc;

@@ -25,7 +25,8 @@ enum stmt_id {
 	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_BY_NAME, S_ACCT_LIST,
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
-	S_TXN_ORDERS, S_TXN_STUCK,
+	S_TXN_ORDERS, S_TXN_STUCK, S_TXN_MARK, S_TXN_UNMARK, S_TXN_MARKED,
+	S_GAUGES,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -186,6 +187,26 @@ static const char *const sql[S_MAX] = {
 	    "WHERE t.status = 0 AND t.updated < ?1) AS s ORDER BY updated, id "
 	    "LIMIT 1000",
 	/* The challenge and its minter come with the transaction (?4). */
+	/* The order in flight (schema 4): one write sets or replaces it. */
+	[S_TXN_MARK] = "UPDATE txn SET ordering = 1 WHERE id = ?1",
+	[S_TXN_UNMARK] = "UPDATE txn SET ordering = 0, order_id = CASE WHEN "
+	    "id = ?3 AND ?4 <> '' THEN ?4 ELSE order_id END "
+	    "WHERE endpoint_id = ?1 AND transid = ?2 AND "
+	    "(ordering = 1 OR id = ?3)",
+	[S_TXN_MARKED] = "SELECT COUNT(*) FROM txn WHERE endpoint_id = ?1 AND "
+	    "transid = ?2 AND ordering = 1",
+	/* The gauges of /metrics (ra_gauges_get), cached by the caller. */
+	[S_GAUGES] = "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT "
+	    "endpoint_id, name FROM auth_fail WHERE name LIKE ?1 AND t >= ?2) "
+	    "AS l), (SELECT COUNT(*) FROM (SELECT endpoint_id FROM auth_fail "
+	    "WHERE name = '*' AND t >= ?3 GROUP BY endpoint_id "
+	    "HAVING ?4 > 0 AND SUM(n) >= ?4) AS c), "
+	    "(SELECT COUNT(*) FROM txn WHERE status = 0), "
+	    "(SELECT COUNT(*) FROM txn WHERE status = 1), "
+	    "(SELECT COUNT(*) FROM cert WHERE status = 0 AND not_after >= ?5), "
+	    "(SELECT COUNT(*) FROM cert WHERE status = 1), "
+	    "(SELECT COUNT(*) FROM cert WHERE status = 0 AND not_after >= ?5 "
+	    "AND not_after < ?6)",
 	[S_CERT_ADD] = "INSERT INTO cert(serial, endpoint_id, account_id, "
 	    "txn_id, subject, not_before, not_after, der, challenge_id, "
 	    "minted_by) VALUES(?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0), ?5, ?6, "
@@ -1379,6 +1400,63 @@ ra_store_txn_stuck(struct ra_store *st, int64_t before, struct ra_txn **out,
 	    (void **)out, n, err, "stuck transactions");
 }
 
+static void
+row_gauges(const struct row *r, void *p)
+{
+	struct ra_gauges	*g = p;
+
+	g->locked_sources = col_int(r, 0);
+	g->locked_endpoints = col_int(r, 1);
+	g->txn_new = col_int(r, 2);
+	g->txn_pending = col_int(r, 3);
+	g->certs_valid = col_int(r, 4);
+	g->certs_revoked = col_int(r, 5);
+	g->certs_expiring = col_int(r, 6);
+}
+
+enum sg_rc
+ra_store_gauges(struct ra_store *st, const struct ra_gauge_query *q,
+    struct ra_gauges *g, struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(q->lock_like), A_INT(q->lock_since),
+	    A_INT(q->ceiling_since), A_INT(q->ceiling), A_INT(q->now),
+	    A_INT(q->expiring_before) };
+
+	return q_one(st, S_GAUGES, a, NARGS(a), row_gauges, g, err,
+	    "gauges");
+}
+
+enum sg_rc
+ra_store_txn_mark(struct ra_store *st, const struct ra_txn *t,
+    const char *order, struct sg_err *err)
+{
+	struct arg	ma[] = { A_INT(t->id) };
+	struct arg	ua[] = { A_INT(t->endpoint_id), A_TEXT(t->transid),
+	    A_INT(t->id), A_TEXT(order) };
+
+	if (order == NULL)
+		return q_write(st, S_TXN_MARK, ma, NARGS(ma), true, err,
+		    "transaction to mark");
+	return q_write(st, S_TXN_UNMARK, ua, NARGS(ua), false, err,
+	    "order marker");
+}
+
+enum sg_rc
+ra_store_txn_marked(struct ra_store *st, int64_t endpoint_id,
+    const char *transid, bool *marked, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(endpoint_id), A_TEXT(transid) };
+	int64_t		n = 0;
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	rc = stmt_unlock(st, x_int(st, S_TXN_MARKED, a, NARGS(a), &n, err,
+	    "order marker"), err);
+	if (rc == SG_OK)
+		*marked = n > 0;
+	return rc;
+}
+
 /* The writes of ra_store_txn_issued, inside its savepoint. */
 static enum sg_rc
 x_issued(struct ra_store *st, const struct ra_txn *t,
@@ -2125,8 +2203,8 @@ static const struct {
 	    "last_used, revoked", "ititbiii", true },
 	{ "txn", "id, endpoint_id, transid, account_id, msg_type, status, "
 	    "key_id, csr_sealed, subject, serial, order_id, renews, failinfo, "
-	    "reason, peer, created, updated, challenge_id",
-	    "iitiiibbttttittiii", true },
+	    "reason, peer, created, updated, challenge_id, ordering",
+	    "iitiiibbttttittiiii", true },
 	{ "cert", "serial, endpoint_id, account_id, txn_id, subject, "
 	    "not_before, not_after, der, status, revoked_at, reason, "
 	    "challenge_id, minted_by", "tiiitiibiiiit", false },

@@ -290,6 +290,43 @@ enum sg_rc	 ra_store_txn_issued(struct ra_store *, const struct ra_txn *t,
  */
 enum sg_rc	 ra_store_txn_stuck(struct ra_store *, int64_t before,
 		    struct ra_txn **, size_t *, struct sg_err *);
+/*
+ * The gauges' counts (struct ra_gauges, ra.h) in one read: lock keys
+ * (LIKE "lock_like") of a source counted at or after "lock_since";
+ * endpoints with at least "ceiling" (0: never) wrong codes (key "*")
+ * at or after "ceiling_since"; NEW and PENDING transactions; VALID
+ * certificates with notAfter at or after "now" (and of those, before
+ * "expiring_before"), REVOKED ones. SG_OK or SG_ESTORE.
+ */
+struct ra_gauge_query {
+	const char	*lock_like;
+	int64_t		 lock_since;
+	int64_t		 ceiling_since;
+	int64_t		 ceiling;
+	int64_t		 now;
+	int64_t		 expiring_before;
+};
+enum sg_rc	 ra_store_gauges(struct ra_store *,
+		    const struct ra_gauge_query *, struct ra_gauges *,
+		    struct sg_err *);
+/*
+ * The marker of an order in flight (issue 10 s.6; schema 4, column
+ * txn.ordering), for an upstream whose answer may be lost, so that no
+ * restart orders twice. "order" NULL: transaction t->id is about to
+ * send its order (SG_ENOTFOUND if there is no such row). Otherwise the
+ * upstream has told: the marker goes from every transaction of
+ * (t->endpoint_id, t->transid), and a non-empty "order" becomes
+ * t->id's order id in the same write. SG_ESTORE if it cannot write.
+ */
+enum sg_rc	 ra_store_txn_mark(struct ra_store *, const struct ra_txn *t,
+		    const char *order, struct sg_err *);
+/*
+ * *marked: a transaction of (endpoint, transactionID), this one or an
+ * earlier attempt, carries the marker: its order may exist upstream
+ * without being recorded here. SG_OK or SG_ESTORE.
+ */
+enum sg_rc	 ra_store_txn_marked(struct ra_store *, int64_t endpoint_id,
+		    const char *transid, bool *marked, struct sg_err *);
 
 /* Record an issued certificate (status VALID); SG_EEXIST if the serial
  * is known. */

@@ -112,7 +112,7 @@ extern const struct ra_drv ra_drv_pg;
  * recovery (txn_new, cert_txn); 4: the webhooks (tables ep_webhook,
  * webhook_outbox), API tokens and one-time challenges (tables
  * api_token, challenge; txn.challenge_id, cert.challenge_id and
- * cert.minted_by).
+ * cert.minted_by), txn.ordering (an order in flight, ra_store_txn_mark).
  */
 #define RA_STORE_SCHEMA	4
 

@@ -103,12 +103,15 @@
 /*
  * Version 4 (issue 13), idempotent: API tokens and one-time challenges,
  * stored as HMACs only; a transaction and its certificate record the
- * challenge that admitted it (and the certificate its minter).
+ * challenge that admitted it (and the certificate its minter);
+ * txn.ordering marks an order in flight to the upstream (ra_store_txn_mark).
  */
-#define TXN_CHAL_COLS ", challenge_id BIGINT"
+#define TXN_CHAL_COLS \
+", challenge_id BIGINT, ordering BIGINT NOT NULL DEFAULT 0"
 #define CERT_CHAL_COLS ", challenge_id BIGINT, minted_by TEXT"
 #define CHAL_COLUMNS_V4 \
-"ALTER TABLE txn ADD COLUMN IF NOT EXISTS challenge_id BIGINT;" \
+"ALTER TABLE txn ADD COLUMN IF NOT EXISTS challenge_id BIGINT," \
+"  ADD COLUMN IF NOT EXISTS ordering BIGINT NOT NULL DEFAULT 0;" \
 "ALTER TABLE cert ADD COLUMN IF NOT EXISTS challenge_id BIGINT," \
 "  ADD COLUMN IF NOT EXISTS minted_by TEXT;"
 #define CHAL_V4 \

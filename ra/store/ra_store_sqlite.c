@@ -94,15 +94,24 @@ static const char name_columns_sql[] =
 /*
  * Version 4 (issue 13): API tokens and one-time challenges, stored as
  * HMACs only; a transaction and its certificate record the challenge
- * that admitted it (and the certificate its minter). The columns come
- * by chal_columns() in an upgrade, the rest is idempotent.
+ * that admitted it (and the certificate its minter); txn.ordering marks
+ * an order in flight to the upstream (ra_store_txn_mark). The columns
+ * come by chal_columns() in an upgrade, the rest is idempotent.
  */
-#define TXN_CHAL_COLS ", challenge_id INTEGER"
+#define TXN_CHAL_COLS \
+", challenge_id INTEGER, ordering INTEGER NOT NULL DEFAULT 0"
 #define CERT_CHAL_COLS ", challenge_id INTEGER, minted_by TEXT"
-static const char chal_columns_sql[] =
-"ALTER TABLE txn ADD COLUMN challenge_id INTEGER;"
-"ALTER TABLE cert ADD COLUMN challenge_id INTEGER;"
-"ALTER TABLE cert ADD COLUMN minted_by TEXT;";
+/* Each column: the query that finds it, the statement that adds it. */
+static const char *const chal_columns_sql[][2] = {
+	{ "SELECT challenge_id FROM txn",
+	  "ALTER TABLE txn ADD COLUMN challenge_id INTEGER;" },
+	{ "SELECT ordering FROM txn",
+	  "ALTER TABLE txn ADD COLUMN ordering INTEGER NOT NULL DEFAULT 0;" },
+	{ "SELECT challenge_id FROM cert",
+	  "ALTER TABLE cert ADD COLUMN challenge_id INTEGER;" },
+	{ "SELECT minted_by FROM cert",
+	  "ALTER TABLE cert ADD COLUMN minted_by TEXT;" },
+};
 #define CHAL_V4 \
 "CREATE TABLE IF NOT EXISTS api_token(id INTEGER PRIMARY KEY," \
 "  name TEXT NOT NULL UNIQUE, scope INTEGER NOT NULL," \
@@ -498,20 +507,19 @@ has_columns(sqlite3 *db, const char *sel)
 	return ok;
 }
 
-/* Does the endpoint table have the name policy columns yet? */
-static bool
-has_name_columns(sqlite3 *db)
-{
-	return has_columns(db, "SELECT renewal_any FROM endpoint");
-}
-
-/* Version 4's challenge columns, unless the database has them. */
+/* Version 4's columns, each unless the database has it. */
 static int
 chal_columns(sqlite3 *db, int v, char **msg)
 {
-	if (v != 3 || has_columns(db, "SELECT minted_by FROM cert"))
-		return SQLITE_OK;
-	return sqlite3_exec(db, chal_columns_sql, NULL, NULL, msg);
+	size_t	i;
+	int	rc = SQLITE_OK;
+
+	for (i = 0; v == 3 && rc == SQLITE_OK &&
+	    i < sizeof(chal_columns_sql) / sizeof(chal_columns_sql[0]); i++)
+		if (!has_columns(db, chal_columns_sql[i][0]))
+			rc = sqlite3_exec(db, chal_columns_sql[i][1], NULL,
+			    NULL, msg);
+	return rc;
 }
 
 /*
@@ -521,7 +529,7 @@ chal_columns(sqlite3 *db, int v, char **msg)
 static int
 name_columns(sqlite3 *db, int v, char **msg)
 {
-	if (v != 2 || has_name_columns(db))
+	if (v != 2 || has_columns(db, "SELECT renewal_any FROM endpoint"))
 		return SQLITE_OK;
 	return sqlite3_exec(db, name_columns_sql, NULL, NULL, msg);
 }

@@ -37,6 +37,23 @@ struct ra_issue {
 	const struct ra_issuance *with;
 	const char		*transid;
 	time_t			 now;
+	/*
+	 * The durable marker of an order in flight (issue 10 s.6), which
+	 * ra/ keeps with the transaction in the store so that neither a
+	 * lost answer nor a restart orders twice. "lost": an earlier
+	 * attempt of this transactionID sent its order and heard no
+	 * answer, so an order nobody recorded may exist: look it up
+	 * before ordering again. An upstream whose ordering call may lose
+	 * its answer calls mark(arg, NULL) right before that call leaves
+	 * (and does not send it unless SG_OK: SG_ESTORE is then its
+	 * result), and mark(arg, order) once it knows: the order id it
+	 * got or found, or "" for none (a refusal, or SCM lists none).
+	 * A lost answer leaves the marker. The local CA ignores it; mark
+	 * NULL keeps none (unit tests that call a backend directly).
+	 */
+	bool			 lost;
+	enum sg_rc		(*mark)(void *arg, const char *order);
+	void			*arg;
 };
 
 /* A revoked certificate, for the CRL. */

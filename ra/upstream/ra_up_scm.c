@@ -27,7 +27,6 @@
 #define SCM_QUICK_MS	2000	/* issue(): wait this long at most */
 #define SCM_FIND_MS	3000	/* the look-up right after a lost answer */
 #define SCM_FIND_PAGES	5	/* of 200 certificates each */
-#define SCM_LOST_MAX	4096	/* lost-answer markers kept */
 
 /* issue(): collects right after enroll, after these pauses (6.2). */
 static const long quick_ms[] = { 500, 1000 };
@@ -37,12 +36,6 @@ struct scm_poll {
 	char		 order[RA_ORDER_MAX];
 	unsigned	 n;		/* collects so far */
 	int64_t		 next;		/* monotonic ms */
-};
-
-/* An enroll whose answer was lost: look before ordering again. */
-struct scm_lost {
-	char		 key[SCM_PREFIX_MAX];	/* scm_comments_prefix() */
-	int64_t		 at;			/* monotonic ms */
 };
 
 struct scm_list {
@@ -66,8 +59,6 @@ struct scm {
 	struct scm_list	 lists[NLISTS];
 	struct scm_poll	*polls;		/* pending orders collected */
 	size_t		 npolls;
-	struct scm_lost	*lost;		/* enrolls without an answer */
-	size_t		 nlost;
 };
 
 /* One SCM call: which one (4.2) and how it may be retried (4.4). */
@@ -419,47 +410,22 @@ collect_once(struct scm *s, bool client, const char *id, int64_t deadline,
 /* ---- lost enroll answers (docs/upstream-scm.md) ---- */
 
 /*
- * Was "key" marked? Then set > 0 marks it, set == 0 clears it, and
- * set < 0 only asks.
+ * The durable marker of ra_up.h (none if is->mark is NULL): "order"
+ * NULL before the enroll leaves, else what SCM told.
  */
-static bool
-lost_mark(struct scm *s, const char *key, int set)
+static enum sg_rc
+mark(const struct ra_issue *is, const char *order)
 {
-	int64_t		 now = ra_http_now_ms();
-	struct scm_lost	*l;
-	size_t		 i, old = 0;
-	bool		 was = false;
+	return is->mark != NULL ? is->mark(is->arg, order) : SG_OK;
+}
 
-	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < s->nlost; i++) {
-		if (s->lost[i].at < s->lost[old].at)
-			old = i;
-		if (strcmp(s->lost[i].key, key) != 0)
-			continue;
-		was = true;
-		if (set == 0)
-			s->lost[i] = s->lost[--s->nlost];
-		break;
-	}
-	if (set > 0 && !was) {
-		l = NULL;
-		if (s->nlost < SCM_LOST_MAX && (l = reallocarray(s->lost,
-		    s->nlost + 1, sizeof(*l))) != NULL) {
-			s->lost = l;
-			l = &s->lost[s->nlost++];
-		} else if (s->nlost > 0) {
-			/* Full: the oldest marker goes (logged). */
-			sg_log(SG_LOG_WARN, "scm: forgetting the lost answer "
-			    "of \"%s\"", s->lost[old].key);
-			l = &s->lost[old];
-		}
-		if (l != NULL) {
-			snprintf(l->key, sizeof(l->key), "%s", key);
-			l->at = now;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	return was;
+/* SCM told: clear the marker. If that fails it stays, which is safe. */
+static void
+told(const struct ra_issue *is, const char *tid, const char *order)
+{
+	if (mark(is, order) != SG_OK)
+		sg_log(SG_LOG_WARN, "scm: transid=%s: the order marker stays: "
+		    "a retry looks the order up first", tid);
 }
 
 /*
@@ -528,10 +494,8 @@ find_order(struct scm *s, const struct scm_enroll *e, const char *cn,
  * adoption). The note goes to the audit through err (ra_up.h).
  */
 static enum sg_rc
-adopt(struct scm *s, const char *prefix, const char *tid, const char *id,
-    char *order, struct sg_err *err)
+adopt(const char *tid, const char *id, char *order, struct sg_err *err)
 {
-	lost_mark(s, prefix, 0);
 	snprintf(order, RA_ORDER_MAX, "%s", id);
 	sg_log(SG_LOG_INFO, "scm: transid=%s: adopted SCM order %s, placed "
 	    "by an enroll whose answer was lost", tid, id);
@@ -595,14 +559,16 @@ enroll(struct scm *s, const struct scm_enroll *e, int64_t deadline,
 
 /*
  * Order for this transaction, unless an earlier enroll of it got no
- * answer: then SCM is asked first, and its order adopted if found. If
- * SCM cannot tell, no second order (FAILURE: there is no order to
- * answer PENDING with; the retry asks again).
+ * answer (is->lost, kept in the store across restarts): then SCM is
+ * asked first, and its order adopted if found. If SCM cannot tell, no
+ * second order (FAILURE: there is no order to answer PENDING with; the
+ * retry asks again).
  */
 static enum sg_rc
-order_once(struct scm *s, const struct scm_enroll *e, const char *cn,
-    const char *prefix, const char *tid, int64_t deadline, char *id,
-    bool *adopted, struct sg_err *err)
+order_once(struct scm *s, const struct ra_issue *is,
+    const struct scm_enroll *e, const char *cn, const char *prefix,
+    const char *tid, int64_t deadline, char *id, bool *adopted,
+    struct sg_err *err)
 {
 	struct sg_err	 fe;
 	char		 why[sizeof(fe.msg)];
@@ -610,9 +576,10 @@ order_once(struct scm *s, const struct scm_enroll *e, const char *cn,
 	enum sg_rc	 rc;
 
 	*adopted = false;
-	if (lost_mark(s, prefix, -1)) {
+	if (is->lost) {
 		rc = find_order(s, e, cn, prefix, deadline, id, &fe);
 		if (rc == SG_OK) {
+			told(is, tid, id);
 			*adopted = true;
 			return SG_OK;
 		}
@@ -621,19 +588,25 @@ order_once(struct scm *s, const struct scm_enroll *e, const char *cn,
 			    "an earlier enroll got no answer and SCM cannot "
 			    "tell whether it ordered (%s): not ordering again",
 			    fe.msg);
-		lost_mark(s, prefix, 0);
 		sg_log(SG_LOG_INFO, "scm: transid=%s: SCM has no order from "
 		    "the enroll whose answer was lost: ordering", tid);
 	}
-	if ((rc = enroll(s, e, deadline, id, &lost, err)) == SG_OK || !lost)
+	/* Durable before the enroll leaves: a crash now is a lost answer. */
+	if (mark(is, NULL) != SG_OK)
+		return sg_err_set(err, SG_ESTORE, "the order in flight could "
+		    "not be recorded: not ordering");
+	rc = enroll(s, e, deadline, id, &lost, err);
+	if (!lost) {
+		told(is, tid, rc == SG_OK ? id : "");
 		return rc;
+	}
 	snprintf(why, sizeof(why), "%s", err != NULL ? err->msg : "");
-	lost_mark(s, prefix, 1);
 	sg_log(SG_LOG_WARN, "scm: transid=%s: enroll: %s: looking the order "
 	    "up at SCM", tid, why);
 	rc = find_order(s, e, cn, prefix, ra_http_now_ms() + SCM_FIND_MS, id,
 	    &fe);
 	if (rc == SG_OK) {
+		told(is, tid, id);
 		*adopted = true;
 		return SG_OK;
 	}
@@ -682,12 +655,12 @@ scm_issue(struct ra_up *up, const struct ra_issue *is, X509 **out,
 	e.csr = is->csr->req;
 	e.person = client ? &person : NULL;
 	csr_cn(is->csr->req, cn, sizeof(cn));
-	if ((rc = order_once(s, &e, cn, prefix, tid, deadline, id, &adopted,
-	    err)) != SG_OK)
+	if ((rc = order_once(s, is, &e, cn, prefix, tid, deadline, id,
+	    &adopted, err)) != SG_OK)
 		return rc;
 	if (adopted) {
 		*out = NULL;
-		return adopt(s, prefix, tid, id, order, err);
+		return adopt(tid, id, order, err);
 	}
 	/* Recorded with the transaction even if the order dies below. */
 	snprintf(order, RA_ORDER_MAX, "%s", id);
@@ -908,7 +881,6 @@ scm_free(struct ra_up *up)
 	for (i = 0; i < NLISTS; i++)
 		free(s->lists[i].v);
 	free(s->polls);
-	free(s->lost);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	up->priv = NULL;
@@ -979,6 +951,7 @@ ra_up_scm_init(struct ra_up *up, const struct conf *conf, struct sg_err *err)
 	size_t				 i;
 
 	up->ops = &scm_ops;
+	ra_json_wipe_install();	/* the enroll JSON holds the CSR */
 	if ((up->priv = s = calloc(1, sizeof(*s))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "SCM upstream");
 	pthread_mutex_init(&s->lock, NULL);

@@ -36,6 +36,9 @@ for d in adduser libc6 libssl3 libmicrohttpd12 libconfig9 libsqlite3-0 \
 	[[ ",$deps," == *[\ ,]$d[\ ,\(]* ]] ||
 		sg_fail "Depends lacks $d (dpkg-shlibdeps): $deps"
 done
+# The HSM keys load libp11's engine by name (dlopen): not in Depends.
+[[ $(field Recommends) == libengine-pkcs11-openssl ]] ||
+	sg_fail "Recommends: '$(field Recommends)', want libengine-pkcs11-openssl"
 [[ -n $(field Description) ]] || sg_fail "no Description"
 
 echo "maintainer scripts and conffiles"

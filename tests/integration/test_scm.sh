@@ -97,8 +97,10 @@ upstream() {
 		sg_fail "check-config refuses the scm upstream: $(grep ^upstream "$CFG")"
 }
 
+# restart_gate [SIGNAL]: stop scepgate (TERM, or SIGNAL: KILL for a
+# crash) and start it again on $CFG.
 restart_gate() {
-	kill "$SG_PID" 2>/dev/null || true
+	kill -"${1:-TERM}" "$SG_PID" 2>/dev/null || true
 	wait "$SG_PID" 2>/dev/null || true
 	"$SCEPGATE" --config "$CFG" >>"$DIR/server.log" 2>&1 &
 	SG_PID=$!
@@ -313,36 +315,51 @@ upstream password 1 3
 restart_gate
 before=$(state "len(s['certs'])")
 hook '{"late_reply": 8, "late_ms": 5000, "fault_match": "/enroll", "fail_list": 8}'
-# lost_round: scm-lost1..8 enroll at once; exit codes into $WORK/lost.N
+# lost_round NAME N: NAME1..N enroll at once; exit codes into $WORK/lost.I
 lost_round() {
 	local i pids=()
-	for i in $(seq 8); do
-		enroll "scm-lost$i" ScmDevCode0001 "$URL" &
+	for i in $(seq "$2"); do
+		enroll "$1$i" ScmDevCode0001 "$URL" &
 		pids+=($!)
 	done
-	for i in $(seq 8); do
+	for i in $(seq "$2"); do
 		wait "${pids[i - 1]}" && echo 0 >"$WORK/lost.$i" || echo $? >"$WORK/lost.$i"
 	done
 }
-lost_round
-for i in $(seq 8); do
-	[[ $(cat "$WORK/lost.$i") != 0 ]] ||
-		sg_fail "scm-lost$i: issued although the answer was lost"
-	refused "scm-lost$i"
-done
-hook '{"late_reply": 0, "fail_list": 0, "fault_match": ""}'
-lost_round
-for i in $(seq 8); do
-	[[ $(cat "$WORK/lost.$i") == 0 ]] ||
-		sg_fail "scm-lost$i retry: $(cat "$WORK/scm-lost$i/pki.log")"
-	check "scm-lost$i"
-done
-state "s['certs'][$before:]" | python3 -c 'import ast, collections, sys
+# lost_refused NAME N: each of the round was refused.
+lost_refused() {
+	local i
+	for i in $(seq "$2"); do
+		[[ $(cat "$WORK/lost.$i") != 0 ]] ||
+			sg_fail "$1$i: issued although the answer was lost"
+		refused "$1$i"
+	done
+}
+# lost_issued NAME N: each of the round got its certificate.
+lost_issued() {
+	local i
+	for i in $(seq "$2"); do
+		[[ $(cat "$WORK/lost.$i") == 0 ]] ||
+			sg_fail "$1$i retry: $(cat "$WORK/$1$i/pki.log")"
+		check "$1$i"
+	done
+}
+# one_order_each NAME N BEFORE: SCM's certificates after the first
+# BEFORE hold exactly one order for each of NAME1..N's transactionIDs.
+one_order_each() {
+	state "s['certs'][$3:]" | python3 -c 'import ast, collections, sys
 c = ast.literal_eval(sys.stdin.read())
 n = collections.Counter(x["comments"].split(";")[0] for x in c
-                        if x["commonName"].startswith("scm-lost"))
-assert len(n) == 8 and set(n.values()) == {1}, n' ||
-	sg_fail "not one SCM order per transactionID (orders by transactionID above)"
+                        if x["commonName"].startswith(sys.argv[1]))
+assert len(n) == int(sys.argv[2]) and set(n.values()) == {1}, n' "$1" "$2" ||
+		sg_fail "$1: not one SCM order per transactionID (orders above)"
+}
+lost_round scm-lost 8
+lost_refused scm-lost 8
+hook '{"late_reply": 0, "fail_list": 0, "fault_match": ""}'
+lost_round scm-lost 8
+lost_issued scm-lost 8
+one_order_each scm-lost 8 "$before"
 lost=$(sqlite3 "$DIR/scepgate.db" "SELECT count(*) FROM audit
 	WHERE details LIKE '%SCM enroll got no answer%'")
 adopted=$(sqlite3 "$DIR/scepgate.db" "SELECT count(*) FROM audit
@@ -351,6 +368,20 @@ adopted=$(sqlite3 "$DIR/scepgate.db" "SELECT count(*) FROM audit
 	sg_fail "audit: $lost lost answers and $adopted adoptions, want 8 and 8"
 [[ $(grep -c "adopted SCM order" "$DIR/server.log") -ge 8 ]] ||
 	sg_fail "server log does not show the adoptions"
+
+echo "device: 4 lost enroll answers, kill -9, then retries: one order each"
+# The marker of an order in flight lives with the transaction in the
+# database (ra_store_txn_mark), so a crash and restart between the lost
+# answer and the retry does not order a second certificate.
+before=$(state "len(s['certs'])")
+hook '{"late_reply": 4, "late_ms": 5000, "fault_match": "/enroll", "fail_list": 4}'
+lost_round scm-crash 4
+lost_refused scm-crash 4
+restart_gate KILL
+hook '{"late_reply": 0, "fail_list": 0, "fault_match": ""}'
+lost_round scm-crash 4
+lost_issued scm-crash 4
+one_order_each scm-crash 4 "$before"
 upstream password
 restart_gate
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 #include <openssl/x509.h>
 
 #include "ra_http.h"
+#include "ra_int.h"		/* ra_json_wipe_*() */
 #include "ra_intune.h"
 
 #define CHALLENGE	"unit-good-challenge-7d1f"
@@ -699,6 +701,63 @@ find_double(const char *argv0)
 	}
 }
 
+/*
+ * jansson's copies of a request body are wiped when freed (issue 10
+ * s.7): ra_json_wipe_install() replaces jansson's free, and a body
+ * built as scep_action() builds it goes through ra_json_wipe_then(),
+ * whose every released block the check below finds zeroed.
+ */
+static size_t	json_blocks;
+
+static void
+json_check_release(void *p)
+{
+	const unsigned char	*b = p;
+	size_t			 i, n;
+
+	if (p != NULL) {
+		n = malloc_usable_size(p);
+		for (i = 0; i < n; i++)
+			if (b[i] != 0)
+				fail_msg("a freed jansson block holds byte %zu "
+				    "of %zu", i, n);
+		json_blocks++;
+	}
+	free(p);
+}
+
+static void
+json_free_checked(void *p)
+{
+	ra_json_wipe_then(p, json_check_release);
+}
+
+static void
+test_json_wiped(void **state)
+{
+	json_malloc_t	 m;
+	json_free_t	 f;
+	json_t		*j;
+	char		*body;
+
+	(void)state;
+	ra_json_wipe_install();
+	json_get_alloc_funcs(&m, &f);
+	assert_ptr_equal(m, malloc);
+	assert_ptr_not_equal(f, free);
+	json_set_alloc_funcs(malloc, json_free_checked);
+	j = json_pack("{s:{s:s, s:s}}", "request", "transactionId", "T1",
+	    "certificateRequest", "MIIB-challenge-NQ3C6-GS3ZN-2XPGL-SEJTQ");
+	assert_non_null(j);
+	body = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(body, "NQ3C6-GS3ZN"));
+	json_decref(j);
+	json_free_checked(body);
+	/* The strings, objects, their tables and the dump's buffers. */
+	assert_true(json_blocks >= 4);
+	json_set_alloc_funcs(m, f);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -713,6 +772,7 @@ main(int argc, char *argv[])
 		cmocka_unit_test(test_azure_test),
 		cmocka_unit_test(test_revocation),
 		cmocka_unit_test(test_no_secret_logged),
+		cmocka_unit_test(test_json_wiped),
 	};
 
 	(void)argc;

@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "p7.h"
+#include "p7_int.h"		/* p7_csr_wipe_req() */
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -550,6 +551,41 @@ test_sample_csr(void **state)
 	assert_int_equal(csr->key_bits, 1536);
 	assert_memory_equal(csr->key_id, key_id, sizeof(key_id));
 	assert_non_null(csr->req);
+	p7_csr_free(csr);
+	free(der);
+}
+
+/*
+ * OpenSSL's copy of the challengePassword inside the parsed request is
+ * wiped (p7_csr_wipe_req, which p7_csr_free calls): afterwards the
+ * attribute's value holds only zeros.
+ */
+static void
+test_csr_wipe(void **state)
+{
+	struct p7_csr		*csr = NULL;
+	struct sg_err		 err;
+	const ASN1_STRING	*s;
+	const unsigned char	*d;
+	uint8_t			*der;
+	size_t			 len;
+	int			 i, idx;
+
+	(void)state;
+	der = load("scep_req0.der", &len);
+	if (p7_csr_parse(der, len, &csr, &err) != SG_OK)
+		fail_msg("scep_req0.der: %s", err.msg);
+	idx = X509_REQ_get_attr_by_NID(csr->req, NID_pkcs9_challengePassword,
+	    -1);
+	assert_true(idx >= 0);
+	s = X509_ATTRIBUTE_get0_type(X509_REQ_get_attr(csr->req, idx),
+	    0)->value.asn1_string;
+	assert_memory_equal(ASN1_STRING_get0_data(s), "NQ3C6", 5);
+	p7_csr_wipe_req(csr->req);
+	d = ASN1_STRING_get0_data(s);
+	assert_int_equal(ASN1_STRING_length(s), 23);
+	for (i = 0; i < ASN1_STRING_length(s); i++)
+		assert_int_equal(d[i], 0);
 	p7_csr_free(csr);
 	free(der);
 }
@@ -2137,6 +2173,7 @@ main(void)
 		cmocka_unit_test(test_envelope_damage),
 		cmocka_unit_test(test_truncate_all),
 		cmocka_unit_test(test_flip_all),
+		cmocka_unit_test(test_csr_wipe),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test(test_type_names),
 		cmocka_unit_test(test_open_keyid),

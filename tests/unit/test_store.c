@@ -508,6 +508,137 @@ test_txn(void **state)
 	free(r);
 }
 
+/*
+ * The marker of an order in flight (ra_store_txn_mark): it outlives
+ * the transaction that set it (a rejected attempt) and is seen from a
+ * second handle (a restarted process); the answer clears it from every
+ * attempt of the transactionID and records the order id in one write.
+ */
+static void
+test_txn_mark(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_store		*other = NULL;
+	struct ra_endpoint	 ep;
+	struct ra_txn		 t, u, v;
+	bool			 m = true;
+
+	base(fx, &ep);
+	txn(ep.id, "M1", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	txn(ep.id, "M2", &v);
+	OK(fx, ra_store_txn_begin(fx->st, &v, &fx->err));
+	OK(fx, ra_store_txn_marked(fx->st, ep.id, "M1", &m, &fx->err));
+	assert_false(m);
+	OK(fx, ra_store_txn_mark(fx->st, &t, NULL, &fx->err));
+	OK(fx, ra_store_txn_mark(fx->st, &v, NULL, &fx->err));
+	/* The answer was lost: the attempt is rejected, marked still. */
+	t.status = RA_REQ_REJECTED;
+	OK(fx, ra_store_txn_update(fx->st, &t, RA_REQ_NEW, &fx->err));
+	OK(fx, ra_store_open(fx->db, &other, &fx->err));
+	OK(fx, ra_store_txn_marked(other, ep.id, "M1", &m, &fx->err));
+	assert_true(m);
+	OK(fx, ra_store_txn_marked(other, ep.id + 1, "M1", &m, &fx->err));
+	assert_false(m);
+
+	/* The retry, a new row, learns the order: both rows unmarked. */
+	txn(ep.id, "M1", &u);
+	OK(fx, ra_store_txn_begin(other, &u, &fx->err));
+	OK(fx, ra_store_txn_mark(other, &u, "order-7", &fx->err));
+	OK(fx, ra_store_txn_marked(fx->st, ep.id, "M1", &m, &fx->err));
+	assert_false(m);
+	OK(fx, ra_store_txn_get(fx->st, u.id, &u, NULL, NULL, &fx->err));
+	assert_string_equal(u.order_id, "order-7");
+	OK(fx, ra_store_txn_get(fx->st, t.id, &t, NULL, NULL, &fx->err));
+	assert_string_equal(t.order_id, "");
+	/* Another transactionID keeps its marker; "" clears without id. */
+	OK(fx, ra_store_txn_marked(fx->st, ep.id, "M2", &m, &fx->err));
+	assert_true(m);
+	OK(fx, ra_store_txn_mark(fx->st, &v, "", &fx->err));
+	OK(fx, ra_store_txn_marked(fx->st, ep.id, "M2", &m, &fx->err));
+	assert_false(m);
+	OK(fx, ra_store_txn_get(fx->st, v.id, &v, NULL, NULL, &fx->err));
+	assert_string_equal(v.order_id, "");
+	t.id = -1;
+	RC(fx, SG_ENOTFOUND, ra_store_txn_mark(fx->st, &t, NULL, &fx->err));
+	ra_store_close(other);
+}
+
+/*
+ * The gauges of /metrics (ra_store_gauges): a lockout counts once per
+ * source however often it was hit and only inside its window; the
+ * ceiling counts an endpoint; NEW and PENDING transactions; valid
+ * certificates (expired ones not), those expiring, revoked ones. Far in
+ * the future and as differences, since the PostgreSQL run shares the
+ * database with the other tests.
+ */
+static void
+test_gauges(void **state)
+{
+	struct fx		*fx = *state;
+	const int64_t		 T = 5000000000LL;
+	struct ra_gauge_query	 q = { "!%", T - 9, T - 59, 3, T,
+	    T + 30 * 86400 };
+	static const uint8_t	 der[] = { 0x30, 0x03, 1, 2, 3 };
+	const char		*la[] = { "!192.0.2.0/24" };
+	const char		*lb[] = { "!198.51.100.0/24" };
+	const char		*all[] = { "*", "192.0.2.0/24" };
+	const int64_t		 ends[] = { T + 365 * 86400, T + 10 * 86400,
+	    T - 1, T + 365 * 86400 };
+	struct ra_endpoint	 ep;
+	struct ra_txn		 t, u;
+	struct ra_cert_rec	 rec;
+	struct ra_gauges	 g0, g;
+	size_t			 i;
+
+	base(fx, &ep);
+	OK(fx, ra_store_gauges(fx->st, &q, &g0, &fx->err));
+	OK(fx, ra_store_fail_add(fx->st, ep.id, la, 1, T - 5, 0, &fx->err));
+	OK(fx, ra_store_fail_add(fx->st, ep.id, la, 1, T - 4, 0, &fx->err));
+	/* Locked out long ago: over. */
+	OK(fx, ra_store_fail_add(fx->st, ep.id, lb, 1, T - 20, 0, &fx->err));
+	OK(fx, ra_store_fail_add(fx->st, ep.id, all, 2, T - 2, 0, &fx->err));
+	OK(fx, ra_store_fail_add(fx->st, ep.id, all, 2, T - 1, 0, &fx->err));
+	OK(fx, ra_store_gauges(fx->st, &q, &g, &fx->err));
+	assert_int_equal(g.locked_sources - g0.locked_sources, 1);
+	assert_int_equal(g.locked_endpoints - g0.locked_endpoints, 0);
+	OK(fx, ra_store_fail_add(fx->st, ep.id, all, 2, T, 0, &fx->err));
+
+	txn(ep.id, nm(fx, "G1"), &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	txn(ep.id, nm(fx, "G2"), &u);
+	OK(fx, ra_store_txn_begin(fx->st, &u, &fx->err));
+	u.status = RA_REQ_PENDING;
+	OK(fx, ra_store_txn_update(fx->st, &u, RA_REQ_NEW, &fx->err));
+
+	memset(&rec, 0, sizeof(rec));
+	rec.endpoint_id = ep.id;
+	snprintf(rec.subject, sizeof(rec.subject), "CN=x");
+	rec.der = der;
+	rec.der_len = sizeof(der);
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		snprintf(rec.serial, sizeof(rec.serial), "G%zu-%s", i, fx->tag);
+		rec.not_before = T - 86400;
+		rec.not_after = ends[i];
+		OK(fx, ra_store_cert_add(fx->st, &rec, &fx->err));
+	}
+	OK(fx, ra_store_cert_set_status(fx->st, rec.serial, RA_CERT_REVOKED,
+	    1, &fx->err));
+
+	OK(fx, ra_store_gauges(fx->st, &q, &g, &fx->err));
+	assert_int_equal(g.locked_sources - g0.locked_sources, 1);
+	assert_int_equal(g.locked_endpoints - g0.locked_endpoints, 1);
+	assert_int_equal(g.txn_new - g0.txn_new, 1);
+	assert_int_equal(g.txn_pending - g0.txn_pending, 1);
+	assert_int_equal(g.certs_valid - g0.certs_valid, 2);
+	assert_int_equal(g.certs_expiring - g0.certs_expiring, 1);
+	assert_int_equal(g.certs_revoked - g0.certs_revoked, 1);
+	/* No ceiling configured: no endpoint is at it. */
+	q.ceiling = 0;
+	OK(fx, ra_store_gauges(fx->st, &q, &g, &fx->err));
+	assert_int_equal(g.locked_endpoints - g0.locked_endpoints, 0);
+}
+
 /* Two handles (two processes) finish the same transaction: one wins. */
 static void
 test_txn_race(void **state)
@@ -911,6 +1042,9 @@ make_v2(struct fx *fx)
 	    "subject_csr; ALTER TABLE endpoint DROP COLUMN renewal_any"), 0);
 	assert_int_equal(raw_sql(fx, "DROP TABLE webhook_outbox; "
 	    "DROP TABLE ep_webhook"), 0);
+	/* Version 4's column too: the upgrade takes both steps. */
+	assert_int_equal(raw_sql(fx, "ALTER TABLE txn DROP COLUMN ordering"),
+	    0);
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '2' "
 	    "WHERE key = 'schema_version'"), 0);
 }
@@ -1585,6 +1719,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn_race, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_txn_mark, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gauges, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_certs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),

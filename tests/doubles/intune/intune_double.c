@@ -57,7 +57,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define BODY_MAX	(1024 * 1024)
+#include "dbl_http.h"
+
 #define LOG_MAX		2000		/* request log entries kept */
 #define TOKENS_MAX	256
 #define CODE_MAX	96		/* a canned Intune code */
@@ -136,13 +137,6 @@ struct dbl {
 struct listener {
 	struct dbl	*d;
 	bool		 tls;
-};
-
-/* One request being read. */
-struct rq {
-	char	*body;
-	size_t	 len;
-	bool	 too_big;
 };
 
 /* One answer, and what the log should say about the request. */
@@ -1053,7 +1047,7 @@ log_query(void *cls, enum MHD_ValueKind kind, const char *key,
 
 static void
 log_request(struct dbl *d, struct MHD_Connection *con, const char *method,
-    const char *url, const struct rq *r, struct out *o)
+    const char *url, const struct dbl_rq *r, struct out *o)
 {
 	struct hdrlog	 hl = { d, json_object() };
 	char		 q[512] = "", path[1024];
@@ -1490,7 +1484,7 @@ sp_path(const char *url, char *out, size_t outsz)
 
 /* The request's body as JSON for the log (redacted), and as parsed. */
 static json_t *
-body_parse(const struct rq *r, bool form, struct out *o)
+body_parse(const struct dbl_rq *r, bool form, struct out *o)
 {
 	json_t	*j;
 
@@ -1508,7 +1502,7 @@ body_parse(const struct rq *r, bool form, struct out *o)
 
 static void
 route(struct listener *l, struct MHD_Connection *con, const char *method,
-    const char *url, const struct rq *r, struct out *o)
+    const char *url, const struct dbl_rq *r, struct out *o)
 {
 	struct dbl	*d = l->d;
 	char		 tenant[128];
@@ -1563,24 +1557,6 @@ route(struct listener *l, struct MHD_Connection *con, const char *method,
 
 /* ---- libmicrohttpd ---- */
 
-static void
-done(void *cls, struct MHD_Connection *con, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
-{
-	struct rq	*r = *con_cls;
-
-	(void)cls;
-	(void)con;
-	(void)toe;
-	if (r == NULL)
-		return;
-	if (r->body != NULL)
-		OPENSSL_cleanse(r->body, r->len);
-	free(r->body);
-	free(r);
-	*con_cls = NULL;
-}
-
 /* 8.3 "connection reset": RST instead of an answer. */
 static enum MHD_Result
 reset(struct MHD_Connection *con)
@@ -1595,26 +1571,6 @@ reset(struct MHD_Connection *con)
 	return MHD_NO;
 }
 
-/* Collects the body; false while more is coming. */
-static bool
-collect(struct rq *r, const char *upload, size_t *upload_size)
-{
-	char	*p;
-
-	if (*upload_size == 0)
-		return true;
-	if (r->len + *upload_size > BODY_MAX)
-		r->too_big = true;
-	else if ((p = realloc(r->body, r->len + *upload_size + 1)) != NULL) {
-		r->body = p;
-		memcpy(r->body + r->len, upload, *upload_size);
-		r->len += *upload_size;
-		r->body[r->len] = '\0';
-	}
-	*upload_size = 0;
-	return false;
-}
-
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *con, const char *url,
     const char *method, const char *version, const char *upload,
@@ -1622,23 +1578,16 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 {
 	struct listener		*l = cls;
 	struct dbl		*d = l->d;
-	struct rq		*r = *con_cls;
+	struct dbl_rq		*r = NULL;
 	struct MHD_Response	*resp;
 	struct out		 o = { .status = 200 };
 	enum MHD_Result		 ret;
 	char			 rid[37];
 	const char		*crid;
-	int			 i;
 
 	(void)version;
-	if (r == NULL) {
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return MHD_NO;
-		*con_cls = r;
-		return MHD_YES;
-	}
-	if (!collect(r, upload, upload_size))
-		return MHD_YES;
+	if (dbl_collect(con_cls, upload, upload_size, &r, &ret))
+		return ret;
 
 	pthread_mutex_lock(&d->lock);
 	route(l, con, method, url, r, &o);
@@ -1653,25 +1602,15 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 		free(o.body);
 		return reset(con);
 	}
-	resp = MHD_create_response_from_buffer(o.len, o.body != NULL ?
-	    o.body : (char *)"", o.body != NULL ? MHD_RESPMEM_MUST_FREE :
-	    MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL) {
-		free(o.body);
+	if ((resp = dbl_response(o.body, o.len, o.ctype,
+	    (const char (*)[2][160])o.hdr, o.nhdr)) == NULL)
 		return MHD_NO;
-	}
-	if (o.ctype != NULL)
-		MHD_add_response_header(resp, "Content-Type", o.ctype);
-	for (i = 0; i < o.nhdr; i++)
-		MHD_add_response_header(resp, o.hdr[i][0], o.hdr[i][1]);
 	/* Microsoft's services echo the caller's id and add their own. */
 	if ((crid = header(con, "client-request-id")) != NULL)
 		MHD_add_response_header(resp, "client-request-id", crid);
 	guid(rid);
 	MHD_add_response_header(resp, "request-id", rid);
-	ret = MHD_queue_response(con, o.status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return dbl_queue(con, o.status, resp);
 }
 
 /* ---- TLS (optional) ---- */
@@ -1754,45 +1693,18 @@ read_line(const char *path, char *out, size_t outsz)
 		die("%s: empty", path);
 }
 
+/* A listener of "l", or exit. */
 static struct MHD_Daemon *
 start(struct listener *l, const char *addr, long port, const char *cert,
     const char *key)
 {
-	struct sockaddr_in	 sa;
-	unsigned int		 flags = MHD_USE_INTERNAL_POLLING_THREAD |
-				    MHD_USE_THREAD_PER_CONNECTION |
-				    MHD_USE_ERROR_LOG;
 	struct MHD_Daemon	*mhd;
+	char			 why[160];
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
-		die("--address: an IPv4 address, not %s", addr);
-	if (cert != NULL) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-			die("libmicrohttpd has no TLS: no --tls-port");
-		mhd = MHD_start_daemon(flags | MHD_USE_TLS, (uint16_t)port,
-		    NULL, NULL, handler, l, MHD_OPTION_SOCK_ADDR, &sa,
-		    MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
-		    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY,
-		    key, MHD_OPTION_END);
-	} else
-		mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
-		    handler, l, MHD_OPTION_SOCK_ADDR, &sa,
-		    MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
-	if (mhd == NULL)
-		die("cannot listen on %s:%ld", addr, port);
+	if ((mhd = dbl_start(handler, l, addr, (int)port, cert, key, NULL, why,
+	    sizeof(why))) == NULL)
+		die("%s", why);
 	return mhd;
-}
-
-static int
-bound_port(struct MHD_Daemon *mhd)
-{
-	const union MHD_DaemonInfo	*di;
-
-	di = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT);
-	return di != NULL ? di->port : 0;
 }
 
 static void
@@ -2062,13 +1974,13 @@ main(int argc, char *argv[])
 		write_file(dir, "client_secret.txt", 0600, d.client_secret);
 	mhd = start(&plain, addr, port, NULL, NULL);
 	snprintf(d.base[0], sizeof(d.base[0]), "http://%s:%d", addr,
-	    bound_port(mhd));
+	    dbl_bound_port(mhd));
 	if (tls_port >= 0) {
 		make_tls(&cert, &key);
 		write_file(dir, "tls.pem", 0644, cert);
 		mhd_tls = start(&tls, addr, tls_port, cert, key);
 		snprintf(d.base[1], sizeof(d.base[1]), "https://%s:%d", addr,
-		    bound_port(mhd_tls));
+		    dbl_bound_port(mhd_tls));
 	}
 	announce(&d, dir, mhd_tls);
 

@@ -57,11 +57,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "dbl_http.h"
+
 #ifdef HAVE_GNUTLS
 #include <gnutls/gnutls.h>
 #endif
 
-#define BODY_MAX	(1024 * 1024)
 #define LOG_MAX		2000		/* request log entries kept */
 #define LOG_BODY_MAX	16384		/* bytes of a body in the log */
 #define TOKENS_MAX	64
@@ -187,13 +188,6 @@ struct dbl {
 struct listener {
 	struct dbl	*d;
 	bool		 tls;
-};
-
-/* One request being read. */
-struct rq {
-	char	*body;
-	size_t	 len;
-	bool	 too_big;
 };
 
 /* One answer. */
@@ -1781,7 +1775,7 @@ body_json(const char *p, size_t n, bool binary)
 
 static void
 log_request(struct dbl *d, struct MHD_Connection *con, const char *method,
-    const char *url, const struct rq *r, const struct out *o)
+    const char *url, const struct dbl_rq *r, const struct out *o)
 {
 	char	 q[512] = "", path[1024];
 	json_t	*e, *h = json_object(), *rh = json_object(), *req, *resp;
@@ -1820,24 +1814,6 @@ log_request(struct dbl *d, struct MHD_Connection *con, const char *method,
 
 /* ---- libmicrohttpd ---- */
 
-static void
-done(void *cls, struct MHD_Connection *con, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
-{
-	struct rq	*r = *con_cls;
-
-	(void)cls;
-	(void)con;
-	(void)toe;
-	if (r == NULL)
-		return;
-	if (r->body != NULL)
-		OPENSSL_cleanse(r->body, r->len);
-	free(r->body);
-	free(r);
-	*con_cls = NULL;
-}
-
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *con, const char *url,
     const char *method, const char *version, const char *upload,
@@ -1845,35 +1821,16 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 {
 	struct listener		*l = cls;
 	struct dbl		*d = l->d;
-	struct rq		*r = *con_cls;
-	struct MHD_Response	*resp;
+	struct dbl_rq		*r = NULL;
 	struct out		 o = { .status = 200 };
 	enum MHD_Result		 ret;
 	const char		*path = url;
 	bool			 private = false, is_api;
-	char			*p;
-	int			 i, delay = 0, late;
+	int			 delay = 0, late;
 
 	(void)version;
-	if (r == NULL) {
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return MHD_NO;
-		*con_cls = r;
-		return MHD_YES;
-	}
-	if (*upload_size > 0) {
-		if (r->len + *upload_size > BODY_MAX) {
-			r->too_big = true;
-		} else if ((p = realloc(r->body, r->len + *upload_size + 1)) !=
-		    NULL) {
-			r->body = p;
-			memcpy(r->body + r->len, upload, *upload_size);
-			r->len += *upload_size;
-			r->body[r->len] = '\0';
-		}
-		*upload_size = 0;
-		return MHD_YES;
-	}
+	if (dbl_collect(con_cls, upload, upload_size, &r, &ret))
+		return ret;
 	if (strncmp(path, "/private/api/", 13) == 0) {
 		private = true;
 		path += 8;
@@ -1921,20 +1878,8 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 		free(o.body);
 		return MHD_NO;	/* 5.8: an empty reply */
 	}
-	resp = MHD_create_response_from_buffer(o.len, o.body != NULL ?
-	    o.body : (char *)"", o.body != NULL ? MHD_RESPMEM_MUST_FREE :
-	    MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL) {
-		free(o.body);
-		return MHD_NO;
-	}
-	if (o.ctype != NULL)
-		MHD_add_response_header(resp, "Content-Type", o.ctype);
-	for (i = 0; i < o.nhdr; i++)
-		MHD_add_response_header(resp, o.hdr[i][0], o.hdr[i][1]);
-	ret = MHD_queue_response(con, o.status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return dbl_queue(con, o.status, dbl_response(o.body, o.len, o.ctype,
+	    (const char (*)[2][160])o.hdr, o.nhdr));
 }
 
 /* ---- main ---- */
@@ -1991,46 +1936,18 @@ read_line(const char *path, char *out, size_t outsz)
 	out[strcspn(out, "\r\n")] = '\0';
 }
 
+/* A listener of "l", or exit. */
 static struct MHD_Daemon *
 start(struct listener *l, const char *addr, int port, const char *cert,
     const char *key, const char *trust)
 {
-	struct sockaddr_in	 sa;
-	unsigned int		 flags = MHD_USE_INTERNAL_POLLING_THREAD |
-				    MHD_USE_THREAD_PER_CONNECTION |
-				    MHD_USE_ERROR_LOG;
 	struct MHD_Daemon	*mhd;
+	char			 why[160];
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
-		die("--address: an IPv4 address, not %s", addr);
-	if (cert != NULL) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-			die("libmicrohttpd has no TLS: no --tls-port");
-		mhd = MHD_start_daemon(flags | MHD_USE_TLS, (uint16_t)port,
-		    NULL, NULL, handler, l, MHD_OPTION_SOCK_ADDR, &sa,
-		    MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
-		    MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_KEY,
-		    key, MHD_OPTION_HTTPS_MEM_TRUST, trust, MHD_OPTION_END);
-	} else {
-		mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
-		    handler, l, MHD_OPTION_SOCK_ADDR, &sa,
-		    MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
-	}
-	if (mhd == NULL)
-		die("cannot listen on %s:%d", addr, port);
+	if ((mhd = dbl_start(handler, l, addr, port, cert, key, trust, why,
+	    sizeof(why))) == NULL)
+		die("%s", why);
 	return mhd;
-}
-
-static int
-bound_port(struct MHD_Daemon *mhd)
-{
-	const union MHD_DaemonInfo	*di;
-
-	di = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT);
-	return di != NULL ? di->port : 0;
 }
 
 int
@@ -2169,14 +2086,14 @@ main(int argc, char *argv[])
 	make_pki(&d, dir, &cert, &key, &trust);
 	mhd = start(&plain, addr, port, NULL, NULL, NULL);
 	snprintf(d.base, sizeof(d.base), "http://%s:%d", addr,
-	    bound_port(mhd));
+	    dbl_bound_port(mhd));
 	if (tls_port >= 0)
 		mhd_tls = start(&tls, addr, tls_port, cert, key, trust);
 	printf("scm-double: REST API at %s/api\n", d.base);
 	printf("scm-double: OAuth token URL %s%s\n", d.base, TOKEN_PATH);
 	if (mhd_tls != NULL)
 		printf("scm-double: client-certificate API at "
-		    "https://%s:%d/private/api\n", addr, bound_port(mhd_tls));
+		    "https://%s:%d/private/api\n", addr, dbl_bound_port(mhd_tls));
 	printf("scm-double: CA chain %s/ca.pem; login %s, customerUri %s, "
 	    "password in %s/password.txt; OAuth client %s, secret in "
 	    "%s/client_secret.txt; TLS login %s/client.pem\n", dir, d.login,
