@@ -234,6 +234,19 @@ ra_json_cert(const struct ra_cert *c)
 }
 
 json_t *
+ra_json_cert_pem(const struct ra_cert *c, const char *pem)
+{
+	json_t	*v;
+
+	if ((v = ra_json_cert(c)) != NULL && json_object_set_new(v, "pem",
+	    json_string(pem != NULL ? pem : "")) != 0) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+json_t *
 ra_json_audit(const struct ra_audit_rec *a)
 {
 	char	t[32];
@@ -293,6 +306,10 @@ one(struct ra *ra, enum ra_json_kind k, const void *p)
 		return ra_json_audit(p);
 	case RA_JSON_PROFILE:
 		return ra_json_profile(p);
+	case RA_JSON_TOKEN:
+		return ra_json_token(p);
+	case RA_JSON_CHALLENGE:
+		return ra_json_challenge(p);
 	case RA_JSON_RACERT:
 		break;
 	}
@@ -318,6 +335,10 @@ size_of(enum ra_json_kind k)
 		return sizeof(struct ra_audit_rec);
 	case RA_JSON_PROFILE:
 		return sizeof(struct ra_profile);
+	case RA_JSON_TOKEN:
+		return sizeof(struct ra_token);
+	case RA_JSON_CHALLENGE:
+		return sizeof(struct ra_challenge);
 	case RA_JSON_RACERT:
 		break;
 	}

@@ -46,6 +46,8 @@ json_t		*ra_json_endpoint(struct ra *, const struct ra_endpoint *);
 json_t		*ra_json_account(const struct ra_account *);
 json_t		*ra_json_request(const struct ra_request *);
 json_t		*ra_json_cert(const struct ra_cert *);
+/* "cert show": the certificate with its "pem" text. */
+json_t		*ra_json_cert_pem(const struct ra_cert *, const char *pem);
 json_t		*ra_json_audit(const struct ra_audit_rec *);
 json_t		*ra_json_profile(const struct ra_profile *);
 json_t		*ra_json_racert(const struct ra_racert *);
@@ -61,6 +63,8 @@ enum ra_json_kind {
 	RA_JSON_AUDIT,		/* struct ra_audit_rec */
 	RA_JSON_PROFILE,
 	RA_JSON_RACERT,
+	RA_JSON_TOKEN,		/* struct ra_token */
+	RA_JSON_CHALLENGE,	/* struct ra_challenge */
 };
 json_t		*ra_json_array(struct ra *, enum ra_json_kind,
 		    const void *items, size_t n);

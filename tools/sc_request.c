@@ -200,8 +200,7 @@ sc_cert(struct sc_ctx *ctx, int argc, char *argv[])
 		if (sc_has_flag(argc, argv, "--pem"))
 			fputs(pem, stdout);
 		else if (sc_has_flag(argc, argv, "--json")) {
-			j = ra_json_cert(&c);
-			json_object_set_new(j, "pem", json_string(pem));
+			j = ra_json_cert_pem(&c, pem);
 			free(pem);
 			return sc_json_print(j);
 		} else {
