@@ -41,7 +41,8 @@ ra_json_time_parse(const char *s, int64_t *out)
 	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
 	    *end != '\0') {
 		memset(&tm, 0, sizeof(tm));
-		if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL || *end != '\0')
+		end = strptime(s, "%Y-%m-%d", &tm);
+		if (end == NULL || *end != '\0')
 			return false;
 	}
 	*out = (int64_t)timegm(&tm);

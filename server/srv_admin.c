@@ -850,23 +850,32 @@ chal_revoke(struct call *c)
 		reply_done(c, ra_challenge_revoke(c->ra, id, &err), &err);
 }
 
-/* ---- the route table (docs/admin-api.yaml lists each row) ---- */
-
-#define EP	"/api/v1/endpoints/{name}"
-#define ACCT	EP "/accounts/{account}"
+/*
+ * ---- the route table ----
+ * docs/admin-api.yaml describes each row; test_admin_api.sh reads the
+ * rows from this file (one "{ METHOD, PATH" string pair each) to check.
+ */
 
 static const struct route routes[] = {
 	{ "GET", "/api/v1/endpoints", RA_SCOPE_READ, false, ep_list },
 	{ "POST", "/api/v1/endpoints", RA_SCOPE_ADMIN, false, ep_add },
-	{ "GET", EP, RA_SCOPE_READ, false, ep_show },
-	{ "PATCH", EP, RA_SCOPE_ADMIN, false, ep_patch },
-	{ "DELETE", EP, RA_SCOPE_ADMIN, false, ep_delete },
-	{ "GET", EP "/accounts", RA_SCOPE_READ, false, acct_list },
-	{ "POST", EP "/accounts", RA_SCOPE_ADMIN, false, acct_add },
-	{ "GET", ACCT, RA_SCOPE_READ, false, acct_show },
-	{ "PATCH", ACCT, RA_SCOPE_ADMIN, false, acct_patch },
-	{ "DELETE", ACCT, RA_SCOPE_ADMIN, false, acct_delete },
-	{ "POST", ACCT "/rotate-code", RA_SCOPE_ADMIN, false, acct_rotate },
+	{ "GET", "/api/v1/endpoints/{name}", RA_SCOPE_READ, false, ep_show },
+	{ "PATCH", "/api/v1/endpoints/{name}", RA_SCOPE_ADMIN, false,
+	    ep_patch },
+	{ "DELETE", "/api/v1/endpoints/{name}", RA_SCOPE_ADMIN, false,
+	    ep_delete },
+	{ "GET", "/api/v1/endpoints/{name}/accounts", RA_SCOPE_READ, false,
+	    acct_list },
+	{ "POST", "/api/v1/endpoints/{name}/accounts", RA_SCOPE_ADMIN, false,
+	    acct_add },
+	{ "GET", "/api/v1/endpoints/{name}/accounts/{account}",
+	    RA_SCOPE_READ, false, acct_show },
+	{ "PATCH", "/api/v1/endpoints/{name}/accounts/{account}",
+	    RA_SCOPE_ADMIN, false, acct_patch },
+	{ "DELETE", "/api/v1/endpoints/{name}/accounts/{account}",
+	    RA_SCOPE_ADMIN, false, acct_delete },
+	{ "POST", "/api/v1/endpoints/{name}/accounts/{account}/rotate-code",
+	    RA_SCOPE_ADMIN, false, acct_rotate },
 	{ "GET", "/api/v1/requests", RA_SCOPE_READ, false, req_list },
 	{ "POST", "/api/v1/requests/{id}/approve", RA_SCOPE_ADMIN, false,
 	    req_approve },
@@ -880,8 +889,10 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/audit", RA_SCOPE_READ, false, audit_list },
 	{ "GET", "/api/v1/audit/export", RA_SCOPE_READ, false,
 	    audit_export },
-	{ "POST", EP "/challenges", RA_SCOPE_CHALLENGE, true, chal_add },
-	{ "GET", EP "/challenges", RA_SCOPE_READ, false, chal_list },
+	{ "POST", "/api/v1/endpoints/{name}/challenges", RA_SCOPE_CHALLENGE,
+	    true, chal_add },
+	{ "GET", "/api/v1/endpoints/{name}/challenges", RA_SCOPE_READ, false,
+	    chal_list },
 	{ "DELETE", "/api/v1/challenges/{id}", RA_SCOPE_ADMIN, false,
 	    chal_revoke },
 };

@@ -1,10 +1,11 @@
 /*
  * Routes: /healthz and /scep/<uri-extension>[/...]?operation=... (RFC
  * 8894 4), and NDES's /certsrv/mscep/mscep.dll[/pkiclient.exe] for the
- * endpoint named by listen.ndes_endpoint. One ra/ call per request; this file only picks the HTTP
- * status: 404 for an unknown endpoint, 400 for what is not SCEP at all,
- * 413 for a body over the limit, 500 for server faults. SCEP-level
- * errors travel inside 200 replies as signed FAILURE CertReps.
+ * endpoint named by listen.ndes_endpoint. One ra/ call per request;
+ * this file only picks the HTTP status: 404 for an unknown endpoint,
+ * 400 for what is not SCEP at all, 413 for a body over the limit, 500
+ * for server faults. SCEP-level errors travel inside 200 replies as
+ * signed FAILURE CertReps.
  */
 #include <stdio.h>
 #include <stdlib.h>

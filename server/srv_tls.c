@@ -1,7 +1,7 @@
 /*
- * The HTTPS listeners' files (issue 12; the admin listener's too): read as bytes for
- * libmicrohttpd (GnuTLS parses them), since server/ has no OpenSSL.
- * The key goes through ra's one secret reader, so its rules are the
+ * The HTTPS listeners' files (issue 12; the admin listener's too): read
+ * as bytes for libmicrohttpd (GnuTLS parses them), since server/ has no
+ * OpenSSL. The key goes through ra's one secret reader, so its rules are the
  * rules of every other key file.
  */
 #include <sys/stat.h>
