@@ -118,6 +118,7 @@ struct req {
 	char			 reqid[SG_REQID_MAX + 1];
 	struct sg_buf		 body;
 	bool			 too_large;
+	bool			 admin;		/* on the admin listener */
 	enum req_state		 state;
 	struct srv_request	 in;
 	struct srv_answer	 out;
@@ -500,18 +501,6 @@ answer_text(struct srv_answer *a, int status, const char *ctype,
 	}
 }
 
-/* Did the admin listener accept this connection? */
-static bool
-is_admin(const struct srv *srv, struct MHD_Connection *con)
-{
-	const union MHD_ConnectionInfo	*ci;
-
-	if (srv->admin.mhd == NULL)
-		return false;
-	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_DAEMON);
-	return ci != NULL && ci->daemon == srv->admin.mhd;
-}
-
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *con, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -560,7 +549,7 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 	req->in.body_len = req->body.len;
 	req->in.too_large = req->too_large;
 	req->in.peer = req->peer;
-	if (is_admin(srv, con)) {
+	if (req->admin) {
 		/* Admin calls are few: answered here, never queued. */
 		req->in.authorization = MHD_lookup_connection_value(con,
 		    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -599,6 +588,20 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 	return MHD_YES;
 }
 
+/* The admin listener's requests: the same path, marked for srv_admin.c. */
+static enum MHD_Result
+admin_handler(void *cls, struct MHD_Connection *con, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct req	*req = *con_cls;
+
+	if (req != NULL)
+		req->admin = true;
+	return handler(cls, con, url, method, version, upload_data,
+	    upload_data_size, con_cls);
+}
+
 /* The address to bind for "port", and MHD_USE_IPv6 into *flags. */
 static enum sg_rc
 listen_addr(const char *addr, int port, struct sockaddr_storage *ss,
@@ -623,13 +626,15 @@ listen_addr(const char *addr, int port, struct sockaddr_storage *ss,
 }
 
 /*
- * One daemon on "port" with the shared handler, limits and connection
+ * One daemon on "port" with the shared handler (marked "admin" for the
+ * admin listener), limits and connection
  * table; HTTPS with "tls" (borrowed, kept until MHD_stop_daemon()),
  * on a SO_REUSEPORT socket so that a reload can bind the port again.
  */
 static enum sg_rc
 daemon_start(struct srv *srv, const char *addr, int port,
-    const struct srv_tls *tls, struct MHD_Daemon **out, struct sg_err *err)
+    const struct srv_tls *tls, bool admin, struct MHD_Daemon **out,
+    struct sg_err *err)
 {
 	const struct conf	*conf = srv->conf;
 	struct sockaddr_storage	 ss;
@@ -656,7 +661,7 @@ daemon_start(struct srv *srv, const char *addr, int port,
 		    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL };
 	}
 	*out = MHD_start_daemon(flags, (uint16_t)port,
-	    NULL, NULL, handler, srv,
+	    NULL, NULL, admin ? admin_handler : handler, srv,
 	    /* First, or libmicrohttpd prints what comes before it itself. */
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv->conns,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -697,7 +702,7 @@ tls_start(struct srv *srv, struct srv_listener *out, struct sg_err *err)
 	    srv->conf->listen_tls_key, &l.tls, err)) != SG_OK)
 		goto out;
 	if ((rc = daemon_start(srv, srv->conf->listen_address,
-	    srv->conf->listen_tls_port, &l.tls, &l.mhd, err)) != SG_OK)
+	    srv->conf->listen_tls_port, &l.tls, false, &l.mhd, err)) != SG_OK)
 		goto out;
 	*out = l;
 	memset(&l, 0, sizeof(l));	/* the caller owns it now */
@@ -722,7 +727,7 @@ admin_start(struct srv *srv, struct srv_listener *out, struct sg_err *err)
 	    conf->admin_tls_key, &l.tls, err)) != SG_OK)
 		goto out;
 	if ((rc = daemon_start(srv, conf->admin_address, conf->admin_port,
-	    tls ? &l.tls : NULL, &l.mhd, err)) != SG_OK)
+	    tls ? &l.tls : NULL, true, &l.mhd, err)) != SG_OK)
 		goto out;
 	*out = l;
 	memset(&l, 0, sizeof(l));	/* the caller owns it now */
@@ -838,7 +843,7 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	    ra_poll_interval(ra), &srv->work, err)) != SG_OK)
 		goto out;
 	if ((rc = daemon_start(srv, conf->listen_address, conf->listen_port,
-	    NULL, &srv->mhd, err)) != SG_OK)
+	    NULL, false, &srv->mhd, err)) != SG_OK)
 		goto out;
 	if (conf->listen_tls_port != 0 &&
 	    (rc = tls_start(srv, &srv->tls, err)) != SG_OK)
