@@ -763,21 +763,22 @@ tls_reap(struct srv *srv)
 	srv->nold = n;
 }
 
-enum sg_rc
-srv_reload(struct srv *srv, struct sg_err *err)
+/* A new daemon for "cur" from start(); "cur" finishes its connections. */
+static enum sg_rc
+relisten(struct srv *srv, struct srv_listener *cur, const char *what,
+    enum sg_rc (*start)(struct srv *, struct srv_listener *,
+    struct sg_err *), struct sg_err *err)
 {
 	struct srv_listener	next = { 0 };
 	MHD_socket		fd;
 	enum sg_rc		rc;
 
-	if (srv->tls.mhd == NULL)
-		return SG_OK;
 	tls_reap(srv);
 	if (srv->nold == SRV_TLS_OLD)
-		return sg_err_set(err, SG_ELIMIT, "HTTPS: %d earlier listeners "
+		return sg_err_set(err, SG_ELIMIT, "%s: %d earlier listeners "
 		    "still have connections; certificate not reloaded, try "
-		    "again later", SRV_TLS_OLD);
-	if ((rc = tls_start(srv, &next, err)) != SG_OK)
+		    "again later", what, SRV_TLS_OLD);
+	if ((rc = start(srv, &next, err)) != SG_OK)
 		return rc;
 	/*
 	 * The new daemon shares the port (SO_REUSEPORT); the old one stops
@@ -785,14 +786,29 @@ srv_reload(struct srv *srv, struct sg_err *err)
 	 * connection to the new one, and keeps serving the connections it
 	 * has until they close.
 	 */
-	fd = MHD_quiesce_daemon(srv->tls.mhd);
+	fd = MHD_quiesce_daemon(cur->mhd);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	srv->old[srv->nold++] = srv->tls;
-	srv->tls = next;
-	sg_log(SG_LOG_INFO, "HTTPS: certificate and key re-read; %zu earlier "
-	    "listeners finish their connections", srv->nold);
+	srv->old[srv->nold++] = *cur;
+	*cur = next;
+	sg_log(SG_LOG_INFO, "%s: certificate and key re-read; %zu earlier "
+	    "listeners finish their connections", what, srv->nold);
 	return SG_OK;
+}
+
+enum sg_rc
+srv_reload(struct srv *srv, struct sg_err *err)
+{
+	struct sg_err	e2;
+	enum sg_rc	rc = SG_OK, rc2;
+
+	if (srv->tls.mhd != NULL)
+		rc = relisten(srv, &srv->tls, "HTTPS", tls_start, err);
+	if (srv->admin.tls.cert == NULL)
+		return rc;
+	rc2 = relisten(srv, &srv->admin, "admin HTTPS", admin_start,
+	    rc == SG_OK ? err : &e2);
+	return rc != SG_OK ? rc : rc2;
 }
 
 static void

@@ -6,7 +6,7 @@
 # scopes refuse what they may not do (403), bad and revoked tokens get
 # 401, repeated bad tokens 429; a minted challenge enrolls micromdm
 # scepclient once; the audit names token:NAME; no token reaches the log;
-# the listener over HTTPS once.
+# the listener over HTTPS once (and re-read on SIGHUP).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -289,6 +289,16 @@ diff <(jq -S . "$WORK/body") <(jq -S . "$WORK/ctl.json") || sg_fail "HTTPS list 
 if curl -s -o /dev/null "http://127.0.0.1:$APORT/api/v1/endpoints"; then
 	sg_fail "plain HTTP answered on the HTTPS admin listener"
 fi
+kill -HUP "$SG_PID"
+for _ in $(seq 50); do
+	grep -q "admin HTTPS: certificate and key re-read" "$DIR/server.log" && break
+	sleep 0.1
+done
+grep -q "admin HTTPS: certificate and key re-read" "$DIR/server.log" ||
+	sg_fail "SIGHUP did not re-read admin.tls_cert"
+code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$DIR/tls.pem" \
+	-H "Authorization: Bearer $RD" "$A/endpoints")
+[[ $code == 200 ]] || sg_fail "HTTPS after SIGHUP: $code"
 
 echo "429 after repeated wrong tokens, also for the right one"
 for i in $(seq 5); do
