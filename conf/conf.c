@@ -311,6 +311,16 @@ static const struct key keys[] = {
 	    C(refusal_seconds), "refused requests of one source are audited "
 	    "as one record per window of this length" },
 
+	{ "", "challenges", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
+	    "one-time challenges (docs/challenges.md)" },
+	{ "challenges", "max_outstanding", K_INT, 0, "1000", 1, 1000000,
+	    NULL, C(challenge_max), "unused, unexpired challenges per "
+	    "endpoint; minting more is refused (\"The password cache is "
+	    "full.\")" },
+	{ "challenges", "lifetime", K_INT, 0, "3600", 60, 2592000, NULL,
+	    C(challenge_lifetime), "seconds a challenge stays good; also the "
+	    "longest lifetime a request may ask for" },
+
 	{ "", "log", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
 	    "logging" },
 	{ "log", "level", K_ENUM, 0, "info", 0, 0, "err|warn|info|debug",

@@ -144,6 +144,10 @@ struct conf {
 	int	lockout_ceiling;  /* wrong codes a minute per endpoint */
 	int	refusal_seconds;  /* refusals of a source audited once per */
 
+	/* challenges = { ... } (docs/challenges.md) */
+	int	challenge_max;	/* outstanding per endpoint */
+	int	challenge_lifetime; /* s: the default and the longest */
+
 	/* log = { ... } */
 	int	log_level;	/* enum sg_log_level */
 	bool	log_syslog;

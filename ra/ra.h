@@ -181,6 +181,8 @@ struct ra_cert {
 	enum ra_cert_status	status;
 	int64_t			revoked_at;
 	int			reason;		/* CRL reason code */
+	int64_t			challenge_id;	/* issued with it; 0 none */
+	char			minted_by[RA_NAME_MAX];	/* its minter */
 };
 
 /* One audit record (append-only). */

@@ -61,6 +61,7 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 {
 	uint8_t		mac[32];
 	struct sg_err	e;
+	enum ra_chal_admit chal;
 	enum sg_rc	rc;
 
 	if (op->ep.type == RA_EP_DEVICE_INTUNE ||
@@ -79,6 +80,10 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 	}
 	if (strlen(csr->challenge) > RA_CODE_MAX)
 		rc = SG_ENOTFOUND;	/* no code that long exists */
+	/* A one-time challenge first (ra_challenge.c); unknown: a code. */
+	else if ((chal = ra_challenge_admit(op, csr, acct)) !=
+	    RA_CHAL_ADMIT_NONE)
+		return chal == RA_CHAL_ADMIT_OK;
 	else if ((rc = ra_keys_code_hmac(&op->ra->keys, csr->challenge,
 	    mac)) != SG_OK)
 		(void)sg_err_set(&e, rc, "access code HMAC");
@@ -90,6 +95,7 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 		/* The failInfo of a wrong access code (DESIGN.md). */
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "bad access code",
 		    "access code mismatch");
+		/* A wrong challenge is a wrong code: both count. */
 		count_failure(op);
 		return false;
 	}

@@ -33,6 +33,7 @@ admit(struct ra_op *op, const struct p7_csr *csr, bool renewal, bool by_cert,
 		return false;
 	snprintf(op->account, sizeof(op->account), "%s", acct->name);
 	t->account_id = acct->id;
+	t->challenge_id = op->challenge_id;	/* claimed by txn_begin */
 	if (acct->disabled) {
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "request refused",
 		    "account '%s' is disabled", acct->name);
@@ -142,6 +143,13 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 		/* The same transaction, concurrently: in progress. */
 		op->status = P7_STATUS_PENDING;
 		ra_op_note(op, "in progress");
+		goto out;
+	}
+	if (rc == SG_ENOTFOUND) {
+		/* Its challenge went to another transaction meanwhile. */
+		ra_op_fail(op, SG_FAIL_BADREQUEST, "challenge already used",
+		    "challenge %lld claimed by another transaction",
+		    (long long)t.challenge_id);
 		goto out;
 	}
 	if (rc != SG_OK) {

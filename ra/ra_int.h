@@ -182,6 +182,7 @@ struct ra {
 	size_t			 nintune;
 	/* When each account's revocations are next due (collector only). */
 	time_t			 intune_rev_due[CONF_MAX_AZURE];
+	time_t			 chal_purge_due;	/* collector only */
 };
 
 /* One PKIOperation being answered (ra.c and the handlers below). */
@@ -205,6 +206,7 @@ struct ra_op {
 	const char		*failtext;	/* for the client */
 	STACK_OF(X509)		*certs;		/* SUCCESS */
 	bool			 audited;	/* in the issuance's commit */
+	int64_t			 challenge_id;	/* admitted by it; 0 */
 	X509_CRL		*crl;		/* SUCCESS of GetCRL */
 };
 
@@ -328,6 +330,39 @@ bool		 ra_intune_admit(struct ra_op *, const struct p7_csr *);
  */
 enum sg_rc	 ra_intune_issue(struct ra_op *, const struct p7_csr *,
 		    struct ra_txn *t, X509 **out, struct sg_err *);
+
+/* ---- API tokens and one-time challenges (ra_token.c, ra_challenge.c) ---- */
+
+/*
+ * HMAC-SHA256 under the server secret of "purpose" then "secret" (a
+ * token, a challenge code), so that secrets of different kinds never
+ * share an HMAC. SG_ELIMIT for a secret longer than RA_CODE_MAX + 100.
+ */
+enum sg_rc	 ra_purpose_hmac(const struct ra *, const char *purpose,
+		    const char *secret, uint8_t out[32]);
+/* What a challengePassword is to ra_challenge_admit(). */
+enum ra_chal_admit {
+	RA_CHAL_ADMIT_NONE,	/* no challenge of this endpoint */
+	RA_CHAL_ADMIT_OK,	/* admitted: acct, op->challenge_id */
+	RA_CHAL_ADMIT_REFUSED,	/* op holds the FAILURE or internal error */
+};
+/*
+ * Is the challengePassword of "csr" (not NULL) a challenge of op's
+ * endpoint? Outstanding, and its CN/SAN requirement met by the CSR:
+ * its account into "acct" and its id into op->challenge_id (the
+ * transaction's insert claims it, ra_store_txn_begin). Used, expired or
+ * revoked: FAILURE badRequest "challenge already used", "challenge
+ * expired", "challenge revoked"; a requirement not met names the field.
+ * An unknown code is NONE (the caller tries access codes, and counts a
+ * wrong one for the lockout).
+ */
+enum ra_chal_admit ra_challenge_admit(struct ra_op *,
+		    const struct p7_csr *csr, struct ra_account *acct);
+/*
+ * Delete unused challenges that expired a week before "now", at most
+ * once an hour (ra_collect_pending); failures are logged.
+ */
+void		 ra_challenge_purge(struct ra *, time_t now);
 
 /* ---- the transaction state machine (ra_txn.c) ---- */
 

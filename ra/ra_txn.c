@@ -60,6 +60,7 @@ txn_set_issued(struct ra *ra, struct ra_txn *t, X509 *x,
 	struct ra_cert_rec	 cr;
 	struct ra_audit		 a;
 	unsigned char		*der = NULL;
+	size_t			 n;
 	enum sg_rc		 rc;
 
 	ra_x509_serial(x, t->serial, sizeof(t->serial));
@@ -71,6 +72,10 @@ txn_set_issued(struct ra *ra, struct ra_txn *t, X509 *x,
 	else
 		snprintf(t->reason, sizeof(t->reason), "renewed serial %s as "
 		    "%s", t->renews, t->serial);
+	n = strlen(t->reason);
+	if (t->challenge_id != 0)	/* the id, never the code */
+		snprintf(t->reason + n, sizeof(t->reason) - n, " with "
+		    "challenge %lld", (long long)t->challenge_id);
 	if (au != NULL) {
 		/* As ra_audit_op() words it: the request id ties it to the log. */
 		a = *au;
@@ -357,6 +362,7 @@ ra_collect_pending(struct ra *ra)
 	size_t		 n = 0, i, changed;
 
 	changed = ra_txn_recover(ra, time(NULL));
+	ra_challenge_purge(ra, time(NULL));
 	if (ra->up->ops->collect == NULL)
 		return changed;
 	if (ra_store_txn_orders(ra->store, &ts, &n, &e) != SG_OK) {

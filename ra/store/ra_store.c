@@ -32,6 +32,9 @@ enum stmt_id {
 	S_FAIL_COUNT, S_FAIL_ADD, S_FAIL_EXPIRE,
 	S_REF_REPORT, S_REF_CLOSE, S_REF_ADD,
 	S_PRUNE_RANGE, S_PRUNE_MARK, S_PRUNE_DEL, S_PRUNE_UNMARK,
+	S_TOK_ADD, S_TOK_LIST, S_TOK_BY_HMAC, S_TOK_USED, S_TOK_REVOKE,
+	S_CHAL_ADD, S_CHAL_BY_CODE, S_CHAL_GET, S_CHAL_LIST, S_CHAL_REVOKE,
+	S_CHAL_CLAIM, S_CHAL_USE, S_CHAL_PURGE,
 	S_VERSION, S_VERSION_SET,
 	/* ra_store_copy(): select, insert, count of each table */
 	S_COPY, S_COPY_LAST = S_COPY + 3 * RA_STORE_TABLES - 1,
@@ -51,13 +54,25 @@ enum stmt_id {
 	"msg_type, status, key_id, COALESCE(subject, ''), " \
 	"COALESCE(serial, ''), COALESCE(order_id, ''), " \
 	"COALESCE(failinfo, -1), COALESCE(reason, ''), COALESCE(peer, ''), " \
-	"COALESCE(renews, '')"
+	"COALESCE(renews, ''), COALESCE(challenge_id, 0)"
 #define CERT_SELECT "SELECT c.serial, e.name, COALESCE(a.name, ''), " \
 	"c.subject, c.not_before, c.not_after, c.status, " \
 	"COALESCE(c.revoked_at, 0), COALESCE(c.reason, 0), " \
-	"COALESCE(c.account_id, 0), c.der FROM cert c " \
+	"COALESCE(c.account_id, 0), c.der, COALESCE(c.challenge_id, 0), " \
+	"COALESCE(c.minted_by, '') FROM cert c " \
 	"JOIN endpoint e ON e.id = c.endpoint_id " \
 	"LEFT JOIN account a ON a.id = c.account_id "
+#define TOK_COLS "id, name, scope, endpoint, created, last_used, revoked, " \
+	"secret_hmac"
+/* The status as of ?1 (RA_CHAL_*: used, revoked, expired, outstanding). */
+#define CHAL_SELECT "SELECT ch.id, COALESCE(e.name, ''), " \
+	"COALESCE(a.name, ''), ch.minted_by, ch.cn, ch.san, CASE " \
+	"WHEN ch.used > 0 THEN 1 WHEN ch.revoked > 0 THEN 3 " \
+	"WHEN ch.expires <= ?1 THEN 2 ELSE 0 END, ch.created, ch.expires, " \
+	"ch.used, COALESCE(ch.serial, ''), ch.endpoint_id, ch.account_id, " \
+	"COALESCE(ch.txn_id, 0) FROM challenge ch " \
+	"LEFT JOIN endpoint e ON e.id = ch.endpoint_id " \
+	"LEFT JOIN account a ON a.id = ch.account_id "
 
 static const char *const sql[S_MAX] = {
 	[S_ORG_ADD] = "INSERT INTO org(name, created, scm_id) "
@@ -131,8 +146,9 @@ static const char *const sql[S_MAX] = {
 	    "endpoint_id = (SELECT id FROM endpoint WHERE name = ?1)",
 	[S_TXN_BEGIN] = "INSERT INTO txn(endpoint_id, transid, account_id, "
 	    "msg_type, status, key_id, csr_sealed, subject, peer, created, "
-	    "updated, renews) VALUES(?1, ?2, NULLIF(?3, 0), ?4, 0, ?5, ?6, "
-	    "?7, ?8, ?9, ?9, NULLIF(?10, '')) RETURNING id",
+	    "updated, renews, challenge_id) VALUES(?1, ?2, NULLIF(?3, 0), ?4, "
+	    "0, ?5, ?6, ?7, ?8, ?9, ?9, NULLIF(?10, ''), NULLIF(?11, 0)) "
+	    "RETURNING id",
 	[S_TXN_FIND] = "SELECT " TXN_COLS " FROM txn WHERE endpoint_id = ?1 "
 	    "AND transid = ?2 ORDER BY id DESC LIMIT 1",
 	[S_TXN_GET] = "SELECT " TXN_COLS ", csr_sealed FROM txn WHERE id = ?1",
@@ -157,12 +173,16 @@ static const char *const sql[S_MAX] = {
 	    "t.endpoint_id, t.transid, t.account_id, t.msg_type, t.status, "
 	    "t.key_id, t.subject, (SELECT c.serial FROM cert c WHERE "
 	    "c.txn_id = t.id LIMIT 1) AS serial, t.order_id, t.failinfo, "
-	    "t.reason, t.peer, t.renews, t.updated FROM txn t "
+	    "t.reason, t.peer, t.renews, t.challenge_id, t.updated FROM txn t "
 	    "WHERE t.status = 0 AND t.updated < ?1) AS s ORDER BY updated, id "
 	    "LIMIT 1000",
+	/* The challenge and its minter come with the transaction (?4). */
 	[S_CERT_ADD] = "INSERT INTO cert(serial, endpoint_id, account_id, "
-	    "txn_id, subject, not_before, not_after, der) "
-	    "VALUES(?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0), ?5, ?6, ?7, ?8)",
+	    "txn_id, subject, not_before, not_after, der, challenge_id, "
+	    "minted_by) VALUES(?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0), ?5, ?6, "
+	    "?7, ?8, (SELECT t.challenge_id FROM txn t WHERE t.id = ?4), "
+	    "(SELECT ch.minted_by FROM txn t JOIN challenge ch ON "
+	    "ch.id = t.challenge_id WHERE t.id = ?4))",
 	[S_CERT_GET] = CERT_SELECT "WHERE c.serial = ?1",
 	[S_CERT_LIST] = CERT_SELECT "WHERE (?1 IS NULL OR e.name = ?1) AND "
 	    "(?2 < 0 OR c.status = ?2) ORDER BY c.not_before, c.serial",
@@ -214,6 +234,42 @@ static const char *const sql[S_MAX] = {
 	[S_PRUNE_DEL] = "DELETE FROM audit WHERE time < ?1 AND "
 	    "id BETWEEN ?2 AND ?3",
 	[S_PRUNE_UNMARK] = "DELETE FROM audit_prune",
+	[S_TOK_ADD] = "INSERT INTO api_token(name, scope, endpoint, "
+	    "secret_hmac, created) VALUES(?1, ?2, ?3, ?4, ?5) RETURNING id",
+	[S_TOK_LIST] = "SELECT " TOK_COLS " FROM api_token ORDER BY name",
+	[S_TOK_BY_HMAC] = "SELECT " TOK_COLS " FROM api_token "
+	    "WHERE secret_hmac = ?1",
+	[S_TOK_USED] = "UPDATE api_token SET last_used = ?2 WHERE id = ?1",
+	[S_TOK_REVOKE] = "UPDATE api_token SET revoked = ?2 "
+	    "WHERE name = ?1 AND revoked = 0",
+	/* The cap: outstanding ones of the endpoint at ?7. */
+	[S_CHAL_ADD] = "INSERT INTO challenge(endpoint_id, account_id, "
+	    "code_hmac, minted_by, cn, san, created, expires) "
+	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE (SELECT COUNT(*) "
+	    "FROM challenge WHERE endpoint_id = ?1 AND used = 0 AND "
+	    "revoked = 0 AND expires > ?7) < ?9 RETURNING id",
+	[S_CHAL_BY_CODE] = CHAL_SELECT "WHERE ch.endpoint_id = ?2 AND "
+	    "ch.code_hmac = ?3",
+	[S_CHAL_GET] = CHAL_SELECT "WHERE ch.id = ?2",
+	[S_CHAL_LIST] = CHAL_SELECT "WHERE (?2 IS NULL OR e.name = ?2) AND "
+	    "(?3 = 1 OR (ch.used = 0 AND ch.revoked = 0 AND "
+	    "ch.expires > ?1)) ORDER BY ch.id",
+	[S_CHAL_REVOKE] = "UPDATE challenge SET revoked = ?2 WHERE id = ?1 "
+	    "AND used = 0 AND revoked = 0",
+	/*
+	 * One claim at a time: a transaction takes an outstanding
+	 * challenge that nobody holds, or whose holder was REJECTED (a
+	 * failed issuance does not burn it).
+	 */
+	[S_CHAL_CLAIM] = "UPDATE challenge SET txn_id = ?2 WHERE id = ?1 AND "
+	    "used = 0 AND revoked = 0 AND expires > ?3 AND (txn_id IS NULL "
+	    "OR EXISTS (SELECT 1 FROM txn t WHERE t.id = challenge.txn_id "
+	    "AND t.status = 3))",
+	[S_CHAL_USE] = "UPDATE challenge SET used = ?3, serial = ?4 "
+	    "WHERE id = ?1 AND txn_id = ?2 AND used = 0",
+	[S_CHAL_PURGE] = "DELETE FROM challenge WHERE used = 0 AND "
+	    "expires < ?1 AND NOT EXISTS (SELECT 1 FROM txn t WHERE "
+	    "t.id = challenge.txn_id AND t.status IN (0, 1))",
 	[S_VERSION] = "SELECT CAST(value AS INTEGER) FROM meta "
 	    "WHERE key = 'schema_version'",
 	[S_VERSION_SET] = "UPDATE meta SET value = ?1 "
@@ -1104,21 +1160,42 @@ row_txn(const struct row *r, void *p)
 	col_text(r, 11, t->reason, sizeof(t->reason));
 	col_text(r, 12, t->peer, sizeof(t->peer));
 	col_text(r, 13, t->renews, sizeof(t->renews));
+	t->challenge_id = col_int(r, 14);
+}
+
+/* The insert of ra_store_txn_begin and the claim of its challenge. */
+static enum sg_rc
+x_txn_begin(struct ra_store *st, const struct ra_txn *t, int64_t *id,
+    struct sg_err *err)
+{
+	int64_t		now = (int64_t)time(NULL);
+	struct arg	a[] = { A_INT(t->endpoint_id), A_TEXT(t->transid),
+	    A_INT(t->account_id), A_INT(t->msg_type),
+	    A_BLOB(t->key_id, sizeof(t->key_id)), A_BLOB(t->csr, t->csr_len),
+	    A_TEXT(t->subject), A_TEXT(t->peer), A_INT(now),
+	    A_TEXT(t->renews), A_INT(t->challenge_id) };
+	enum sg_rc	rc;
+
+	rc = x_insert(st, S_TXN_BEGIN, a, NARGS(a), id, err, "transaction");
+	if (rc == SG_OK && t->challenge_id != 0) {
+		struct arg	c[] = { A_INT(t->challenge_id), A_INT(*id),
+		    A_INT(now) };
+
+		rc = x_write(st, S_CHAL_CLAIM, c, NARGS(c), true, err,
+		    "outstanding challenge");
+	}
+	return rc;
 }
 
 enum sg_rc
 ra_store_txn_begin(struct ra_store *st, struct ra_txn *t, struct sg_err *err)
 {
-	struct arg	a[] = { A_INT(t->endpoint_id), A_TEXT(t->transid),
-	    A_INT(t->account_id), A_INT(t->msg_type),
-	    A_BLOB(t->key_id, sizeof(t->key_id)), A_BLOB(t->csr, t->csr_len),
-	    A_TEXT(t->subject), A_TEXT(t->peer), A_INT(time(NULL)),
-	    A_TEXT(t->renews) };
 	int64_t		id = 0;
 	enum sg_rc	rc;
 
 	stmt_lock(st);
-	rc = x_insert(st, S_TXN_BEGIN, a, NARGS(a), &id, err, "transaction");
+	if ((rc = op_begin(st, err)) == SG_OK)
+		rc = op_end(st, x_txn_begin(st, t, &id, err), err);
 	if ((rc = stmt_unlock(st, rc, err)) == SG_OK) {
 		t->id = id;
 		t->status = RA_REQ_NEW;
@@ -1150,7 +1227,7 @@ row_txn_csr(const struct row *r, void *p)
 
 	row_txn(r, x->t);
 	if (x->csr != NULL)
-		x->rc = col_copy(r, 14, x->csr, x->len, NULL);
+		x->rc = col_copy(r, 15, x->csr, x->len, NULL);
 }
 
 enum sg_rc
@@ -1246,11 +1323,18 @@ x_issued(struct ra_store *st, const struct ra_txn *t,
 	    A_INT(from) };
 	struct arg	sa[] = { A_TEXT(t->renews), A_INT(RA_CERT_SUPERSEDED),
 	    A_INT(now), A_INT(0) };
+	struct arg	ua[] = { A_INT(t->challenge_id), A_INT(t->id),
+	    A_INT(now), A_TEXT(t->serial) };
 	enum sg_rc	rc;
 
 	/* The compare-and-set first: a lost race writes nothing. */
 	if ((rc = x_write(st, S_TXN_UPDATE, ta, NARGS(ta), true, err,
 	    "transaction in the expected state")) != SG_OK)
+		return rc;
+	/* One certificate per challenge, whoever else holds it. */
+	if (t->challenge_id != 0 && (rc = x_write(st, S_CHAL_USE, ua,
+	    NARGS(ua), true, err, "unused challenge of this transaction")) !=
+	    SG_OK)
 		return rc;
 	if (c != NULL) {
 		struct arg	ca[] = { A_TEXT(c->serial),
@@ -1322,6 +1406,8 @@ row_cert(const struct row *r, void *p)
 	c->status = (enum ra_cert_status)col_int(r, 6);
 	c->revoked_at = col_int(r, 7);
 	c->reason = (int)col_int(r, 8);
+	c->challenge_id = col_int(r, 11);
+	col_text(r, 12, c->minted_by, sizeof(c->minted_by));
 }
 
 struct cert_der {
@@ -1649,6 +1735,214 @@ ra_store_audit_prune(struct ra_store *st, int64_t before, int64_t first,
 	return stmt_unlock(st, rc, err);
 }
 
+/* ---- API tokens (issue 13) ---- */
+
+struct tok_row {
+	struct ra_token	*tok;
+	uint8_t		*hmac;		/* NULL: not wanted */
+};
+
+static void
+row_token(const struct row *r, void *p)
+{
+	struct ra_token	*t = p;
+
+	memset(t, 0, sizeof(*t));
+	t->id = col_int(r, 0);
+	col_text(r, 1, t->name, sizeof(t->name));
+	t->scope = (enum ra_scope)col_int(r, 2);
+	col_text(r, 3, t->endpoint, sizeof(t->endpoint));
+	t->created = col_int(r, 4);
+	t->last_used = col_int(r, 5);
+	t->revoked = col_int(r, 6) != 0;
+}
+
+static void
+row_token_hmac(const struct row *r, void *p)
+{
+	struct tok_row	*x = p;
+	const void	*h;
+	size_t		 len = 0;
+
+	row_token(r, x->tok);
+	memset(x->hmac, 0, 32);
+	if ((h = col_blob(r, 7, &len)) != NULL && len == 32)
+		memcpy(x->hmac, h, 32);
+}
+
+enum sg_rc
+ra_store_token_add(struct ra_store *st, struct ra_token *tok,
+    const uint8_t hmac[32], struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(tok->name), A_INT(tok->scope),
+	    A_TEXT(tok->endpoint), A_BLOB(hmac, 32), A_INT(tok->created) };
+	int64_t		id = 0;
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	rc = x_insert(st, S_TOK_ADD, a, NARGS(a), &id, err, "token");
+	if ((rc = stmt_unlock(st, rc, err)) == SG_OK)
+		tok->id = id;
+	return rc;
+}
+
+enum sg_rc
+ra_store_token_list(struct ra_store *st, struct ra_token **out, size_t *n,
+    struct sg_err *err)
+{
+	return q_rows(st, S_TOK_LIST, NULL, 0, sizeof(**out), row_token,
+	    (void **)out, n, err, "tokens");
+}
+
+enum sg_rc
+ra_store_token_by_hmac(struct ra_store *st, const uint8_t hmac[32],
+    struct ra_token *tok, uint8_t stored[32], struct sg_err *err)
+{
+	struct arg	a[] = { A_BLOB(hmac, 32) };
+	struct tok_row	x = { tok, stored };
+
+	return q_one(st, S_TOK_BY_HMAC, a, NARGS(a), row_token_hmac, &x, err,
+	    "token");
+}
+
+enum sg_rc
+ra_store_token_used(struct ra_store *st, int64_t id, int64_t now,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(id), A_INT(now) };
+
+	return q_write(st, S_TOK_USED, a, NARGS(a), true, err, "token");
+}
+
+enum sg_rc
+ra_store_token_revoke(struct ra_store *st, const char *name, int64_t now,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(name), A_INT(now) };
+	enum sg_rc	rc;
+
+	rc = q_write(st, S_TOK_REVOKE, a, NARGS(a), true, err, "token");
+	if (rc == SG_ENOTFOUND)
+		(void)sg_err_set(err, rc, "no live token '%s'", name);
+	return rc;
+}
+
+/* ---- one-time challenges (issue 13) ---- */
+
+static void
+row_challenge(const struct row *r, void *p)
+{
+	struct ra_challenge	*c = p;
+
+	memset(c, 0, sizeof(*c));
+	c->id = col_int(r, 0);
+	col_text(r, 1, c->endpoint, sizeof(c->endpoint));
+	col_text(r, 2, c->account, sizeof(c->account));
+	col_text(r, 3, c->minted_by, sizeof(c->minted_by));
+	col_text(r, 4, c->cn, sizeof(c->cn));
+	col_text(r, 5, c->san, sizeof(c->san));
+	c->status = (enum ra_chal_status)col_int(r, 6);
+	c->created = col_int(r, 7);
+	c->expires = col_int(r, 8);
+	c->used = col_int(r, 9);
+	col_text(r, 10, c->serial, sizeof(c->serial));
+}
+
+static void
+row_chal_rec(const struct row *r, void *p)
+{
+	struct ra_chal_rec	*x = p;
+
+	row_challenge(r, &x->c);
+	x->endpoint_id = col_int(r, 11);
+	x->account_id = col_int(r, 12);
+	x->txn_id = col_int(r, 13);
+}
+
+enum sg_rc
+ra_store_challenge_add(struct ra_store *st, struct ra_chal_rec *x,
+    const uint8_t hmac[32], int64_t cap, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(x->endpoint_id), A_INT(x->account_id),
+	    A_BLOB(hmac, 32), A_TEXT(x->c.minted_by), A_TEXT(x->c.cn),
+	    A_TEXT(x->c.san), A_INT(x->c.created), A_INT(x->c.expires),
+	    A_INT(cap) };
+	int64_t		id = 0;
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	rc = x_insert(st, S_CHAL_ADD, a, NARGS(a), &id, err, "challenge");
+	if ((rc = stmt_unlock(st, rc, err)) == SG_OK)
+		x->c.id = id;
+	else if (rc == SG_ENOTFOUND)
+		rc = sg_err_set(err, SG_ELIMIT, "%lld outstanding challenges: "
+		    "the cap", (long long)cap);
+	return rc;
+}
+
+enum sg_rc
+ra_store_challenge_by_code(struct ra_store *st, int64_t endpoint_id,
+    const uint8_t hmac[32], int64_t now, struct ra_chal_rec *x,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(now), A_INT(endpoint_id),
+	    A_BLOB(hmac, 32) };
+
+	return q_one(st, S_CHAL_BY_CODE, a, NARGS(a), row_chal_rec, x, err,
+	    "challenge with this code");
+}
+
+enum sg_rc
+ra_store_challenge_get(struct ra_store *st, int64_t id, int64_t now,
+    struct ra_chal_rec *x, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(now), A_INT(id) };
+	enum sg_rc	rc;
+
+	rc = q_one(st, S_CHAL_GET, a, NARGS(a), row_chal_rec, x, err,
+	    "challenge");
+	if (rc == SG_ENOTFOUND)
+		(void)sg_err_set(err, rc, "no challenge %lld", (long long)id);
+	return rc;
+}
+
+enum sg_rc
+ra_store_challenge_list(struct ra_store *st, const char *endpoint, bool all,
+    int64_t now, struct ra_challenge **out, size_t *n, struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(now), A_FILTER(endpoint), A_INT(all) };
+
+	return q_rows(st, S_CHAL_LIST, a, NARGS(a), sizeof(**out),
+	    row_challenge, (void **)out, n, err, "challenges");
+}
+
+enum sg_rc
+ra_store_challenge_revoke(struct ra_store *st, int64_t id, int64_t now,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(id), A_INT(now) };
+	enum sg_rc	rc;
+
+	rc = q_write(st, S_CHAL_REVOKE, a, NARGS(a), true, err, "challenge");
+	if (rc == SG_ENOTFOUND)
+		(void)sg_err_set(err, rc, "no outstanding challenge %lld",
+		    (long long)id);
+	return rc;
+}
+
+enum sg_rc
+ra_store_challenge_purge(struct ra_store *st, int64_t before, int64_t *n,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_INT(before) };
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	rc = x_write(st, S_CHAL_PURGE, a, NARGS(a), false, err, "challenges");
+	*n = rc == SG_OK ? st->drv->changes(st->db) : 0;
+	return stmt_unlock(st, rc, err);
+}
+
 /* ---- copy between stores ---- */
 
 /* Every table in the order of its references; column types i, t, b. */
@@ -1666,12 +1960,18 @@ static const struct {
 	{ "account", "id, endpoint_id, name, org_id, dept_id, profile, "
 	    "term_days, code_hmac, disabled, manual, created", "iitiitibiii",
 	    true },
+	{ "challenge", "id, endpoint_id, account_id, code_hmac, minted_by, "
+	    "cn, san, created, expires, used, serial, revoked, txn_id",
+	    "iiibtttiiitii", true },
+	{ "api_token", "id, name, scope, endpoint, secret_hmac, created, "
+	    "last_used, revoked", "ititbiii", true },
 	{ "txn", "id, endpoint_id, transid, account_id, msg_type, status, "
 	    "key_id, csr_sealed, subject, serial, order_id, renews, failinfo, "
-	    "reason, peer, created, updated", "iitiiibbttttittii", true },
+	    "reason, peer, created, updated, challenge_id",
+	    "iitiiibbttttittiii", true },
 	{ "cert", "serial, endpoint_id, account_id, txn_id, subject, "
-	    "not_before, not_after, der, status, revoked_at, reason",
-	    "tiiitiibiii", false },
+	    "not_before, not_after, der, status, revoked_at, reason, "
+	    "challenge_id, minted_by", "tiiitiibiiiit", false },
 	{ "crl", "number, der, next_update, created", "ibii", false },
 	{ "audit", "id, time, actor, endpoint, account, transid, action, "
 	    "outcome, details", "iittttttt", true },

@@ -13,7 +13,8 @@
  * - Return codes: SG_OK; SG_ENOTFOUND when the named object (or, for a
  *   conditional write, the row in the expected state) does not exist;
  *   SG_EEXIST when a unique key is taken; SG_ENOMEM; SG_ESTORE when the
- *   database failed. Nothing else: the store states facts, ra/ decides
+ *   database failed; SG_ELIMIT where a call has a cap and says so.
+ *   Nothing else: the store states facts, ra/ decides
  *   (delegation, the endpoint-delete guard) and words hints for scepctl.
  *   "err" may be NULL; its message names the object, never a secret.
  * - Each call is atomic: all its writes happen or none do.
@@ -52,6 +53,7 @@ struct ra_txn {
 	int		 failinfo;
 	char		 reason[256];
 	char		 peer[64];
+	int64_t		 challenge_id;	/* admitted with it (issue 13); 0 */
 	const uint8_t	*csr;		/* sealed CSR: borrowed, inserts only */
 	size_t		 csr_len;
 };
@@ -223,6 +225,11 @@ enum sg_rc	 ra_store_account_delete(struct ra_store *,
  * transaction exists per (endpoint, transactionID), enforced by the
  * database: SG_EEXIST when one is, whoever inserted it. A decided one
  * (ISSUED, REJECTED) does not block a new one.
+ * With t->challenge_id, the same commit claims that challenge for the
+ * new row: only if it is unused, unrevoked, unexpired and unclaimed
+ * (or claimed by a transaction now REJECTED). SG_ENOTFOUND, and no row
+ * inserted, when it is not: of two transactions (threads, processes)
+ * presenting one challenge, one is inserted.
  */
 enum sg_rc	 ra_store_txn_begin(struct ra_store *, struct ra_txn *,
 		    struct sg_err *);
@@ -262,10 +269,13 @@ enum sg_rc	 ra_store_txn_orders(struct ra_store *, struct ra_txn **,
  * is still "from"; record certificate "c" (NULL when it is recorded
  * already, as recovery finds it); mark the certificate t->renews (if
  * not "") SUPERSEDED when it is still VALID (revoked or superseded
- * already is not a failure); append audit record "au" (NULL: none;
- * timed now). All of it happens or none: SG_ENOTFOUND (nothing
- * written) if t is no longer in state "from", SG_EEXIST if c's serial
- * is known, SG_ESTORE. A certificate is therefore never recorded
+ * already is not a failure); mark the challenge t->challenge_id (if
+ * not 0) used by c's serial, only if it is unused and claimed by t;
+ * append audit record "au" (NULL: none; timed now). All of it happens
+ * or none: SG_ENOTFOUND (nothing written) if t is no longer in state
+ * "from" or its challenge is used, SG_EEXIST if c's serial is known,
+ * SG_ESTORE. The certificate row takes t's challenge id and its
+ * minter. A certificate is therefore never recorded
  * without its transaction saying ISSUED, nor the reverse.
  */
 enum sg_rc	 ra_store_txn_issued(struct ra_store *, const struct ra_txn *t,
@@ -401,8 +411,83 @@ enum sg_rc	 ra_store_audit_prune(struct ra_store *, int64_t before,
 		    int64_t first, int64_t last, int64_t count,
 		    const struct ra_audit *rec, struct sg_err *);
 
+/*
+ * API tokens (issue 13; ra_token.c). A token is stored as the HMAC of
+ * its text only. Names are unique for ever (a revoked token keeps its
+ * row); SG_EEXIST for a name or an HMAC in use. tok->id and
+ * tok->created (given) on SG_OK.
+ */
+enum sg_rc	 ra_store_token_add(struct ra_store *, struct ra_token *tok,
+		    const uint8_t hmac[32], struct sg_err *);
+/* Every token, by name, revoked ones too. */
+enum sg_rc	 ra_store_token_list(struct ra_store *, struct ra_token **,
+		    size_t *, struct sg_err *);
+/*
+ * The token with this HMAC (one indexed lookup) into *tok, and the
+ * stored HMAC into "stored" for the caller's constant-time compare.
+ * SG_ENOTFOUND if none (revoked ones are found: tok->revoked).
+ */
+enum sg_rc	 ra_store_token_by_hmac(struct ra_store *,
+		    const uint8_t hmac[32], struct ra_token *tok,
+		    uint8_t stored[32], struct sg_err *);
+/* Record a use of token "id" at "now". SG_ENOTFOUND if it is gone. */
+enum sg_rc	 ra_store_token_used(struct ra_store *, int64_t id,
+		    int64_t now, struct sg_err *);
+/* Revoke the live token "name" at "now": SG_ENOTFOUND "no live token
+ * 'N'" if there is none (unknown or revoked already). */
+enum sg_rc	 ra_store_token_revoke(struct ra_store *, const char *name,
+		    int64_t now, struct sg_err *);
+
+/*
+ * One-time challenges (issue 13; ra_challenge.c), stored as the HMAC
+ * of their code only. A challenge is outstanding while it is unused,
+ * unrevoked and unexpired; it is claimed by the transaction that
+ * presents it (ra_store_txn_begin) and used by that transaction's
+ * certificate (ra_store_txn_issued). Lists give c.status as of "now".
+ */
+struct ra_chal_rec {
+	struct ra_challenge	 c;
+	int64_t			 endpoint_id;
+	int64_t			 account_id;
+	int64_t			 txn_id;	/* the claim; 0 none */
+};
+/*
+ * Add r (endpoint_id, account_id, c.minted_by, c.cn, c.san, c.created,
+ * c.expires) with its code HMAC, only while endpoint r->endpoint_id has
+ * fewer than "cap" outstanding challenges at c.created: SG_ELIMIT
+ * otherwise (two writers racing on PostgreSQL may pass the cap by
+ * one each). r->c.id on SG_OK; SG_EEXIST if the HMAC is taken.
+ */
+enum sg_rc	 ra_store_challenge_add(struct ra_store *,
+		    struct ra_chal_rec *r, const uint8_t hmac[32],
+		    int64_t cap, struct sg_err *);
+/* The challenge of "endpoint_id" with this code HMAC; SG_ENOTFOUND. */
+enum sg_rc	 ra_store_challenge_by_code(struct ra_store *,
+		    int64_t endpoint_id, const uint8_t hmac[32], int64_t now,
+		    struct ra_chal_rec *, struct sg_err *);
+/* By id; SG_ENOTFOUND "no challenge N". */
+enum sg_rc	 ra_store_challenge_get(struct ra_store *, int64_t id,
+		    int64_t now, struct ra_chal_rec *, struct sg_err *);
+/*
+ * Challenges of "endpoint" (NULL or "": all) by id; "all" false: the
+ * outstanding ones only.
+ */
+enum sg_rc	 ra_store_challenge_list(struct ra_store *,
+		    const char *endpoint, bool all, int64_t now,
+		    struct ra_challenge **, size_t *, struct sg_err *);
+/* Revoke an unused, unrevoked challenge; SG_ENOTFOUND "no outstanding
+ * challenge N" otherwise. A claim already taken may still issue. */
+enum sg_rc	 ra_store_challenge_revoke(struct ra_store *, int64_t id,
+		    int64_t now, struct sg_err *);
+/*
+ * Delete the unused challenges that expired before "before", unless a
+ * live (NEW or PENDING) transaction holds their claim; *n how many.
+ */
+enum sg_rc	 ra_store_challenge_purge(struct ra_store *, int64_t before,
+		    int64_t *n, struct sg_err *);
+
 /* Rows of one table copied by ra_store_copy(). */
-#define RA_STORE_TABLES	13
+#define RA_STORE_TABLES	15
 struct ra_store_copied {
 	const char	*table;
 	int64_t		 rows;

@@ -68,6 +68,34 @@ static const char name_columns_sql[] =
 "  WHERE OLD.id BETWEEN p.first_id AND p.last_id)" \
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 
+/*
+ * Version 4 (issue 13): API tokens and one-time challenges, stored as
+ * HMACs only; a transaction and its certificate record the challenge
+ * that admitted it (and the certificate its minter). The columns come
+ * by chal_columns() in an upgrade, the rest is idempotent.
+ */
+#define TXN_CHAL_COLS ", challenge_id INTEGER"
+#define CERT_CHAL_COLS ", challenge_id INTEGER, minted_by TEXT"
+static const char chal_columns_sql[] =
+"ALTER TABLE txn ADD COLUMN challenge_id INTEGER;"
+"ALTER TABLE cert ADD COLUMN challenge_id INTEGER;"
+"ALTER TABLE cert ADD COLUMN minted_by TEXT;";
+#define SCHEMA_V4 \
+"CREATE TABLE IF NOT EXISTS api_token(id INTEGER PRIMARY KEY," \
+"  name TEXT NOT NULL UNIQUE, scope INTEGER NOT NULL," \
+"  endpoint TEXT NOT NULL DEFAULT '', secret_hmac BLOB NOT NULL UNIQUE," \
+"  created INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0," \
+"  revoked INTEGER NOT NULL DEFAULT 0);" \
+"CREATE TABLE IF NOT EXISTS challenge(id INTEGER PRIMARY KEY," \
+"  endpoint_id INTEGER NOT NULL, account_id INTEGER NOT NULL," \
+"  code_hmac BLOB NOT NULL UNIQUE, minted_by TEXT NOT NULL," \
+"  cn TEXT NOT NULL DEFAULT '', san TEXT NOT NULL DEFAULT ''," \
+"  created INTEGER NOT NULL, expires INTEGER NOT NULL," \
+"  used INTEGER NOT NULL DEFAULT 0, serial TEXT," \
+"  revoked INTEGER NOT NULL DEFAULT 0, txn_id INTEGER);" \
+"CREATE INDEX IF NOT EXISTS challenge_open ON challenge(endpoint_id," \
+"  expires);"
+
 /* The schema, at version RA_STORE_SCHEMA (meta.schema_version). */
 
 static const char schema[] =
@@ -110,7 +138,7 @@ static const char schema[] =
 "  key_id BLOB, csr_sealed BLOB, subject TEXT, serial TEXT,"
 "  order_id TEXT, renews TEXT,"
 "  failinfo INTEGER, reason TEXT, peer TEXT, created INTEGER NOT NULL,"
-"  updated INTEGER NOT NULL);"
+"  updated INTEGER NOT NULL" TXN_CHAL_COLS ");"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
 /* At most one live (new or pending) transaction per transactionID. */
 "CREATE UNIQUE INDEX IF NOT EXISTS txn_live ON txn(endpoint_id, transid)"
@@ -119,7 +147,8 @@ static const char schema[] =
 "  endpoint_id INTEGER NOT NULL, account_id INTEGER, txn_id INTEGER,"
 "  subject TEXT NOT NULL, not_before INTEGER NOT NULL,"
 "  not_after INTEGER NOT NULL, der BLOB NOT NULL,"
-"  status INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, reason INTEGER);"
+"  status INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER, reason INTEGER"
+"  " CERT_CHAL_COLS ");"
 "CREATE TABLE IF NOT EXISTS crl(number INTEGER PRIMARY KEY,"
 "  der BLOB NOT NULL, next_update INTEGER NOT NULL,"
 "  created INTEGER NOT NULL);"
@@ -132,13 +161,16 @@ static const char schema[] =
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
 SCHEMA_V3
-"INSERT OR IGNORE INTO meta VALUES('schema_version', '3');";
+SCHEMA_V4
+"INSERT OR IGNORE INTO meta VALUES('schema_version', '4');";
 
 /* upgrades[v] takes a database of schema version v to v + 1. */
 static const char *const upgrades[RA_STORE_SCHEMA] = {
 	[1] = "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);",
 	/* The name columns come first, by name_columns(). */
 	[2] = SCHEMA_V3 "DROP TRIGGER IF EXISTS audit_no_delete;",
+	/* The challenge columns come first, by chal_columns(). */
+	[3] = SCHEMA_V4,
 };
 /* The driver's own statements, prepared once like the store's. */
 enum tx_id { T_BEGIN, T_COMMIT, T_ROLLBACK, T_SAVEPOINT, T_RELEASE,
@@ -430,17 +462,32 @@ op_end(void *p, enum sg_rc rc, struct sg_err *err)
 	return rc;
 }
 
-/* Does the endpoint table have the name policy columns yet? */
+/* Does "sel" prepare, that is, have its table's columns arrived yet? */
 static bool
-has_name_columns(sqlite3 *db)
+has_columns(sqlite3 *db, const char *sel)
 {
 	sqlite3_stmt	*s = NULL;
 	bool		 ok;
 
-	ok = sqlite3_prepare_v2(db, "SELECT renewal_any FROM endpoint", -1,
-	    &s, NULL) == SQLITE_OK;
+	ok = sqlite3_prepare_v2(db, sel, -1, &s, NULL) == SQLITE_OK;
 	sqlite3_finalize(s);
 	return ok;
+}
+
+/* Does the endpoint table have the name policy columns yet? */
+static bool
+has_name_columns(sqlite3 *db)
+{
+	return has_columns(db, "SELECT renewal_any FROM endpoint");
+}
+
+/* Version 4's challenge columns, unless the database has them. */
+static int
+chal_columns(sqlite3 *db, int v, char **msg)
+{
+	if (v != 3 || has_columns(db, "SELECT minted_by FROM cert"))
+		return SQLITE_OK;
+	return sqlite3_exec(db, chal_columns_sql, NULL, NULL, msg);
 }
 
 /*
@@ -466,6 +513,7 @@ upgrade(void *p, int from, int to, struct sg_err *err)
 
 	for (v = from; rc == SG_OK && v < to; v++) {
 		if (name_columns(st->db, v, &msg) != SQLITE_OK ||
+		    chal_columns(st->db, v, &msg) != SQLITE_OK ||
 		    (upgrades[v] != NULL && sqlite3_exec(st->db, upgrades[v],
 		    NULL, NULL, &msg) != SQLITE_OK))
 			rc = sg_err_set(err, SG_ESTORE, "schema upgrade from "

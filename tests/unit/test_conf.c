@@ -758,6 +758,7 @@ test_describe(void **state)
 		"65536", "limits.threads", "limits.connections",
 		"int 1..100000", "log.level", "err|warn|info|debug",
 		"log.syslog", "log.format", "text|json",
+		"challenges.max_outstanding", "challenges.lifetime",
 	};
 	char	*buf = NULL, *p;
 	size_t	 len = 0, i, lines = 0;
@@ -775,8 +776,10 @@ test_describe(void **state)
 		if (*p == '\n')
 			lines++;
 	/* 9 top-level keys; listen 5, ra 5, upstream 20, crypto 2,
-	 * limits 15, log 3; azure: 1 + 17 (test_azure_describe). */
-	assert_int_equal(lines, 9 + 5 + 5 + 20 + 2 + 15 + 3 + 1 + 17 + 6);
+	 * limits 15, log 3; azure: 1 + 17 (test_azure_describe);
+	 * challenges: 1 + 2; admin: 1 + 4 and listen.ndes_endpoint. */
+	assert_int_equal(lines, 9 + 5 + 5 + 20 + 2 + 15 + 3 + 1 + 17 +
+	    1 + 2 + 6);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }

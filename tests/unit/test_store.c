@@ -759,13 +759,13 @@ test_schema_version(void **state)
 		fprintf(stderr, "no database client: versions unchecked\n");
 		skip();
 	}
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '1' "
 	    "WHERE key = 'schema_version'"), 0);
-	assert_int_not_equal(version_is(fx, "3"), 0);
+	assert_int_not_equal(version_is(fx, "4"), 0);
 	OK(fx, ra_store_open(fx->db, &st, &fx->err));
 	ra_store_close(st);
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '99' "
 	    "WHERE key = 'schema_version'"), 0);
@@ -773,7 +773,7 @@ test_schema_version(void **state)
 	assert_int_equal(ra_store_open(fx->db, &st, &err), SG_ESTORE);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, "schema version 99"));
-	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '3' "
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '4' "
 	    "WHERE key = 'schema_version'"), 0);
 }
 
@@ -840,7 +840,7 @@ test_schema_upgrade_v2(void **state)
 	fx->st = NULL;
 	make_v2(fx);
 	OK(fx, ra_store_open(fx->db, &fx->st, &fx->err));
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 
 	/* The endpoint from before gets the safe defaults. */
 	OK(fx, ra_store_endpoint_get(fx->st, ep.name, false, &got,
@@ -1192,6 +1192,275 @@ test_txn_issued(void **state)
 	assert_string_equal(u.serial, nm(fx, "ORPHAN"));
 }
 
+/* ---- API tokens and one-time challenges (issue 13) ---- */
+
+static void
+test_tokens(void **state)
+{
+	struct fx	*fx = *state;
+	struct ra_token	 t = { 0 }, got, *l = NULL;
+	uint8_t		 mac[32], other[32], stored[32];
+	size_t		 n = 0;
+
+	memset(mac, 0x5a, sizeof(mac));
+	memset(other, 0xa5, sizeof(other));
+	snprintf(t.name, sizeof(t.name), "%s", nm(fx, "tok"));
+	t.scope = RA_SCOPE_READ;
+	t.created = 1000;
+	OK(fx, ra_store_token_add(fx->st, &t, mac, &fx->err));
+	assert_true(t.id > 0);
+	/* A name, and an HMAC, only once. */
+	RC(fx, SG_EEXIST, ra_store_token_add(fx->st, &t, other, &fx->err));
+	snprintf(t.name, sizeof(t.name), "%s", nm(fx, "tok2"));
+	RC(fx, SG_EEXIST, ra_store_token_add(fx->st, &t, mac, &fx->err));
+	OK(fx, ra_store_token_by_hmac(fx->st, mac, &got, stored, &fx->err));
+	assert_string_equal(got.name, nm(fx, "tok"));
+	assert_int_equal(got.scope, RA_SCOPE_READ);
+	assert_int_equal(got.created, 1000);
+	assert_int_equal(got.last_used, 0);
+	assert_memory_equal(stored, mac, sizeof(mac));
+	RC(fx, SG_ENOTFOUND, ra_store_token_by_hmac(fx->st, other, &got,
+	    stored, &fx->err));
+	OK(fx, ra_store_token_used(fx->st, got.id, 2000, &fx->err));
+	OK(fx, ra_store_token_revoke(fx->st, nm(fx, "tok"), 3000, &fx->err));
+	RC(fx, SG_ENOTFOUND, ra_store_token_revoke(fx->st, nm(fx, "tok"),
+	    3000, &fx->err));
+	OK(fx, ra_store_token_by_hmac(fx->st, mac, &got, stored, &fx->err));
+	assert_int_equal(got.last_used, 2000);
+	assert_true(got.revoked);
+	OK(fx, ra_store_token_list(fx->st, &l, &n, &fx->err));
+	assert_true(n >= 1);
+	free(l);
+}
+
+/* A challenge on ep under account "acct_id", expiring at "expires". */
+static int64_t
+challenge(struct fx *fx, const struct ra_endpoint *ep, int64_t acct_id,
+    uint8_t seed, int64_t expires, int64_t cap, enum sg_rc want)
+{
+	struct ra_chal_rec	r;
+	uint8_t			mac[32];
+
+	memset(&r, 0, sizeof(r));
+	memset(mac, seed, sizeof(mac));
+	r.endpoint_id = ep->id;
+	r.account_id = acct_id;
+	snprintf(r.c.minted_by, sizeof(r.c.minted_by), "mdm");
+	snprintf(r.c.cn, sizeof(r.c.cn), "dev");
+	r.c.created = (int64_t)time(NULL);
+	r.c.expires = expires;
+	RC(fx, want, ra_store_challenge_add(fx->st, &r, mac, cap, &fx->err));
+	return r.c.id;
+}
+
+static void
+test_challenges(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep;
+	struct ra_account	 a;
+	struct ra_chal_rec	 r;
+	struct ra_challenge	*l = NULL;
+	struct ra_txn		 t1, t2, t3, u;
+	struct ra_cert_rec	 rec;
+	struct ra_cert		 c;
+	static const uint8_t	 der[] = { 0x30, 0x03, 1, 2, 3 };
+	uint8_t			 mac[32];
+	int64_t			 now = (int64_t)time(NULL), id, id2, purged;
+	size_t			 n = 0;
+
+	base(fx, &ep);
+	account(fx, "a", "", 7, &a);
+	id = challenge(fx, &ep, a.id, 1, now + 600, 2, SG_OK);
+	id2 = challenge(fx, &ep, a.id, 2, now + 600, 2, SG_OK);
+	(void)challenge(fx, &ep, a.id, 3, now + 600, 2, SG_ELIMIT);
+	(void)challenge(fx, &ep, a.id, 1, now + 600, 9, SG_EEXIST);
+	memset(mac, 1, sizeof(mac));
+	OK(fx, ra_store_challenge_by_code(fx->st, ep.id, mac, now, &r,
+	    &fx->err));
+	assert_int_equal(r.c.id, id);
+	assert_int_equal(r.account_id, a.id);
+	assert_string_equal(r.c.account, "a");
+	assert_string_equal(r.c.endpoint, ep.name);
+	assert_string_equal(r.c.cn, "dev");
+	assert_int_equal(r.c.status, RA_CHAL_OUTSTANDING);
+	RC(fx, SG_ENOTFOUND, ra_store_challenge_by_code(fx->st, ep.id + 1,
+	    mac, now, &r, &fx->err));
+	OK(fx, ra_store_challenge_get(fx->st, id, now + 601, &r, &fx->err));
+	assert_int_equal(r.c.status, RA_CHAL_EXPIRED);
+
+	/* One claim: the second transaction is not inserted. */
+	txn(ep.id, "C1", &t1);
+	t1.challenge_id = id;
+	OK(fx, ra_store_txn_begin(fx->st, &t1, &fx->err));
+	txn(ep.id, "C2", &t2);
+	t2.challenge_id = id;
+	RC(fx, SG_ENOTFOUND, ra_store_txn_begin(fx->st, &t2, &fx->err));
+	RC(fx, SG_ENOTFOUND, ra_store_txn_find(fx->st, ep.id, "C2", &u,
+	    &fx->err));
+	/* Its holder rejected, the challenge is free again. */
+	t1.status = RA_REQ_REJECTED;
+	OK(fx, ra_store_txn_update(fx->st, &t1, RA_REQ_NEW, &fx->err));
+	OK(fx, ra_store_txn_begin(fx->st, &t2, &fx->err));
+	OK(fx, ra_store_txn_find(fx->st, ep.id, "C2", &u, &fx->err));
+	assert_int_equal(u.challenge_id, id);
+
+	/* Issued: the certificate names it and its minter; used up. */
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.serial, sizeof(rec.serial), "%s", nm(fx, "CH"));
+	rec.endpoint_id = ep.id;
+	rec.txn_id = t2.id;
+	snprintf(rec.subject, sizeof(rec.subject), "CN=dev");
+	rec.der = der;
+	rec.der_len = sizeof(der);
+	t2.status = RA_REQ_ISSUED;
+	snprintf(t2.serial, sizeof(t2.serial), "%s", nm(fx, "CH"));
+	OK(fx, ra_store_txn_issued(fx->st, &t2, &rec, NULL, RA_REQ_NEW,
+	    &fx->err));
+	OK(fx, ra_store_cert_get(fx->st, nm(fx, "CH"), &c, NULL, NULL, NULL,
+	    &fx->err));
+	assert_int_equal(c.challenge_id, id);
+	assert_string_equal(c.minted_by, "mdm");
+	OK(fx, ra_store_challenge_get(fx->st, id, now, &r, &fx->err));
+	assert_int_equal(r.c.status, RA_CHAL_USED);
+	assert_string_equal(r.c.serial, nm(fx, "CH"));
+	assert_true(r.c.used > 0);
+	txn(ep.id, "C3", &t3);
+	t3.challenge_id = id;
+	RC(fx, SG_ENOTFOUND, ra_store_txn_begin(fx->st, &t3, &fx->err));
+	RC(fx, SG_ENOTFOUND, ra_store_challenge_revoke(fx->st, id, now,
+	    &fx->err));
+
+	/* Lists; revoke; the room it leaves under the cap. */
+	OK(fx, ra_store_challenge_list(fx->st, ep.name, false, now, &l, &n,
+	    &fx->err));
+	assert_int_equal(n, 1);
+	assert_int_equal(l[0].id, id2);
+	free(l);
+	OK(fx, ra_store_challenge_list(fx->st, ep.name, true, now, &l, &n,
+	    &fx->err));
+	assert_int_equal(n, 2);
+	free(l);
+	OK(fx, ra_store_challenge_revoke(fx->st, id2, now, &fx->err));
+	OK(fx, ra_store_challenge_get(fx->st, id2, now, &r, &fx->err));
+	assert_int_equal(r.c.status, RA_CHAL_REVOKED);
+	txn(ep.id, "C4", &t3);
+	t3.challenge_id = id2;
+	RC(fx, SG_ENOTFOUND, ra_store_txn_begin(fx->st, &t3, &fx->err));
+	(void)challenge(fx, &ep, a.id, 4, now + 600, 2, SG_OK);
+
+	/* Purge: long expired and unused only. */
+	(void)challenge(fx, &ep, a.id, 5, now - 30 * 86400, 9, SG_OK);
+	OK(fx, ra_store_challenge_purge(fx->st, now - 7 * 86400, &purged,
+	    &fx->err));
+	assert_int_equal(purged, 1);
+	OK(fx, ra_store_challenge_get(fx->st, id, now, &r, &fx->err));
+	OK(fx, ra_store_challenge_purge(fx->st, now - 7 * 86400, &purged,
+	    &fx->err));
+	assert_int_equal(purged, 0);
+}
+
+/* Two handles (processes) claim one challenge at once: one wins. */
+struct claimer {
+	struct ra_store		*st;
+	pthread_barrier_t	*go;
+	struct ra_txn		 t;
+	enum sg_rc		 rc;
+};
+
+static void *
+claim(void *arg)
+{
+	struct claimer	*c = arg;
+
+	(void)pthread_barrier_wait(c->go);
+	c->rc = ra_store_txn_begin(c->st, &c->t, NULL);
+	return NULL;
+}
+
+static void
+test_challenge_race(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep;
+	struct ra_account	 a;
+	struct claimer		 c[2];
+	pthread_barrier_t	 go;
+	pthread_t		 th[2];
+	char			 tid[32];
+	int64_t			 id;
+	int			 round, i, won;
+
+	base(fx, &ep);
+	account(fx, "a", "", 8, &a);
+	memset(c, 0, sizeof(c));
+	OK(fx, ra_store_open(fx->db, &c[1].st, &fx->err));
+	c[0].st = fx->st;
+	for (round = 0; round < 10; round++) {
+		id = challenge(fx, &ep, a.id, (uint8_t)(10 + round),
+		    (int64_t)time(NULL) + 600, 100, SG_OK);
+		assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+		for (i = 0; i < 2; i++) {
+			snprintf(tid, sizeof(tid), "R%d-%d", round, i);
+			txn(ep.id, tid, &c[i].t);
+			c[i].t.challenge_id = id;
+			c[i].go = &go;
+			assert_int_equal(pthread_create(&th[i], NULL, claim,
+			    &c[i]), 0);
+		}
+		won = 0;
+		for (i = 0; i < 2; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			if (c[i].rc == SG_OK)
+				won++;
+			else
+				assert_int_equal(c[i].rc, SG_ENOTFOUND);
+		}
+		pthread_barrier_destroy(&go);
+		assert_int_equal(won, 1);
+	}
+	ra_store_close(c[1].st);
+}
+
+/*
+ * A version 3 database (before tokens and challenges) is upgraded to 4
+ * at open: the two tables and the challenge columns of txn and cert.
+ */
+static void
+test_schema_upgrade_v3(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep;
+	struct ra_account	 a;
+	struct ra_txn		 t, u;
+	int			 r;
+
+	r = raw_sql(fx, "SELECT 1");
+	if (r == 127 || r < 0) {
+		fprintf(stderr, "no database client: upgrade unchecked\n");
+		skip();
+	}
+	base(fx, &ep);
+	account(fx, "a", "", 9, &a);
+	txn(ep.id, "V3", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	ra_store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(raw_sql(fx, "DROP TABLE api_token; DROP TABLE "
+	    "challenge; ALTER TABLE txn DROP COLUMN challenge_id; ALTER "
+	    "TABLE cert DROP COLUMN challenge_id; ALTER TABLE cert DROP "
+	    "COLUMN minted_by; UPDATE meta SET value = '3' "
+	    "WHERE key = 'schema_version'"), 0);
+	OK(fx, ra_store_open(fx->db, &fx->st, &fx->err));
+	assert_int_equal(version_is(fx, "4"), 0);
+	OK(fx, ra_store_txn_find(fx->st, ep.id, "V3", &u, &fx->err));
+	assert_int_equal(u.challenge_id, 0);
+	txn(ep.id, "V4", &t);
+	t.challenge_id = challenge(fx, &ep, a.id, 42,
+	    (int64_t)time(NULL) + 600, 9, SG_OK);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+}
+
 int
 main(void)
 {
@@ -1209,6 +1478,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_txn_race, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_certs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_challenges, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_challenge_race, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_schema_upgrade_v3, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_txn_issued, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_crl, setup, teardown),
