@@ -36,7 +36,7 @@ struct route {
 	const char	*method;
 	const char	*path;		/* "{x}" matches one segment */
 	enum ra_scope	 need;
-	bool		 on_endpoint;	/* the scope is for endpoint {arg 0} */
+	bool		 on_endpoint;	/* about endpoint {arg 0} (bound tokens) */
 	void		(*run)(struct call *);
 };
 
@@ -859,23 +859,23 @@ chal_revoke(struct call *c)
 static const struct route routes[] = {
 	{ "GET", "/api/v1/endpoints", RA_SCOPE_READ, false, ep_list },
 	{ "POST", "/api/v1/endpoints", RA_SCOPE_ADMIN, false, ep_add },
-	{ "GET", "/api/v1/endpoints/{name}", RA_SCOPE_READ, false, ep_show },
-	{ "PATCH", "/api/v1/endpoints/{name}", RA_SCOPE_ADMIN, false,
+	{ "GET", "/api/v1/endpoints/{name}", RA_SCOPE_READ, true, ep_show },
+	{ "PATCH", "/api/v1/endpoints/{name}", RA_SCOPE_ADMIN, true,
 	    ep_patch },
-	{ "DELETE", "/api/v1/endpoints/{name}", RA_SCOPE_ADMIN, false,
+	{ "DELETE", "/api/v1/endpoints/{name}", RA_SCOPE_ADMIN, true,
 	    ep_delete },
-	{ "GET", "/api/v1/endpoints/{name}/accounts", RA_SCOPE_READ, false,
+	{ "GET", "/api/v1/endpoints/{name}/accounts", RA_SCOPE_READ, true,
 	    acct_list },
-	{ "POST", "/api/v1/endpoints/{name}/accounts", RA_SCOPE_ADMIN, false,
+	{ "POST", "/api/v1/endpoints/{name}/accounts", RA_SCOPE_ADMIN, true,
 	    acct_add },
 	{ "GET", "/api/v1/endpoints/{name}/accounts/{account}",
-	    RA_SCOPE_READ, false, acct_show },
+	    RA_SCOPE_READ, true, acct_show },
 	{ "PATCH", "/api/v1/endpoints/{name}/accounts/{account}",
-	    RA_SCOPE_ADMIN, false, acct_patch },
+	    RA_SCOPE_ADMIN, true, acct_patch },
 	{ "DELETE", "/api/v1/endpoints/{name}/accounts/{account}",
-	    RA_SCOPE_ADMIN, false, acct_delete },
+	    RA_SCOPE_ADMIN, true, acct_delete },
 	{ "POST", "/api/v1/endpoints/{name}/accounts/{account}/rotate-code",
-	    RA_SCOPE_ADMIN, false, acct_rotate },
+	    RA_SCOPE_ADMIN, true, acct_rotate },
 	{ "GET", "/api/v1/requests", RA_SCOPE_READ, false, req_list },
 	{ "POST", "/api/v1/requests/{id}/approve", RA_SCOPE_ADMIN, false,
 	    req_approve },
@@ -891,7 +891,7 @@ static const struct route routes[] = {
 	    audit_export },
 	{ "POST", "/api/v1/endpoints/{name}/challenges", RA_SCOPE_CHALLENGE,
 	    true, chal_add },
-	{ "GET", "/api/v1/endpoints/{name}/challenges", RA_SCOPE_READ, false,
+	{ "GET", "/api/v1/endpoints/{name}/challenges", RA_SCOPE_READ, true,
 	    chal_list },
 	{ "DELETE", "/api/v1/challenges/{id}", RA_SCOPE_ADMIN, false,
 	    chal_revoke },
@@ -1137,8 +1137,12 @@ srv_admin_answer(const struct conf *conf, struct ra *ra,
 		a->op = "mscep_admin";
 		if (strcmp(in->method, "GET") != 0)
 			reply_error(&c, 405, "method not allowed");
-		else if (authenticate(&c, true) == SG_OK)
+		else if (authenticate(&c, true) == SG_OK) {
+			snprintf(actor, sizeof(actor), "token:%s", c.tok.name);
+			ra_set_actor(ra, actor);
 			ndes_admin(&c);
+			ra_set_actor(ra, "system");
+		}
 		return;
 	}
 	if ((r = route_of(&c)) == NULL || !parse_body(&c) ||
