@@ -598,14 +598,22 @@ req_list(struct call *c)
 	reply_list(c, rc, &err, RA_JSON_REQUEST, v, n);
 }
 
+/* One ra/ call on the id of the path: approve, revoke a challenge. */
 static void
-req_approve(struct call *c)
+by_id(struct call *c, enum sg_rc (*fn)(struct ra *, int64_t,
+    struct sg_err *))
 {
 	struct sg_err	err;
 	int64_t		id;
 
 	if (path_id(c, c->arg[0], &id))
-		reply_done(c, ra_request_approve(c->ra, id, &err), &err);
+		reply_done(c, fn(c->ra, id, &err), &err);
+}
+
+static void
+req_approve(struct call *c)
+{
+	by_id(c, ra_request_approve);
 }
 
 static void
@@ -843,11 +851,7 @@ chal_list(struct call *c)
 static void
 chal_revoke(struct call *c)
 {
-	struct sg_err	err;
-	int64_t		id;
-
-	if (path_id(c, c->arg[0], &id))
-		reply_done(c, ra_challenge_revoke(c->ra, id, &err), &err);
+	by_id(c, ra_challenge_revoke);
 }
 
 /*
