@@ -24,6 +24,7 @@
 
 /* One admin request being answered. */
 struct call {
+	const struct conf		*conf;
 	struct ra			*ra;
 	const struct srv_request	*in;
 	struct srv_answer		*a;
@@ -343,6 +344,31 @@ ep_fields_apply(struct call *c, struct ra_endpoint *ep)
 	return true;
 }
 
+/*
+ * What scepctl checks before ra_endpoint_add and _update: Intune
+ * settings only on Intune endpoints, an Azure account of the
+ * configuration. false after a 400 or 422.
+ */
+static bool
+ep_check(struct call *c, const struct ra_endpoint *ep)
+{
+	bool	intune = ep->type == RA_EP_DEVICE_INTUNE ||
+		    ep->type == RA_EP_CLIENT_INTUNE;
+
+	if (!intune && json_object_get(c->body, "intune") != NULL) {
+		reply_error(c, 400, "intune: for Intune endpoints only; plain "
+		    "SCEP endpoints take these per account");
+		return false;
+	}
+	if (ep->azure[0] != '\0' && conf_azure_find(c->conf, ep->azure) ==
+	    NULL) {
+		reply_error(c, 422, "no azure account '%s' in the "
+		    "configuration", ep->azure);
+		return false;
+	}
+	return true;
+}
+
 /* The endpoint named arg[0] as JSON with "status". */
 static void
 ep_reply(struct call *c, int status, const char *name)
@@ -389,6 +415,8 @@ ep_add(struct call *c)
 		    "(device, client, device-intune or client-intune)");
 		return;
 	}
+	if (!ep_check(c, &ep))
+		return;
 	if ((rc = ra_endpoint_add(c->ra, &ep, &err)) != SG_OK)
 		reply_rc(c, rc, &err);
 	else
@@ -417,7 +445,7 @@ ep_patch(struct call *c)
 		reply_rc(c, rc, &err);
 		return;
 	}
-	if (!ep_fields_apply(c, &ep))
+	if (!ep_fields_apply(c, &ep) || !ep_check(c, &ep))
 		return;
 	if ((rc = ra_endpoint_update(c->ra, &ep, &err)) != SG_OK)
 		reply_rc(c, rc, &err);
@@ -1131,8 +1159,8 @@ srv_admin_answer(const struct conf *conf, struct ra *ra,
 	struct call		 c;
 	char			 actor[RA_NAME_MAX + 8];
 
-	(void)conf;
 	memset(&c, 0, sizeof(c));
+	c.conf = conf;
 	c.ra = ra;
 	c.in = in;
 	c.a = a;

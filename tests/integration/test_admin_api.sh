@@ -163,6 +163,8 @@ jq -e '.key_types == "rsa" and .renewal_days == 10' "$WORK/ctl.json" >/dev/null 
 	sg_fail "endpoint not as asked: $(cat "$WORK/ctl.json")"
 want 409 "$ADM" POST /endpoints '{"name":"api-ep","type":"device","uri":"api-ep2"}'
 want 400 "$ADM" POST /endpoints '{"name":"api-ep3","type":"toaster","uri":"x3"}'
+want 400 "$ADM" POST /endpoints '{"name":"api-ep3","type":"device","uri":"x3","intune":{"org":"Demo"}}'
+want 422 "$ADM" POST /endpoints '{"name":"api-ep3","type":"device-intune","uri":"x3","intune":{"org":"Demo","term_days":30,"azure_account":"nosuch"}}'
 want 200 "$ADM" PATCH /endpoints/api-ep '{"min_rsa_bits": 3072, "san_types": "dns"}'
 jq -e '.min_rsa_bits == 3072 and .san_types == "dns"' "$WORK/body" >/dev/null ||
 	sg_fail "PATCH: $(cat "$WORK/body")"
