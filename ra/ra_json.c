@@ -226,12 +226,14 @@ ra_json_cert(const struct ra_cert *c)
 	ra_json_time(c->not_after, na, sizeof(na));
 	if (c->status == RA_CERT_REVOKED)
 		ra_json_time(c->revoked_at, ra, sizeof(ra));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-	    "serial", c->serial, "endpoint", c->endpoint, "account",
+	/* challenge_id: the one-time challenge it was issued with, or 0. */
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, "
+	    "s:s}", "serial", c->serial, "endpoint", c->endpoint, "account",
 	    c->account, "subject", c->subject, "not_before", nb, "not_after",
 	    na, "status", ra_cert_status_name(c->status), "revoked_at", ra,
 	    "reason", c->status == RA_CERT_REVOKED ?
-	    ra_crl_reason_name(c->reason) : "");
+	    ra_crl_reason_name(c->reason) : "", "challenge_id",
+	    (json_int_t)c->challenge_id, "minted_by", c->minted_by);
 }
 
 json_t *

@@ -100,6 +100,24 @@ static const struct sc_cmd cmds[] = {
 	  "    Codes are shown once; only their HMAC is stored.\n"
 	  "    example: scepctl account add --endpoint demo --name lab \\\n"
 	  "             --org Demo --term 365" },
+	{ "token", true, sc_token,
+	  "token add NAME --scope challenge|read|admin [--endpoint E] "
+	  "[--json]\n"
+	  "token list [--json] | token revoke NAME\n"
+	  "    API tokens of the admin API and the NDES page; a token is\n"
+	  "    shown once, only its HMAC is stored (docs/challenges.md).\n"
+	  "    example: scepctl token add jamf --scope challenge "
+	  "--endpoint demo" },
+	{ "challenge", true, sc_challenge,
+	  "challenge add --endpoint E [--account A] [--lifetime S] "
+	  "[--cn CN]\n"
+	  "              [--san DNS:NAME|IP:ADDR|email:ADDR|URI:URI] "
+	  "[--json]\n"
+	  "challenge list [--endpoint E] [--all] [--json]\n"
+	  "challenge revoke ID\n"
+	  "    one-time challenges: good for one enrollment on E before\n"
+	  "    they expire; shown once (docs/challenges.md).\n"
+	  "    example: scepctl challenge add --endpoint demo --lifetime 600" },
 	{ "request", true, sc_request,
 	  "request list [--status new|pending|issued|rejected] [--json]\n"
 	  "request approve ID | request reject ID --reason TEXT\n"

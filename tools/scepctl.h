@@ -44,12 +44,17 @@ int	sc_azure(struct sc_ctx *, int, char *[]);
 int	sc_inspect(struct sc_ctx *, int, char *[]);
 int	sc_backup(struct sc_ctx *, int, char *[]);
 int	sc_db(struct sc_ctx *, int, char *[]);
+int	sc_token(struct sc_ctx *, int, char *[]);
+int	sc_challenge(struct sc_ctx *, int, char *[]);
 
 /* Shared helpers (scepctl.c). */
 int	sc_usage(const char *cmd);
 int	sc_fail(const struct sg_err *);
 /* Print a JSON value to stdout, then free it. */
 int	sc_json_print(json_t *);
+/* The same for a value holding a secret string under "key", which is
+ * wiped before the value is freed (sc_token.c). */
+int	sc_secret_json(json_t *, const char *key);
 /* Does argv contain "--json"? Removes nothing. */
 bool	sc_has_flag(int argc, char *argv[], const char *flag);
 void	sc_time(long long t, char *out, size_t outsz);

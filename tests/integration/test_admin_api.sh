@@ -147,8 +147,9 @@ openssl verify -CAfile "$DIR/ca.pem" "$WORK/chal-one/cert.pem" >/dev/null ||
 if mc chal-again "$chal"; then
 	sg_fail "a used challenge enrolled again"
 fi
-want 200 "$RD" GET /endpoints/demo/challenges?all=true
-jq -e 'length >= 1' "$WORK/body" >/dev/null || sg_fail "challenge list: $(cat "$WORK/body")"
+same "/endpoints/demo/challenges?all=true" challenge list --endpoint demo --all --json
+jq -e 'any(.[]; .minted_by == "token:t-chal" and .status == "used")' "$WORK/body" \
+	>/dev/null || sg_fail "challenge list: $(cat "$WORK/body")"
 want 201 "$ADM" POST /endpoints/demo/challenges '{"lifetime": 600}'
 cid=$(jq -r .id "$WORK/body")
 TOKENS+=("$(jq -r .challenge "$WORK/body")")

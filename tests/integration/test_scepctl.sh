@@ -675,7 +675,7 @@ if $HAVE_PKI; then
 
 	x 0 cert list --json
 	jqt 'length == 1'
-	keys_are '.[0]' "serial,endpoint,account,subject,not_before,not_after,status,revoked_at,reason"
+	keys_are '.[0]' "serial,endpoint,account,subject,not_before,not_after,status,revoked_at,reason,challenge_id,minted_by"
 	jqt --arg s "$s1" '.[0] | .serial == $s and .endpoint == "demo" and .account == "demo-devices" and .status == "valid" and .revoked_at == "" and .reason == ""'
 	jqt '.[0].subject | contains("CN=ok1")'
 	x 0 cert list
@@ -688,7 +688,7 @@ if $HAVE_PKI; then
 	x 0 cert list --status revoked --json
 	jqt '. == []'
 	x 0 cert show "$s1" --json
-	keys_are '.' "serial,endpoint,account,subject,not_before,not_after,status,revoked_at,reason,pem"
+	keys_are '.' "serial,endpoint,account,subject,not_before,not_after,status,revoked_at,reason,challenge_id,minted_by,pem"
 	jqt '.pem | startswith("-----BEGIN CERTIFICATE-----")'
 	x 0 cert show "$s1" --pem
 	printf '%s\n' "$OUT" >"$WORK/show.pem"
