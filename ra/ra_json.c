@@ -1,7 +1,8 @@
 /*
  * The JSON shapes shared by scepctl --json and the admin API (ra_json.h,
  * docs/scepctl-json.md): one encoder per object, the words of the
- * endpoint's bit sets, the audit CSV and the time words.
+ * endpoint's bit sets, the audit CSV and the time words. Pure: it calls
+ * nothing else of ra/ but ra_names.c, so every file may call it.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -130,33 +131,14 @@ ra_json_org(const struct ra_org *o, bool dept)
 	    o->name, "scm_id", (json_int_t)o->scm_id);
 }
 
-/* The organizations and departments a customized endpoint serves. */
-static void
-ep_delegations(struct ra *ra, const struct ra_endpoint *ep, json_t *v)
-{
-	struct ra_deleg	*d = NULL;
-	struct sg_err	 err;
-	json_t		*dl;
-	size_t		 n = 0, i;
-
-	if (!ep->delegated || ra_endpoint_delegations(ra, ep->name, &d, &n,
-	    &err) != SG_OK)
-		return;
-	dl = json_array();
-	for (i = 0; dl != NULL && i < n; i++)
-		json_array_append_new(dl, json_pack("{s:s, s:s}", "org",
-		    d[i].org, "dept", d[i].dept));
-	json_object_set_new(v, "delegated_to", dl);
-	free(d);
-}
-
 json_t *
-ra_json_endpoint(struct ra *ra, const struct ra_endpoint *ep)
+ra_json_endpoint(const struct ra_endpoint *ep, const char *url,
+    const struct ra_deleg *d, size_t nd)
 {
-	char	 url[512], created[32], keys[32], chal[64], san[64];
-	json_t	*v;
+	char	 created[32], keys[32], chal[64], san[64];
+	json_t	*v, *dl;
+	size_t	 i;
 
-	ra_endpoint_url(ra, ep, url, sizeof(url));
 	ra_json_time(ep->created, created, sizeof(created));
 	ra_json_bits_text(RA_BITS_KEY, ep->key_types, keys, sizeof(keys));
 	ra_json_bits_text(RA_BITS_CHALLENGE, ep->challenge_types, chal,
@@ -184,7 +166,13 @@ ra_json_endpoint(struct ra *ra, const struct ra_endpoint *ep)
 		    "s:i, s:s}", "org", ep->org, "dept", ep->dept, "profile",
 		    ep->profile, "term_days", ep->term_days, "azure_account",
 		    ep->azure));
-	ep_delegations(ra, ep, v);
+	if (!ep->delegated)
+		return v;
+	dl = json_array();
+	for (i = 0; dl != NULL && i < nd; i++)
+		json_array_append_new(dl, json_pack("{s:s, s:s}", "org",
+		    d[i].org, "dept", d[i].dept));
+	json_object_set_new(v, "delegated_to", dl);
 	return v;
 }
 
@@ -291,14 +279,12 @@ ra_json_racert(const struct ra_racert *r)
 
 /* One element of kind "k" at "p". */
 static json_t *
-one(struct ra *ra, enum ra_json_kind k, const void *p)
+one(enum ra_json_kind k, const void *p)
 {
 	switch (k) {
 	case RA_JSON_ORG:
 	case RA_JSON_DEPT:
 		return ra_json_org(p, k == RA_JSON_DEPT);
-	case RA_JSON_ENDPOINT:
-		return ra_json_endpoint(ra, p);
 	case RA_JSON_ACCOUNT:
 		return ra_json_account(p);
 	case RA_JSON_REQUEST:
@@ -309,10 +295,6 @@ one(struct ra *ra, enum ra_json_kind k, const void *p)
 		return ra_json_audit(p);
 	case RA_JSON_PROFILE:
 		return ra_json_profile(p);
-	case RA_JSON_TOKEN:
-		return ra_json_token(p);
-	case RA_JSON_CHALLENGE:
-		return ra_json_challenge(p);
 	case RA_JSON_RACERT:
 		break;
 	}
@@ -326,8 +308,6 @@ size_of(enum ra_json_kind k)
 	case RA_JSON_ORG:
 	case RA_JSON_DEPT:
 		return sizeof(struct ra_org);
-	case RA_JSON_ENDPOINT:
-		return sizeof(struct ra_endpoint);
 	case RA_JSON_ACCOUNT:
 		return sizeof(struct ra_account);
 	case RA_JSON_REQUEST:
@@ -338,10 +318,6 @@ size_of(enum ra_json_kind k)
 		return sizeof(struct ra_audit_rec);
 	case RA_JSON_PROFILE:
 		return sizeof(struct ra_profile);
-	case RA_JSON_TOKEN:
-		return sizeof(struct ra_token);
-	case RA_JSON_CHALLENGE:
-		return sizeof(struct ra_challenge);
 	case RA_JSON_RACERT:
 		break;
 	}
@@ -349,8 +325,7 @@ size_of(enum ra_json_kind k)
 }
 
 json_t *
-ra_json_array(struct ra *ra, enum ra_json_kind k, const void *items,
-    size_t n)
+ra_json_array(enum ra_json_kind k, const void *items, size_t n)
 {
 	const char	*p = items;
 	json_t		*arr, *v;
@@ -359,7 +334,7 @@ ra_json_array(struct ra *ra, enum ra_json_kind k, const void *items,
 	if ((arr = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		v = one(ra, k, p + i * size);
+		v = one(k, p + i * size);
 		if (v == NULL || json_array_append_new(arr, v) != 0) {
 			json_decref(arr);
 			return NULL;

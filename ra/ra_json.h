@@ -41,8 +41,12 @@ void		 ra_json_bits_text(enum ra_json_bits, int v, char *out,
 
 /* "dept" true: a department (with its "org"). */
 json_t		*ra_json_org(const struct ra_org *, bool dept);
-/* Reads the delegations of a customized endpoint and its URL from "ra". */
-json_t		*ra_json_endpoint(struct ra *, const struct ra_endpoint *);
+/*
+ * An endpoint with its SCEP URL and, when customized, the "nd"
+ * delegations "d"; ra_endpoint_json() (ra_admin.c) reads both.
+ */
+json_t		*ra_json_endpoint(const struct ra_endpoint *, const char *url,
+		    const struct ra_deleg *d, size_t nd);
 json_t		*ra_json_account(const struct ra_account *);
 json_t		*ra_json_request(const struct ra_request *);
 json_t		*ra_json_cert(const struct ra_cert *);
@@ -56,18 +60,22 @@ json_t		*ra_json_racert(const struct ra_racert *);
 enum ra_json_kind {
 	RA_JSON_ORG = 0,	/* struct ra_org */
 	RA_JSON_DEPT,		/* struct ra_org, as departments */
-	RA_JSON_ENDPOINT,	/* struct ra_endpoint ("ra" is used) */
 	RA_JSON_ACCOUNT,
 	RA_JSON_REQUEST,
 	RA_JSON_CERT,
 	RA_JSON_AUDIT,		/* struct ra_audit_rec */
 	RA_JSON_PROFILE,
 	RA_JSON_RACERT,
-	RA_JSON_TOKEN,		/* struct ra_token */
-	RA_JSON_CHALLENGE,	/* struct ra_challenge */
 };
-json_t		*ra_json_array(struct ra *, enum ra_json_kind,
-		    const void *items, size_t n);
+json_t		*ra_json_array(enum ra_json_kind, const void *items,
+		    size_t n);
+/*
+ * Endpoints as ra_json_endpoint() writes them, with the URL and the
+ * delegations read from "ra" (ra_admin.c); one, or an array of "n".
+ */
+json_t		*ra_endpoint_json(struct ra *, const struct ra_endpoint *);
+json_t		*ra_endpoint_json_list(struct ra *, const struct ra_endpoint *,
+		    size_t n);
 
 /*
  * The audit records as CSV (RFC 4180, with a header line; fields that a

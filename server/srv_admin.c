@@ -113,7 +113,7 @@ reply_list(struct call *c, enum sg_rc rc, const struct sg_err *err,
 	if (rc != SG_OK)
 		reply_rc(c, rc, err);
 	else
-		reply_json(c, 200, ra_json_array(c->ra, kind, items, n));
+		reply_json(c, 200, ra_json_array(kind, items, n));
 	free(items);
 }
 
@@ -380,7 +380,7 @@ ep_reply(struct call *c, int status, const char *name)
 	if ((rc = ra_endpoint_get(c->ra, name, &ep, &err)) != SG_OK)
 		reply_rc(c, rc, &err);
 	else
-		reply_json(c, status, ra_json_endpoint(c->ra, &ep));
+		reply_json(c, status, ra_endpoint_json(c->ra, &ep));
 }
 
 static void
@@ -391,8 +391,11 @@ ep_list(struct call *c)
 	size_t			 n = 0;
 	enum sg_rc		 rc;
 
-	rc = ra_endpoint_list(c->ra, &v, &n, &err);
-	reply_list(c, rc, &err, RA_JSON_ENDPOINT, v, n);
+	if ((rc = ra_endpoint_list(c->ra, &v, &n, &err)) != SG_OK)
+		reply_rc(c, rc, &err);
+	else
+		reply_json(c, 200, ra_endpoint_json_list(c->ra, v, n));
+	free(v);
 }
 
 static void
@@ -763,7 +766,7 @@ audit_list(struct call *c)
 	size_t			 n = 0;
 
 	if (audit_query(c, &v, &n))
-		reply_json(c, 200, ra_json_array(c->ra, RA_JSON_AUDIT, v, n));
+		reply_json(c, 200, ra_json_array(RA_JSON_AUDIT, v, n));
 	free(v);
 }
 
@@ -784,7 +787,7 @@ audit_export(struct call *c)
 	if (!audit_query(c, &v, &n))
 		goto out;
 	if (strcmp(format, "json") == 0) {
-		reply_json(c, 200, ra_json_array(c->ra, RA_JSON_AUDIT, v, n));
+		reply_json(c, 200, ra_json_array(RA_JSON_AUDIT, v, n));
 		goto out;
 	}
 	if ((fp = open_memstream(&buf, &len)) == NULL) {
@@ -865,15 +868,33 @@ chal_list(struct call *c)
 {
 	struct ra_challenge	*v = NULL;
 	struct sg_err		 err;
+	json_t			*arr;
 	char			 all[8];
-	size_t			 n = 0;
+	size_t			 n = 0, i = 0;
 	enum sg_rc		 rc;
 
 	if (!query(c, "all", all, sizeof(all)))
 		return;
 	rc = ra_challenge_list(c->ra, c->arg[0], strcmp(all, "true") == 0,
 	    &v, &n, &err);
-	reply_list(c, rc, &err, RA_JSON_CHALLENGE, v, n);
+	if (rc != SG_OK) {
+		reply_rc(c, rc, &err);
+		goto out;
+	}
+	/* ra_json_array() is pure; challenges are ra_challenge.c's. */
+	if ((arr = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(arr, ra_json_challenge(&v[i])) != 0)
+			break;
+	if (i == n)
+		reply_json(c, 200, arr);
+	else {
+		json_decref(arr);
+		reply_error(c, 500, "out of memory");
+	}
+out:
+	free(v);
 }
 
 static void
@@ -989,17 +1010,21 @@ authenticate(struct call *c, bool basic)
 	}
 	if (h == NULL)
 		goto out;
-	if (!basic && strncmp(h, "Bearer ", 7) == 0)
-		snprintf(secret, sizeof(secret), "%s", h + 7);
+	/* Too long for a token is no token (never a cut one). */
+	if (!basic && strncmp(h, "Bearer ", 7) == 0 &&
+	    strlen(h + 7) < sizeof(secret))
+		memcpy(secret, h + 7, strlen(h + 7) + 1);
 	else if (basic && strncmp(h, "Basic ", 6) == 0 &&
 	    sg_b64_decode(h + 6, strlen(h + 6), 512, &raw, &len, NULL) ==
 	    SG_OK && memchr(raw, '\0', len) == NULL &&
 	    (colon = memchr(raw, ':', len)) != NULL &&
-	    (size_t)(colon - (char *)raw) < sizeof(name)) {
+	    (size_t)(colon - (char *)raw) < sizeof(name) &&
+	    len - (size_t)(colon - (char *)raw) - 1 < sizeof(secret)) {
 		memcpy(name, raw, (size_t)(colon - (char *)raw));
 		name[colon - (char *)raw] = '\0';
-		snprintf(secret, sizeof(secret), "%.*s", (int)(len -
-		    (size_t)(colon - (char *)raw) - 1), colon + 1);
+		memcpy(secret, colon + 1, len - (size_t)(colon - (char *)raw) -
+		    1);
+		secret[len - (size_t)(colon - (char *)raw) - 1] = '\0';
 	} else
 		goto out;
 	rc = ra_token_verify(c->ra, secret, basic ? name : NULL, &c->tok,

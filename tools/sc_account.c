@@ -116,7 +116,7 @@ acct_list(struct sc_ctx *ctx, const struct acct_args *aa)
 	if (ra_account_list(ctx->ra, aa->a.endpoint, &a, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (aa->json) {
-		arr = ra_json_array(NULL, RA_JSON_ACCOUNT, a, n);
+		arr = ra_json_array(RA_JSON_ACCOUNT, a, n);
 		free(a);
 		return sc_json_print(arr);
 	}

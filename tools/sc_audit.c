@@ -18,7 +18,7 @@ audit_print(const struct ra_audit_rec *a, size_t n, const char *format)
 	size_t	 i;
 
 	if (strcmp(format, "json") == 0)
-		return sc_json_print(ra_json_array(NULL, RA_JSON_AUDIT, a, n));
+		return sc_json_print(ra_json_array(RA_JSON_AUDIT, a, n));
 	if (strcmp(format, "csv") == 0) {
 		ra_json_audit_csv(stdout, a, n);
 		return SC_OK;
@@ -372,7 +372,7 @@ sc_ra(struct sc_ctx *ctx, int argc, char *argv[])
 		return ret;
 	}
 	if (json) {
-		arr = ra_json_array(NULL, RA_JSON_RACERT, r, n);
+		arr = ra_json_array(RA_JSON_RACERT, r, n);
 		free(r);
 		return sc_json_print(arr);
 	}

@@ -341,7 +341,7 @@ ep_list(struct sc_ctx *ctx, bool json)
 	if (ra_endpoint_list(ctx->ra, &eps, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (json) {
-		arr = ra_json_array(ctx->ra, RA_JSON_ENDPOINT, eps, n);
+		arr = ra_endpoint_json_list(ctx->ra, eps, n);
 		free(eps);
 		return sc_json_print(arr);
 	}
@@ -369,7 +369,7 @@ ep_show(struct sc_ctx *ctx, const char *name, bool json)
 
 	if (ra_endpoint_get(ctx->ra, name, &ep, &err) != SG_OK)
 		return sc_fail(&err);
-	if ((v = ra_json_endpoint(ctx->ra, &ep)) == NULL)
+	if ((v = ra_endpoint_json(ctx->ra, &ep)) == NULL)
 		return SC_FAIL;
 	if (json)
 		return sc_json_print(v);

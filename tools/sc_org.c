@@ -12,7 +12,7 @@ print_list(const struct ra_org *o, size_t n, bool depts, bool json)
 	size_t	 i;
 
 	if (json)
-		return sc_json_print(ra_json_array(NULL, depts ? RA_JSON_DEPT :
+		return sc_json_print(ra_json_array(depts ? RA_JSON_DEPT :
 		    RA_JSON_ORG, o, n));
 	if (depts)
 		printf("%-6s  %-8s  %-30s  %s\n", "ID", "SCM ID",

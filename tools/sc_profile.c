@@ -53,7 +53,7 @@ profile_list(struct sc_ctx *ctx, bool json)
 	if (ra_profile_list(ctx->ra, &p, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (json) {
-		arr = ra_json_array(NULL, RA_JSON_PROFILE, p, n);
+		arr = ra_json_array(RA_JSON_PROFILE, p, n);
 		free(p);
 		return sc_json_print(arr);
 	}

@@ -71,7 +71,7 @@ req_list(struct sc_ctx *ctx, int status, bool json)
 	if (ra_request_list(ctx->ra, status, &r, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (json) {
-		arr = ra_json_array(NULL, RA_JSON_REQUEST, r, n);
+		arr = ra_json_array(RA_JSON_REQUEST, r, n);
 		free(r);
 		return sc_json_print(arr);
 	}
@@ -156,7 +156,7 @@ cert_list(struct sc_ctx *ctx, int argc, char *argv[])
 	    &c, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (sc_has_flag(argc, argv, "--json")) {
-		arr = ra_json_array(NULL, RA_JSON_CERT, c, n);
+		arr = ra_json_array(RA_JSON_CERT, c, n);
 		free(c);
 		return sc_json_print(arr);
 	}
