@@ -80,10 +80,6 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 	}
 	if (strlen(csr->challenge) > RA_CODE_MAX)
 		rc = SG_ENOTFOUND;	/* no code that long exists */
-	/* A one-time challenge first (ra_challenge.c); unknown: a code. */
-	else if ((chal = ra_challenge_admit(op, csr, acct)) !=
-	    RA_CHAL_ADMIT_NONE)
-		return chal == RA_CHAL_ADMIT_OK;
 	else if ((rc = ra_keys_code_hmac(&op->ra->keys, csr->challenge,
 	    mac)) != SG_OK)
 		(void)sg_err_set(&e, rc, "access code HMAC");
@@ -91,11 +87,18 @@ ra_auth_code(struct ra_op *op, const struct p7_csr *csr,
 		rc = ra_store_account_by_code(op->ra->store, op->ep.id, mac,
 		    acct, &e);
 	OPENSSL_cleanse(mac, sizeof(mac));
+	/*
+	 * Not an access code: a one-time challenge (ra_challenge.c)? Codes
+	 * first, so that a request with an access code costs no more
+	 * lookups than before. A wrong challenge is a wrong code: it counts.
+	 */
+	if (rc == SG_ENOTFOUND && strlen(csr->challenge) <= RA_CODE_MAX &&
+	    (chal = ra_challenge_admit(op, csr, acct)) != RA_CHAL_ADMIT_NONE)
+		return chal == RA_CHAL_ADMIT_OK;
 	if (rc == SG_ENOTFOUND) {
 		/* The failInfo of a wrong access code (DESIGN.md). */
 		ra_op_fail(op, SG_FAIL_BADREQUEST, "bad access code",
 		    "access code mismatch");
-		/* A wrong challenge is a wrong code: both count. */
 		count_failure(op);
 		return false;
 	}

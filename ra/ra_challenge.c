@@ -169,9 +169,11 @@ chal_store(struct ra *ra, struct ra_chal_rec *r, char *code_out,
 	if ((rc = ra_policy_gen_code(code, sizeof(code))) != SG_OK ||
 	    (rc = ra_purpose_hmac(ra, CHAL_PURPOSE, code, mac)) != SG_OK)
 		(void)sg_err_set(err, rc, "challenge code");
-	else
-		rc = ra_store_challenge_add(ra->store, r, mac,
-		    ra->conf->challenge_max, err);
+	else if ((rc = ra_store_challenge_add(ra->store, r, mac,
+	    ra->conf->challenge_max, err)) == SG_ELIMIT)
+		(void)sg_err_set(err, rc, "endpoint '%s' has %d outstanding "
+		    "challenges (challenges.max_outstanding): the password "
+		    "cache is full", r->c.endpoint, ra->conf->challenge_max);
 	if (rc == SG_OK)
 		snprintf(code_out, RA_CODE_MAX + 1, "%s", code);
 	OPENSSL_cleanse(code, sizeof(code));
@@ -187,6 +189,7 @@ ra_challenge_add(struct ra *ra, const struct ra_challenge_req *req,
 	struct ra_account	acct = { 0 };
 	struct ra_chal_rec	r;
 	char			details[3 * RA_NAME_MAX];
+	size_t			n;
 	int			life = 0;
 	enum sg_rc		rc;
 
@@ -209,9 +212,14 @@ ra_challenge_add(struct ra *ra, const struct ra_challenge_req *req,
 	if (out != NULL)
 		*out = r.c;
 out:
-	snprintf(details, sizeof(details), "challenge %lld, lifetime %d s%s%s"
-	    "%s%s", (long long)r.c.id, life, r.c.cn[0] ? ", CN " : "", r.c.cn,
-	    r.c.san[0] ? ", SAN " : "", r.c.san);
+	/* The id once there is one; never the code. */
+	n = 0;
+	if (rc == SG_OK)
+		n = (size_t)snprintf(details, sizeof(details), "challenge "
+		    "%lld, ", (long long)r.c.id);
+	snprintf(details + n, sizeof(details) - n, "lifetime %d s%s%s%s%s",
+	    life, r.c.cn[0] ? ", CN " : "", r.c.cn, r.c.san[0] ? ", SAN " :
+	    "", r.c.san);
 	ra_audit_admin(ra, "challenge add", req->endpoint,
 	    acct.name[0] ? acct.name : NULL, rc, err, details);
 	return rc;

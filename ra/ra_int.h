@@ -347,14 +347,15 @@ enum ra_chal_admit {
 	RA_CHAL_ADMIT_REFUSED,	/* op holds the FAILURE or internal error */
 };
 /*
- * Is the challengePassword of "csr" (not NULL) a challenge of op's
- * endpoint? Outstanding, and its CN/SAN requirement met by the CSR:
+ * Is the challengePassword of "csr" (not NULL, at most RA_CODE_MAX; no
+ * access code of the endpoint: ra_auth_code asks first) a challenge of
+ * op's endpoint? Outstanding, and its CN/SAN requirement met by the CSR:
  * its account into "acct" and its id into op->challenge_id (the
  * transaction's insert claims it, ra_store_txn_begin). Used, expired or
  * revoked: FAILURE badRequest "challenge already used", "challenge
  * expired", "challenge revoked"; a requirement not met names the field.
- * An unknown code is NONE (the caller tries access codes, and counts a
- * wrong one for the lockout).
+ * An unknown code is NONE (the caller counts it as a wrong access code
+ * for the lockout).
  */
 enum ra_chal_admit ra_challenge_admit(struct ra_op *,
 		    const struct p7_csr *csr, struct ra_account *acct);

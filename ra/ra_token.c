@@ -125,7 +125,7 @@ ra_token_add(struct ra *ra, struct ra_token *tok, char *secret_out,
 {
 	char		text[RA_TOKEN_MAX];
 	uint8_t		mac[32];
-	char		details[RA_NAME_MAX + 48];
+	char		details[RA_NAME_MAX + 32];
 	enum sg_rc	rc;
 
 	if ((rc = token_check(ra, tok, err)) != SG_OK ||
@@ -145,11 +145,10 @@ ra_token_add(struct ra *ra, struct ra_token *tok, char *secret_out,
 	if (rc == SG_OK)
 		snprintf(secret_out, RA_TOKEN_MAX, "%s", text);
 out:
-	snprintf(details, sizeof(details), "scope %s%s%s",
-	    ra_scope_name(tok->scope), tok->endpoint[0] ? ", endpoint " : "",
-	    tok->endpoint);
+	snprintf(details, sizeof(details), "token %s, scope %s", tok->name,
+	    ra_scope_name(tok->scope));
 	ra_audit_admin(ra, "token add", tok->endpoint[0] ? tok->endpoint :
-	    NULL, tok->name, rc, err, details);
+	    NULL, NULL, rc, err, details);
 	OPENSSL_cleanse(text, sizeof(text));
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return rc;
@@ -165,10 +164,12 @@ ra_token_list(struct ra *ra, struct ra_token **out, size_t *n,
 enum sg_rc
 ra_token_revoke(struct ra *ra, const char *name, struct sg_err *err)
 {
+	char		details[RA_NAME_MAX + 8];
 	enum sg_rc	rc;
 
 	rc = ra_store_token_revoke(ra->store, name, (int64_t)time(NULL), err);
-	ra_audit_admin(ra, "token revoke", NULL, name, rc, err, NULL);
+	snprintf(details, sizeof(details), "token %s", name);
+	ra_audit_admin(ra, "token revoke", NULL, NULL, rc, err, details);
 	return rc;
 }
 

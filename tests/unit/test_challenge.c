@@ -510,6 +510,38 @@ test_claim(void **state)
 	assert_int_equal(listed(fx, "chal-manual", id).status, RA_CHAL_USED);
 }
 
+/* A wrong challenge is a wrong access code: it counts for the lockout. */
+static void
+test_lockout(void **state)
+{
+	struct sgt_fx	*fx = *state;
+	struct conf	 c = *fx->conf;
+	struct ra	*saved = fx->ra, *ra2 = NULL;
+	struct sg_err	 err = { 0 };
+	char		 code[RA_CODE_MAX + 1], tid[64];
+	int64_t		 id;
+	int		 i;
+
+	sgt_add_simple(fx, "chal-lock", 0, 30, false, RA_GETCERT_SINGLE);
+	c.lockout_failures = 2;
+	c.lockout_seconds = 600;
+	assert_int_equal(ra_open(&c, &ra2, &err), SG_OK);
+	fx->ra = ra2;
+	id = mint(fx, ra2, "chal-lock", 0, NULL, NULL, code);
+	for (i = 0; i < 2; i++) {
+		sgt_transid(fx, "lock", tid, sizeof(tid));
+		expect_refused(sgt_enroll(fx, "chal-lock", tid, 0,
+		    "WrongChallenge0000x"), "bad access code", "wrong one");
+	}
+	sgt_transid(fx, "lock", tid, sizeof(tid));
+	expect_refused(sgt_enroll(fx, "chal-lock", tid, 0, code),
+	    "too many attempts", "a right challenge while locked out");
+	fx->ra = saved;
+	ra_close(ra2);
+	assert_int_equal(listed(fx, "chal-lock", id).status,
+	    RA_CHAL_OUTSTANDING);
+}
+
 /* ---- two RAs (two processes' worth) racing on one challenge ---- */
 
 struct racer {
@@ -616,6 +648,7 @@ main(void)
 		cmocka_unit_test(test_expired),
 		cmocka_unit_test(test_requirements),
 		cmocka_unit_test(test_claim),
+		cmocka_unit_test(test_lockout),
 		cmocka_unit_test(test_race),
 	};
 
