@@ -113,6 +113,21 @@ static const struct key keys[] = {
 	{ "listen", "tls_key", K_PATH, 0, NULL, 0, 0, NULL,
 	    C(listen_tls_key), "its PEM private key, mode 0600 (re-read on "
 	    "SIGHUP)" },
+	{ "listen", "ndes_endpoint", K_STR, 0, NULL, 0, 0, NULL,
+	    C(listen_ndes_endpoint), "endpoint also served at "
+	    "/certsrv/mscep/mscep.dll (NDES clients); \"\": none" },
+	{ "", "admin", K_GROUP, 0, NULL, 0, 0, NULL, NOF,
+	    "the admin REST API and NDES page (docs/admin-api.md)" },
+	{ "admin", "address", K_ADDR, 0, "127.0.0.1", 0, 0, NULL,
+	    C(admin_address), "address to bind; without TLS only a "
+	    "loopback one" },
+	{ "admin", "port", K_INT, 0, "0", 0, 65535, NULL,
+	    C(admin_port), "TCP port; 0: no admin listener" },
+	{ "admin", "tls_cert", K_PATH, 0, NULL, 0, 0, NULL,
+	    C(admin_tls_cert), "PEM server certificate, then its chain: "
+	    "HTTPS" },
+	{ "admin", "tls_key", K_PATH, 0, NULL, 0, 0, NULL,
+	    C(admin_tls_key), "its PEM private key, mode 0600" },
 	{ "", "base_url", K_URL, F_DERIVED, "http://<address>:<port>", 0, 0,
 	    NULL, C(base_url), "public URL of the server, for messages" },
 	{ "", "database", K_DB, F_REQ, NULL, 0, 0, NULL,
@@ -979,6 +994,42 @@ finish_tls(struct ctx *c)
 	return SG_OK;
 }
 
+/* Is "a" (a numeric address) a loopback address? */
+static bool
+loopback(const char *a)
+{
+	struct in_addr	a4;
+	struct in6_addr	a6;
+
+	if (inet_pton(AF_INET, a, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, a, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* admin.*: TLS both or neither, without TLS loopback only, own port. */
+static enum sg_rc
+finish_admin(struct ctx *c)
+{
+	struct conf	*conf = c->conf;
+	bool		 tls;
+
+	if (conf->admin_port == 0)
+		return SG_OK;
+	tls = conf->admin_tls_cert[0] != '\0';
+	if (tls != (conf->admin_tls_key[0] != '\0'))
+		return fail(c, NULL, "admin.tls_cert and admin.tls_key go "
+		    "together");
+	if (!tls && !loopback(conf->admin_address))
+		return fail(c, NULL, "admin.address %s is not a loopback "
+		    "address: without admin.tls_cert and admin.tls_key the "
+		    "admin API binds only to loopback", conf->admin_address);
+	if (conf->admin_port == conf->listen_port ||
+	    conf->admin_port == conf->listen_tls_port)
+		return fail(c, NULL, "admin.port: %d is a SCEP listener's port "
+		    "too", conf->admin_port);
+	return SG_OK;
+}
+
 /* Defaults that depend on other keys. */
 static enum sg_rc
 finish(struct ctx *c)
@@ -998,6 +1049,9 @@ finish(struct ctx *c)
 	if (rc != SG_OK)
 		return rc;
 	rc = finish_tls(c);
+	if (rc != SG_OK)
+		return rc;
+	rc = finish_admin(c);
 	if (rc != SG_OK)
 		return rc;
 	if (conf->base_url[0] != '\0')

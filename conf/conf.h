@@ -102,6 +102,13 @@ struct conf {
 	int	listen_tls_port;		/* 0: no HTTPS listener */
 	char	listen_tls_cert[CONF_PATH_MAX];	/* PEM, chain after it */
 	char	listen_tls_key[CONF_PATH_MAX];	/* PEM, mode 0600 */
+	/* the endpoint also at /certsrv/mscep/mscep.dll; "": none */
+	char	listen_ndes_endpoint[128];
+	/* admin = { address; port; tls_cert; tls_key; } (srv_admin.c) */
+	char	admin_address[64];
+	int	admin_port;			/* 0: no admin listener */
+	char	admin_tls_cert[CONF_PATH_MAX];	/* "": plain HTTP */
+	char	admin_tls_key[CONF_PATH_MAX];
 	char	base_url[256];		/* for messages: http://host:port */
 
 	/* SQLite: an absolute path; PostgreSQL: the URI (conf_db_parse) */

@@ -605,6 +605,15 @@ enum sg_rc	 ra_token_revoke(struct ra *, const char *name,
 enum sg_rc	 ra_token_verify(struct ra *, const char *secret,
 		    const char *name, struct ra_token *tok, struct sg_err *);
 /*
+ * The admin listener's lockout (ra_throttle.c, as for access codes):
+ * is "peer"'s source locked out (or limits.lockout_ceiling reached)?
+ * And count one wrong token of "peer". SG_OK, or a store error.
+ */
+enum sg_rc	 ra_admin_locked(struct ra *, const char *peer, bool *locked,
+		    struct sg_err *);
+enum sg_rc	 ra_admin_failed(struct ra *, const char *peer,
+		    struct sg_err *);
+/*
  * May "tok" do "need" on "endpoint" (NULL: not about one endpoint)?
  * admin > read for reading; challenge only mints, on its bound endpoint
  * or, unbound, on any.

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "ra_int.h"
+#include "ra_json.h"
 #include "ra_policy.h"
 #include "ra_webhook.h"
 
@@ -502,4 +503,43 @@ ra_racert_pem(struct ra *ra, const char *id)
 	const struct ra_key	*rk = ra_keys_find(&ra->keys, id);
 
 	return rk != NULL ? ra_cacert_of(ra, rk)->pem : NULL;
+}
+
+/* ---- the endpoint's JSON shape with what it reads (ra_json.h) ---- */
+
+json_t *
+ra_endpoint_json(struct ra *ra, const struct ra_endpoint *ep)
+{
+	struct ra_deleg	*d = NULL;
+	struct sg_err	 err;
+	char		 url[512];
+	size_t		 n = 0;
+	json_t		*v;
+
+	ra_endpoint_url(ra, ep, url, sizeof(url));
+	if (ep->delegated && ra_endpoint_delegations(ra, ep->name, &d, &n,
+	    &err) != SG_OK)
+		n = 0;
+	v = ra_json_endpoint(ep, url, d, n);
+	free(d);
+	return v;
+}
+
+json_t *
+ra_endpoint_json_list(struct ra *ra, const struct ra_endpoint *eps,
+    size_t n)
+{
+	json_t	*arr, *v;
+	size_t	 i;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if ((v = ra_endpoint_json(ra, &eps[i])) == NULL ||
+		    json_array_append_new(arr, v) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
 }

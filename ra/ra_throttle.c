@@ -129,3 +129,36 @@ ra_throttle_fail(struct ra_store *st, const struct conf *c, int64_t ep_id,
 	*locked = true;
 	return ra_store_fail_add(st, ep_id, keys, 1, now, now - keep, err);
 }
+
+/*
+ * The admin listener (ra.h): its wrong tokens are counted like access
+ * codes, under endpoint id 0, which no endpoint has.
+ */
+#define ADMIN_EP	0
+
+enum sg_rc
+ra_admin_locked(struct ra *ra, const char *peer, bool *locked,
+    struct sg_err *err)
+{
+	enum ra_lock	lock = RA_LOCK_NONE;
+	enum sg_rc	rc;
+
+	rc = ra_throttle_check(ra->store, ra->conf, ADMIN_EP, peer, time(NULL),
+	    &lock, err);
+	*locked = lock != RA_LOCK_NONE;
+	return rc;
+}
+
+enum sg_rc
+ra_admin_failed(struct ra *ra, const char *peer, struct sg_err *err)
+{
+	enum sg_rc	rc;
+	bool		locked = false;
+
+	rc = ra_throttle_fail(ra->store, ra->conf, ADMIN_EP, peer, time(NULL),
+	    &locked, err);
+	if (rc == SG_OK && locked)
+		sg_log(SG_LOG_WARN, "peer=%s admin API: locked out for "
+		    "repeated wrong tokens", peer);
+	return rc;
+}

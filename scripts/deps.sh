@@ -8,7 +8,7 @@ pkgs=(
 	libssl-dev libmicrohttpd-dev libconfig-dev libsqlite3-dev
 	libcmocka-dev libcurl4-openssl-dev libjansson-dev
 	scep strongswan-pki libstrongswan-extra-plugins certmonger
-	openssl curl jq python3 strace sqlite3 procps
+	openssl curl jq python3 python3-yaml strace sqlite3 procps
 	dpkg-dev lintian mandoc prometheus
 	libengine-pkcs11-openssl softhsm2 opensc
 	libpq-dev postgresql

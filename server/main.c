@@ -199,6 +199,10 @@ main(int argc, char *argv[])
 	if (conf->listen_tls_port != 0)
 		sg_log(SG_LOG_INFO, "listening with HTTPS on %s:%d",
 		    conf->listen_address, conf->listen_tls_port);
+	if (conf->admin_port != 0)
+		sg_log(SG_LOG_INFO, "admin API on %s://%s:%d",
+		    conf->admin_tls_cert[0] ? "https" : "http",
+		    conf->admin_address, conf->admin_port);
 	notify("READY=1");
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
 		reload(ra, srv, path);

@@ -28,8 +28,8 @@ struct srv;
 enum sg_rc	 srv_start(const struct conf *, struct ra *, struct srv **,
 		    struct sg_err *);
 /*
- * SIGHUP: re-read listen.tls_cert and tls_key and start a new HTTPS
- * daemon with them on the same port; the previous one stops accepting
+ * SIGHUP: re-read listen.tls_cert and tls_key (and admin.tls_cert and
+ * tls_key) and start a new HTTPS daemon with them on the same port; the previous one stops accepting
  * and serves its open connections until they close (it is stopped at a
  * later reload or at srv_stop()). On failure the running listener goes
  * on unchanged: SG_ECONF or SG_EIO (a bad file, the message names it),

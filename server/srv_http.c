@@ -89,6 +89,7 @@ struct srv_listener {
 struct srv {
 	struct MHD_Daemon	*mhd;
 	struct srv_listener	 tls;		/* .mhd NULL: no HTTPS */
+	struct srv_listener	 admin;		/* .mhd NULL: no admin API */
 	struct srv_listener	 old[SRV_TLS_OLD];	/* quiesced */
 	size_t			 nold;
 	const struct conf	*conf;
@@ -117,6 +118,7 @@ struct req {
 	char			 reqid[SG_REQID_MAX + 1];
 	struct sg_buf		 body;
 	bool			 too_large;
+	bool			 admin;		/* on the admin listener */
 	enum req_state		 state;
 	struct srv_request	 in;
 	struct srv_answer	 out;
@@ -457,10 +459,14 @@ send_answer(struct req *req)
 		return MHD_NO;
 	a->body = NULL;		/* libmicrohttpd frees it */
 	MHD_add_response_header(resp, "X-Request-ID", req->reqid);
+	if (a->status == MHD_HTTP_UNAUTHORIZED && a->www_auth != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    a->www_auth);
 	if (a->ctype != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    a->ctype);
-	if (a->status == MHD_HTTP_METHOD_NOT_ALLOWED)
+	if (a->status == MHD_HTTP_METHOD_NOT_ALLOWED && a->www_auth == NULL &&
+	    strcmp(a->op != NULL ? a->op : "", "admin") != 0)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 		    "GET, POST, HEAD");
 	ret = MHD_queue_response(req->con, (unsigned int)a->status, resp);
@@ -543,6 +549,15 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 	req->in.body_len = req->body.len;
 	req->in.too_large = req->too_large;
 	req->in.peer = req->peer;
+	if (req->admin) {
+		/* Admin calls are few: answered here, never queued. */
+		req->in.authorization = MHD_lookup_connection_value(con,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		sg_log_reqid_set(req->reqid);
+		srv_admin_answer(srv->conf, srv->ra, &req->in, &req->out);
+		sg_log_reqid_set(NULL);
+		return send_answer(req);
+	}
 	if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0) {
 		req->out.op = "health";
 		req->out.status = 200;
@@ -573,38 +588,53 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 	return MHD_YES;
 }
 
+/* The admin listener's requests: the same path, marked for srv_admin.c. */
+static enum MHD_Result
+admin_handler(void *cls, struct MHD_Connection *con, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct req	*req = *con_cls;
+
+	if (req != NULL)
+		req->admin = true;
+	return handler(cls, con, url, method, version, upload_data,
+	    upload_data_size, con_cls);
+}
+
 /* The address to bind for "port", and MHD_USE_IPv6 into *flags. */
 static enum sg_rc
-listen_addr(const struct conf *conf, int port, struct sockaddr_storage *ss,
+listen_addr(const char *addr, int port, struct sockaddr_storage *ss,
     unsigned int *flags, struct sg_err *err)
 {
 	struct sockaddr_in	*sin = (struct sockaddr_in *)(void *)ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)(void *)ss;
 
 	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, conf->listen_address, &sin->sin_addr) == 1) {
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)port);
 		return SG_OK;
 	}
-	if (inet_pton(AF_INET6, conf->listen_address, &sin6->sin6_addr) == 1) {
+	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)port);
 		*flags |= MHD_USE_IPv6;
 		return SG_OK;
 	}
-	return sg_err_set(err, SG_ECONF, "listen.address '%s' is not an IP "
-	    "address", conf->listen_address);
+	return sg_err_set(err, SG_ECONF, "'%s' is not an IP address", addr);
 }
 
 /*
- * One daemon on "port" with the shared handler, limits and connection
+ * One daemon on "port" with the shared handler (marked "admin" for the
+ * admin listener), limits and connection
  * table; HTTPS with "tls" (borrowed, kept until MHD_stop_daemon()),
  * on a SO_REUSEPORT socket so that a reload can bind the port again.
  */
 static enum sg_rc
-daemon_start(struct srv *srv, int port, const struct srv_tls *tls,
-    struct MHD_Daemon **out, struct sg_err *err)
+daemon_start(struct srv *srv, const char *addr, int port,
+    const struct srv_tls *tls, bool admin, struct MHD_Daemon **out,
+    struct sg_err *err)
 {
 	const struct conf	*conf = srv->conf;
 	struct sockaddr_storage	 ss;
@@ -619,7 +649,7 @@ daemon_start(struct srv *srv, int port, const struct srv_tls *tls,
 
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_TURBO | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
-	if ((rc = listen_addr(conf, port, &ss, &flags, err)) != SG_OK)
+	if ((rc = listen_addr(addr, port, &ss, &flags, err)) != SG_OK)
 		return rc;
 	if (tls != NULL) {
 		flags |= MHD_USE_TLS | MHD_USE_ITC;
@@ -631,7 +661,7 @@ daemon_start(struct srv *srv, int port, const struct srv_tls *tls,
 		    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL };
 	}
 	*out = MHD_start_daemon(flags, (uint16_t)port,
-	    NULL, NULL, handler, srv,
+	    NULL, NULL, admin ? admin_handler : handler, srv,
 	    /* First, or libmicrohttpd prints what comes before it itself. */
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, &srv->conns,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -656,8 +686,8 @@ daemon_start(struct srv *srv, int port, const struct srv_tls *tls,
 	    MHD_OPTION_END);
 	if (*out == NULL)
 		return sg_err_set(err, SG_EIO, "cannot listen on %s:%d%s",
-		    conf->listen_address, port, tls != NULL ? " (HTTPS: is "
-		    "listen.tls_key the key of listen.tls_cert?)" : "");
+		    addr, port, tls != NULL ? " (HTTPS: is the tls_key the "
+		    "key of the tls_cert?)" : "");
 	return SG_OK;
 }
 
@@ -668,10 +698,36 @@ tls_start(struct srv *srv, struct srv_listener *out, struct sg_err *err)
 	struct srv_listener	l = { 0 };
 	enum sg_rc		rc;
 
-	if ((rc = srv_tls_read(srv->conf, &l.tls, err)) != SG_OK)
+	if ((rc = srv_tls_read("listen", srv->conf->listen_tls_cert,
+	    srv->conf->listen_tls_key, &l.tls, err)) != SG_OK)
 		goto out;
-	if ((rc = daemon_start(srv, srv->conf->listen_tls_port, &l.tls,
-	    &l.mhd, err)) != SG_OK)
+	if ((rc = daemon_start(srv, srv->conf->listen_address,
+	    srv->conf->listen_tls_port, &l.tls, false, &l.mhd, err)) != SG_OK)
+		goto out;
+	*out = l;
+	memset(&l, 0, sizeof(l));	/* the caller owns it now */
+out:
+	srv_tls_free(&l.tls);
+	return rc;
+}
+
+/*
+ * The admin listener (srv_admin.c): HTTPS with admin.tls_cert and
+ * tls_key, else plain HTTP (conf_load allowed it on loopback only).
+ */
+static enum sg_rc
+admin_start(struct srv *srv, struct srv_listener *out, struct sg_err *err)
+{
+	const struct conf	*conf = srv->conf;
+	struct srv_listener	 l = { 0 };
+	bool			 tls = conf->admin_tls_cert[0] != '\0';
+	enum sg_rc		 rc;
+
+	if (tls && (rc = srv_tls_read("admin", conf->admin_tls_cert,
+	    conf->admin_tls_key, &l.tls, err)) != SG_OK)
+		goto out;
+	if ((rc = daemon_start(srv, conf->admin_address, conf->admin_port,
+	    tls ? &l.tls : NULL, true, &l.mhd, err)) != SG_OK)
 		goto out;
 	*out = l;
 	memset(&l, 0, sizeof(l));	/* the caller owns it now */
@@ -707,21 +763,22 @@ tls_reap(struct srv *srv)
 	srv->nold = n;
 }
 
-enum sg_rc
-srv_reload(struct srv *srv, struct sg_err *err)
+/* A new daemon for "cur" from start(); "cur" finishes its connections. */
+static enum sg_rc
+relisten(struct srv *srv, struct srv_listener *cur, const char *what,
+    enum sg_rc (*start)(struct srv *, struct srv_listener *,
+    struct sg_err *), struct sg_err *err)
 {
 	struct srv_listener	next = { 0 };
 	MHD_socket		fd;
 	enum sg_rc		rc;
 
-	if (srv->tls.mhd == NULL)
-		return SG_OK;
 	tls_reap(srv);
 	if (srv->nold == SRV_TLS_OLD)
-		return sg_err_set(err, SG_ELIMIT, "HTTPS: %d earlier listeners "
+		return sg_err_set(err, SG_ELIMIT, "%s: %d earlier listeners "
 		    "still have connections; certificate not reloaded, try "
-		    "again later", SRV_TLS_OLD);
-	if ((rc = tls_start(srv, &next, err)) != SG_OK)
+		    "again later", what, SRV_TLS_OLD);
+	if ((rc = start(srv, &next, err)) != SG_OK)
 		return rc;
 	/*
 	 * The new daemon shares the port (SO_REUSEPORT); the old one stops
@@ -729,14 +786,29 @@ srv_reload(struct srv *srv, struct sg_err *err)
 	 * connection to the new one, and keeps serving the connections it
 	 * has until they close.
 	 */
-	fd = MHD_quiesce_daemon(srv->tls.mhd);
+	fd = MHD_quiesce_daemon(cur->mhd);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	srv->old[srv->nold++] = srv->tls;
-	srv->tls = next;
-	sg_log(SG_LOG_INFO, "HTTPS: certificate and key re-read; %zu earlier "
-	    "listeners finish their connections", srv->nold);
+	srv->old[srv->nold++] = *cur;
+	*cur = next;
+	sg_log(SG_LOG_INFO, "%s: certificate and key re-read; %zu earlier "
+	    "listeners finish their connections", what, srv->nold);
 	return SG_OK;
+}
+
+enum sg_rc
+srv_reload(struct srv *srv, struct sg_err *err)
+{
+	struct sg_err	e2;
+	enum sg_rc	rc = SG_OK, rc2;
+
+	if (srv->tls.mhd != NULL)
+		rc = relisten(srv, &srv->tls, "HTTPS", tls_start, err);
+	if (srv->admin.tls.cert == NULL)
+		return rc;
+	rc2 = relisten(srv, &srv->admin, "admin HTTPS", admin_start,
+	    rc == SG_OK ? err : &e2);
+	return rc != SG_OK ? rc : rc2;
 }
 
 static void
@@ -754,6 +826,7 @@ srv_free(struct srv *srv)
 	if (srv->mhd != NULL)
 		MHD_stop_daemon(srv->mhd);
 	tls_stop(&srv->tls);
+	tls_stop(&srv->admin);
 	for (i = 0; i < srv->nold; i++)
 		tls_stop(&srv->old[i]);
 	srv_work_stop(srv->work);
@@ -769,10 +842,11 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	struct srv	*srv;
 	enum sg_rc	 rc;
 
-	if (conf->listen_tls_port != 0 &&
+	if ((conf->listen_tls_port != 0 || conf->admin_tls_cert[0] != '\0') &&
 	    MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
-		return sg_err_set(err, SG_ECONF, "listen.tls_port: this "
-		    "libmicrohttpd was built without TLS support");
+		return sg_err_set(err, SG_ECONF, "listen.tls_port, "
+		    "admin.tls_cert: this libmicrohttpd was built without TLS "
+		    "support");
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "server");
 	srv->conf = conf;
@@ -784,11 +858,14 @@ srv_start(const struct conf *conf, struct ra *ra, struct srv **out,
 	if ((rc = srv_work_start(ra, (size_t)conf->workers, SRV_QUEUE,
 	    ra_poll_interval(ra), &srv->work, err)) != SG_OK)
 		goto out;
-	if ((rc = daemon_start(srv, conf->listen_port, NULL, &srv->mhd,
-	    err)) != SG_OK)
+	if ((rc = daemon_start(srv, conf->listen_address, conf->listen_port,
+	    NULL, false, &srv->mhd, err)) != SG_OK)
 		goto out;
 	if (conf->listen_tls_port != 0 &&
 	    (rc = tls_start(srv, &srv->tls, err)) != SG_OK)
+		goto out;
+	if (conf->admin_port != 0 &&
+	    (rc = admin_start(srv, &srv->admin, err)) != SG_OK)
 		goto out;
 	*out = srv;
 	srv = NULL;

@@ -26,6 +26,7 @@ struct srv_request {
 	size_t		 body_len;
 	bool		 too_large;
 	const char	*peer;
+	const char	*authorization;	/* the header; NULL: none (admin) */
 };
 
 /* The answer: "body" is malloc'ed and handed to libmicrohttpd. */
@@ -35,6 +36,7 @@ struct srv_answer {
 	uint8_t		*body;
 	size_t		 len;
 	const char	*op;		/* for the log line */
+	const char	*www_auth;	/* a 401's WWW-Authenticate (static) */
 	/* For the metrics: the endpoint's URI extension ("" if unknown) and
 	 * what ra/ answered a PKIOperation (struct ra_reply). */
 	char		 endpoint[128];
@@ -48,6 +50,16 @@ void	srv_scep_answer(const struct conf *, struct ra *,
 	    const struct srv_request *, struct srv_answer *);
 /* Does this request need a worker (a PKIOperation)? */
 bool	srv_scep_is_slow(const struct srv_request *);
+
+/*
+ * The admin listener (srv_admin.c, docs/admin-api.md): the REST API
+ * under /api/v1/ (bearer tokens) and NDES's /certsrv/mscep_admin/ page
+ * (HTTP Basic). Authenticates, checks the token's scope, sets this
+ * thread's audit actor to "token:NAME" for the one ra/ call and back to
+ * "system" after. Never fails (500 at worst); never logs a token.
+ */
+void	srv_admin_answer(const struct conf *, struct ra *,
+	    const struct srv_request *, struct srv_answer *);
 
 /* ---- workers (srv_work.c) ---- */
 
@@ -105,14 +117,15 @@ struct srv_tls {
 };
 
 /*
- * Read conf->listen_tls_cert and listen_tls_key into *out. The key
- * follows ra_secret_read()'s rules (regular file, mode 0600), the
- * certificate must be a regular file; both at most 1 MiB and holding
- * PEM. SG_ECONF or SG_EIO with the path in the message (never the
- * content). On success free *out with srv_tls_free().
+ * Read the "group" ("listen", "admin") listener's tls_cert "cert" and
+ * tls_key "key" into *out. The key follows ra_secret_read()'s rules
+ * (regular file, mode 0600), the certificate must be a regular file;
+ * both at most 1 MiB and holding PEM. SG_ECONF or SG_EIO with the key
+ * and path in the message (never the content). On success free *out
+ * with srv_tls_free().
  */
-enum sg_rc	srv_tls_read(const struct conf *, struct srv_tls *out,
-		    struct sg_err *);
+enum sg_rc	srv_tls_read(const char *group, const char *cert,
+		    const char *key, struct srv_tls *out, struct sg_err *err);
 /* Wipe the key, free both and zero *t; NULL allowed. */
 void		srv_tls_free(struct srv_tls *t);
 

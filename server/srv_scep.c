@@ -1,9 +1,11 @@
 /*
  * Routes: /healthz and /scep/<uri-extension>[/...]?operation=... (RFC
- * 8894 4). One ra/ call per request; this file only picks the HTTP
- * status: 404 for an unknown endpoint, 400 for what is not SCEP at all,
- * 413 for a body over the limit, 500 for server faults. SCEP-level
- * errors travel inside 200 replies as signed FAILURE CertReps.
+ * 8894 4), and NDES's /certsrv/mscep/mscep.dll[/pkiclient.exe] for the
+ * endpoint named by listen.ndes_endpoint. One ra/ call per request;
+ * this file only picks the HTTP status: 404 for an unknown endpoint,
+ * 400 for what is not SCEP at all, 413 for a body over the limit, 500
+ * for server faults. SCEP-level errors travel inside 200 replies as
+ * signed FAILURE CertReps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +112,35 @@ out:
 	free(msg);
 }
 
+/* NDES's SCEP path; clients append /pkiclient.exe as to any base URL. */
+static bool
+ndes_path(const char *path)
+{
+	return strcmp(path, "/certsrv/mscep/mscep.dll") == 0 ||
+	    strcmp(path, "/certsrv/mscep/mscep.dll/pkiclient.exe") == 0;
+}
+
+/*
+ * The URI extension a path names: /scep/EXT, or on NDES's path that of
+ * listen.ndes_endpoint (read from the store: endpoints change live).
+ */
+static bool
+path_ext(const struct conf *conf, struct ra *ra, const char *path,
+    char *ext, size_t extsz)
+{
+	struct ra_endpoint	ep;
+	struct sg_err		err;
+
+	if (srv_path_endpoint(path, ext, extsz))
+		return true;
+	if (conf->listen_ndes_endpoint[0] == '\0' || !ndes_path(path) ||
+	    ra_endpoint_get(ra, conf->listen_ndes_endpoint, &ep, &err) !=
+	    SG_OK)
+		return false;
+	snprintf(ext, extsz, "%s", ep.uri);
+	return true;
+}
+
 bool
 srv_scep_is_slow(const struct srv_request *in)
 {
@@ -117,7 +148,7 @@ srv_scep_is_slow(const struct srv_request *in)
 	size_t	 oplen;
 	bool	 slow;
 
-	if (strncmp(in->path, "/scep/", 6) != 0)
+	if (strncmp(in->path, "/scep/", 6) != 0 && !ndes_path(in->path))
 		return false;
 	if (strcmp(in->method, "POST") == 0)
 		return !in->too_large;
@@ -150,7 +181,7 @@ srv_scep_answer(const struct conf *conf, struct ra *ra,
 		text(a, 200, "ok");
 		return;
 	}
-	if (!srv_path_endpoint(in->path, ext, sizeof(ext))) {
+	if (!path_ext(conf, ra, in->path, ext, sizeof(ext))) {
 		text(a, 404, "not found");
 		return;
 	}

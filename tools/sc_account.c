@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 
+#include "ra_json.h"
 #include "scepctl.h"
 
 struct acct_args {
@@ -104,21 +105,6 @@ parse(int argc, char *argv[], struct acct_args *aa)
 	return SC_OK;
 }
 
-static json_t *
-acct_json(const struct ra_account *a)
-{
-	char	created[32];
-
-	sc_time(a->created, created, sizeof(created));
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, "
-	    "s:s}", "id", (json_int_t)a->id, "endpoint", a->endpoint,
-	    "name", a->name, "org", a->org, "dept", a->dept,
-	    "profile", a->profile, "term_days", a->term_days,
-	    "approval", a->manual ? "manual" : "auto",
-	    "state", a->disabled ? "disabled" : "enabled",
-	    "created", created);
-}
-
 static int
 acct_list(struct sc_ctx *ctx, const struct acct_args *aa)
 {
@@ -130,9 +116,7 @@ acct_list(struct sc_ctx *ctx, const struct acct_args *aa)
 	if (ra_account_list(ctx->ra, aa->a.endpoint, &a, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (aa->json) {
-		arr = json_array();
-		for (i = 0; arr != NULL && i < n; i++)
-			json_array_append_new(arr, acct_json(&a[i]));
+		arr = ra_json_array(RA_JSON_ACCOUNT, a, n);
 		free(a);
 		return sc_json_print(arr);
 	}
@@ -160,7 +144,7 @@ acct_show(struct sc_ctx *ctx, const struct acct_args *aa)
 	if (ra_account_get(ctx->ra, aa->a.endpoint, aa->a.name, &a, &err) !=
 	    SG_OK)
 		return sc_fail(&err);
-	if ((v = acct_json(&a)) == NULL)
+	if ((v = ra_json_account(&a)) == NULL)
 		return SC_FAIL;
 	if (aa->json)
 		return sc_json_print(v);

@@ -8,112 +8,19 @@
 
 #include <openssl/evp.h>
 
+#include "ra_json.h"
 #include "scepctl.h"
-
-/* "2026-11-21", "2026-11-21T10:00:00Z" or seconds since the epoch. */
-static bool
-parse_time(const char *s, int64_t *out)
-{
-	struct tm	 tm;
-	const char	*end;
-	long		 v;
-
-	if (sg_parse_long(s, 0, LONG_MAX, &v)) {
-		*out = v;
-		return true;
-	}
-	memset(&tm, 0, sizeof(tm));
-	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
-	    *end != '\0') {
-		memset(&tm, 0, sizeof(tm));
-		if ((end = strptime(s, "%Y-%m-%d", &tm)) == NULL || *end != '\0')
-			return false;
-	}
-	*out = (int64_t)timegm(&tm);
-	return true;
-}
-
-static json_t *
-audit_json(const struct ra_audit_rec *a)
-{
-	char	t[32];
-
-	sc_time(a->time, t, sizeof(t));
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-	    "id", (json_int_t)a->id, "time", t, "actor", a->actor,
-	    "endpoint", a->endpoint, "account", a->account, "transid",
-	    a->transid, "action", a->action, "outcome", a->outcome,
-	    "details", a->details);
-}
-
-/*
- * RFC 4180: quote every field, double the quotes inside. Against CSV
- * injection (OWASP "CSV Injection"): a field a spreadsheet would take
- * for a formula, starting with = + - @ or a control character (tab,
- * CR), gets a leading single quote, and control characters are written
- * as \xNN so that none reaches the spreadsheet or a terminal.
- */
-static void
-csv_field(FILE *fp, const char *s, bool last)
-{
-	unsigned char	c = (unsigned char)s[0];
-
-	putc('"', fp);
-	if (c == '=' || c == '+' || c == '-' || c == '@' || (c != '\0' &&
-	    (c < 0x20 || c == 0x7f)))
-		putc('\'', fp);
-	for (; *s != '\0'; s++) {
-		c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f) {
-			fprintf(fp, "\\x%02x", c);
-			continue;
-		}
-		if (c == '"')
-			putc('"', fp);
-		putc(c, fp);
-	}
-	putc('"', fp);
-	putc(last ? '\n' : ',', fp);
-}
-
-static void
-csv_rows(FILE *fp, const struct ra_audit_rec *a, size_t n)
-{
-	char	t[32], id[24];
-	size_t	i;
-
-	fprintf(fp, "id,time,actor,endpoint,account,transid,action,outcome,"
-	    "details\n");
-	for (i = 0; i < n; i++) {
-		snprintf(id, sizeof(id), "%lld", (long long)a[i].id);
-		sc_time(a[i].time, t, sizeof(t));
-		csv_field(fp, id, false);
-		csv_field(fp, t, false);
-		csv_field(fp, a[i].actor, false);
-		csv_field(fp, a[i].endpoint, false);
-		csv_field(fp, a[i].account, false);
-		csv_field(fp, a[i].transid, false);
-		csv_field(fp, a[i].action, false);
-		csv_field(fp, a[i].outcome, false);
-		csv_field(fp, a[i].details, true);
-	}
-}
 
 static int
 audit_print(const struct ra_audit_rec *a, size_t n, const char *format)
 {
-	json_t	*arr;
 	char	 t[32];
 	size_t	 i;
 
-	if (strcmp(format, "json") == 0) {
-		arr = json_array();
-		for (i = 0; arr != NULL && i < n; i++)
-			json_array_append_new(arr, audit_json(&a[i]));
-		return sc_json_print(arr);
-	}
+	if (strcmp(format, "json") == 0)
+		return sc_json_print(ra_json_array(RA_JSON_AUDIT, a, n));
 	if (strcmp(format, "csv") == 0) {
-		csv_rows(stdout, a, n);
+		ra_json_audit_csv(stdout, a, n);
 		return SC_OK;
 	}
 	printf("%-20s  %-22s  %-12s  %-16s  %-20s  %-8s  %s\n", "TIME", "ACTOR",
@@ -180,7 +87,7 @@ export_of(struct sc_ctx *ctx, int64_t before, char **buf, size_t *len,
 		    "before that time" : "out of memory");
 		return SC_FAIL;
 	}
-	csv_rows(fp, a, n);
+	ra_json_audit_csv(fp, a, n);
 	x->before = (long)before;
 	x->first = (long)a[0].id;
 	x->last = (long)a[n - 1].id;
@@ -338,7 +245,7 @@ retention(struct sc_ctx *ctx, int argc, char *argv[])
 	int64_t		 before = 0;
 
 	file = sc_opt_value(argc, argv, is_prune ? "--export" : "--out");
-	if (v == NULL || !parse_time(v, &before) || before <= 1 ||
+	if (v == NULL || !ra_json_time_parse(v, &before) || before <= 1 ||
 	    before > (int64_t)time(NULL) || file == NULL) {
 		fprintf(stderr, "scepctl: audit %s --before T (in the past) "
 		    "%s FILE\n", argv[1], is_prune ? "--export" : "--out");
@@ -386,9 +293,9 @@ sc_audit(struct sc_ctx *ctx, int argc, char *argv[])
 		return SC_USAGE;
 	}
 	if (((v = sc_opt_value(argc, argv, "--since")) != NULL &&
-	    !parse_time(v, &f.since)) ||
+	    !ra_json_time_parse(v, &f.since)) ||
 	    ((v = sc_opt_value(argc, argv, "--until")) != NULL &&
-	    !parse_time(v, &f.until))) {
+	    !ra_json_time_parse(v, &f.until))) {
 		fprintf(stderr, "scepctl: times are YYYY-MM-DD, "
 		    "YYYY-MM-DDTHH:MM:SSZ or seconds since 1970\n");
 		return SC_USAGE;
@@ -408,18 +315,6 @@ sc_audit(struct sc_ctx *ctx, int argc, char *argv[])
 	ret = audit_print(a, n, format);
 	free(a);
 	return ret;
-}
-
-static json_t *
-racert_json(const struct ra_racert *r)
-{
-	char	na[32];
-
-	sc_time(r->not_after, na, sizeof(na));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", r->id,
-	    "subject", r->subject, "issuer", r->issuer, "key_usage",
-	    r->key_usage, "serial", r->serial, "not_after", na, "endpoints",
-	    r->endpoints);
 }
 
 int
@@ -461,7 +356,7 @@ sc_ra(struct sc_ctx *ctx, int argc, char *argv[])
 			free(r);
 			return SC_FAIL;
 		}
-		arr = racert_json(&r[i]);
+		arr = ra_json_racert(&r[i]);
 		if (json)
 			ret = sc_json_print(arr);
 		else {
@@ -477,9 +372,7 @@ sc_ra(struct sc_ctx *ctx, int argc, char *argv[])
 		return ret;
 	}
 	if (json) {
-		arr = json_array();
-		for (i = 0; arr != NULL && i < n; i++)
-			json_array_append_new(arr, racert_json(&r[i]));
+		arr = ra_json_array(RA_JSON_RACERT, r, n);
 		free(r);
 		return sc_json_print(arr);
 	}

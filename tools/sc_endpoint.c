@@ -3,116 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ra_json.h"
 #include "scepctl.h"
-
-/* "rsa,ec" and "printable,utf8,bmp,other" into bit sets. */
-static bool
-parse_bits(const char *s, const char *const *names, const int *bits,
-    int *out)
-{
-	char	 buf[128], *p, *comma;
-	size_t	 i;
-	int	 v = 0;
-	bool	 found;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (p = buf; p != NULL; p = comma) {
-		if ((comma = strchr(p, ',')) != NULL)
-			*comma++ = '\0';
-		found = false;
-		for (i = 0; names[i] != NULL; i++) {
-			if (strcmp(p, names[i]) == 0) {
-				v |= bits[i];
-				found = true;
-			}
-		}
-		if (!found)
-			return false;
-	}
-	*out = v;
-	return v != 0;
-}
-
-static const char *const key_names[] = { "rsa", "ec", NULL };
-static const int key_bits[] = { RA_KEY_RSA, RA_KEY_EC };
-static const char *const chal_names[] = { "printable", "utf8", "bmp",
-    "other", NULL };
-static const int chal_bits[] = { RA_CHAL_PRINTABLE, RA_CHAL_UTF8,
-    RA_CHAL_BMP, RA_CHAL_OTHER };
-
-static const char *const san_names[] = { "dns", "ip", "email", "uri", "upn",
-    "none", NULL };
-static const int san_bits[] = { RA_SAN_DNS, RA_SAN_IP, RA_SAN_EMAIL,
-    RA_SAN_URI, RA_SAN_UPN, RA_SAN_NONE };
-
-static void
-bits_text(int v, const char *const *names, const int *bits, char *out,
-    size_t outsz)
-{
-	size_t	i, off = 0;
-
-	out[0] = '\0';
-	for (i = 0; names[i] != NULL && off < outsz; i++)
-		if (v & bits[i])
-			off += (size_t)snprintf(out + off, outsz - off, "%s%s",
-			    off ? "," : "", names[i]);
-}
-
-static json_t *
-ep_json(struct ra *ra, const struct ra_endpoint *ep)
-{
-	struct ra_deleg	*d = NULL;
-	struct sg_err	 err;
-	char		 url[512], created[32], keys[32], chal[64], san[64];
-	json_t		*v, *dl;
-	size_t		 n = 0, i;
-
-	ra_endpoint_url(ra, ep, url, sizeof(url));
-	sc_time(ep->created, created, sizeof(created));
-	bits_text(ep->key_types, key_names, key_bits, keys, sizeof(keys));
-	bits_text(ep->challenge_types, chal_names, chal_bits, chal,
-	    sizeof(chal));
-	bits_text(ep->san_types, san_names, san_bits, san, sizeof(san));
-	v = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, "
-	    "s:i, s:s, s:s, s:s, s:s}",
-	    "id", (json_int_t)ep->id, "name", ep->name, "uri", ep->uri,
-	    "url", url, "type", ra_ep_type_name(ep->type), "ra", ep->ra_id,
-	    "ra_enc", ep->ra_enc_id[0] ? ep->ra_enc_id : ep->ra_id,
-	    "cacert_format", ra_cacert_fmt_name(ep->cacert_fmt),
-	    "getcert_format", ra_getcert_fmt_name(ep->getcert_fmt),
-	    "renewal_days", ep->renewal_days, "min_rsa_bits", ep->min_rsa_bits,
-	    "key_types", keys, "challenge_types", chal,
-	    "delegation", ep->delegated ? "customized" : "general",
-	    "created", created);
-	if (v != NULL)
-		json_object_update_new(v, json_pack("{s:s, s:s, s:s, s:s}",
-		    "san_types", san, "name_pattern", ep->name_pattern,
-		    "subject_org", ep->subject_from_csr ? "csr" : "account",
-		    "renewal_names", ep->renewal_any_names ? "any" : "same"));
-	if (v != NULL)	/* docs/webhooks.md; the secret is only a path */
-		json_object_update_new(v, json_pack("{s:s, s:s, s:i, s:s}",
-		    "challenge_webhook", ep->challenge_webhook,
-		    "webhook_secret_file", ep->webhook_secret_file,
-		    "webhook_timeout", ep->webhook_timeout > 0 ?
-		    ep->webhook_timeout : RA_WEBHOOK_TIMEOUT,
-		    "notify_webhook", ep->notify_webhook));
-	if (v != NULL && (ep->type == RA_EP_DEVICE_INTUNE ||
-	    ep->type == RA_EP_CLIENT_INTUNE))
-		json_object_set_new(v, "intune", json_pack("{s:s, s:s, s:s, "
-		    "s:i, s:s}", "org", ep->org, "dept", ep->dept, "profile",
-		    ep->profile, "term_days", ep->term_days, "azure_account",
-		    ep->azure));
-	if (v != NULL && ep->delegated && ra_endpoint_delegations(ra,
-	    ep->name, &d, &n, &err) == SG_OK) {
-		dl = json_array();
-		for (i = 0; i < n; i++)
-			json_array_append_new(dl, json_pack("{s:s, s:s}", "org",
-			    d[i].org, "dept", d[i].dept));
-		json_object_set_new(v, "delegated_to", dl);
-		free(d);
-	}
-	return v;
-}
 
 /* The name policy options (docs/names.md). */
 static int
@@ -120,7 +12,7 @@ name_option(int c, const char *arg, struct ra_endpoint *ep)
 {
 	switch (c) {
 	case 'S':
-		if (parse_bits(arg, san_names, san_bits, &ep->san_types))
+		if (ra_json_bits_parse(RA_BITS_SAN, arg, &ep->san_types))
 			return SC_OK;
 		fprintf(stderr, "scepctl: --san-types: a list of dns, ip, "
 		    "email, uri, upn; or none\n");
@@ -260,7 +152,7 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 			ep->min_rsa_bits = (int)v;
 			break;
 		case 'k':
-			if (!parse_bits(optarg, key_names, key_bits,
+			if (!ra_json_bits_parse(RA_BITS_KEY, optarg,
 			    &ep->key_types)) {
 				fprintf(stderr, "scepctl: --key-types: a "
 				    "list of rsa, ec\n");
@@ -268,8 +160,8 @@ ep_options(int argc, char *argv[], struct ra_endpoint *ep, bool add,
 			}
 			break;
 		case 'C':
-			if (!parse_bits(optarg, chal_names, chal_bits,
-			    &ep->challenge_types)) {
+			if (!ra_json_bits_parse(RA_BITS_CHALLENGE,
+			    optarg, &ep->challenge_types)) {
 				fprintf(stderr, "scepctl: --challenge-types: "
 				    "a list of printable, utf8, bmp, other\n");
 				return SC_USAGE;
@@ -489,9 +381,7 @@ ep_list(struct sc_ctx *ctx, bool json)
 	if (ra_endpoint_list(ctx->ra, &eps, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (json) {
-		arr = json_array();
-		for (i = 0; arr != NULL && i < n; i++)
-			json_array_append_new(arr, ep_json(ctx->ra, &eps[i]));
+		arr = ra_endpoint_json_list(ctx->ra, eps, n);
 		free(eps);
 		return sc_json_print(arr);
 	}
@@ -519,7 +409,7 @@ ep_show(struct sc_ctx *ctx, const char *name, bool json)
 
 	if (ra_endpoint_get(ctx->ra, name, &ep, &err) != SG_OK)
 		return sc_fail(&err);
-	if ((v = ep_json(ctx->ra, &ep)) == NULL)
+	if ((v = ra_endpoint_json(ctx->ra, &ep)) == NULL)
 		return SC_FAIL;
 	if (json)
 		return sc_json_print(v);

@@ -2,33 +2,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ra_json.h"
 #include "scepctl.h"
-
-static json_t *
-org_json(const struct ra_org *o, bool dept)
-{
-	if (dept)
-		return json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)
-		    o->id, "org", o->org, "name", o->name, "scm_id",
-		    (json_int_t)o->scm_id);
-	return json_pack("{s:I, s:s, s:I}", "id", (json_int_t)o->id, "name",
-	    o->name, "scm_id", (json_int_t)o->scm_id);
-}
 
 static int
 print_list(const struct ra_org *o, size_t n, bool depts, bool json)
 {
-	json_t	*arr;
 	char	 scm[24];
 	size_t	 i;
 
-	if (json) {
-		if ((arr = json_array()) == NULL)
-			return SC_FAIL;
-		for (i = 0; i < n; i++)
-			json_array_append_new(arr, org_json(&o[i], depts));
-		return sc_json_print(arr);
-	}
+	if (json)
+		return sc_json_print(ra_json_array(depts ? RA_JSON_DEPT :
+		    RA_JSON_ORG, o, n));
 	if (depts)
 		printf("%-6s  %-8s  %-30s  %s\n", "ID", "SCM ID",
 		    "ORGANIZATION", "DEPARTMENT");

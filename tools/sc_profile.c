@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ra_json.h"
 #include "scepctl.h"
 
 void
@@ -40,21 +41,6 @@ terms_text(const struct ra_profile *p, char *out, size_t outsz)
 		    i > 0 ? "," : "", p->terms[i]);
 }
 
-static json_t *
-profile_json(const struct ra_profile *p)
-{
-	json_t	*terms;
-	size_t	 i;
-
-	if ((terms = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < p->nterms; i++)
-		json_array_append_new(terms, json_integer(p->terms[i]));
-	return json_pack("{s:I, s:s, s:s, s:o}", "scm_id",
-	    (json_int_t)p->scm_id, "name", p->name, "kind",
-	    ra_profile_kind_name(p->kind), "terms", terms);
-}
-
 static int
 profile_list(struct sc_ctx *ctx, bool json)
 {
@@ -67,9 +53,7 @@ profile_list(struct sc_ctx *ctx, bool json)
 	if (ra_profile_list(ctx->ra, &p, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (json) {
-		arr = json_array();
-		for (i = 0; arr != NULL && i < n; i++)
-			json_array_append_new(arr, profile_json(&p[i]));
+		arr = ra_json_array(RA_JSON_PROFILE, p, n);
 		free(p);
 		return sc_json_print(arr);
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ra_json.h"
 #include "scepctl.h"
 
 static bool
@@ -70,19 +71,7 @@ req_list(struct sc_ctx *ctx, int status, bool json)
 	if (ra_request_list(ctx->ra, status, &r, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (json) {
-		arr = json_array();
-		for (i = 0; arr != NULL && i < n; i++) {
-			sc_time(r[i].created, created, sizeof(created));
-			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, "
-			    "s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-			    "id", (json_int_t)r[i].id, "endpoint",
-			    r[i].endpoint, "account", r[i].account, "transid",
-			    r[i].transid, "type", r[i].type, "status",
-			    ra_req_status_name(r[i].status), "subject",
-			    r[i].subject, "serial", r[i].serial, "order",
-			    r[i].order_id, "reason", r[i].reason, "peer",
-			    r[i].peer, "created", created));
-		}
+		arr = ra_json_array(RA_JSON_REQUEST, r, n);
 		free(r);
 		return sc_json_print(arr);
 	}
@@ -146,25 +135,6 @@ sc_request(struct sc_ctx *ctx, int argc, char *argv[])
 	return sc_usage("request");
 }
 
-static json_t *
-cert_json(const struct ra_cert *c)
-{
-	char	nb[32], na[32], ra[32] = "";
-
-	sc_time(c->not_before, nb, sizeof(nb));
-	sc_time(c->not_after, na, sizeof(na));
-	if (c->status == RA_CERT_REVOKED)
-		sc_time(c->revoked_at, ra, sizeof(ra));
-	/* challenge_id: the one-time challenge it was issued with, or 0. */
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, "
-	    "s:s}", "serial", c->serial, "endpoint", c->endpoint, "account",
-	    c->account, "subject", c->subject, "not_before", nb, "not_after",
-	    na, "status", ra_cert_status_name(c->status), "revoked_at", ra,
-	    "reason", c->status == RA_CERT_REVOKED ?
-	    ra_crl_reason_name(c->reason) : "", "challenge_id",
-	    (json_int_t)c->challenge_id, "minted_by", c->minted_by);
-}
-
 static int
 cert_list(struct sc_ctx *ctx, int argc, char *argv[])
 {
@@ -186,9 +156,7 @@ cert_list(struct sc_ctx *ctx, int argc, char *argv[])
 	    &c, &n, &err) != SG_OK)
 		return sc_fail(&err);
 	if (sc_has_flag(argc, argv, "--json")) {
-		arr = json_array();
-		for (i = 0; arr != NULL && i < n; i++)
-			json_array_append_new(arr, cert_json(&c[i]));
+		arr = ra_json_array(RA_JSON_CERT, c, n);
 		free(c);
 		return sc_json_print(arr);
 	}
@@ -232,12 +200,11 @@ sc_cert(struct sc_ctx *ctx, int argc, char *argv[])
 		if (sc_has_flag(argc, argv, "--pem"))
 			fputs(pem, stdout);
 		else if (sc_has_flag(argc, argv, "--json")) {
-			j = cert_json(&c);
-			json_object_set_new(j, "pem", json_string(pem));
+			j = ra_json_cert_pem(&c, pem);
 			free(pem);
 			return sc_json_print(j);
 		} else {
-			j = cert_json(&c);
+			j = ra_json_cert(&c);
 			printf("serial      %s\nendpoint    %s\naccount     %s\n"
 			    "subject     %s\nnot before  %s\nnot after   %s\n"
 			    "status      %s%s%s\n%s",

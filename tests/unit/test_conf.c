@@ -777,9 +777,9 @@ test_describe(void **state)
 			lines++;
 	/* 9 top-level keys; listen 5, ra 5, upstream 20, crypto 2,
 	 * limits 15, log 3; azure: 1 + 17 (test_azure_describe);
-	 * challenges: 1 + 2. */
+	 * challenges: 1 + 2; admin: 1 + 4 and listen.ndes_endpoint. */
 	assert_int_equal(lines, 9 + 5 + 5 + 20 + 2 + 15 + 3 + 1 + 17 +
-	    1 + 2);
+	    1 + 2 + 6);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);
 }
