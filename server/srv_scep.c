@@ -110,14 +110,26 @@ out:
 	free(msg);
 }
 
+/*
+ * Can a PKIOperation wait on the network? With the local CA and no
+ * Azure account (Intune validation), every step is CPU and the store:
+ * answering on libmicrohttpd's thread saves two thread hand-offs per
+ * enrollment (bench/RESULTS.md).
+ */
+static bool
+may_wait(const struct conf *conf)
+{
+	return conf->upstream.type != CONF_UPSTREAM_LOCAL || conf->nazure > 0;
+}
+
 bool
-srv_scep_is_slow(const struct srv_request *in)
+srv_scep_is_slow(const struct conf *conf, const struct srv_request *in)
 {
 	char	*op = NULL;
 	size_t	 oplen;
 	bool	 slow;
 
-	if (strncmp(in->path, "/scep/", 6) != 0)
+	if (strncmp(in->path, "/scep/", 6) != 0 || !may_wait(conf))
 		return false;
 	if (strcmp(in->method, "POST") == 0)
 		return !in->too_large;
