@@ -81,6 +81,7 @@ CODE=$(sed -n 's/^access code: *//p' <<<"$out")
 URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")
 [[ -n $CODE && -n $URL ]] || die "scepctl init printed: $out"
 sed -i 's/level = "[a-z]*"/level = "warn"/' "$TMP/sg/scepgate.cfg"
+[[ -z ${SED_CFG:-} ]] || sed -i "$SED_CFG" "$TMP/sg/scepgate.cfg"
 
 valgrind --tool=callgrind --toggle-collect=srv_scep_answer \
 	--callgrind-out-file="$TMP/server.cg" \
