@@ -18,20 +18,27 @@
 #    SHA-256 PKCS#1 signatures with the instance's RA key, the crypto
 #    floor of an enrollment (after one uncounted round that builds the
 #    key's Montgomery contexts and blinding, as a server does once).
+# Same figure on any machine: callgrind's virtual CPU has no AVX-512, so
+# OpenSSL takes its AVX2 RSA code under valgrind wherever it runs (on a
+# host with AVX2); the OpenSSL and valgrind versions still count.
 # Prints instructions per enrollment, instructions of the three
 # private-key operations and R, their ratio; the last line is
 # "callgrind ratio: R" (bench/run.sh reads it).
 #
-# Environment: BUILD [<repo>/build], COUNT [20], WARMUP [3], ROUNDS [32]
+# Environment: BUILD [<repo>/build], COUNT [32] (a multiple of 32: RSA
+# blinding is renewed every 32 uses of a key, and an enrollment uses the
+# RA key twice and the CA key once), WARMUP [3], ROUNDS [32]
 # rounds of the three operations (after a warm-up round; the mean counts),
 # TOP [0]: also print the TOP inclusive entries of the profile,
+# SCEPGATE [$BUILD/server/scepgate]: another server binary to compare,
+# SED_CFG: a sed script applied to the instance's scepgate.cfg,
 # KEEP=1 keep the scratch directory (the callgrind files).
 # Exit 1 with a message when a part fails.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
-COUNT=${COUNT:-20}
+COUNT=${COUNT:-32}
 WARMUP=${WARMUP:-3}
 TOP=${TOP:-0}
 ROUNDS=${ROUNDS:-32}
@@ -44,7 +51,7 @@ die() {
 for t in valgrind callgrind_control callgrind_annotate curl python3; do
 	command -v "$t" >/dev/null || die "$t is required (scripts/deps.sh)"
 done
-SCEPGATE=$BUILD/server/scepgate
+SCEPGATE=${SCEPGATE:-$BUILD/server/scepgate}
 SCEPCTL=$BUILD/tools/scepctl
 BENCH=$BUILD/tools/scep-bench
 RSAREF=$BUILD/tools/scep-rsaref
