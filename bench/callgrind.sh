@@ -32,6 +32,7 @@
 # TOP [0]: also print the TOP inclusive entries of the profile,
 # SCEPGATE [$BUILD/server/scepgate]: another server binary to compare,
 # SED_CFG: a sed script applied to the instance's scepgate.cfg,
+# PRELOAD: LD_PRELOAD for the server (an allocator, say),
 # KEEP=1 keep the scratch directory (the callgrind files).
 # Exit 1 with a message when a part fails.
 set -euo pipefail
@@ -90,8 +91,8 @@ URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")
 sed -i 's/level = "[a-z]*"/level = "warn"/' "$TMP/sg/scepgate.cfg"
 [[ -z ${SED_CFG:-} ]] || sed -i "$SED_CFG" "$TMP/sg/scepgate.cfg"
 
-valgrind --tool=callgrind --toggle-collect=srv_scep_answer \
-	--callgrind-out-file="$TMP/server.cg" \
+env ${PRELOAD:+LD_PRELOAD=$PRELOAD} valgrind --tool=callgrind \
+	--toggle-collect=srv_scep_answer --callgrind-out-file="$TMP/server.cg" \
 	"$SCEPGATE" --config "$TMP/sg/scepgate.cfg" >"$TMP/server.log" 2>&1 &
 PID=$!
 up=0
