@@ -109,17 +109,12 @@ key_id(X509_PUBKEY *pk, uint8_t out[32])
 static X509_REQ *
 req_fast(const uint8_t *der, size_t len)
 {
-	OSSL_LIB_CTX		*nul = p7_key_nodecode();
-	const unsigned char	*p = der;
-	X509_REQ		*req = NULL;
-	EVP_PKEY		*pk = NULL;
+	X509_REQ	*req;
+	EVP_PKEY	*pk = NULL;
 
-	if (nul == NULL)
-		return NULL;
 	ERR_set_mark();
-	req = (X509_REQ *)ASN1_item_d2i_ex(NULL, &p, (long)len,
-	    ASN1_ITEM_rptr(X509_REQ), nul, NULL);
-	if (req == NULL || p != der + len ||
+	req = (X509_REQ *)p7_key_d2i(ASN1_ITEM_rptr(X509_REQ), der, len);
+	if (req == NULL ||
 	    (pk = p7_key_rsa(X509_REQ_get_X509_PUBKEY(req))) == NULL ||
 	    !X509_REQ_set_pubkey(req, pk) || X509_REQ_verify(req, pk) != 1) {
 		X509_REQ_free(req);

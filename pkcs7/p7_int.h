@@ -41,6 +41,12 @@ enum sg_rc	 p7_der_cms(CMS_ContentInfo *cms, uint8_t **der, size_t *len);
  */
 OSSL_LIB_CTX	*p7_key_nodecode(void);
 /*
+ * d2i of "it" with p7_key_nodecode(), all of "der" or NULL (also when
+ * there is no such context). Free with ASN1_item_free().
+ */
+ASN1_VALUE	*p7_key_d2i(const ASN1_ITEM *it, const uint8_t *der,
+		    size_t len);
+/*
  * The RSA key of an rsaEncryption SubjectPublicKeyInfo, decoded from
  * its bytes without a decoder chain; NULL for another key type or a
  * malformed key. The caller frees it.

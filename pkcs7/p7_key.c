@@ -52,6 +52,23 @@ p7_key_nodecode(void)
 	return nokeys;
 }
 
+ASN1_VALUE *
+p7_key_d2i(const ASN1_ITEM *it, const uint8_t *der, size_t len)
+{
+	OSSL_LIB_CTX		*nul = p7_key_nodecode();
+	const unsigned char	*p = der;
+	ASN1_VALUE		*v;
+
+	if (nul == NULL)
+		return NULL;
+	v = ASN1_item_d2i_ex(NULL, &p, (long)len, it, nul, NULL);
+	if (v != NULL && p != der + len) {
+		ASN1_item_free(v, it);
+		v = NULL;
+	}
+	return v;
+}
+
 EVP_PKEY *
 p7_key_rsa(X509_PUBKEY *pub)
 {

@@ -151,19 +151,15 @@ out:
 static CMS_ContentInfo *
 cms_fast(const uint8_t *der, size_t len)
 {
-	OSSL_LIB_CTX		*nul = p7_key_nodecode();
-	const unsigned char	*p = der;
 	CMS_ContentInfo		*cms;
 	STACK_OF(CMS_SignerInfo) *sis;
 	CMS_SignerInfo		*si;
 	X509			*signer = NULL;
 
-	if (nul == NULL)
-		return NULL;
 	ERR_set_mark();
-	cms = (CMS_ContentInfo *)ASN1_item_d2i_ex(NULL, &p, (long)len,
-	    ASN1_ITEM_rptr(CMS_ContentInfo), nul, NULL);
-	if (cms == NULL || p != der + len ||
+	cms = (CMS_ContentInfo *)p7_key_d2i(ASN1_ITEM_rptr(CMS_ContentInfo),
+	    der, len);
+	if (cms == NULL ||
 	    OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed ||
 	    (sis = CMS_get0_SignerInfos(cms)) == NULL ||
 	    sk_CMS_SignerInfo_num(sis) != 1)
