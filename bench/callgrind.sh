@@ -38,6 +38,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 BUILD=${BUILD:-$ROOT/build}
 COUNT=${COUNT:-32}
 WARMUP=${WARMUP:-3}
@@ -83,12 +85,9 @@ total_ir() {
 
 PORT=$(python3 -c 'import socket; s = socket.socket()
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-out=$("$SCEPCTL" init --dir "$TMP/sg" --port "$PORT" 2>&1) ||
-	die "scepctl init: $out"
-CODE=$(sed -n 's/^access code: *//p' <<<"$out")
-URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")
-[[ -n $CODE && -n $URL ]] || die "scepctl init printed: $out"
-sed -i 's/level = "[a-z]*"/level = "warn"/' "$TMP/sg/scepgate.cfg"
+bench_init "$TMP/sg" "$PORT"
+CODE=$BI_CODE
+URL=$BI_URL
 [[ -z ${SED_CFG:-} ]] || sed -i "$SED_CFG" "$TMP/sg/scepgate.cfg"
 
 env ${PRELOAD:+LD_PRELOAD=$PRELOAD} valgrind --tool=callgrind \

@@ -43,6 +43,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 BUILD=${BUILD:-$ROOT/build}
 if [[ ${QUICK:-0} == 1 ]]; then
 	: "${COUNT:=100}" "${KEYS:=16}" "${WRK_SECONDS:=3}" "${WRK_ROUNDS:=1}"
@@ -198,12 +200,9 @@ grep -qE '^rsa +2048 bits' "$RES/speed.txt" ||
 
 log "starting scepgate (local CA, RSA-2048, log level warn)"
 SG_PORT=$(free_port)
-out=$("$SCEPCTL" init --dir "$TMP/sg" --port "$SG_PORT" 2>&1) ||
-	die "scepctl init: $out"
-SG_CODE=$(sed -n 's/^access code: *//p' <<<"$out")
-SG_URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")
-[[ -n $SG_CODE && -n $SG_URL ]] || die "scepctl init printed: $out"
-sed -i 's/level = "[a-z]*"/level = "warn"/' "$TMP/sg/scepgate.cfg"
+bench_init "$TMP/sg" "$SG_PORT"
+SG_CODE=$BI_CODE
+SG_URL=$BI_URL
 "$SCEPGATE" --config "$TMP/sg/scepgate.cfg" >"$TMP/sg/server.log" 2>&1 &
 SG_PID=$!
 wait_http "http://127.0.0.1:$SG_PORT/healthz" "$SG_PID" ||
