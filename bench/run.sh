@@ -402,9 +402,8 @@ slow_upstream() {
 	sl=$TMP/sl
 	cfg=$sl/scepgate.cfg
 	SL_PORT=$(free_port)
-	out=$("$SCEPCTL" init --dir "$sl" --port "$SL_PORT" 2>&1) ||
-		die "scepctl init: $out"
-	SL_URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")
+	bench_init "$sl" "$SL_PORT"
+	SL_URL=$BI_URL
 	install -m 600 "$TMP/scm/password.txt" "$sl/scm.password"
 	cp "$TMP/scm/ca.pem" "$sl/scm-chain.pem"
 	# upstream.timeout is per call, retries included: a few delays.
@@ -533,6 +532,12 @@ EOF
 		sed -E 's/^.*(msg=|WARN |ERR )/\1/; s/transid=[^ ]* //' |
 		sort | uniq -c | sort -rn | head -3 |
 		sed "s/^ */   scepgate (scm) log: /" || true
+	python3 -c 'import json, sys
+e, c = (json.load(open(p)) for p in sys.argv[1:])
+sys.exit(0 if e["ok"] > 0 and c["requests"] > 0 else 1)' \
+		"$RES/slow-enroll.json" "$RES/slow-caps.json" 2>/dev/null ||
+		die "slow upstream: no enrollment or no GetCACaps measured" \
+			"(see above)"
 }
 if [[ $SLOW == 1 ]]; then
 	slow_upstream
