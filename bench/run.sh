@@ -3,13 +3,19 @@
 #
 # Starts scepgate (local CA, RSA-2048) and, when installed, micromdm's
 # scepserver with an RSA-2048 CA; runs the same loads against both with
-# tools/scep-bench and wrk; runs `openssl speed rsa2048` for the crypto
-# floor; then, when the SCM test double is built, measures GetCACaps and
-# the thread count while enrollments wait on a slow upstream; prints one
-# table with the budgets met or missed.
+# tools/scep-bench and wrk, and the same wrk command against nginx (one
+# worker) serving scepgate's GetCACaps and GetCACert bytes as static
+# files; runs `openssl speed rsa2048` for the crypto floor; counts
+# instructions with bench/callgrind.sh (the ratio that does not depend
+# on the machine); then, when the SCM test double is built, measures
+# GetCACaps and the thread count while enrollments wait on a slow
+# upstream; prints one table with the budgets met or missed. Exits 1
+# with a message when a part fails (no silent zeros).
 #
-# Environment (defaults in brackets; the whole run takes about 2.5 min on
-# 2 cores):
+# Environment (defaults in brackets; the whole run takes about 4 min on
+# 2 cores; QUICK=1 about 2 min):
+#   QUICK=1       COUNT 100, KEYS 16, WRK_SECONDS 3, WRK_ROUNDS 1, HOLD
+#                 300, SLOW 0 unless set
 #   BUILD         build directory [<repo>/build]; its scepgate, scepctl,
 #                 scep-bench and scm-double are (re)built first unless
 #                 NO_BUILD=1
@@ -29,14 +35,24 @@
 #                 enrollments all at once while scep-bench asks GetCACaps
 #                 (4 clients) and /proc/PID/status gives Threads: every
 #                 0.5 s (about 25 s with the defaults)
-#   PROFILE=1     also profile 50 scepgate enrollments with callgrind
-#                 (about 30 s more) and print the top functions
+#   CALLGRIND=0   skip bench/callgrind.sh; CG_COUNT enrollments [32]
+#   PROFILE=1     also print callgrind's top 40 inclusive functions
+#   NGINX=0       skip nginx
 #   STRICT=1      exit 1 when a budget is missed
 #   KEEP=1        keep the scratch directory
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 BUILD=${BUILD:-$ROOT/build}
+if [[ ${QUICK:-0} == 1 ]]; then
+	: "${COUNT:=100}" "${KEYS:=16}" "${WRK_SECONDS:=3}" "${WRK_ROUNDS:=1}"
+	: "${HOLD:=300}" "${SLOW:=0}"
+fi
+CALLGRIND=${CALLGRIND:-1}
+CG_COUNT=${CG_COUNT:-32}
+NGINX=${NGINX:-1}
 COUNT=${COUNT:-300}
 LEVELS=${LEVELS:-"1 8 64"}
 KEYS=${KEYS:-64}
@@ -77,6 +93,14 @@ for t in curl openssl python3; do
 	command -v "$t" >/dev/null || die "$t is required"
 done
 need_pkg wrk wrk || die "wrk is not installed and apt-get failed"
+if [[ $NGINX == 1 ]]; then
+	PATH=$PATH:/usr/sbin need_pkg nginx nginx ||
+		die "nginx is not installed and apt-get failed (NGINX=0 skips it)"
+fi
+if [[ $CALLGRIND == 1 ]]; then
+	need_pkg valgrind valgrind ||
+		die "valgrind is not installed and apt-get failed (CALLGRIND=0)"
+fi
 if [[ $MICROMDM == 1 ]] && ! need_pkg scepserver scep; then
 	echo "bench: micromdm scepserver unavailable; scepgate only" >&2
 	MICROMDM=0
@@ -87,7 +111,7 @@ if [[ ${NO_BUILD:-0} != 1 ]]; then
 	[[ -f $BUILD/CMakeCache.txt ]] ||
 		cmake -S "$ROOT" -B "$BUILD" >/dev/null
 	cmake --build "$BUILD" -j"$(nproc)" --target scepgate scepctl \
-		scep-bench >/dev/null || die "build failed"
+		scep-bench scep-rsaref >/dev/null || die "build failed"
 	# Only with WITH_TESTS=ON; without it the slow upstream is skipped.
 	if [[ $SLOW == 1 ]]; then
 		cmake --build "$BUILD" -j"$(nproc)" --target scm-double \
@@ -113,12 +137,13 @@ SG_PID=
 MD_PID=
 SL_PID=
 SCM_PID=
+NG_PID=
 cleanup() {
 	local p
-	for p in $SG_PID $MD_PID $SL_PID $SCM_PID; do
+	for p in $SG_PID $MD_PID $SL_PID $SCM_PID $NG_PID; do
 		kill "$p" 2>/dev/null || true
 	done
-	for p in $SG_PID $MD_PID $SL_PID $SCM_PID; do
+	for p in $SG_PID $MD_PID $SL_PID $SCM_PID $NG_PID; do
 		wait "$p" 2>/dev/null || true
 	done
 	if [[ ${KEEP:-0} == 1 ]]; then
@@ -170,15 +195,14 @@ echo "software: $(openssl version), scepgate $(git -C "$ROOT" describe \
 log "openssl speed -seconds $SPEED_SECONDS rsa2048"
 openssl speed -seconds "$SPEED_SECONDS" rsa2048 2>/dev/null |
 	tee "$RES/speed.txt" | grep -E '^(rsa|  )' || true
+grep -qE '^rsa +2048 bits' "$RES/speed.txt" ||
+	die "openssl speed rsa2048 printed no result"
 
 log "starting scepgate (local CA, RSA-2048, log level warn)"
 SG_PORT=$(free_port)
-out=$("$SCEPCTL" init --dir "$TMP/sg" --port "$SG_PORT" 2>&1) ||
-	die "scepctl init: $out"
-SG_CODE=$(sed -n 's/^access code: *//p' <<<"$out")
-SG_URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")
-[[ -n $SG_CODE && -n $SG_URL ]] || die "scepctl init printed: $out"
-sed -i 's/level = "[a-z]*"/level = "warn"/' "$TMP/sg/scepgate.cfg"
+bench_init "$TMP/sg" "$SG_PORT"
+SG_CODE=$BI_CODE
+SG_URL=$BI_URL
 "$SCEPGATE" --config "$TMP/sg/scepgate.cfg" >"$TMP/sg/server.log" 2>&1 &
 SG_PID=$!
 wait_http "http://127.0.0.1:$SG_PORT/healthz" "$SG_PID" ||
@@ -241,9 +265,14 @@ for s in "${SERVERS[@]}"; do
 			--key-file "$TMP/keys.pem" --server-pid "${PID[$s]}" \
 			--json >"$RES/$s-enroll-$c.json" 2>"$RES/$s-enroll-$c.err" ||
 			true
-		python3 - "$RES/$s-enroll-$c.json" <<'EOF'
+		[[ -s $RES/$s-enroll-$c.json ]] || die "$s: scep-bench at" \
+			"concurrency $c gave no result: $(tail -3 "$RES/$s-enroll-$c.err")"
+		python3 - "$RES/$s-enroll-$c.json" "$s" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
+if r["ok"] == 0 or "server_cpu_s" not in r:
+    sys.exit("bench: %s: no enrollment succeeded or no server CPU figure: %s"
+             % (sys.argv[2], r.get("first_error")))
 print("   %d ok, %d failed %s; %.1f enrollments/s; latency p50 %.1f p90 %.1f"
       " p99 %.1f ms; server %.2f CPU ms each; reply %s%s" % (
       r["ok"], r["failed"],
@@ -259,12 +288,75 @@ EOF
 		sort | uniq -c | sort -rn | head -3 | sed "s/^ */   $s log: /" || true
 done
 
+# nginx, one worker, serving scepgate's own GetCACaps and GetCACert
+# bodies as static files at the same URL, so that the same wrk command
+# measures what plain HTTP speed is on this machine. A normal process
+# from a scratch directory, not the system service.
+WRK_SERVERS=("${SERVERS[@]}")
+start_nginx() {
+	local ng=$TMP/ng port user=
+	mkdir -p "$ng/www" "$ng/logs" "$ng/tmp"
+	curl -fs -o "$ng/www/GetCACaps.txt" \
+		"${URL[scepgate]}?operation=GetCACaps" &&
+		curl -fs -o "$ng/www/GetCACert.der" \
+			"${URL[scepgate]}?operation=GetCACert" ||
+		die "nginx: cannot fetch scepgate's GetCACaps/GetCACert bodies"
+	port=$(free_port)
+	# As root, nginx's worker would drop to nobody, who cannot read $TMP.
+	[[ $(id -u) -ne 0 ]] || user="user root;"
+	cat >"$ng/nginx.conf" <<NGINX
+$user
+worker_processes 1;
+pid $ng/nginx.pid;
+error_log $ng/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_requests 10000000;
+	types { text/plain txt; application/x-x509-ca-ra-cert der; }
+	map \$arg_operation \$sg_file {
+		GetCACaps /GetCACaps.txt;
+		GetCACert /GetCACert.der;
+		default /none;
+	}
+	client_body_temp_path $ng/tmp;
+	proxy_temp_path $ng/tmp;
+	fastcgi_temp_path $ng/tmp;
+	uwsgi_temp_path $ng/tmp;
+	scgi_temp_path $ng/tmp;
+	server {
+		listen 127.0.0.1:$port;
+		root $ng/www;
+		location / { try_files \$sg_file =404; }
+	}
+}
+NGINX
+	log "starting nginx (one worker) with scepgate's bodies as static files"
+	PATH=$PATH:/usr/sbin nginx -p "$ng" -c "$ng/nginx.conf" \
+		-g 'daemon off;' >"$ng/logs/stderr.log" 2>&1 &
+	NG_PID=$!
+	URL[nginx]=http://127.0.0.1:$port/${URL[scepgate]#http://*/}
+	wait_http "${URL[nginx]}?operation=GetCACaps" "$NG_PID" ||
+		die "nginx did not start: $(tail -3 "$ng/logs/error.log" \
+			"$ng/logs/stderr.log")"
+	# The worker does the work; its CPU is what counts.
+	PID[nginx]=$(pgrep -P "$NG_PID" | head -1)
+	[[ -n ${PID[nginx]} ]] || die "nginx: no worker process"
+	cmp -s "$ng/www/GetCACert.der" <(curl -fs \
+		"${URL[nginx]}?operation=GetCACert") ||
+		die "nginx does not serve the GetCACert bytes"
+	WRK_SERVERS+=(nginx)
+}
+if [[ $NGINX == 1 ]]; then
+	start_nginx
+fi
+
 # GetCACaps and GetCACert storms with wrk (static answers: HTTP speed),
 # the servers taking turns, WRK_ROUNDS times; the table keeps each
 # one's best round (the machine may be shared).
 for r in $(seq "$WRK_ROUNDS"); do
 	for op in GetCACaps GetCACert; do
-		for s in "${SERVERS[@]}"; do
+		for s in "${WRK_SERVERS[@]}"; do
 			log "$s: wrk $op, $WRK_CONNS connections, ${WRK_SECONDS}s" \
 				"(round $r)"
 			f=$RES/$s-wrk-$op-$r.txt
@@ -272,6 +364,8 @@ for r in $(seq "$WRK_ROUNDS"); do
 			wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECONDS}s" \
 				"${URL[$s]}?operation=$op" >"$f" 2>&1 || true
 			echo "server_ticks: $(($(cpu_ticks "${PID[$s]}") - t0))" >>"$f"
+			grep -q 'Requests/sec' "$f" ||
+				die "$s: wrk $op failed: $(tail -3 "$f")"
 			grep -E 'Requests/sec|Non-2xx|Socket errors|Latency ' "$f" |
 				sed 's/^/   /'
 		done
@@ -308,9 +402,8 @@ slow_upstream() {
 	sl=$TMP/sl
 	cfg=$sl/scepgate.cfg
 	SL_PORT=$(free_port)
-	out=$("$SCEPCTL" init --dir "$sl" --port "$SL_PORT" 2>&1) ||
-		die "scepctl init: $out"
-	SL_URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")
+	bench_init "$sl" "$SL_PORT"
+	SL_URL=$BI_URL
 	install -m 600 "$TMP/scm/password.txt" "$sl/scm.password"
 	cp "$TMP/scm/ca.pem" "$sl/scm-chain.pem"
 	# upstream.timeout is per call, retries included: a few delays.
@@ -439,40 +532,36 @@ EOF
 		sed -E 's/^.*(msg=|WARN |ERR )/\1/; s/transid=[^ ]* //' |
 		sort | uniq -c | sort -rn | head -3 |
 		sed "s/^ */   scepgate (scm) log: /" || true
+	python3 -c 'import json, sys
+e, c = (json.load(open(p)) for p in sys.argv[1:])
+sys.exit(0 if e["ok"] > 0 and c["requests"] > 0 else 1)' \
+		"$RES/slow-enroll.json" "$RES/slow-caps.json" 2>/dev/null ||
+		die "slow upstream: no enrollment or no GetCACaps measured" \
+			"(see above)"
 }
 if [[ $SLOW == 1 ]]; then
 	slow_upstream
 fi
 
-if [[ $PROFILE == 1 ]] && command -v valgrind >/dev/null; then
-	log "profile: scepgate under callgrind, 50 enrollments"
-	PF_PORT=$(free_port)
-	out=$("$SCEPCTL" init --dir "$TMP/pf" --port "$PF_PORT" 2>&1)
-	PF_CODE=$(sed -n 's/^access code: *//p' <<<"$out")
-	sed -i 's/level = "[a-z]*"/level = "warn"/' "$TMP/pf/scepgate.cfg"
-	valgrind --tool=callgrind --callgrind-out-file="$TMP/pf/cg.out" \
-		"$SCEPGATE" --config "$TMP/pf/scepgate.cfg" >"$TMP/pf/log" 2>&1 &
-	PF_PID=$!
-	if wait_http "http://127.0.0.1:$PF_PORT/healthz" "$PF_PID"; then
-		"$BENCH" --url "$(sed -n 's/^SCEP URL: *//p' <<<"$out")" \
-			--challenge "$PF_CODE" --count 50 --keys "$KEYS" \
-			--key-file "$TMP/keys.pem" >/dev/null 2>&1 || true
-	fi
-	kill "$PF_PID" 2>/dev/null || true
-	wait "$PF_PID" 2>/dev/null || true
-	callgrind_annotate --inclusive=yes "$TMP/pf/cg.out" 2>/dev/null |
-		grep -E '^ *[0-9,]+ \( *[0-9.]+%\) ' |
-		grep -vE 'clone|start_thread|libmicrohttpd|\?\?\?:0x' |
-		sed -E 's#/[^ ]*/([a-z0-9_]+/[a-z0-9_]+\.c):#\1:#; s# \[[^]]*\]$##' |
-		awk '!seen[$0]++ && n++ < 40' || true
+# Instructions, not time: the same figure on any machine (callgrind.sh).
+if [[ $CALLGRIND == 1 ]]; then
+	log "callgrind: $CG_COUNT enrollments and 3 RSA-2048 private-key" \
+		"operations, counted in instructions"
+	top=0
+	[[ $PROFILE != 1 ]] || top=40
+	BUILD=$BUILD COUNT=$CG_COUNT TOP=$top "$ROOT/bench/callgrind.sh" \
+		>"$RES/callgrind.txt" 2>"$RES/callgrind.err" ||
+		die "bench/callgrind.sh failed: $(tail -3 "$RES/callgrind.err")"
+	sed 's/^/   /' "$RES/callgrind.txt"
 fi
 
 log "results"
-python3 - "$RES" "$LEVELS" "$HOLD" "${SERVERS[@]}" <<'EOF'
+python3 - "$RES" "$LEVELS" "$HOLD" "${WRK_SERVERS[@]}" <<'EOF'
 import json, os, re, sys
 
 res, levels, hold = sys.argv[1], sys.argv[2].split(), int(sys.argv[3])
 servers = sys.argv[4:]
+enrollers = [s for s in servers if s != "nginx"]
 
 def load(name):
     p = os.path.join(res, name)
@@ -512,7 +601,7 @@ for s in servers:
     d = data[s]
     cpu = ok = 0.0
     for c in levels:
-        r = load("%s-enroll-%s.json" % (s, c))
+        r = load("%s-enroll-%s.json" % (s, c)) if s in enrollers else None
         d["enroll", c] = r
         if r and "server_cpu_s" in r:
             cpu += r["server_cpu_s"]
@@ -532,7 +621,34 @@ def fmt_enroll(c):
         return "%.1f" % r["ok_per_s"] if r else "-"
     return f
 
+def fmt_split(c):
+    def f(s):
+        r = data[s]["enroll", c]
+        return ("%.2f / %.2f" % (r["client_cpu_ms_per_req"],
+                                 r["server_cpu_ms_per_ok"])) if r else "-"
+    return f
+
+def fmt_cpu(c, ratio):
+    def f(s):
+        r = data[s]["enroll", c]
+        if not r:
+            return "-"
+        v = r["server_cpu_ms_per_ok"]
+        return "%.2fx" % (v / floor_ms) if ratio else "%.2f" % v
+    return f
+
+# bench/callgrind.sh: the last line is "callgrind ratio: R".
+cg = {}
+p = os.path.join(res, "callgrind.txt")
+for line in open(p) if os.path.exists(p) else []:
+    m = re.match(r"(instructions per enrollment|instructions of 3 RSA-2048"
+                 r" private ops|callgrind ratio):\s+([\d.]+)", line)
+    if m:
+        cg[m.group(1)] = float(m.group(2))
+
 def fmt_fail(s):
+    if s not in enrollers:
+        return "-"
     out = []
     for c in levels:
         r = data[s]["enroll", c]
@@ -542,10 +658,20 @@ def fmt_fail(s):
 table = []
 for c in levels:
     table.append(("enrollments/s, concurrency %s" % c, col(fmt_enroll(c)), ""))
+    table.append(("  CPU ms each, client / server", col(fmt_split(c)), ""))
 table.append(("failed enrollments, c=%s" % "/".join(levels), col(fmt_fail), ""))
-table.append(("server CPU ms per enrollment", col(lambda s: "%.2f" % data[s]["cpu_ms"]), ""))
-table.append(("  ratio to the floor (%.2f ms)" % floor_ms,
-              col(lambda s: "%.2fx" % (data[s]["cpu_ms"] / floor_ms)), ""))
+for c in [c for c in ("1", "8") if c in levels]:
+    table.append(("server CPU ms per enrollment, c=%s" % c, col(fmt_cpu(c, False)), ""))
+    table.append(("  ratio to the floor (%.2f ms)" % floor_ms, col(fmt_cpu(c, True)), ""))
+table.append(("server CPU ms per enrollment, all levels",
+              col(lambda s: "%.2f" % data[s]["cpu_ms"] if s in enrollers else "-"), ""))
+if cg:
+    table.append(("callgrind: instructions per enrollment",
+                  col(lambda s: "%.2fM" % (cg["instructions per enrollment"] / 1e6)
+                      if s == "scepgate" else "-"), ""))
+    table.append(("  ratio to 3 RSA-2048 ops (%.2fM)" %
+                  (cg["instructions of 3 RSA-2048 private ops"] / 1e6),
+                  col(lambda s: "%.3fx" % cg["callgrind ratio"] if s == "scepgate" else "-"), ""))
 for op in ("GetCACaps", "GetCACert"):
     table.append(("%s requests/s (wrk, best)" % op,
                   col(lambda s: "%.0f" % data[s][op][0]), ""))
@@ -553,13 +679,14 @@ for op in ("GetCACaps", "GetCACert"):
                   col(lambda s: "%.1f" % data[s][op][3]), ""))
 def rss(key):
     def f(s):
-        h = load("%s-%s.json" % (s, key))
+        h = load("%s-%s.json" % (s, key)) if s in enrollers else None
         return "%.1f" % (h["server_vmrss_kb"] / 1024) if h else "-"
     return f
 table.append(("RSS MB, %d idle connections" % hold, col(rss("hold-idle")), ""))
 table.append(("RSS MB, %d keep-alive connections" % hold, col(rss("hold")), ""))
 table.append(("peak RSS MB (VmHWM, whole run)",
-              col(lambda s: "%.1f" % (data[s]["hwm"] / 1024)), ""))
+              col(lambda s: "%.1f" % (data[s]["hwm"] / 1024)
+                  if s in enrollers else "-"), ""))
 
 w0 = max(len(t[0]) for t in table) + 2
 print("\nfloor: openssl speed rsa2048 = %.1f sign/s -> %.3f ms per private-key"
@@ -568,13 +695,21 @@ print("%-*s" % (w0, "") + "".join("%14s" % s for s in servers))
 for name, vals, _ in table:
     print("%-*s" % (w0, name) + "".join("%14s" % v for v in vals))
 
-# Budgets (DESIGN.md, issue 6).
+# Budgets (DESIGN.md, issues 6 and 16).
 verdicts = []
 sg = data["scepgate"]
-ratio = sg["cpu_ms"] / floor_ms
-verdicts.append(("server CPU per local-CA enrollment <= 1.3x floor",
-                 ratio <= 1.3, "%.2fx (%.2f ms vs %.2f ms allowed)" %
-                 (ratio, sg["cpu_ms"], 1.3 * floor_ms)))
+for c in [c for c in ("1", "8") if c in levels]:
+    v = sg["enroll", c]["server_cpu_ms_per_ok"]
+    verdicts.append(("server CPU per enrollment at c=%s <= 1.6x floor" % c,
+                     v <= 1.6 * floor_ms, "%.2fx (%.2f ms vs %.2f ms allowed;"
+                     " goal 1.3x)" % (v / floor_ms, v, 1.6 * floor_ms)))
+if "nginx" in data:
+    for op in ("GetCACaps", "GetCACert"):
+        a, b = sg[op][0], data["nginx"][op][0]
+        r = a / b if b else float("nan")
+        verdicts.append(("%s >= 0.8x nginx (same wrk command)" % op,
+                         r >= 0.8 and not sg[op][1],
+                         "%.2fx nginx (%.0f vs %.0f req/s)" % (r, a, b)))
 if "micromdm" in data:
     for op in ("GetCACaps", "GetCACert"):
         a, b = sg[op][0], data["micromdm"][op][0]

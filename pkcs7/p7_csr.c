@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -132,11 +133,58 @@ key_id(X509_PUBKEY *pk, uint8_t out[32])
 	return rc;
 }
 
+/*
+ * The request with its RSA key read by p7_key_rsa() and its
+ * self-signature verified, or NULL (then decode it the ordinary way).
+ * The signature is checked over the request as re-encoded with that
+ * key, so a verified one is the request that was signed.
+ */
+static X509_REQ *
+req_fast(const uint8_t *der, size_t len)
+{
+	X509_REQ	*req;
+	EVP_PKEY	*pk = NULL;
+
+	ERR_set_mark();
+	req = (X509_REQ *)p7_key_d2i(ASN1_ITEM_rptr(X509_REQ), der, len);
+	if (req == NULL ||
+	    (pk = p7_key_rsa(X509_REQ_get_X509_PUBKEY(req))) == NULL ||
+	    !X509_REQ_set_pubkey(req, pk) || X509_REQ_verify(req, pk) != 1) {
+		X509_REQ_free(req);
+		req = NULL;
+	}
+	EVP_PKEY_free(pk);
+	ERR_pop_to_mark();
+	return req;
+}
+
+/* Decode the request and verify its self-signature. */
+static enum sg_rc
+req_decode(const uint8_t *der, size_t len, X509_REQ **out,
+    struct sg_err *err)
+{
+	const unsigned char	*p = der;
+	EVP_PKEY		*pk;
+
+	if ((*out = req_fast(der, len)) != NULL)
+		return SG_OK;
+	*out = d2i_X509_REQ(NULL, &p, (long)len);
+	if (*out == NULL || p != der + len)
+		return sg_err_fail(err, SG_EPARSE, SG_FAIL_BADREQUEST,
+		    "PKCS#10: RFC 2986 4: not a CertificationRequest");
+	if ((pk = X509_REQ_get0_pubkey(*out)) == NULL)
+		return sg_err_fail(err, SG_EALG, SG_FAIL_BADALG,
+		    "PKCS#10: unsupported public key");
+	if (X509_REQ_verify(*out, pk) != 1)
+		return sg_err_fail(err, SG_EBADSIG, SG_FAIL_BADMSGCHECK,
+		    "PKCS#10: RFC 2986 4.2: self-signature does not verify");
+	return SG_OK;
+}
+
 enum sg_rc
 p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
     struct sg_err *err)
 {
-	const unsigned char	*p = der;
 	struct p7_csr		*csr = NULL;
 	EVP_PKEY		*pk;
 	BIO			*b = NULL;
@@ -147,22 +195,9 @@ p7_csr_parse(const uint8_t *der, size_t len, struct p7_csr **out,
 		rc = sg_err_set(err, SG_ENOMEM, "PKCS#10");
 		goto out;
 	}
-	csr->req = d2i_X509_REQ(NULL, &p, (long)len);
-	if (csr->req == NULL || p != der + len) {
-		rc = sg_err_fail(err, SG_EPARSE, SG_FAIL_BADREQUEST,
-		    "PKCS#10: RFC 2986 4: not a CertificationRequest");
+	if ((rc = req_decode(der, len, &csr->req, err)) != SG_OK)
 		goto out;
-	}
-	if ((pk = X509_REQ_get0_pubkey(csr->req)) == NULL) {
-		rc = sg_err_fail(err, SG_EALG, SG_FAIL_BADALG,
-		    "PKCS#10: unsupported public key");
-		goto out;
-	}
-	if (X509_REQ_verify(csr->req, pk) != 1) {
-		rc = sg_err_fail(err, SG_EBADSIG, SG_FAIL_BADMSGCHECK,
-		    "PKCS#10: RFC 2986 4.2: self-signature does not verify");
-		goto out;
-	}
+	pk = X509_REQ_get0_pubkey(csr->req);
 	csr->key_type = EVP_PKEY_get_base_id(pk);
 	csr->key_bits = EVP_PKEY_get_bits(pk);
 	if ((rc = key_id(X509_REQ_get_X509_PUBKEY(csr->req), csr->key_id)) !=

@@ -34,6 +34,24 @@ enum sg_rc	 p7_der_take(unsigned char *buf, int n, uint8_t **der,
 		    size_t *len);
 /* The DER of a CMS ContentInfo, malloc'ed. */
 enum sg_rc	 p7_der_cms(CMS_ContentInfo *cms, uint8_t **der, size_t *len);
+/*
+ * A library context with only the "null" provider (p7_key.c): d2i with
+ * it leaves every SubjectPublicKeyInfo undecoded. Process-wide, made at
+ * the first call; NULL if it cannot be made (use the default then).
+ */
+OSSL_LIB_CTX	*p7_key_nodecode(void);
+/*
+ * d2i of "it" with p7_key_nodecode(), all of "der" or NULL (also when
+ * there is no such context). Free with ASN1_item_free().
+ */
+ASN1_VALUE	*p7_key_d2i(const ASN1_ITEM *it, const uint8_t *der,
+		    size_t len);
+/*
+ * The RSA key of an rsaEncryption SubjectPublicKeyInfo, decoded from
+ * its bytes without a decoder chain; NULL for another key type or a
+ * malformed key. The caller frees it.
+ */
+EVP_PKEY	*p7_key_rsa(X509_PUBKEY *pub);
 /* Add a signed attribute of ASN.1 string type "type". */
 enum sg_rc	 p7_attr_add(CMS_SignerInfo *si, const char *oid, int type,
 		    const void *data, size_t len);

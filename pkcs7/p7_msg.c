@@ -12,6 +12,7 @@
 #include <openssl/bio.h>
 #include <openssl/buffer.h>
 #include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
@@ -103,6 +104,79 @@ read_attrs(CMS_SignerInfo *si, struct p7_msg *msg, struct sg_err *err)
 	return SG_OK;
 }
 
+/* The DER of a certificate, OPENSSL_malloc'ed; NULL on failure. */
+static unsigned char *
+cert_der(X509 *x, int *n)
+{
+	unsigned char	*der = NULL;
+
+	if ((*n = i2d_X509(x, &der)) <= 0)
+		return NULL;
+	return der;
+}
+
+/*
+ * Give the signer certificate the RSA key p7_key_rsa() reads, if it
+ * still encodes to the same bytes with it; then the SignerInfo verifies
+ * with that key. Returns 1 if done.
+ */
+static int
+signer_key(CMS_SignerInfo *si, X509 *signer)
+{
+	unsigned char	*before = NULL, *after = NULL;
+	EVP_PKEY	*pk;
+	int		 nb, na, ok = 0;
+
+	if ((pk = p7_key_rsa(X509_get_X509_PUBKEY(signer))) == NULL ||
+	    (before = cert_der(signer, &nb)) == NULL ||
+	    !X509_set_pubkey(signer, pk) ||
+	    (after = cert_der(signer, &na)) == NULL)
+		goto out;
+	if (na == nb && memcmp(before, after, (size_t)na) == 0) {
+		CMS_SignerInfo_set1_signer_cert(si, signer);
+		ok = 1;
+	}
+out:
+	OPENSSL_free(before);
+	OPENSSL_free(after);
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
+/*
+ * The pkiMessage decoded without OpenSSL's key decoders (p7_key.c): its
+ * one signer's RSA key read once, or NULL: then decode it the ordinary
+ * way, which also says what is wrong with it.
+ */
+static CMS_ContentInfo *
+cms_fast(const uint8_t *der, size_t len)
+{
+	CMS_ContentInfo		*cms;
+	STACK_OF(CMS_SignerInfo) *sis;
+	CMS_SignerInfo		*si;
+	X509			*signer = NULL;
+
+	ERR_set_mark();
+	cms = (CMS_ContentInfo *)p7_key_d2i(ASN1_ITEM_rptr(CMS_ContentInfo),
+	    der, len);
+	if (cms == NULL ||
+	    OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed ||
+	    (sis = CMS_get0_SignerInfos(cms)) == NULL ||
+	    sk_CMS_SignerInfo_num(sis) != 1)
+		goto fail;
+	si = sk_CMS_SignerInfo_value(sis, 0);
+	CMS_set1_signers_certs(cms, NULL, 0);
+	CMS_SignerInfo_get0_algs(si, NULL, &signer, NULL, NULL);
+	if (signer == NULL || !signer_key(si, signer))
+		goto fail;
+	ERR_pop_to_mark();
+	return cms;
+fail:
+	CMS_ContentInfo_free(cms);
+	ERR_pop_to_mark();
+	return NULL;
+}
+
 enum sg_rc
 p7_msg_parse(const uint8_t *der, size_t len, struct p7_msg **out,
     struct sg_err *err)
@@ -122,8 +196,9 @@ p7_msg_parse(const uint8_t *der, size_t len, struct p7_msg **out,
 		    "range", len);
 		goto out;
 	}
-	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
-	if (cms == NULL) {
+	if ((cms = cms_fast(der, len)) != NULL)
+		p = der + len;
+	else if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL) {
 		rc = sg_err_set(err, SG_EPARSE, "pkiMessage: RFC 8894 3.2: "
 		    "not a CMS ContentInfo");
 		goto out;

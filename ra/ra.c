@@ -474,6 +474,20 @@ op_record(struct ra_op *op)
 		ra_audit_op(op, ra_p7_status_name(op->status));
 }
 
+bool
+ra_pkiop_may_wait(struct ra *ra, const char *uri)
+{
+	struct ra_endpoint	ep;
+	struct sg_err		err;
+
+	if (ra->conf->upstream.type != CONF_UPSTREAM_LOCAL ||
+	    ra->conf->nazure > 0)
+		return true;
+	if (ra_store_endpoint_get(ra->store, uri, true, &ep, &err) != SG_OK)
+		return err.rc != SG_ENOTFOUND;
+	return ep.challenge_webhook[0] != '\0';
+}
+
 enum sg_rc
 ra_pkiop(struct ra *ra, const char *uri, const uint8_t *der, size_t len,
     const char *peer, struct ra_reply *r, struct sg_err *err)

@@ -323,6 +323,13 @@ enum sg_rc	 ra_getcacert(struct ra *, const char *uri,
 /* GetNextCACert (RFC 8894 4.7): SG_ENOTFOUND when none is configured. */
 enum sg_rc	 ra_getnextcacert(struct ra *, const char *uri,
 		    struct ra_reply *, struct sg_err *);
+/*
+ * May a PKIOperation on endpoint "uri" wait on the network: an upstream
+ * other than the local CA, an Azure account, or the endpoint's challenge
+ * webhook? server/ answers the others on its own thread. A store that
+ * cannot tell says true.
+ */
+bool		 ra_pkiop_may_wait(struct ra *, const char *uri);
 enum sg_rc	 ra_pkiop(struct ra *, const char *uri, const uint8_t *der,
 		    size_t len, const char *peer, struct ra_reply *,
 		    struct sg_err *);

@@ -9,6 +9,7 @@ pkgs=(
 	libcmocka-dev libcurl4-openssl-dev libjansson-dev
 	scep strongswan-pki libstrongswan-extra-plugins certmonger
 	openssl curl jq python3 python3-yaml strace sqlite3 procps
+	wrk nginx valgrind
 	dpkg-dev lintian mandoc prometheus
 	libengine-pkcs11-openssl softhsm2 opensc
 	libpq-dev postgresql

@@ -568,7 +568,7 @@ handler(void *cls, struct MHD_Connection *con, const char *url,
 			    "internal error\n");
 		return send_answer(req);
 	}
-	if (!srv_scep_is_slow(&req->in)) {
+	if (!srv_scep_is_slow(srv->conf, srv->ra, &req->in)) {
 		sg_log_reqid_set(req->reqid);
 		srv_scep_answer(srv->conf, srv->ra, &req->in, &req->out);
 		sg_log_reqid_set(NULL);

@@ -48,8 +48,13 @@ struct srv_answer {
 /* Route a request and fill the answer; never fails (500 at worst). */
 void	srv_scep_answer(const struct conf *, struct ra *,
 	    const struct srv_request *, struct srv_answer *);
-/* Does this request need a worker (a PKIOperation)? */
-bool	srv_scep_is_slow(const struct srv_request *);
+/*
+ * Does this request need a worker: a PKIOperation that may wait on an
+ * upstream (SCM), Intune or a challenge webhook? Other local-CA
+ * enrollments are answered inline.
+ */
+bool	srv_scep_is_slow(const struct conf *, struct ra *,
+	    const struct srv_request *);
 
 /*
  * The admin listener (srv_admin.c, docs/admin-api.md): the REST API

@@ -141,14 +141,32 @@ path_ext(const struct conf *conf, struct ra *ra, const char *path,
 	return true;
 }
 
+/*
+ * Can this PKIOperation wait on the network (ra_pkiop_may_wait: an SCM
+ * upstream, Intune, an endpoint's challenge webhook)? If not, every step
+ * is CPU and the store: answering on libmicrohttpd's thread saves two
+ * thread hand-offs per enrollment (bench/RESULTS.md).
+ */
+static bool
+may_wait(const struct conf *conf, struct ra *ra, const char *path)
+{
+	char	ext[RA_NAME_MAX];
+
+	if (!path_ext(conf, ra, path, ext, sizeof(ext)))
+		return false;		/* 404, at once */
+	return ra_pkiop_may_wait(ra, ext);
+}
+
 bool
-srv_scep_is_slow(const struct srv_request *in)
+srv_scep_is_slow(const struct conf *conf, struct ra *ra,
+    const struct srv_request *in)
 {
 	char	*op = NULL;
 	size_t	 oplen;
 	bool	 slow;
 
-	if (strncmp(in->path, "/scep/", 6) != 0 && !ndes_path(in->path))
+	if ((strncmp(in->path, "/scep/", 6) != 0 && !ndes_path(in->path)) ||
+	    !may_wait(conf, ra, in->path))
 		return false;
 	if (strcmp(in->method, "POST") == 0)
 		return !in->too_large;

@@ -590,6 +590,61 @@ test_csr_wipe(void **state)
 	free(der);
 }
 
+/*
+ * The signer's and the request's keys are read without OpenSSL's
+ * decoders (pkcs7/p7_key.c): the same keys, and the same bytes, as the
+ * ordinary d2i gives.
+ */
+static void
+test_keys_as_decoded(void **state)
+{
+	struct p7_msg		*msg = NULL;
+	struct p7_csr		*csr = NULL;
+	struct sg_err		 err;
+	CMS_ContentInfo		*cms;
+	STACK_OF(X509)		*certs;
+	X509_REQ		*req;
+	const unsigned char	*p;
+	unsigned char		*a = NULL, *b = NULL;
+	uint8_t			*der;
+	size_t			 len;
+	int			 na, nb;
+
+	(void)state;
+	der = load("scep_req2.der", &len);
+	assert_int_equal(p7_msg_parse(der, len, &msg, &err), SG_OK);
+	p = der;
+	assert_non_null(cms = d2i_CMS_ContentInfo(NULL, &p, (long)len));
+	assert_non_null(certs = CMS_get1_certs(cms));
+	assert_int_equal(sk_X509_num(certs), 1);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(msg->signer),
+	    X509_get0_pubkey(sk_X509_value(certs, 0))), 1);
+	na = i2d_X509(msg->signer, &a);
+	nb = i2d_X509(sk_X509_value(certs, 0), &b);
+	assert_true(na > 0 && na == nb);
+	assert_memory_equal(a, b, (size_t)na);
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	a = b = NULL;
+	sk_X509_pop_free(certs, X509_free);
+	CMS_ContentInfo_free(cms);
+	p7_msg_free(msg);
+	free(der);
+
+	der = load("scep_req0.der", &len);
+	assert_int_equal(p7_csr_parse(der, len, &csr, &err), SG_OK);
+	p = der;
+	assert_non_null(req = d2i_X509_REQ(NULL, &p, (long)len));
+	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(csr->req),
+	    X509_REQ_get0_pubkey(req)), 1);
+	assert_int_equal(i2d_X509_REQ(csr->req, &a), (int)len);
+	assert_memory_equal(a, der, len);
+	OPENSSL_free(a);
+	X509_REQ_free(req);
+	p7_csr_free(csr);
+	free(der);
+}
+
 static void
 test_sample_certs(void **state)
 {
@@ -2176,6 +2231,7 @@ main(void)
 		cmocka_unit_test(test_csr_wipe),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test(test_type_names),
+		cmocka_unit_test(test_keys_as_decoded),
 		cmocka_unit_test(test_open_keyid),
 	};
 
