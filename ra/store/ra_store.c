@@ -25,7 +25,7 @@ enum stmt_id {
 	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_BY_NAME, S_ACCT_LIST,
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
-	S_TXN_ORDERS, S_TXN_STUCK,
+	S_TXN_ORDERS, S_TXN_STUCK, S_TXN_CLAIM, S_LEASE_TAKE,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -58,6 +58,19 @@ enum stmt_id {
 	"COALESCE(c.account_id, 0), c.der FROM cert c " \
 	"JOIN endpoint e ON e.id = c.endpoint_id " \
 	"LEFT JOIN account a ON a.id = c.account_id "
+
+/*
+ * Claims of pending orders (schema 4): rows unclaimed, expired or the
+ * holder's own. PostgreSQL's form adds FOR UPDATE SKIP LOCKED, so that
+ * an instance claiming at the same time skips the rows being claimed
+ * instead of waiting for them (and then re-checking); SQLite has one
+ * writer at a time.
+ */
+#define TXN_CLAIM(lock) "UPDATE txn SET claimed_by = ?1, " \
+	"claimed_until = ?3 WHERE id IN (SELECT id FROM txn WHERE " \
+	"status = 1 AND order_id IS NOT NULL AND (claimed_until IS NULL OR " \
+	"claimed_until < ?2 OR claimed_by = ?1) ORDER BY updated, id " \
+	"LIMIT ?4" lock ") RETURNING " TXN_COLS
 
 static const char *const sql[S_MAX] = {
 	[S_ORG_ADD] = "INSERT INTO org(name, created, scm_id) "
@@ -160,6 +173,10 @@ static const char *const sql[S_MAX] = {
 	    "t.reason, t.peer, t.renews, t.updated FROM txn t "
 	    "WHERE t.status = 0 AND t.updated < ?1) AS s ORDER BY updated, id "
 	    "LIMIT 1000",
+	[S_TXN_CLAIM] = TXN_CLAIM(""),
+	[S_LEASE_TAKE] = "INSERT INTO lease(name, holder, until) "
+	    "VALUES(?1, ?2, ?4) ON CONFLICT(name) DO UPDATE SET holder = ?2, "
+	    "until = ?4 WHERE lease.until < ?3 OR lease.holder = ?2",
 	[S_CERT_ADD] = "INSERT INTO cert(serial, endpoint_id, account_id, "
 	    "txn_id, subject, not_before, not_after, der) "
 	    "VALUES(?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0), ?5, ?6, ?7, ?8)",
@@ -219,6 +236,11 @@ static const char *const sql[S_MAX] = {
 	[S_VERSION_SET] = "UPDATE meta SET value = ?1 "
 	    "WHERE key = 'schema_version'",
 };
+/* Where PostgreSQL's text differs (the driver is fixed per store). */
+static const char *const sql_pg[S_MAX] = {
+	[S_TXN_CLAIM] = TXN_CLAIM(" FOR UPDATE SKIP LOCKED"),
+};
+
 #define A_INT(v)	{ ARG_INT, (int64_t)(v), NULL, 0 }
 #define A_TEXT(v)	{ ARG_TEXT, 0, (v), 0 }
 #define A_BLOB(v, n)	{ ARG_BLOB, 0, (v), (n) }
@@ -283,11 +305,20 @@ step_text(struct ra_store *st, enum stmt_id id, const char *text,
 	return st->drv->step(st->db, (int)id, text, a, n, r);
 }
 
+/* Statement id's text for this store's database. */
+static const char *
+text_of(const struct ra_store *st, enum stmt_id id)
+{
+	if (st->drv == &ra_drv_pg && sql_pg[id] != NULL)
+		return sql_pg[id];
+	return sql[id];
+}
+
 static enum drv_res
 step(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
     struct row *r)
 {
-	return step_text(st, id, sql[id], a, n, r);
+	return step_text(st, id, text_of(st, id), a, n, r);
 }
 
 /* Done with a statement: it holds no snapshot or lock. */
@@ -362,7 +393,7 @@ static enum sg_rc
 x_one(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
     row_fn fn, void *out, struct sg_err *err, const char *what)
 {
-	return x_one_text(st, id, sql[id], a, n, fn, out, err, what);
+	return x_one_text(st, id, text_of(st, id), a, n, fn, out, err, what);
 }
 
 static void
@@ -413,7 +444,8 @@ static enum sg_rc
 x_write(struct ra_store *st, enum stmt_id id, const struct arg *a,
     size_t n, bool must_change, struct sg_err *err, const char *what)
 {
-	return x_write_text(st, id, sql[id], a, n, must_change, err, what);
+	return x_write_text(st, id, text_of(st, id), a, n, must_change, err,
+	    what);
 }
 
 /* Every row, decoded into a malloc'ed array of "elsize" elements. */
@@ -485,10 +517,11 @@ row_version(const struct row *r, void *p)
 
 /*
  * Refuse a schema newer than this build; upgrade an older one (the
- * driver's statements), then record the version.
+ * driver's statements) unless "flags" say not to, then record the
+ * version. *from: the version found.
  */
 static enum sg_rc
-x_schema(struct ra_store *st, struct sg_err *err)
+x_schema(struct ra_store *st, int flags, int *from, struct sg_err *err)
 {
 	struct arg	a[] = { A_INT(RA_STORE_SCHEMA) };
 	int64_t		v = 0;
@@ -496,12 +529,18 @@ x_schema(struct ra_store *st, struct sg_err *err)
 
 	rc = x_one(st, S_VERSION, NULL, 0, row_version, &v, err,
 	    "schema version");
+	*from = (int)v;
 	if (rc != SG_OK || v == RA_STORE_SCHEMA)
 		return rc;
 	if (v > RA_STORE_SCHEMA || v < 1)
 		return sg_err_set(err, SG_ESTORE, "database schema version "
 		    "%lld is not one this scepgate knows (it writes %d): "
 		    "run a newer scepgate", (long long)v, RA_STORE_SCHEMA);
+	if (flags & RA_STORE_NO_UPGRADE)
+		return sg_err_set(err, SG_ESTORE, "database schema version "
+		    "%lld is older than this scepgate's (%d) and "
+		    "database_auto_upgrade is off: run scepctl db upgrade",
+		    (long long)v, RA_STORE_SCHEMA);
 	if ((rc = op_begin(st, err)) != SG_OK)
 		return rc;
 	rc = st->drv->upgrade(st->db, (int)v, RA_STORE_SCHEMA, err);
@@ -511,9 +550,10 @@ x_schema(struct ra_store *st, struct sg_err *err)
 	return op_end(st, rc, err);
 }
 
-enum sg_rc
-ra_store_open(const char *database, struct ra_store **out,
-    struct sg_err *err)
+/* Open "database" (flags as ra_store_open_flags); *from as x_schema. */
+static enum sg_rc
+store_open(const char *database, int flags, int *from,
+    struct ra_store **out, struct sg_err *err)
 {
 	struct ra_store	*st;
 	struct conf_db	 db;
@@ -532,7 +572,7 @@ ra_store_open(const char *database, struct ra_store **out,
 	}
 	if (rc == SG_OK) {
 		stmt_lock(st);
-		rc = stmt_unlock(st, x_schema(st, err), err);
+		rc = stmt_unlock(st, x_schema(st, flags, from, err), err);
 	}
 	if (rc != SG_OK) {
 		ra_store_close(st);
@@ -540,6 +580,45 @@ ra_store_open(const char *database, struct ra_store **out,
 	}
 	*out = st;
 	return SG_OK;
+}
+
+enum sg_rc
+ra_store_open_flags(const char *database, int flags, struct ra_store **out,
+    struct sg_err *err)
+{
+	int	from;
+
+	return store_open(database, flags, &from, out, err);
+}
+
+enum sg_rc
+ra_store_open(const char *database, struct ra_store **out,
+    struct sg_err *err)
+{
+	return ra_store_open_flags(database, 0, out, err);
+}
+
+enum sg_rc
+ra_store_upgrade(const char *database, int *from, int *to,
+    struct sg_err *err)
+{
+	struct ra_store	*st = NULL;
+	enum sg_rc	 rc;
+
+	if ((rc = store_open(database, 0, from, &st, err)) != SG_OK)
+		return rc;
+	*to = RA_STORE_SCHEMA;
+	ra_store_close(st);
+	return SG_OK;
+}
+
+enum sg_rc
+ra_store_ping(struct ra_store *st, struct sg_err *err)
+{
+	int64_t	v = 0;
+
+	return q_one(st, S_VERSION, NULL, 0, row_version, &v, err,
+	    "schema version");
 }
 
 void
@@ -1231,6 +1310,38 @@ ra_store_txn_stuck(struct ra_store *st, int64_t before, struct ra_txn **out,
 
 	return q_rows(st, S_TXN_STUCK, a, NARGS(a), sizeof(**out), row_txn,
 	    (void **)out, n, err, "stuck transactions");
+}
+
+enum sg_rc
+ra_store_txn_claim(struct ra_store *st, const char *holder, int64_t now,
+    int64_t until, size_t max, struct ra_txn **out, size_t *n,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(holder), A_INT(now), A_INT(until),
+	    A_INT(max) };
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	if ((rc = tx_join(st, err)) == SG_OK)
+		rc = x_rows(st, S_TXN_CLAIM, a, NARGS(a), sizeof(**out),
+		    row_txn, (void **)out, n, err, "order claims");
+	return stmt_unlock(st, rc, err);
+}
+
+enum sg_rc
+ra_store_lease_take(struct ra_store *st, const char *name,
+    const char *holder, int64_t now, int64_t until, bool *taken,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(name), A_TEXT(holder), A_INT(now),
+	    A_INT(until) };
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	rc = x_write(st, S_LEASE_TAKE, a, NARGS(a), false, err, "lease");
+	if (rc == SG_OK)
+		*taken = st->drv->changes(st->db) > 0;
+	return stmt_unlock(st, rc, err);
 }
 
 /* The writes of ra_store_txn_issued, inside its savepoint. */

@@ -91,8 +91,29 @@ struct ra_store;
  */
 enum sg_rc	 ra_store_open(const char *database, struct ra_store **out,
 		    struct sg_err *);
+/*
+ * ra_store_open() with flags: RA_STORE_NO_UPGRADE refuses an older
+ * schema (SG_ESTORE, "run scepctl db upgrade") instead of upgrading it
+ * (conf database_auto_upgrade = false).
+ */
+#define RA_STORE_NO_UPGRADE	0x1
+enum sg_rc	 ra_store_open_flags(const char *database, int flags,
+		    struct ra_store **out, struct sg_err *);
+/*
+ * Open "database", bring its schema to this build's version and close
+ * it again (scepctl db upgrade): *from is the version found (for a
+ * new database: this build's), *to the one it has now. Errors as ra_store_open().
+ */
+enum sg_rc	 ra_store_upgrade(const char *database, int *from, int *to,
+		    struct sg_err *);
 /* Close; NULL is allowed. No call may be running. */
 void		 ra_store_close(struct ra_store *);
+/*
+ * Is the database there? One cheap read (the schema version), for
+ * /healthz; on PostgreSQL a broken connection is made again first.
+ * SG_ESTORE with the database's reason otherwise.
+ */
+enum sg_rc	 ra_store_ping(struct ra_store *, struct sg_err *);
 
 /*
  * Organization "org" (dept NULL), or its department "dept"; scm_id 0 for
@@ -254,6 +275,26 @@ enum sg_rc	 ra_store_txn_list(struct ra_store *, int status,
  * updated first, at most 1000. */
 enum sg_rc	 ra_store_txn_orders(struct ra_store *, struct ra_txn **,
 		    size_t *, struct sg_err *);
+/*
+ * Claim PENDING transactions with an order id for "holder" (an
+ * instance id) until "until" (seconds since the epoch), at most "max",
+ * least recently updated first: those with no claim, a claim that
+ * expired before "now" (its holder died), or holder's own. Two
+ * instances claiming at once get disjoint rows (PostgreSQL: FOR UPDATE
+ * SKIP LOCKED; SQLite: one writer). The claimed rows in *out.
+ */
+enum sg_rc	 ra_store_txn_claim(struct ra_store *, const char *holder,
+		    int64_t now, int64_t until, size_t max, struct ra_txn **,
+		    size_t *, struct sg_err *);
+/*
+ * The named lease (a job that one instance runs at a time, e.g. an
+ * Azure account's Intune revocations): taken for "holder" until
+ * "until" if it is free, expired before "now" or holder's already;
+ * *taken says whether it is holder's now.
+ */
+enum sg_rc	 ra_store_lease_take(struct ra_store *, const char *name,
+		    const char *holder, int64_t now, int64_t until,
+		    bool *taken, struct sg_err *);
 
 /*
  * Finish transaction "t" as issued, in one database transaction (one

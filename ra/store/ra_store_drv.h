@@ -109,8 +109,9 @@ extern const struct ra_drv ra_drv_pg;
  * 3: the endpoint's name policy columns, the failure counters, refusal
  * windows and audit prune (tables auth_fail, refusal, audit_prune; the
  * audit's DELETE trigger passes pruned ranges), the indexes of crash
- * recovery (txn_new, cert_txn).
+ * recovery (txn_new, cert_txn); 4: claims of pending orders (txn's
+ * claimed_by, claimed_until) and named leases (table lease).
  */
-#define RA_STORE_SCHEMA	3
+#define RA_STORE_SCHEMA	4
 
 #endif /* RA_STORE_DRV_H */

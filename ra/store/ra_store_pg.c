@@ -76,6 +76,20 @@
 "CREATE OR REPLACE TRIGGER audit_delete_pruned BEFORE DELETE" \
 "  ON audit FOR EACH ROW EXECUTE FUNCTION audit_delete_pruned();"
 
+/*
+ * Version 4's, idempotent: a collector's claim on a pending order
+ * (ra_store_txn_claim) and the named leases of jobs one instance runs
+ * at a time (ra_store_lease_take).
+ */
+#define LEASE_TABLE \
+"CREATE TABLE IF NOT EXISTS lease(name TEXT PRIMARY KEY," \
+"  holder TEXT NOT NULL, until BIGINT NOT NULL);"
+/* The upgrade's only (an ALTER TABLE), as NAME_COLUMNS_V3. */
+#define SCHEMA_V4 \
+"ALTER TABLE txn ADD COLUMN IF NOT EXISTS claimed_by TEXT," \
+"  ADD COLUMN IF NOT EXISTS claimed_until BIGINT;" LEASE_TABLE
+#define TXN_CLAIM_COLS ", claimed_by TEXT, claimed_until BIGINT"
+
 /* The schema, at version RA_STORE_SCHEMA (meta.schema_version). */
 static const char schema[] =
 "BEGIN;"
@@ -125,7 +139,7 @@ static const char schema[] =
 "  key_id BYTEA, csr_sealed BYTEA, subject TEXT, serial TEXT,"
 "  order_id TEXT, renews TEXT,"
 "  failinfo BIGINT, reason TEXT, peer TEXT, created BIGINT NOT NULL,"
-"  updated BIGINT NOT NULL);"
+"  updated BIGINT NOT NULL" TXN_CLAIM_COLS ");"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
 /* At most one live (new or pending) transaction per transactionID. */
 "CREATE UNIQUE INDEX IF NOT EXISTS txn_live ON txn(endpoint_id, transid)"
@@ -165,7 +179,8 @@ static const char schema[] =
 "  FOR EACH ROW EXECUTE FUNCTION crl_increasing();"
 "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
 SCHEMA_V3
-"INSERT INTO meta VALUES('schema_version', '3') ON CONFLICT DO NOTHING;"
+LEASE_TABLE
+"INSERT INTO meta VALUES('schema_version', '4') ON CONFLICT DO NOTHING;"
 "COMMIT;";
 
 /*
@@ -175,8 +190,11 @@ SCHEMA_V3
 static const char *const upgrades[RA_STORE_SCHEMA] = {
 	[1] = "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);",
 	[2] = NAME_COLUMNS_V3 SCHEMA_V3,
+	[3] = SCHEMA_V4,
 };
 
+/* Seconds a connection attempt may take (libpq's connect_timeout). */
+#define CONNECT_S	3
 /* Connections per store; more concurrent calls wait for one. */
 #define POOL_MAX	16
 /* Parameters of the longest statement, and the SQL after "?N" -> "$N". */
@@ -646,6 +664,26 @@ db_close(void *p)
 	free(db);
 }
 
+/*
+ * The URI with connect_timeout=CONNECT_S unless it sets one: a
+ * connection (a request, /healthz) waits that long at most for a host
+ * that does not answer, instead of the kernel's TCP timeout.
+ */
+static char *
+with_timeout(const char *uri)
+{
+	char	*s;
+	size_t	 n;
+
+	if (strstr(uri, "connect_timeout=") != NULL)
+		return strdup(uri);
+	n = strlen(uri) + sizeof("&connect_timeout=") + 8;
+	if ((s = malloc(n)) != NULL)
+		snprintf(s, n, "%s%cconnect_timeout=%d", uri,
+		    strchr(uri, '?') != NULL ? '&' : '?', CONNECT_S);
+	return s;
+}
+
 static enum sg_rc
 db_new(const char *uri, size_t nstmt, struct db **out, struct sg_err *err)
 {
@@ -657,7 +695,7 @@ db_new(const char *uri, size_t nstmt, struct db **out, struct sg_err *err)
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_cond_init(&db->freed, NULL);
 	db->nstmt = nstmt;
-	if ((db->uri = strdup(uri)) == NULL)
+	if ((db->uri = with_timeout(uri)) == NULL)
 		goto nomem;
 	for (i = 0; i < POOL_MAX; i++)
 		if ((db->conns[i].prepared = calloc(nstmt,

@@ -68,6 +68,20 @@ static const char name_columns_sql[] =
 "  WHERE OLD.id BETWEEN p.first_id AND p.last_id)" \
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 
+/*
+ * Version 4's: a collector's claim on a pending order
+ * (ra_store_txn_claim; the columns come by claim_columns() in an
+ * upgrade) and the named leases of jobs one instance runs at a time
+ * (ra_store_lease_take).
+ */
+#define TXN_CLAIM_COLS ", claimed_by TEXT, claimed_until INTEGER"
+static const char claim_columns_sql[] =
+"ALTER TABLE txn ADD COLUMN claimed_by TEXT;"
+"ALTER TABLE txn ADD COLUMN claimed_until INTEGER;";
+#define SCHEMA_V4 \
+"CREATE TABLE IF NOT EXISTS lease(name TEXT PRIMARY KEY," \
+"  holder TEXT NOT NULL, until INTEGER NOT NULL);"
+
 /* The schema, at version RA_STORE_SCHEMA (meta.schema_version). */
 
 static const char schema[] =
@@ -110,7 +124,7 @@ static const char schema[] =
 "  key_id BLOB, csr_sealed BLOB, subject TEXT, serial TEXT,"
 "  order_id TEXT, renews TEXT,"
 "  failinfo INTEGER, reason TEXT, peer TEXT, created INTEGER NOT NULL,"
-"  updated INTEGER NOT NULL);"
+"  updated INTEGER NOT NULL" TXN_CLAIM_COLS ");"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
 /* At most one live (new or pending) transaction per transactionID. */
 "CREATE UNIQUE INDEX IF NOT EXISTS txn_live ON txn(endpoint_id, transid)"
@@ -132,13 +146,16 @@ static const char schema[] =
 "  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;"
 "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
 SCHEMA_V3
-"INSERT OR IGNORE INTO meta VALUES('schema_version', '3');";
+SCHEMA_V4
+"INSERT OR IGNORE INTO meta VALUES('schema_version', '4');";
 
 /* upgrades[v] takes a database of schema version v to v + 1. */
 static const char *const upgrades[RA_STORE_SCHEMA] = {
 	[1] = "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);",
 	/* The name columns come first, by name_columns(). */
 	[2] = SCHEMA_V3 "DROP TRIGGER IF EXISTS audit_no_delete;",
+	/* The claim columns come first, by claim_columns(). */
+	[3] = SCHEMA_V4,
 };
 /* The driver's own statements, prepared once like the store's. */
 enum tx_id { T_BEGIN, T_COMMIT, T_ROLLBACK, T_SAVEPOINT, T_RELEASE,
@@ -430,15 +447,14 @@ op_end(void *p, enum sg_rc rc, struct sg_err *err)
 	return rc;
 }
 
-/* Does the endpoint table have the name policy columns yet? */
+/* Does "sel" (a SELECT of a column) compile: has the table that column? */
 static bool
-has_name_columns(sqlite3 *db)
+has_column(sqlite3 *db, const char *sel)
 {
 	sqlite3_stmt	*s = NULL;
 	bool		 ok;
 
-	ok = sqlite3_prepare_v2(db, "SELECT renewal_any FROM endpoint", -1,
-	    &s, NULL) == SQLITE_OK;
+	ok = sqlite3_prepare_v2(db, sel, -1, &s, NULL) == SQLITE_OK;
 	sqlite3_finalize(s);
 	return ok;
 }
@@ -450,9 +466,18 @@ has_name_columns(sqlite3 *db)
 static int
 name_columns(sqlite3 *db, int v, char **msg)
 {
-	if (v != 2 || has_name_columns(db))
+	if (v != 2 || has_column(db, "SELECT renewal_any FROM endpoint"))
 		return SQLITE_OK;
 	return sqlite3_exec(db, name_columns_sql, NULL, NULL, msg);
+}
+
+/* Version 4's claim columns, unless the table has them. */
+static int
+claim_columns(sqlite3 *db, int v, char **msg)
+{
+	if (v != 3 || has_column(db, "SELECT claimed_until FROM txn"))
+		return SQLITE_OK;
+	return sqlite3_exec(db, claim_columns_sql, NULL, NULL, msg);
 }
 
 /* Run the upgrade steps, inside the caller's savepoint. */
@@ -466,6 +491,7 @@ upgrade(void *p, int from, int to, struct sg_err *err)
 
 	for (v = from; rc == SG_OK && v < to; v++) {
 		if (name_columns(st->db, v, &msg) != SQLITE_OK ||
+		    claim_columns(st->db, v, &msg) != SQLITE_OK ||
 		    (upgrades[v] != NULL && sqlite3_exec(st->db, upgrades[v],
 		    NULL, NULL, &msg) != SQLITE_OK))
 			rc = sg_err_set(err, SG_ESTORE, "schema upgrade from "

@@ -759,13 +759,13 @@ test_schema_version(void **state)
 		fprintf(stderr, "no database client: versions unchecked\n");
 		skip();
 	}
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '1' "
 	    "WHERE key = 'schema_version'"), 0);
-	assert_int_not_equal(version_is(fx, "3"), 0);
+	assert_int_not_equal(version_is(fx, "4"), 0);
 	OK(fx, ra_store_open(fx->db, &st, &fx->err));
 	ra_store_close(st);
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 
 	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '99' "
 	    "WHERE key = 'schema_version'"), 0);
@@ -773,7 +773,7 @@ test_schema_version(void **state)
 	assert_int_equal(ra_store_open(fx->db, &st, &err), SG_ESTORE);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, "schema version 99"));
-	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '3' "
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '4' "
 	    "WHERE key = 'schema_version'"), 0);
 }
 
@@ -840,7 +840,7 @@ test_schema_upgrade_v2(void **state)
 	fx->st = NULL;
 	make_v2(fx);
 	OK(fx, ra_store_open(fx->db, &fx->st, &fx->err));
-	assert_int_equal(version_is(fx, "3"), 0);
+	assert_int_equal(version_is(fx, "4"), 0);
 
 	/* The endpoint from before gets the safe defaults. */
 	OK(fx, ra_store_endpoint_get(fx->st, ep.name, false, &got,
@@ -1192,6 +1192,156 @@ test_txn_issued(void **state)
 	assert_string_equal(u.serial, nm(fx, "ORPHAN"));
 }
 
+/* A pending transaction "transid" of endpoint ep_id with an order. */
+static int64_t
+pending(struct fx *fx, int64_t ep_id, const char *transid)
+{
+	struct ra_txn	t;
+
+	txn(ep_id, transid, &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	t.status = RA_REQ_PENDING;
+	snprintf(t.order_id, sizeof(t.order_id), "order-%s", transid);
+	OK(fx, ra_store_txn_update(fx->st, &t, RA_REQ_NEW, &fx->err));
+	return t.id;
+}
+
+/* How many of the "n" claimed rows belong to this run's endpoint. */
+static size_t
+mine(const struct ra_txn *o, size_t n, int64_t ep_id)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += o[i].endpoint_id == ep_id;
+	return k;
+}
+
+/*
+ * Claims of pending orders: two holders get disjoint rows; a holder
+ * re-claims its own; an expired claim is taken over; a decided row is
+ * no order. The scratch database may hold other runs' rows: only this
+ * run's endpoint is counted.
+ */
+static void
+test_txn_claim(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep;
+	struct ra_txn		*a = NULL, *b = NULL, t;
+	size_t			 na = 0, nb = 0;
+	int64_t			 id1;
+
+	base(fx, &ep);
+	id1 = pending(fx, ep.id, "C1");
+	(void)pending(fx, ep.id, "C2");
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "a"), 1000, 1060, 1000, &a,
+	    &na, &fx->err));
+	assert_int_equal(mine(a, na, ep.id), 2);
+	free(a);
+	/* Held by a until 1060: b gets none of them, a gets them again. */
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "b"), 1010, 1070, 1000, &b,
+	    &nb, &fx->err));
+	assert_int_equal(mine(b, nb, ep.id), 0);
+	free(b);
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "a"), 1020, 1080, 1000, &a,
+	    &na, &fx->err));
+	assert_int_equal(mine(a, na, ep.id), 2);
+	free(a);
+	/* a died: after its claim ran out, b takes both over. */
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "b"), 1081, 1141, 1000, &b,
+	    &nb, &fx->err));
+	assert_int_equal(mine(b, nb, ep.id), 2);
+	free(b);
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "a"), 1090, 1150, 1000, &a,
+	    &na, &fx->err));
+	assert_int_equal(mine(a, na, ep.id), 0);
+	free(a);
+	/* Decided: no longer an order for anybody. */
+	OK(fx, ra_store_txn_get(fx->st, id1, &t, NULL, NULL, &fx->err));
+	t.status = RA_REQ_ISSUED;
+	snprintf(t.serial, sizeof(t.serial), "C1");
+	OK(fx, ra_store_txn_update(fx->st, &t, RA_REQ_PENDING, &fx->err));
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "b"), 2000, 2060, 1000, &b,
+	    &nb, &fx->err));
+	assert_int_equal(mine(b, nb, ep.id), 1);
+	assert_string_equal(b[0].order_id, "order-C2");
+	free(b);
+}
+
+/* A named lease: one holder at a time, taken over once it expired. */
+static void
+test_lease(void **state)
+{
+	struct fx	*fx = *state;
+	const char	*job = nm(fx, "job");
+	bool		 taken = false;
+
+	OK(fx, ra_store_lease_take(fx->st, job, "a", 100, 160, &taken,
+	    &fx->err));
+	assert_true(taken);
+	OK(fx, ra_store_lease_take(fx->st, job, "b", 150, 210, &taken,
+	    &fx->err));
+	assert_false(taken);
+	OK(fx, ra_store_lease_take(fx->st, job, "a", 155, 215, &taken,
+	    &fx->err));
+	assert_true(taken);
+	OK(fx, ra_store_lease_take(fx->st, job, "b", 210, 270, &taken,
+	    &fx->err));
+	assert_false(taken);
+	OK(fx, ra_store_lease_take(fx->st, job, "b", 216, 276, &taken,
+	    &fx->err));
+	assert_true(taken);
+	OK(fx, ra_store_ping(fx->st, &fx->err));
+}
+
+/*
+ * A version 3 database: refused with database_auto_upgrade off (the
+ * message says what to run), then upgraded by ra_store_upgrade (what
+ * scepctl db upgrade calls), which says from and to.
+ */
+static void
+test_schema_upgrade_v3(void **state)
+{
+	struct fx	*fx = *state;
+	struct ra_store	*st = NULL;
+	struct ra_txn	*o = NULL;
+	struct sg_err	 err;
+	size_t		 n = 0;
+	int		 from = 0, to = 0, r;
+
+	r = raw_sql(fx, "SELECT 1");
+	if (r == 127 || r < 0) {
+		fprintf(stderr, "no database client: upgrade unchecked\n");
+		skip();
+	}
+	ra_store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(raw_sql(fx, "DROP TABLE lease"), 0);
+	assert_int_equal(raw_sql(fx, "ALTER TABLE txn DROP COLUMN "
+	    "claimed_by"), 0);
+	assert_int_equal(raw_sql(fx, "ALTER TABLE txn DROP COLUMN "
+	    "claimed_until"), 0);
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '3' "
+	    "WHERE key = 'schema_version'"), 0);
+	assert_int_equal(ra_store_open_flags(fx->db, RA_STORE_NO_UPGRADE,
+	    &st, &err), SG_ESTORE);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "scepctl db upgrade"));
+	assert_int_equal(version_is(fx, "3"), 0);
+	OK(fx, ra_store_upgrade(fx->db, &from, &to, &fx->err));
+	assert_int_equal(from, 3);
+	assert_int_equal(to, 4);
+	assert_int_equal(version_is(fx, "4"), 0);
+	OK(fx, ra_store_open_flags(fx->db, RA_STORE_NO_UPGRADE, &fx->st,
+	    &fx->err));
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "a"), 0, 1, 1, &o, &n,
+	    &fx->err));
+	free(o);
+	OK(fx, ra_store_upgrade(fx->db, &from, &to, &fx->err));
+	assert_int_equal(from, 4);
+}
+
 int
 main(void)
 {
@@ -1224,6 +1374,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refusal_windows, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_audit_prune, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_txn_claim, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_upgrade_v3, setup,
 		    teardown),
 	};
 
