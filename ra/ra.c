@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -163,6 +164,19 @@ ra_cacert_of(const struct ra *ra, const struct ra_key *rk)
 	return &ra->cacert[rk - ra->keys.ra];
 }
 
+/* Who this process is to the other instances (claims, leases). */
+static void
+instance_id(char *out, size_t outsz)
+{
+	char	host[64];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, outsz, "%s:%ld:%lld", host, (long)getpid(),
+	    (long long)time(NULL));
+}
+
 enum sg_rc
 ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 {
@@ -187,8 +201,12 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 		goto out;
 	if ((rc = load_next(ra, err)) != SG_OK)
 		goto out;
-	if ((rc = ra_store_open(conf->database, &ra->store, err)) != SG_OK)
+	if ((rc = ra_store_open_flags(conf->database,
+	    conf->database_auto_upgrade ? 0 : RA_STORE_NO_UPGRADE,
+	    &ra->store, err)) != SG_OK)
 		goto out;
+	instance_id(ra->instance, sizeof(ra->instance));
+	ra->claim_lease = 2 * (int64_t)ra_poll_interval(ra) + 10;
 	/* One Intune client per Azure account (no network call yet). */
 	for (; ra->nintune < conf->nazure; ra->nintune++)
 		if ((rc = ra_intune_open(&conf->azure[ra->nintune],
@@ -234,6 +252,12 @@ ra_close(struct ra *ra)
 	}
 	free(ra->next_ca_p7);
 	free(ra);
+}
+
+enum sg_rc
+ra_health(struct ra *ra, struct sg_err *err)
+{
+	return ra_store_ping(ra->store, err);
 }
 
 int

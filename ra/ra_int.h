@@ -182,6 +182,13 @@ struct ra {
 	size_t			 nintune;
 	/* When each account's revocations are next due (collector only). */
 	time_t			 intune_rev_due[CONF_MAX_AZURE];
+	/* This process among the instances on one database: the holder
+	 * of its claims and leases ("host:pid:start"). */
+	char			 instance[128];
+	/* Seconds a collector's claim on an order lasts: two runs and
+	 * some, so the holder keeps its orders from run to run and
+	 * another instance takes them over soon after it died. */
+	int64_t			 claim_lease;
 };
 
 /* One PKIOperation being answered (ra.c and the handlers below). */

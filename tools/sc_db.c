@@ -73,6 +73,24 @@ out:
 	return rc;
 }
 
+/* db upgrade: the configured database to this build's schema. */
+static int
+db_upgrade(struct sc_ctx *ctx, int argc)
+{
+	struct sg_err	err;
+	int		from = 0, to = 0;
+
+	if (argc != 2)
+		return sc_usage("db");
+	if (ra_store_upgrade(ctx->conf->database, &from, &to, &err) != SG_OK)
+		return sc_fail(&err);
+	if (from == to)
+		printf("schema version %d: up to date\n", to);
+	else
+		printf("schema upgraded from version %d to %d\n", from, to);
+	return SC_OK;
+}
+
 int
 sc_db(struct sc_ctx *ctx, int argc, char *argv[])
 {
@@ -83,6 +101,8 @@ sc_db(struct sc_ctx *ctx, int argc, char *argv[])
 
 	if (argc >= 2 && strcmp(argv[1], "copy") == 0)
 		return db_copy(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "upgrade") == 0)
+		return db_upgrade(ctx, argc);
 	if (argc < 2 || argc > 3 || strcmp(argv[1], "check") != 0 ||
 	    (argc == 3 && strncmp(argv[2], "--", 2) == 0))
 		return sc_usage("db");

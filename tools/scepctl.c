@@ -36,7 +36,11 @@ static const struct sc_cmd cmds[] = {
 	  "    scepgate runs (SQLite's online backup). Keys and the secret\n"
 	  "    file are not in it: docs/operations.md.\n"
 	  "    example: scepctl backup /var/backups/scepgate-$(date +%F).db" },
-	{ "db", true, sc_db,
+	/* Not through ra_open: "db upgrade" runs on an older schema. */
+	{ "db", false, sc_db,
+	  "db upgrade\n"
+	  "    bring the database's schema to this scepctl's version and\n"
+	  "    say from which (for database_auto_upgrade = false).\n"
 	  "db check [FILE]\n"
 	  "    check the database (or a backup FILE): SQLite integrity,\n"
 	  "    foreign keys, and the audit log's append-only rule (its\n"
@@ -315,7 +319,8 @@ main(int argc, char *argv[])
 		return SC_OK;
 	}
 	sg_log_init(SG_LOG_WARN, false, "scepctl");
-	if (cmd->needs_ra || (strcmp(cmd->name, "check-config") == 0 &&
+	if (cmd->needs_ra || strcmp(cmd->name, "db") == 0 ||
+	    (strcmp(cmd->name, "check-config") == 0 &&
 	    !sc_has_flag(argc, argv, "--describe"))) {
 		if (ctx.config == NULL) {
 			fprintf(stderr, "scepctl: no configuration: give "
