@@ -618,7 +618,7 @@ ra_store_ping(struct ra_store *st, struct sg_err *err)
 	int64_t	v = 0;
 
 	return q_one(st, S_VERSION, NULL, 0, row_version, &v, err,
-	    "schema version");
+	    "database");
 }
 
 void
