@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -164,19 +163,6 @@ ra_cacert_of(const struct ra *ra, const struct ra_key *rk)
 	return &ra->cacert[rk - ra->keys.ra];
 }
 
-/* Who this process is to the other instances (claims, leases). */
-static void
-instance_id(char *out, size_t outsz)
-{
-	char	host[64];
-
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(out, outsz, "%s:%ld:%lld", host, (long)getpid(),
-	    (long long)time(NULL));
-}
-
 enum sg_rc
 ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 {
@@ -205,7 +191,6 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 	    conf->database_auto_upgrade ? 0 : RA_STORE_NO_UPGRADE,
 	    &ra->store, err)) != SG_OK)
 		goto out;
-	instance_id(ra->instance, sizeof(ra->instance));
 	ra->claim_lease = 2 * (int64_t)ra_poll_interval(ra) + 10;
 	/* One Intune client per Azure account (no network call yet). */
 	for (; ra->nintune < conf->nazure; ra->nintune++)

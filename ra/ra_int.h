@@ -182,9 +182,6 @@ struct ra {
 	size_t			 nintune;
 	/* When each account's revocations are next due (collector only). */
 	time_t			 intune_rev_due[CONF_MAX_AZURE];
-	/* This process among the instances on one database: the holder
-	 * of its claims and leases ("host:pid:start"). */
-	char			 instance[128];
 	/* Seconds a collector's claim on an order lasts: two runs and
 	 * some, so the holder keeps its orders from run to run and
 	 * another instance takes them over soon after it died. */
@@ -212,6 +209,9 @@ struct ra_op {
 	const char		*failtext;	/* for the client */
 	STACK_OF(X509)		*certs;		/* SUCCESS */
 	bool			 audited;	/* in the issuance's commit */
+	/* The newest transaction of this transactionID that
+	 * ra_txn_resume found (0: none), for ra_store_txn_begin. */
+	int64_t			 txn_seen;
 	X509_CRL		*crl;		/* SUCCESS of GetCRL */
 };
 

@@ -386,11 +386,12 @@ rev_lease(struct ra *ra, size_t i, time_t now)
 	char			 name[160];
 	struct sg_err		 e;
 	bool			 taken = false;
+	int64_t			 until = (int64_t)now +
+	    az->revocation_interval + az->revocation_interval / 2;
 
 	snprintf(name, sizeof(name), "intune-revocations:%s", az->name);
-	if (ra_store_lease_take(ra->store, name, ra->instance, (int64_t)now,
-	    (int64_t)now + az->revocation_interval +
-	    az->revocation_interval / 2, &taken, &e) != SG_OK) {
+	if (ra_store_lease_take(ra->store, name, ra_store_instance(ra->store),
+	    (int64_t)now, until, &taken, &e) != SG_OK) {
 		sg_log(SG_LOG_ERR, "azure %s: revocation lease: %s", az->name,
 		    e.msg);
 		return false;

@@ -366,8 +366,8 @@ ra_collect_pending(struct ra *ra)
 	changed = ra_txn_recover(ra, now);
 	if (ra->up->ops->collect == NULL)
 		return changed;
-	if (ra_store_txn_claim(ra->store, ra->instance, now,
-	    now + ra->claim_lease, 1000, &ts, &n, &e) != SG_OK) {
+	if (ra_store_txn_claim(ra->store, ra_store_instance(ra->store),
+	    now, now + ra->claim_lease, 1000, &ts, &n, &e) != SG_OK) {
 		sg_log(SG_LOG_ERR, "pending orders: %s", e.msg);
 		return changed;
 	}
@@ -454,6 +454,8 @@ ra_txn_resume(struct ra_op *op, const struct p7_csr *csr)
 	    &e);
 	if (rc == SG_ENOTFOUND)
 		return false;
+	if (rc == SG_OK)
+		op->txn_seen = t.id;
 	/* A row stuck in NEW by a crash is resolved first (issue 10). */
 	if (rc == SG_OK)
 		rc = ra_txn_unstick(op->ra, &t, &e);

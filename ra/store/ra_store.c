@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ra_int.h"
 #include "ra_store_drv.h"
@@ -25,7 +26,7 @@ enum stmt_id {
 	S_ACCT_ADD, S_ACCT_BY_CODE, S_ACCT_BY_ID, S_ACCT_BY_NAME, S_ACCT_LIST,
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
-	S_TXN_ORDERS, S_TXN_STUCK, S_TXN_CLAIM, S_LEASE_TAKE,
+	S_TXN_ORDERS, S_TXN_STUCK, S_TXN_CLAIM, S_LEASE_TAKE, S_TXN_NEWER,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -71,6 +72,23 @@ enum stmt_id {
 	"status = 1 AND order_id IS NOT NULL AND (claimed_until IS NULL OR " \
 	"claimed_until < ?2 OR claimed_by = ?1) ORDER BY updated, id " \
 	"LIMIT ?4" lock ") RETURNING " TXN_COLS
+
+/*
+ * NEW rows older than ?1; on PostgreSQL also those whose creator (an
+ * instance other than ?2) has no connection left: it died (kill -9,
+ * a crash), so its row is stuck at once, not only after the age.
+ * SQLite has one instance: ?2 goes unused there.
+ */
+#define TXN_STUCK(gone) "SELECT " TXN_COLS " FROM (SELECT t.id, " \
+	"t.endpoint_id, t.transid, t.account_id, t.msg_type, t.status, " \
+	"t.key_id, t.subject, (SELECT c.serial FROM cert c WHERE " \
+	"c.txn_id = t.id LIMIT 1) AS serial, t.order_id, t.failinfo, " \
+	"t.reason, t.peer, t.renews, t.updated FROM txn t " \
+	"WHERE t.status = 0 AND (t.updated < ?1" gone ")) AS s " \
+	"ORDER BY updated, id LIMIT 1000"
+#define CREATOR_GONE " OR (t.claimed_by IS NOT NULL AND " \
+	"t.claimed_by <> ?2 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity " \
+	"p WHERE p.application_name = t.claimed_by))"
 
 static const char *const sql[S_MAX] = {
 	[S_ORG_ADD] = "INSERT INTO org(name, created, scm_id) "
@@ -144,8 +162,8 @@ static const char *const sql[S_MAX] = {
 	    "endpoint_id = (SELECT id FROM endpoint WHERE name = ?1)",
 	[S_TXN_BEGIN] = "INSERT INTO txn(endpoint_id, transid, account_id, "
 	    "msg_type, status, key_id, csr_sealed, subject, peer, created, "
-	    "updated, renews) VALUES(?1, ?2, NULLIF(?3, 0), ?4, 0, ?5, ?6, "
-	    "?7, ?8, ?9, ?9, NULLIF(?10, '')) RETURNING id",
+	    "updated, renews, claimed_by) VALUES(?1, ?2, NULLIF(?3, 0), ?4, "
+	    "0, ?5, ?6, ?7, ?8, ?9, ?9, NULLIF(?10, ''), ?11) RETURNING id",
 	[S_TXN_FIND] = "SELECT " TXN_COLS " FROM txn WHERE endpoint_id = ?1 "
 	    "AND transid = ?2 ORDER BY id DESC LIMIT 1",
 	[S_TXN_GET] = "SELECT " TXN_COLS ", csr_sealed FROM txn WHERE id = ?1",
@@ -166,14 +184,11 @@ static const char *const sql[S_MAX] = {
 	[S_TXN_ORDERS] = "SELECT " TXN_COLS " FROM txn WHERE status = 1 AND "
 	    "order_id IS NOT NULL ORDER BY updated LIMIT 1000",
 	/* The serial is the certificate recorded for the row, if any. */
-	[S_TXN_STUCK] = "SELECT " TXN_COLS " FROM (SELECT t.id, "
-	    "t.endpoint_id, t.transid, t.account_id, t.msg_type, t.status, "
-	    "t.key_id, t.subject, (SELECT c.serial FROM cert c WHERE "
-	    "c.txn_id = t.id LIMIT 1) AS serial, t.order_id, t.failinfo, "
-	    "t.reason, t.peer, t.renews, t.updated FROM txn t "
-	    "WHERE t.status = 0 AND t.updated < ?1) AS s ORDER BY updated, id "
-	    "LIMIT 1000",
+	[S_TXN_STUCK] = TXN_STUCK(""),
 	[S_TXN_CLAIM] = TXN_CLAIM(""),
+	/* A new statement: PostgreSQL's snapshot has what committed since. */
+	[S_TXN_NEWER] = "SELECT COUNT(*) FROM txn WHERE endpoint_id = ?1 AND "
+	    "transid = ?2 AND id > ?3 AND id <> ?4",
 	[S_LEASE_TAKE] = "INSERT INTO lease(name, holder, until) "
 	    "VALUES(?1, ?2, ?4) ON CONFLICT(name) DO UPDATE SET holder = ?2, "
 	    "until = ?4 WHERE lease.until < ?3 OR lease.holder = ?2",
@@ -239,6 +254,7 @@ static const char *const sql[S_MAX] = {
 /* Where PostgreSQL's text differs (the driver is fixed per store). */
 static const char *const sql_pg[S_MAX] = {
 	[S_TXN_CLAIM] = TXN_CLAIM(" FOR UPDATE SKIP LOCKED"),
+	[S_TXN_STUCK] = TXN_STUCK(CREATOR_GONE),
 };
 
 #define A_INT(v)	{ ARG_INT, (int64_t)(v), NULL, 0 }
@@ -254,6 +270,9 @@ typedef void	(*row_fn)(const struct row *, void *);
 struct ra_store {
 	const struct ra_drv	*drv;
 	void			*db;
+	/* This process to the others: "host:pid:start" (application_name
+	 * of its PostgreSQL connections, creator of its NEW rows). */
+	char			 instance[64];
 };
 
 /* ---- the driver, called by name ---- */
@@ -550,6 +569,22 @@ x_schema(struct ra_store *st, int flags, int *from, struct sg_err *err)
 	return op_end(st, rc, err);
 }
 
+/*
+ * Who this process is to the other instances: at most 63 bytes (a
+ * PostgreSQL application_name), unique by pid and start time.
+ */
+static void
+instance_id(char *out, size_t outsz)
+{
+	char	host[32];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, outsz, "%s:%ld:%lld", host, (long)getpid(),
+	    (long long)time(NULL));
+}
+
 /* Open "database" (flags as ra_store_open_flags); *from as x_schema. */
 static enum sg_rc
 store_open(const char *database, int flags, int *from,
@@ -563,12 +598,14 @@ store_open(const char *database, int flags, int *from,
 		return rc;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "store");
+	instance_id(st->instance, sizeof(st->instance));
 	if (db.kind == CONF_DB_SQLITE) {
 		st->drv = &ra_drv_sqlite;
 		rc = ra_drv_sqlite_open(db.path, S_MAX, &st->db, err);
 	} else {
 		st->drv = &ra_drv_pg;
-		rc = ra_drv_pg_open(db.path, S_MAX, &st->db, err);
+		rc = ra_drv_pg_open(db.path, st->instance, S_MAX, &st->db,
+		    err);
 	}
 	if (rc == SG_OK) {
 		stmt_lock(st);
@@ -619,6 +656,12 @@ ra_store_ping(struct ra_store *st, struct sg_err *err)
 
 	return q_one(st, S_VERSION, NULL, 0, row_version, &v, err,
 	    "database");
+}
+
+const char *
+ra_store_instance(const struct ra_store *st)
+{
+	return st->instance;
 }
 
 void
@@ -1185,6 +1228,37 @@ row_txn(const struct row *r, void *p)
 	col_text(r, 13, t->renews, sizeof(t->renews));
 }
 
+/*
+ * The insert, then the check that no transaction of this transactionID
+ * newer than the one the caller saw (t->id) exists besides it: a
+ * concurrent request may have been inserted and decided between the
+ * caller's lookup and this insert, where the live index no longer
+ * stops it (issue 14, test_pg_instances: two certificates for one
+ * PKCSReq sent to two instances at once).
+ */
+static enum sg_rc
+x_txn_begin(struct ra_store *st, const struct ra_txn *t,
+    const struct arg *a, size_t n, int64_t *id, struct sg_err *err)
+{
+	int64_t		newer = 0;
+	enum sg_rc	rc;
+
+	if ((rc = x_insert(st, S_TXN_BEGIN, a, n, id, err, "transaction")) !=
+	    SG_OK)
+		return rc;
+	{
+		struct arg	b[] = { A_INT(t->endpoint_id),
+		    A_TEXT(t->transid), A_INT(t->id), A_INT(*id) };
+
+		rc = x_int(st, S_TXN_NEWER, b, NARGS(b), &newer, err,
+		    "transaction");
+	}
+	if (rc == SG_OK && newer > 0)
+		rc = sg_err_set(err, SG_EEXIST, "transaction: decided by "
+		    "another request meanwhile");
+	return rc;
+}
+
 enum sg_rc
 ra_store_txn_begin(struct ra_store *st, struct ra_txn *t, struct sg_err *err)
 {
@@ -1192,12 +1266,13 @@ ra_store_txn_begin(struct ra_store *st, struct ra_txn *t, struct sg_err *err)
 	    A_INT(t->account_id), A_INT(t->msg_type),
 	    A_BLOB(t->key_id, sizeof(t->key_id)), A_BLOB(t->csr, t->csr_len),
 	    A_TEXT(t->subject), A_TEXT(t->peer), A_INT(time(NULL)),
-	    A_TEXT(t->renews) };
+	    A_TEXT(t->renews), A_TEXT(st->instance) };
 	int64_t		id = 0;
 	enum sg_rc	rc;
 
 	stmt_lock(st);
-	rc = x_insert(st, S_TXN_BEGIN, a, NARGS(a), &id, err, "transaction");
+	if ((rc = op_begin(st, err)) == SG_OK)
+		rc = op_end(st, x_txn_begin(st, t, a, NARGS(a), &id, err), err);
 	if ((rc = stmt_unlock(st, rc, err)) == SG_OK) {
 		t->id = id;
 		t->status = RA_REQ_NEW;
@@ -1306,7 +1381,7 @@ enum sg_rc
 ra_store_txn_stuck(struct ra_store *st, int64_t before, struct ra_txn **out,
     size_t *n, struct sg_err *err)
 {
-	struct arg	a[] = { A_INT(before) };
+	struct arg	a[] = { A_INT(before), A_TEXT(st->instance) };
 
 	return q_rows(st, S_TXN_STUCK, a, NARGS(a), sizeof(**out), row_txn,
 	    (void **)out, n, err, "stuck transactions");

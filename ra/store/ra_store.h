@@ -106,6 +106,14 @@ enum sg_rc	 ra_store_open_flags(const char *database, int flags,
  */
 enum sg_rc	 ra_store_upgrade(const char *database, int *from, int *to,
 		    struct sg_err *);
+/*
+ * This process's id among the instances on one database
+ * ("host:pid:start", borrowed): the creator of its transactions and
+ * the application_name of its PostgreSQL connections. A NEW
+ * transaction whose creator has no connection left is stuck at once
+ * (ra_store_txn_stuck); ra/ claims orders and leases with it.
+ */
+const char	*ra_store_instance(const struct ra_store *);
 /* Close; NULL is allowed. No call may be running. */
 void		 ra_store_close(struct ra_store *);
 /*
@@ -243,7 +251,11 @@ enum sg_rc	 ra_store_account_delete(struct ra_store *,
  * t->csr is stored sealed as given). At most one live (NEW or PENDING)
  * transaction exists per (endpoint, transactionID), enforced by the
  * database: SG_EEXIST when one is, whoever inserted it. A decided one
- * (ISSUED, REJECTED) does not block a new one.
+ * (ISSUED, REJECTED) does not block a new one if the caller saw it:
+ * t->id on entry is the newest transaction of this transactionID that
+ * the caller found (ra_store_txn_find; 0 if none), and a newer one
+ * (another thread or instance began and decided it meanwhile) is
+ * SG_EEXIST too, with nothing written.
  */
 enum sg_rc	 ra_store_txn_begin(struct ra_store *, struct ra_txn *,
 		    struct sg_err *);
@@ -314,8 +326,10 @@ enum sg_rc	 ra_store_txn_issued(struct ra_store *, const struct ra_txn *t,
 		    enum ra_req_status from, struct sg_err *);
 /*
  * NEW transactions last updated before "before" (seconds since the
- * epoch), least recently updated first, at most 1000: left by a crash
- * or a failed write (ra_txn.c recovers them). In each, "serial" is the
+ * epoch), or on PostgreSQL created by another instance that has no
+ * connection to the database left (it died), least recently updated
+ * first, at most 1000: left by a crash or a failed write (ra_txn.c
+ * recovers them). In each, "serial" is the
  * certificate recorded for it (its txn_id), "" if there is none.
  */
 enum sg_rc	 ra_store_txn_stuck(struct ra_store *, int64_t before,

@@ -97,8 +97,9 @@ struct ra_drv {
  */
 enum sg_rc	 ra_drv_sqlite_open(const char *path, size_t nstmt, void **db,
 		    struct sg_err *);
-enum sg_rc	 ra_drv_pg_open(const char *uri, size_t nstmt, void **db,
-		    struct sg_err *);
+/* "app": the application_name of its connections (ra_store_instance). */
+enum sg_rc	 ra_drv_pg_open(const char *uri, const char *app, size_t nstmt,
+		    void **db, struct sg_err *);
 extern const struct ra_drv ra_drv_sqlite;
 extern const struct ra_drv ra_drv_pg;
 

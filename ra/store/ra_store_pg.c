@@ -665,27 +665,33 @@ db_close(void *p)
 }
 
 /*
- * The URI with connect_timeout=CONNECT_S unless it sets one: a
- * connection (a request, /healthz) waits that long at most for a host
- * that does not answer, instead of the kernel's TCP timeout.
+ * The URI with connect_timeout=CONNECT_S unless it sets one (a
+ * connection, for a request or /healthz, waits that long at most for a
+ * host that does not answer, not the kernel's TCP timeout), and
+ * application_name=app: the other instances see in pg_stat_activity
+ * whether this one is still connected (ra_store_txn_stuck).
  */
 static char *
-with_timeout(const char *uri)
+conn_uri(const char *uri, const char *app)
 {
 	char	*s;
 	size_t	 n;
+	char	 sep = strchr(uri, '?') != NULL ? '&' : '?';
 
+	n = strlen(uri) + strlen(app) + 64;
+	if ((s = malloc(n)) == NULL)
+		return NULL;
 	if (strstr(uri, "connect_timeout=") != NULL)
-		return strdup(uri);
-	n = strlen(uri) + sizeof("&connect_timeout=") + 8;
-	if ((s = malloc(n)) != NULL)
-		snprintf(s, n, "%s%cconnect_timeout=%d", uri,
-		    strchr(uri, '?') != NULL ? '&' : '?', CONNECT_S);
+		snprintf(s, n, "%s%capplication_name=%s", uri, sep, app);
+	else
+		snprintf(s, n, "%s%cconnect_timeout=%d&application_name=%s",
+		    uri, sep, CONNECT_S, app);
 	return s;
 }
 
 static enum sg_rc
-db_new(const char *uri, size_t nstmt, struct db **out, struct sg_err *err)
+db_new(const char *uri, const char *app, size_t nstmt, struct db **out,
+    struct sg_err *err)
 {
 	struct db	*db;
 	size_t		 i;
@@ -695,7 +701,7 @@ db_new(const char *uri, size_t nstmt, struct db **out, struct sg_err *err)
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_cond_init(&db->freed, NULL);
 	db->nstmt = nstmt;
-	if ((db->uri = with_timeout(uri)) == NULL)
+	if ((db->uri = conn_uri(uri, app)) == NULL)
 		goto nomem;
 	for (i = 0; i < POOL_MAX; i++)
 		if ((db->conns[i].prepared = calloc(nstmt,
@@ -713,13 +719,14 @@ nomem:
  * from a file: "passfile" in the URI, PGPASSFILE or ~/.pgpass).
  */
 enum sg_rc
-ra_drv_pg_open(const char *uri, size_t nstmt, void **out, struct sg_err *err)
+ra_drv_pg_open(const char *uri, const char *app, size_t nstmt, void **out,
+    struct sg_err *err)
 {
 	struct db	*db = NULL;
 	struct conn	*c;
 	enum sg_rc	 rc;
 
-	if ((rc = db_new(uri, nstmt, &db, err)) != SG_OK)
+	if ((rc = db_new(uri, app, nstmt, &db, err)) != SG_OK)
 		return rc;
 	db_lock(db);
 	c = cur;

@@ -492,8 +492,17 @@ test_txn(void **state)
 	assert_string_equal(u.serial, "0A");
 	assert_null(csr);	/* decided: the sealed CSR is gone */
 
-	/* Decided: a new transaction may reuse the transactionID. */
+	/*
+	 * Decided: a new transaction may reuse the transactionID, if the
+	 * caller saw the decided one; one it did not see (decided by
+	 * another request meanwhile) refuses the insert.
+	 */
 	txn(ep.id, "T1", &u);
+	RC(fx, SG_EEXIST, ra_store_txn_begin(fx->st, &u, &fx->err));
+	OK(fx, ra_store_txn_find(fx->st, ep.id, "T1", &u, &fx->err));
+	assert_int_equal(u.id, t.id);	/* nothing written */
+	txn(ep.id, "T1", &u);
+	u.id = t.id;
 	OK(fx, ra_store_txn_begin(fx->st, &u, &fx->err));
 	OK(fx, ra_store_txn_find(fx->st, ep.id, "T1", &t, &fx->err));
 	assert_int_equal(t.id, u.id);
@@ -1076,19 +1085,27 @@ test_audit_prune(void **state)
 }
 
 /*
- * ra_store_txn_stuck(INT64_MAX) with only endpoint "ep"'s rows kept: a
- * shared database (PostgreSQL) holds other tests' NEW rows too.
+ * ra_store_txn_stuck(before) with only endpoint "ep"'s rows kept: a
+ * shared database (PostgreSQL) holds other tests' NEW rows too (stuck
+ * there as soon as the store that made them is closed).
  */
 static void
-stuck_of(struct fx *fx, int64_t ep, struct ra_txn **o, size_t *n)
+stuck_before(struct fx *fx, int64_t before, int64_t ep, struct ra_txn **o,
+    size_t *n)
 {
 	size_t	i, k = 0;
 
-	OK(fx, ra_store_txn_stuck(fx->st, INT64_MAX, o, n, &fx->err));
+	OK(fx, ra_store_txn_stuck(fx->st, before, o, n, &fx->err));
 	for (i = 0; i < *n; i++)
 		if ((*o)[i].endpoint_id == ep)
 			(*o)[k++] = (*o)[i];
 	*n = k;
+}
+
+static void
+stuck_of(struct fx *fx, int64_t ep, struct ra_txn **o, size_t *n)
+{
+	stuck_before(fx, INT64_MAX, ep, o, n);
 }
 
 /*
@@ -1128,7 +1145,7 @@ test_txn_issued(void **state)
 	snprintf(t.renews, sizeof(t.renews), "%s", nm(fx, "OLD"));
 	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
 	/* Stuck: NEW and older than the bound; none when the bound is old. */
-	OK(fx, ra_store_txn_stuck(fx->st, 0, &o, &n, &fx->err));
+	stuck_before(fx, 0, ep.id, &o, &n);
 	assert_int_equal(n, 0);
 	free(o);
 	stuck_of(fx, ep.id, &o, &n);
@@ -1342,6 +1359,45 @@ test_schema_upgrade_v3(void **state)
 	assert_int_equal(from, 4);
 }
 
+/*
+ * A NEW row is its creator's (ra_store_instance): on PostgreSQL it is
+ * stuck at once when the creator has no connection left (kill -9 of an
+ * instance), not only after the age bound; never while it is this
+ * store's own. SQLite knows only the age.
+ */
+static void
+test_txn_creator_gone(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep;
+	struct ra_txn		 t, *o = NULL;
+	struct conf_db		 db;
+	size_t			 n = 0;
+	char			 q[200];
+	int			 r;
+
+	r = raw_sql(fx, "SELECT 1");
+	if (r == 127 || r < 0) {
+		fprintf(stderr, "no database client: creator unchecked\n");
+		skip();
+	}
+	base(fx, &ep);
+	txn(ep.id, "G1", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	stuck_before(fx, 0, ep.id, &o, &n);
+	assert_int_equal(n, 0);
+	free(o);
+	snprintf(q, sizeof(q), "UPDATE txn SET claimed_by = 'gone:1:1' "
+	    "WHERE id = %lld", (long long)t.id);
+	assert_int_equal(raw_sql(fx, q), 0);
+	stuck_before(fx, 0, ep.id, &o, &n);
+	assert_int_equal(conf_database_parse(fx->db, &db, NULL), SG_OK);
+	assert_int_equal(n, db.kind == CONF_DB_SQLITE ? 0 : 1);
+	free(o);
+	assert_non_null(strchr(ra_store_instance(fx->st), ':'));
+	assert_true(strlen(ra_store_instance(fx->st)) < 64);
+}
+
 int
 main(void)
 {
@@ -1378,6 +1434,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_txn_claim, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_txn_creator_gone, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_schema_upgrade_v3, setup,
 		    teardown),
 	};
