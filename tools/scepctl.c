@@ -33,7 +33,8 @@ static const struct sc_cmd cmds[] = {
 	{ "backup", true, sc_backup,
 	  "backup FILE\n"
 	  "    copy the database into the new FILE (mode 0600) while\n"
-	  "    scepgate runs (SQLite's online backup). Keys and the secret\n"
+	  "    scepgate runs (SQLite's online backup; PostgreSQL: pg_dump\n"
+	  "    --format=custom, for pg_restore). Keys and the secret\n"
 	  "    file are not in it: docs/operations.md.\n"
 	  "    example: scepctl backup /var/backups/scepgate-$(date +%F).db" },
 	/* Not through ra_open: "db upgrade" runs on an older schema. */
@@ -44,7 +45,10 @@ static const struct sc_cmd cmds[] = {
 	  "db check [FILE]\n"
 	  "    check the database (or a backup FILE): SQLite integrity,\n"
 	  "    foreign keys, and the audit log's append-only rule (its\n"
-	  "    triggers, ids 1..n without a gap). Exit 1 if a check fails.\n"
+	  "    triggers, ids 1..n without a gap); PostgreSQL: schema\n"
+	  "    version, one live transaction per transactionID, CRL\n"
+	  "    numbers increasing, certificates and their transactions,\n"
+	  "    the audit triggers, counts. Exit 1 if a check fails.\n"
 	  "    example: scepctl db check /var/backups/scepgate-2026-12-01.db\n"
 	  "db copy --from DATABASE --to DATABASE\n"
 	  "    copy every table, audit included, into an empty database\n"

@@ -27,6 +27,7 @@ enum stmt_id {
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
 	S_TXN_ORDERS, S_TXN_STUCK, S_TXN_CLAIM, S_LEASE_TAKE, S_TXN_NEWER,
+	S_INVARIANTS, S_AUDIT_GUARD,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -186,6 +187,23 @@ static const char *const sql[S_MAX] = {
 	/* The serial is the certificate recorded for the row, if any. */
 	[S_TXN_STUCK] = TXN_STUCK(""),
 	[S_TXN_CLAIM] = TXN_CLAIM(""),
+	[S_INVARIANTS] = "SELECT "
+	    "(SELECT COUNT(*) FROM (SELECT 1 FROM txn WHERE status IN (0, 1) "
+	    "GROUP BY endpoint_id, transid HAVING COUNT(*) > 1) x), "
+	    "(SELECT COUNT(*) FROM crl a JOIN crl b ON b.created > a.created "
+	    "AND b.number < a.number), "
+	    "(SELECT COUNT(*) FROM cert c WHERE c.txn_id IS NOT NULL AND NOT "
+	    "EXISTS (SELECT 1 FROM txn t WHERE t.id = c.txn_id)), "
+	    "(SELECT COUNT(*) FROM txn t WHERE t.status = 2 AND NOT EXISTS "
+	    "(SELECT 1 FROM cert c WHERE c.serial = t.serial)), "
+	    "(SELECT COUNT(*) FROM (SELECT 1 FROM txn WHERE status = 2 "
+	    "GROUP BY serial HAVING COUNT(*) > 1) y), "
+	    "(SELECT COUNT(*) FROM txn), (SELECT COUNT(*) FROM cert), "
+	    "(SELECT COUNT(*) FROM crl), (SELECT COUNT(*) FROM audit)",
+	/* How many of the audit's append-only triggers are missing. */
+	[S_AUDIT_GUARD] = "SELECT 2 - COUNT(*) FROM sqlite_master WHERE "
+	    "type = 'trigger' AND tbl_name = 'audit' AND name IN "
+	    "('audit_no_update', 'audit_delete_pruned')",
 	/* A new statement: PostgreSQL's snapshot has what committed since. */
 	[S_TXN_NEWER] = "SELECT COUNT(*) FROM txn WHERE endpoint_id = ?1 AND "
 	    "transid = ?2 AND id > ?3 AND id <> ?4",
@@ -255,6 +273,10 @@ static const char *const sql[S_MAX] = {
 static const char *const sql_pg[S_MAX] = {
 	[S_TXN_CLAIM] = TXN_CLAIM(" FOR UPDATE SKIP LOCKED"),
 	[S_TXN_STUCK] = TXN_STUCK(CREATOR_GONE),
+	/* And TRUNCATE's, which SQLite does not have. */
+	[S_AUDIT_GUARD] = "SELECT 3 - COUNT(*) FROM pg_trigger WHERE "
+	    "tgrelid = 'audit'::regclass AND NOT tgisinternal AND tgname IN "
+	    "('audit_no_update', 'audit_delete_pruned', 'audit_no_truncate')",
 };
 
 #define A_INT(v)	{ ARG_INT, (int64_t)(v), NULL, 0 }
@@ -647,6 +669,63 @@ ra_store_upgrade(const char *database, int *from, int *to,
 	*to = RA_STORE_SCHEMA;
 	ra_store_close(st);
 	return SG_OK;
+}
+
+static void
+row_invariants(const struct row *r, void *p)
+{
+	struct ra_store_invariants	*v = p;
+
+	v->live_bad = col_int(r, 0);
+	v->crl_bad = col_int(r, 1);
+	v->cert_bad = col_int(r, 2);
+	v->issued_bad = col_int(r, 3);
+	v->serial_bad = col_int(r, 4);
+	v->txns = col_int(r, 5);
+	v->certs = col_int(r, 6);
+	v->crls = col_int(r, 7);
+	v->audit = col_int(r, 8);
+}
+
+static enum sg_rc
+x_invariants(struct ra_store *st, struct ra_store_invariants *v,
+    struct sg_err *err)
+{
+	int64_t		missing = 0;
+	enum sg_rc	rc;
+
+	if ((rc = x_one(st, S_VERSION, NULL, 0, row_version, &v->schema, err,
+	    "schema version")) != SG_OK ||
+	    (rc = x_one(st, S_INVARIANTS, NULL, 0, row_invariants, v, err,
+	    "invariants")) != SG_OK ||
+	    (rc = x_int(st, S_AUDIT_GUARD, NULL, 0, &missing, err,
+	    "audit triggers")) != SG_OK)
+		return rc;
+	v->audit_guard = missing == 0;
+	v->schema_want = RA_STORE_SCHEMA;
+	return SG_OK;
+}
+
+enum sg_rc
+ra_store_invariants(struct ra_store *st, struct ra_store_invariants *out,
+    struct sg_err *err)
+{
+	struct ra_store_invariants	v;
+	enum sg_rc			rc;
+
+	memset(&v, 0, sizeof(v));
+	stmt_lock(st);
+	if ((rc = stmt_unlock(st, x_invariants(st, &v, err), err)) == SG_OK)
+		*out = v;
+	return rc;
+}
+
+bool
+ra_store_invariants_ok(const struct ra_store_invariants *v)
+{
+	return v->schema == v->schema_want && v->live_bad == 0 &&
+	    v->crl_bad == 0 && v->cert_bad == 0 && v->issued_bad == 0 &&
+	    v->serial_bad == 0 && v->audit_guard;
 }
 
 enum sg_rc

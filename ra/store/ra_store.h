@@ -116,6 +116,29 @@ enum sg_rc	 ra_store_upgrade(const char *database, int *from, int *to,
 const char	*ra_store_instance(const struct ra_store *);
 /* Close; NULL is allowed. No call may be running. */
 void		 ra_store_close(struct ra_store *);
+/* What ra_store_invariants() counted; each *_bad is a violation. */
+struct ra_store_invariants {
+	int64_t	schema;		/* meta.schema_version */
+	int64_t	schema_want;	/* the one this build writes */
+	int64_t	live_bad;	/* transactionIDs with two live rows */
+	int64_t	crl_bad;	/* CRLs numbered below an older one */
+	int64_t	cert_bad;	/* certificates of a missing transaction */
+	int64_t	issued_bad;	/* ISSUED rows without their certificate */
+	int64_t	serial_bad;	/* serials issued by two transactions */
+	bool	audit_guard;	/* the audit's append-only triggers exist */
+	int64_t	txns, certs, crls, audit;	/* rows */
+};
+/*
+ * The invariants that several writers must keep, read in one call
+ * (scepctl db check on PostgreSQL): schema version, one live
+ * transaction per transactionID, CRL numbers increasing with time,
+ * certificates referring to existing transactions and the reverse, no
+ * serial issued twice, the audit's triggers; and the counts.
+ */
+enum sg_rc	 ra_store_invariants(struct ra_store *,
+		    struct ra_store_invariants *, struct sg_err *);
+/* Did they hold (schema is this build's, no *_bad, audit_guard)? */
+bool		 ra_store_invariants_ok(const struct ra_store_invariants *);
 /*
  * Is the database there? One cheap read (the schema version), for
  * /healthz; on PostgreSQL a broken connection is made again first.

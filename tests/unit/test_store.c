@@ -1398,6 +1398,47 @@ test_txn_creator_gone(void **state)
 	assert_true(strlen(ra_store_instance(fx->st)) < 64);
 }
 
+/*
+ * ra_store_invariants: the schema and the audit's triggers as made; a
+ * certificate of a missing transaction and an ISSUED row without its
+ * certificate each count once more (the scratch database may hold
+ * other tests' rows: only the increase is checked).
+ */
+static void
+test_invariants(void **state)
+{
+	struct fx			*fx = *state;
+	struct ra_store_invariants	 a, b;
+	struct ra_endpoint		 ep;
+	struct ra_cert_rec		 rec;
+	struct ra_txn			 t;
+	static const uint8_t		 der[] = { 0x30, 0x03, 1, 2, 3 };
+
+	base(fx, &ep);
+	OK(fx, ra_store_invariants(fx->st, &a, &fx->err));
+	assert_int_equal(a.schema, 4);
+	assert_true(a.audit_guard);
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.serial, sizeof(rec.serial), "%s", nm(fx, "ORPHAN"));
+	rec.endpoint_id = ep.id;
+	rec.txn_id = INT64_MAX / 2;
+	snprintf(rec.subject, sizeof(rec.subject), "CN=x");
+	rec.der = der;
+	rec.der_len = sizeof(der);
+	OK(fx, ra_store_cert_add(fx->st, &rec, &fx->err));
+	txn(ep.id, "V1", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	t.status = RA_REQ_ISSUED;
+	snprintf(t.serial, sizeof(t.serial), "%s", nm(fx, "NOCERT"));
+	OK(fx, ra_store_txn_update(fx->st, &t, RA_REQ_NEW, &fx->err));
+	OK(fx, ra_store_invariants(fx->st, &b, &fx->err));
+	assert_int_equal(b.cert_bad, a.cert_bad + 1);
+	assert_int_equal(b.issued_bad, a.issued_bad + 1);
+	assert_int_equal(b.certs, a.certs + 1);
+	assert_int_equal(b.txns, a.txns + 1);
+	assert_false(ra_store_invariants_ok(&b));
+}
+
 int
 main(void)
 {
@@ -1434,6 +1475,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_txn_claim, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invariants, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_txn_creator_gone, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_schema_upgrade_v3, setup,
