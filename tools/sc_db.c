@@ -145,6 +145,26 @@ db_upgrade(struct sc_ctx *ctx, int argc)
 	return SC_OK;
 }
 
+/* db grant ROLE: PostgreSQL's runtime role (docs/postgresql.md). */
+static int
+db_grant(struct sc_ctx *ctx, int argc, char *argv[])
+{
+	struct ra_store	*st = NULL;
+	struct sg_err	 err;
+	int		 rc = SC_OK;
+
+	if (argc != 3 || strncmp(argv[2], "--", 2) == 0)
+		return sc_usage("db");
+	if (ra_store_open(ctx->conf->database, &st, &err) != SG_OK ||
+	    ra_store_grant(st, argv[2], &err) != SG_OK)
+		rc = sc_fail(&err);
+	else
+		printf("role %s: granted what scepgate needs at run time\n",
+		    argv[2]);
+	ra_store_close(st);
+	return rc;
+}
+
 int
 sc_db(struct sc_ctx *ctx, int argc, char *argv[])
 {
@@ -157,6 +177,8 @@ sc_db(struct sc_ctx *ctx, int argc, char *argv[])
 		return db_copy(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "upgrade") == 0)
 		return db_upgrade(ctx, argc);
+	if (argc >= 2 && strcmp(argv[1], "grant") == 0)
+		return db_grant(ctx, argc, argv);
 	if (argc < 2 || argc > 3 || strcmp(argv[1], "check") != 0 ||
 	    (argc == 3 && strncmp(argv[2], "--", 2) == 0))
 		return sc_usage("db");

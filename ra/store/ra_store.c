@@ -27,7 +27,7 @@ enum stmt_id {
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
 	S_TXN_ORDERS, S_TXN_STUCK, S_TXN_CLAIM, S_LEASE_TAKE, S_TXN_NEWER,
-	S_INVARIANTS, S_AUDIT_GUARD,
+	S_INVARIANTS, S_AUDIT_GUARD, S_GRANT,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -273,6 +273,10 @@ static const char *const sql[S_MAX] = {
 static const char *const sql_pg[S_MAX] = {
 	[S_TXN_CLAIM] = TXN_CLAIM(" FOR UPDATE SKIP LOCKED"),
 	[S_TXN_STUCK] = TXN_STUCK(CREATOR_GONE),
+	/* Through the owner's view: a runtime role has no DELETE on audit. */
+	[S_PRUNE_DEL] = "DELETE FROM audit_prunable WHERE time < ?1 AND "
+	    "id BETWEEN ?2 AND ?3",
+	[S_GRANT] = "SELECT scepgate_grant(?1)",
 	/* And TRUNCATE's, which SQLite does not have. */
 	[S_AUDIT_GUARD] = "SELECT 3 - COUNT(*) FROM pg_trigger WHERE "
 	    "tgrelid = 'audit'::regclass AND NOT tgisinternal AND tgname IN "
@@ -726,6 +730,22 @@ ra_store_invariants_ok(const struct ra_store_invariants *v)
 	return v->schema == v->schema_want && v->live_bad == 0 &&
 	    v->crl_bad == 0 && v->cert_bad == 0 && v->issued_bad == 0 &&
 	    v->serial_bad == 0 && v->audit_guard;
+}
+
+enum sg_rc
+ra_store_grant(struct ra_store *st, const char *role, struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(role) };
+	int64_t		one = 0;
+	enum sg_rc	rc;
+
+	if (st->drv != &ra_drv_pg)
+		return sg_err_set(err, SG_ECONF, "roles: SQLite has none "
+		    "(PostgreSQL only)");
+	stmt_lock(st);
+	if ((rc = tx_join(st, err)) == SG_OK)
+		rc = x_int(st, S_GRANT, a, NARGS(a), &one, err, "grant");
+	return stmt_unlock(st, rc, err);
 }
 
 enum sg_rc

@@ -140,6 +140,15 @@ enum sg_rc	 ra_store_invariants(struct ra_store *,
 /* Did they hold (schema is this build's, no *_bad, audit_guard)? */
 bool		 ra_store_invariants_ok(const struct ra_store_invariants *);
 /*
+ * PostgreSQL: give role "role" (borrowed; an existing role) what a
+ * running scepgate needs and no more (docs/postgresql.md): rows of the
+ * admin and state tables, SELECT and INSERT on the audit and the CRLs,
+ * the prune through the owner's view, no DDL; run by the schema's
+ * owner. SG_ECONF on SQLite; SG_ESTORE (e.g. no such role).
+ */
+enum sg_rc	 ra_store_grant(struct ra_store *, const char *role,
+		    struct sg_err *);
+/*
  * Is the database there? One cheap read (the schema version), for
  * /healthz; on PostgreSQL a broken connection is made again first.
  * SG_ESTORE with the database's reason otherwise.

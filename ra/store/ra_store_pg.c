@@ -84,10 +84,37 @@
 #define LEASE_TABLE \
 "CREATE TABLE IF NOT EXISTS lease(name TEXT PRIMARY KEY," \
 "  holder TEXT NOT NULL, until BIGINT NOT NULL);"
+/*
+ * Version 4's roles (docs/postgresql.md): the owner (who creates and
+ * upgrades the schema) and a runtime role that scepgate may use
+ * instead, given by scepgate_grant(role) (scepctl db grant): no DDL, no
+ * UPDATE or DELETE of the audit. Its prune deletes through the view
+ * audit_prunable, which runs with the owner's rights and shows only
+ * ranges marked in audit_prune; the CRL trigger locks its table with
+ * the owner's rights too.
+ */
+#define ROLES_V4 \
+"CREATE OR REPLACE VIEW audit_prunable AS SELECT * FROM audit a" \
+"  WHERE EXISTS (SELECT 1 FROM audit_prune p" \
+"  WHERE a.id BETWEEN p.first_id AND p.last_id);" \
+"ALTER FUNCTION crl_increasing() SECURITY DEFINER SET search_path = public;" \
+"CREATE OR REPLACE FUNCTION scepgate_grant(r TEXT) RETURNS BIGINT" \
+"  LANGUAGE plpgsql AS $$ BEGIN" \
+"  EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', r);" \
+"  EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON org, dept," \
+"    profile, endpoint, delegation, account, txn, cert, auth_fail," \
+"    refusal, audit_prune, lease TO %I', r);" \
+"  EXECUTE format('GRANT SELECT, INSERT ON crl, audit TO %I', r);" \
+"  EXECUTE format('GRANT SELECT, DELETE ON audit_prunable TO %I', r);" \
+"  EXECUTE format('GRANT SELECT ON meta TO %I', r);" \
+"  EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public" \
+"    TO %I', r);" \
+"  EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM %I', r);" \
+"  RETURN 1; END $$;"
 /* The upgrade's only (an ALTER TABLE), as NAME_COLUMNS_V3. */
 #define SCHEMA_V4 \
 "ALTER TABLE txn ADD COLUMN IF NOT EXISTS claimed_by TEXT," \
-"  ADD COLUMN IF NOT EXISTS claimed_until BIGINT;" LEASE_TABLE
+"  ADD COLUMN IF NOT EXISTS claimed_until BIGINT;" LEASE_TABLE ROLES_V4
 #define TXN_CLAIM_COLS ", claimed_by TEXT, claimed_until BIGINT"
 
 /* The schema, at version RA_STORE_SCHEMA (meta.schema_version). */
@@ -180,6 +207,7 @@ static const char schema[] =
 "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
 SCHEMA_V3
 LEASE_TABLE
+ROLES_V4
 "INSERT INTO meta VALUES('schema_version', '4') ON CONFLICT DO NOTHING;"
 "COMMIT;";
 
@@ -715,6 +743,27 @@ nomem:
 }
 
 /*
+ * Is the schema at this build's version already? Then the schema
+ * script (DDL: the owner's) is not run, and a runtime role without
+ * DDL rights (scepgate_grant) may open the database.
+ */
+static bool
+current(struct conn *c)
+{
+	PGresult	*res;
+	char		 want[16];
+	bool		 ok;
+
+	res = PQexec(c->pg, "SELECT value FROM meta WHERE key = "
+	    "'schema_version'");
+	snprintf(want, sizeof(want), "%d", RA_STORE_SCHEMA);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    strcmp(PQgetvalue(res, 0, 0), want) == 0;
+	PQclear(res);
+	return ok;
+}
+
+/*
  * The URI is libpq's (host=/socket/dir or a host name; a password only
  * from a file: "passfile" in the URI, PGPASSFILE or ~/.pgpass).
  */
@@ -730,7 +779,7 @@ ra_drv_pg_open(const char *uri, const char *app, size_t nstmt, void **out,
 		return rc;
 	db_lock(db);
 	c = cur;
-	if (!up(c) || !exec(c, schema, PGRES_COMMAND_OK)) {
+	if (!up(c) || (!current(c) && !exec(c, schema, PGRES_COMMAND_OK))) {
 		/* A failed script leaves its transaction open. */
 		if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
 			(void)exec(c, "ROLLBACK", PGRES_COMMAND_OK);

@@ -790,7 +790,8 @@ test_schema_version(void **state)
 static const char v2_trigger_sqlite[] = "DROP TRIGGER audit_delete_pruned;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN "
     "SELECT RAISE(ABORT, 'audit records are append-only'); END;";
-static const char v2_trigger_pg[] = "DROP TRIGGER audit_delete_pruned ON "
+static const char v2_trigger_pg[] = "DROP VIEW audit_prunable; "
+    "DROP TRIGGER audit_delete_pruned ON "
     "audit; DROP TRIGGER audit_no_update ON audit; CREATE TRIGGER "
     "audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW "
     "EXECUTE FUNCTION audit_append_only();";
