@@ -50,10 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 log() { echo "== $*" >&2; }
-free_port() {
-	python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 TCK=$(getconf CLK_TCK)
 
 # cpu PID...: utime + stime (+ reaped children's) of each, in ticks.
@@ -73,11 +69,13 @@ cpu() {
 pg_pids() {
 	local pm
 	pm=$(head -n 1 "$PG_DIR/data/postmaster.pid")
-	echo "$pm" $(pgrep -P "$pm" || true)
+	echo "$pm"
+	pgrep -P "$pm" || true
 }
 
-# start NAME DATABASE: an instance in $TMP/NAME on a free port; prints
-# nothing, sets URL_<NAME>, PID_<NAME>.
+# start NAME DATABASE: an instance in $TMP/NAME on a free port; sets
+# PID[NAME] and URL[NAME].
+declare -A PID=() URL=()
 start() {
 	local port out dir=$TMP/$1
 	port=$(free_port)
@@ -92,7 +90,8 @@ start() {
 	sed -i 's|^log = .*|log = { level = "warn"; };|' "$dir/scepgate.cfg"
 	"$SCEPGATE" --config "$dir/scepgate.cfg" >>"$dir/server.log" 2>&1 &
 	PIDS+=($!)
-	eval "PID_$1=$!; URL_$1=http://127.0.0.1:$port/scep/demo"
+	PID[$1]=$!
+	URL[$1]=http://127.0.0.1:$port/scep/demo
 	for _ in $(seq 100); do
 		curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz" &&
 			return 0
@@ -107,22 +106,29 @@ stop() {
 	wait "$p" 2>/dev/null || true
 }
 
+# ticks_db FN: cpu of the processes FN prints (none: 0).
+ticks_db() {
+	local p=()
+	[[ -n $1 ]] || { echo 0; return; }
+	mapfile -t p < <("$1")
+	cpu "${p[@]}"
+}
+
 # run LABEL DBPIDS-FN URL...: CONC clients split over the URLs for
-# SECONDS_RUN s; one result line (tab-separated) on stdout.
+# SECONDS_RUN s (the servers: SERVERS); one result line (tab-separated)
+# on stdout.
 run() {
-	local label=$1 dbfn=$2 n i ok=0 s0 s1 d0=0 d1=0 pids=() servers
+	local label=$1 dbfn=$2 n i ok=0 s0 s1 d0 d1 pids=()
 	shift 2
 	n=$#
-	servers=$SERVERS
 	# Warm up: keys loaded, connections opened.
 	for u in "$@"; do
 		"$BENCH" --url "$u" --challenge "$CODE" --count 8 --concurrency 4 \
 			--keys "$KEYS" --key-file "$TMP/keys.pem" --json >/dev/null 2>&1 ||
 			{ echo "bench: warm-up on $u failed" >&2; exit 1; }
 	done
-	# shellcheck disable=SC2086
-	s0=$(cpu $servers)
-	[[ -n $dbfn ]] && d0=$(cpu $($dbfn))
+	s0=$(cpu "${SERVERS[@]}")
+	d0=$(ticks_db "$dbfn")
 	i=0
 	for u in "$@"; do
 		i=$((i + 1))
@@ -133,9 +139,8 @@ run() {
 		pids+=($!)
 	done
 	wait "${pids[@]}" || true
-	# shellcheck disable=SC2086
-	s1=$(cpu $servers)
-	[[ -n $dbfn ]] && d1=$(cpu $($dbfn))
+	s1=$(cpu "${SERVERS[@]}")
+	d1=$(ticks_db "$dbfn")
 	for i in $(seq "$n"); do
 		ok=$((ok + $(jq .ok "$TMP/$label.$i.json")))
 	done
@@ -157,23 +162,23 @@ RESULTS=()
 
 log "one instance on SQLite (${SECONDS_RUN} s, $CONC clients)"
 start a "sqlite:$TMP/a/scepgate.db"
-SERVERS=$PID_a
-RESULTS+=("$(run sqlite "" "$URL_a")")
-stop "$PID_a"
+SERVERS=("${PID[a]}")
+RESULTS+=("$(run sqlite "" "${URL[a]}")")
+stop "${PID[a]}"
 
 log "copy to PostgreSQL; one instance"
 "$SCEPCTL" --config "$TMP/a/scepgate.cfg" db copy --from "sqlite:$SQLITE_DB" \
 	--to "$PG_URI" >"$TMP/copy.log" 2>&1 || { cat "$TMP/copy.log" >&2; exit 1; }
 start a "$PG_URI"
-SERVERS=$PID_a
-RESULTS+=("$(run pg-1 pg_pids "$URL_a")")
+SERVERS=("${PID[a]}")
+RESULTS+=("$(run pg-1 pg_pids "${URL[a]}")")
 
 log "two instances on PostgreSQL"
 cp -a "$TMP/a" "$TMP/b"
 rm -f "$TMP/b/server.log"
 start b "$PG_URI"
-SERVERS="$PID_a $PID_b"
-RESULTS+=("$(run pg-2 pg_pids "$URL_a" "$URL_b")")
+SERVERS=("${PID[a]}" "${PID[b]}")
+RESULTS+=("$(run pg-2 pg_pids "${URL[a]}" "${URL[b]}")")
 
 echo
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1)"

@@ -13,15 +13,8 @@ here=$(dirname "$0")
 
 sg_need jq pg_dump pg_restore
 BENCH=${BENCH:-$(dirname "${SCEPCTL:?run through ctest}")/scep-bench}
-sg_setup
-trap 'rc=$?; pg_stop; (exit $rc); sg_cleanup' EXIT
-pg_start || sg_fail "no PostgreSQL cluster"
-cd "$WORK"
-sc() { "$SCEPCTL" --config "$CFG" "$@"; }
-sg_stop
-sc db copy --from "sqlite:$DIR/scepgate.db" --to "$PG_URI" >copy.log 2>&1 ||
-	sg_fail "db copy: $(cat copy.log)"
-sed -i "s|^database = .*|database = \"${PG_URI//&/\\&}\";|" "$CFG"
+pg_setup
+pg_move
 sg_start
 "$BENCH" --url "$URL" --challenge "$CODE" --count 6 --json >b.json 2>b.err ||
 	sg_fail "scep-bench: $(cat b.err)"

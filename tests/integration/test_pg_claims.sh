@@ -36,11 +36,6 @@ claims_cleanup() {
 trap claims_cleanup EXIT
 pg_start || sg_fail "no PostgreSQL cluster"
 cd "$WORK"
-sc() { "$SCEPCTL" --config "$CFG" "$@"; }
-free_port() {
-	python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # ---- the SCM double, and both instances on it ----
 SCM_DIR=$SG_TMP/scm
@@ -58,9 +53,7 @@ PASSWORD=$(cat "$SCM_DIR/password.txt")
 install -m 600 "$SCM_DIR/password.txt" "$DIR/scm.password"
 cp "$SCM_DIR/ca.pem" "$DIR/scm-chain.pem"
 
-sg_stop
-sc db copy --from "sqlite:$DIR/scepgate.db" --to "$PG_URI" >copy.log 2>&1 ||
-	sg_fail "db copy: $(cat copy.log)"
+pg_move
 # upstream HOST: the scm upstream line, SCM reached as HOST.
 upstream() {
 	echo "upstream = { type = \"scm\"; url = \"http://$1:$SCM_PORT/api\";" \
@@ -68,7 +61,6 @@ upstream() {
 		"password_file = \"scm.password\"; customer_uri = \"examplecorp\";" \
 		"timeout = 20; poll_interval = 1; ca_chain = \"scm-chain.pem\"; };"
 }
-sed -i "s|^database = .*|database = \"${PG_URI//&/\\&}\";|" "$CFG"
 sed -i "s|^upstream = .*|$(upstream 127.0.0.1)|" "$CFG"
 PB=$(free_port)
 CFG_B=$DIR/scepgate-b.cfg

@@ -15,14 +15,8 @@ here=$(dirname "$0")
 . "$here/pg.sh"
 
 sg_need pki timeout
-sg_setup
-trap 'rc=$?; pg_stop; (exit $rc); sg_cleanup' EXIT
-pg_start || sg_fail "no PostgreSQL cluster"
-cd "$WORK"
-sg_stop
-"$SCEPCTL" --config "$CFG" db copy --from "sqlite:$DIR/scepgate.db" \
-	--to "$PG_URI" >copy.log 2>&1 || sg_fail "db copy: $(cat copy.log)"
-sed -i "s|^database = .*|database = \"${PG_URI//&/\\&}\";|" "$CFG"
+pg_setup
+pg_move
 sg_start
 timeout 60 pki --scepca --url "$URL" --caout ca.der --raout ra.der \
 	>scepca.log 2>&1 || sg_fail "pki --scepca: $(cat scepca.log)"

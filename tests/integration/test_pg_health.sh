@@ -13,11 +13,7 @@ here=$(dirname "$0")
 . "$here/pg.sh"
 
 sg_need jq
-sg_setup
-trap 'rc=$?; pg_stop; (exit $rc); sg_cleanup' EXIT
-pg_start || sg_fail "no PostgreSQL cluster"
-cd "$WORK"
-sc() { "$SCEPCTL" --config "$CFG" "$@"; }
+pg_setup
 health="http://127.0.0.1:$PORT/healthz"
 
 # health CODE: /healthz answers HTTP CODE within 10 s; body in h.json.
@@ -40,10 +36,7 @@ health_is 200
 	sg_fail "healthz on SQLite: $(cat h.json)"
 
 echo "PostgreSQL: 200, 503 while it is down, 200 once it is back"
-sg_stop
-sc db copy --from "sqlite:$DIR/scepgate.db" --to "$PG_URI" >copy.log 2>&1 ||
-	sg_fail "db copy: $(cat copy.log)"
-sed -i "s|^database = .*|database = \"${PG_URI//&/\\&}\";|" "$CFG"
+pg_move
 sg_start
 health_is 200
 [[ $(jq -r .database h.json) == ok ]] || sg_fail "healthz: $(cat h.json)"

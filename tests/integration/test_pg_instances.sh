@@ -51,10 +51,6 @@ pg_cleanup() {
 trap pg_cleanup EXIT
 cd "$WORK"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 pg_start || sg_fail "no PostgreSQL cluster"
 PA=$(free_port)

@@ -15,15 +15,8 @@ here=$(dirname "$0")
 
 sg_need jq
 BENCH=${BENCH:-$(dirname "${SCEPCTL:?run through ctest}")/scep-bench}
-sg_setup
-trap 'rc=$?; pg_stop; (exit $rc); sg_cleanup' EXIT
-pg_start || sg_fail "no PostgreSQL cluster"
-cd "$WORK"
-sc() { "$SCEPCTL" --config "$CFG" "$@"; }
-sg_stop
-sc db copy --from "sqlite:$DIR/scepgate.db" --to "$PG_URI" >copy.log 2>&1 ||
-	sg_fail "db copy: $(cat copy.log)"
-sed -i "s|^database = .*|database = \"${PG_URI//&/\\&}\";|" "$CFG"
+pg_setup
+pg_move
 
 echo "the owner grants the runtime role"
 pg_sql "CREATE ROLE sgrun LOGIN" || sg_fail "CREATE ROLE"
@@ -32,7 +25,7 @@ if sc db grant no_such_role >grant2.log 2>&1; then
 	sg_fail "db grant of a missing role succeeded"
 fi
 RUN_URI="postgresql:///sg?host=$PG_DIR&user=sgrun"
-sed -i "s|^database = .*|database = \"${RUN_URI//&/\\&}\";|" "$CFG"
+pg_use "$RUN_URI"
 
 echo "scepgate and scepctl as the runtime role"
 sg_start
