@@ -123,19 +123,18 @@ cat f1.txt
 if grep -q , f1.txt; then
 	sg_fail "an order fetched by both instances: $(cat f1.txt)"
 fi
-holder=$(awk '{print $2}' f1.txt | sort -u)
-[[ $(wc -l <<<"$holder") == 1 ]] ||
-	sg_fail "orders split between the instances: $(cat f1.txt)"
+# Whichever collector ran first after an order was made claimed it:
+# the orders may be split. The holder of the first one dies below.
+holder=$(awk 'NR == 1 {print $2}' f1.txt)
 case $holder in
 127.0.0.1) kill_pid=$A_PID other=localhost ;;
 localhost) kill_pid=$PB_PID other=127.0.0.1 ;;
 *) sg_fail "unknown holder $holder" ;;
 esac
-[[ $(pg_sql "SELECT count(DISTINCT claimed_by) FROM txn WHERE status = 1") == 1 ]] ||
-	sg_fail "claims: $(pg_sql "SELECT id, claimed_by, claimed_until FROM txn")"
-pg_sql "SELECT claimed_by FROM txn WHERE status = 1 LIMIT 1" | grep -q ":$kill_pid:" ||
-	sg_fail "the claims are not the holder's ($kill_pid): $(pg_sql \
-		"SELECT claimed_by FROM txn WHERE status = 1")"
+[[ $(pg_sql "SELECT count(*) FROM txn WHERE status = 1 AND order_id IS NOT NULL
+	AND claimed_by LIKE '%:$kill_pid:%'") -ge 1 ]] ||
+	sg_fail "no claims of the holder ($kill_pid): $(pg_sql \
+		"SELECT id, claimed_by, claimed_until FROM txn WHERE status = 1")"
 
 echo "kill -9 of the holder ($holder): the other takes over after the lease"
 since=$(seq_now)
@@ -155,7 +154,8 @@ done
 	"$(tail -n 5 "$DIR/server.log" "$DIR/server-b.log")"
 fetchers "$since" >f2.txt
 echo "  after $took s: $(tr '\n' ' ' <f2.txt)"
-# The holder claimed at most 1 s before the kill, for 2 * 1 + 10 s.
+# All N are fetched again only once the holder's claims are taken over;
+# it claimed at most 1 s before the kill, for 2 * 1 + 10 s.
 ((took >= 9)) || sg_fail "taken over after $took s, before the claims ran out"
 [[ $(awk '{print $2}' f2.txt | sort -u) == "$other" ]] ||
 	sg_fail "fetched by others than $other: $(cat f2.txt)"
@@ -167,12 +167,16 @@ for id in $(awk '{print $1}' f2.txt); do
 		-d '{"message":"approved by test_pg_claims.sh"}' \
 		"$SCM/api/device/v1/approve/$id" || sg_fail "approve $id"
 done
-for _ in $(seq 50); do
+for _ in $(seq 150); do
 	n=$(pg_sql "SELECT count(*) FROM txn WHERE status = 2 AND subject LIKE '%held-%'")
 	[[ $n == "$N" ]] && break
 	sleep 0.2
 done
-[[ $n == "$N" ]] || sg_fail "$n of $N issued after the approval"
+[[ $n == "$N" ]] || sg_fail "$n of $N issued 30 s after the approval:" \
+	"$(pg_sql "SELECT id, status, order_id, claimed_by, claimed_until,
+		updated, reason FROM txn WHERE subject LIKE '%held-%'")" \
+	"now $(date +%s); SCM: $(curl -fs "$SCM/__test/state" |
+		jq -c '[.certs[] | {id, status, collects}]')"
 n=$(pg_sql "SELECT count(*) FROM cert WHERE subject LIKE '%held-%'")
 [[ $n == "$N" ]] || sg_fail "$n certificates for $N orders"
 echo "PASS"
