@@ -133,6 +133,9 @@ static const struct key keys[] = {
 	{ "", "database", K_DB, F_REQ, NULL, 0, 0, NULL,
 	    C(database), "the store: an SQLite file (PATH or sqlite:PATH) "
 	    "or a postgresql:// URI" },
+	{ "", "database_auto_upgrade", K_BOOL, 0, "true", 0, 0, NULL,
+	    C(database_auto_upgrade), "upgrade an older database schema at "
+	    "start; false: refuse to start (run scepctl db upgrade)" },
 	{ "", "secret_file", K_PATH, F_REQ, NULL, 0, 0, NULL,
 	    C(secret_file), "HMAC key for access codes" },
 

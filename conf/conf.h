@@ -113,6 +113,7 @@ struct conf {
 
 	/* SQLite: an absolute path; PostgreSQL: the URI (conf_db_parse) */
 	char	database[CONF_PATH_MAX];
+	bool	database_auto_upgrade;	/* false: refuse an older schema */
 	char	secret_file[CONF_PATH_MAX];	/* HMAC key for access codes */
 
 	struct conf_ra	ra[CONF_MAX_RA];

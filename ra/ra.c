@@ -188,8 +188,11 @@ ra_open(const struct conf *conf, struct ra **out, struct sg_err *err)
 		goto out;
 	if ((rc = load_next(ra, err)) != SG_OK)
 		goto out;
-	if ((rc = ra_store_open(conf->database, &ra->store, err)) != SG_OK)
+	if ((rc = ra_store_open_flags(conf->database,
+	    conf->database_auto_upgrade ? 0 : RA_STORE_NO_UPGRADE,
+	    &ra->store, err)) != SG_OK)
 		goto out;
+	ra->claim_lease = 2 * (int64_t)ra_poll_interval(ra) + 10;
 	/* One Intune client per Azure account (no network call yet). */
 	for (; ra->nintune < conf->nazure; ra->nintune++)
 		if ((rc = ra_intune_open(&conf->azure[ra->nintune],
@@ -238,6 +241,12 @@ ra_close(struct ra *ra)
 	}
 	free(ra->next_ca_p7);
 	free(ra);
+}
+
+enum sg_rc
+ra_health(struct ra *ra, struct sg_err *err)
+{
+	return ra_store_ping(ra->store, err);
 }
 
 int

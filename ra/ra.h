@@ -335,6 +335,12 @@ enum sg_rc	 ra_pkiop(struct ra *, const char *uri, const uint8_t *der,
 		    struct sg_err *);
 
 /*
+ * /healthz: can this instance reach its database (one cheap read, a
+ * broken PostgreSQL connection made again)? SG_OK, or SG_ESTORE with
+ * the database's reason in err (no secret in it).
+ */
+enum sg_rc	 ra_health(struct ra *, struct sg_err *);
+/*
  * Seconds between collects of pending upstream orders (the server's
  * collector thread); 0 if the upstream never answers later.
  */

@@ -114,6 +114,7 @@ ra_op_pkcsreq(struct ra_op *op, bool renewal)
 			    "serial %s: a renewal", op->tid, old);
 	}
 	memset(&t, 0, sizeof(t));
+	t.id = op->txn_seen;	/* ra_store_txn_begin: the newest one seen */
 	t.endpoint_id = op->ep.id;
 	snprintf(t.transid, sizeof(t.transid), "%s", op->msg->transid);
 	t.msg_type = op->msg->type;

@@ -201,6 +201,10 @@ struct ra {
 	/* The endpoints' webhooks (ra_webhook.c). */
 	struct ra_http		*webhook;
 	time_t			 chal_purge_due;	/* collector only */
+	/* Seconds a collector's claim on an order lasts: two runs and
+	 * some, so the holder keeps its orders from run to run and
+	 * another instance takes them over soon after it died. */
+	int64_t			 claim_lease;
 };
 
 /* One PKIOperation being answered (ra.c and the handlers below). */
@@ -225,6 +229,9 @@ struct ra_op {
 	STACK_OF(X509)		*certs;		/* SUCCESS */
 	bool			 audited;	/* in the issuance's commit */
 	int64_t			 challenge_id;	/* admitted by it; 0 */
+	/* The newest transaction of this transactionID that
+	 * ra_txn_resume found (0: none), for ra_store_txn_begin. */
+	int64_t			 txn_seen;
 	X509_CRL		*crl;		/* SUCCESS of GetCRL */
 };
 

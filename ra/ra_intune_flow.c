@@ -373,6 +373,35 @@ out:
 	return done;
 }
 
+/*
+ * Does this instance run account i's job now? Several instances on one
+ * database take a lease on it in turn: the holder keeps it from run to
+ * run (one and a half intervals), another takes it over once the
+ * holder stopped renewing. A store failure skips the run.
+ */
+static bool
+rev_lease(struct ra *ra, size_t i, time_t now)
+{
+	const struct conf_azure	*az = &ra->conf->azure[i];
+	char			 name[160];
+	struct sg_err		 e;
+	bool			 taken = false;
+	int64_t			 until = (int64_t)now +
+	    az->revocation_interval + az->revocation_interval / 2;
+
+	snprintf(name, sizeof(name), "intune-revocations:%s", az->name);
+	if (ra_store_lease_take(ra->store, name, ra_store_instance(ra->store),
+	    (int64_t)now, until, &taken, &e) != SG_OK) {
+		sg_log(SG_LOG_ERR, "azure %s: revocation lease: %s", az->name,
+		    e.msg);
+		return false;
+	}
+	if (!taken)
+		sg_log(SG_LOG_DEBUG, "azure %s: revocations run by another "
+		    "instance", az->name);
+	return taken;
+}
+
 size_t
 ra_intune_revocations_run(struct ra *ra)
 {
@@ -385,7 +414,8 @@ ra_intune_revocations_run(struct ra *ra)
 		if (!az->revocation || now < ra->intune_rev_due[i])
 			continue;
 		ra->intune_rev_due[i] = now + az->revocation_interval;
-		n += revocations_one(ra, i);
+		if (rev_lease(ra, i, now))
+			n += revocations_one(ra, i);
 	}
 	return n;
 }

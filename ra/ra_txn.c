@@ -394,18 +394,26 @@ ra_txn_unstick(struct ra *ra, struct ra_txn *t, struct sg_err *err)
 	return ra_store_txn_get(ra->store, t->id, t, NULL, NULL, err);
 }
 
+/*
+ * Several instances on one database: each collects only the orders it
+ * claimed (ra_store_txn_claim), so one order is fetched by one instance
+ * per run; the conditional write of the outcome still decides if a
+ * claim ran out while its holder was slow.
+ */
 size_t
 ra_collect_pending(struct ra *ra)
 {
 	struct ra_txn	*ts = NULL;
 	struct sg_err	 e;
+	int64_t		 now = (int64_t)time(NULL);
 	size_t		 n = 0, i, changed;
 
-	changed = ra_txn_recover(ra, time(NULL));
-	ra_challenge_purge(ra, time(NULL));
+	changed = ra_txn_recover(ra, now);
+	ra_challenge_purge(ra, now);
 	if (ra->up->ops->collect == NULL)
 		return changed;
-	if (ra_store_txn_orders(ra->store, &ts, &n, &e) != SG_OK) {
+	if (ra_store_txn_claim(ra->store, ra_store_instance(ra->store),
+	    now, now + ra->claim_lease, 1000, &ts, &n, &e) != SG_OK) {
 		sg_log(SG_LOG_ERR, "pending orders: %s", e.msg);
 		return changed;
 	}
@@ -492,6 +500,8 @@ ra_txn_resume(struct ra_op *op, const struct p7_csr *csr)
 	    &e);
 	if (rc == SG_ENOTFOUND)
 		return false;
+	if (rc == SG_OK)
+		op->txn_seen = t.id;
 	/* A row stuck in NEW by a crash is resolved first (issue 10). */
 	if (rc == SG_OK)
 		rc = ra_txn_unstick(op->ra, &t, &e);

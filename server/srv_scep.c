@@ -32,6 +32,45 @@ text(struct srv_answer *a, int status, const char *msg)
 	a->len = n + 1;
 }
 
+/*
+ * GET /healthz: 200 {"status":"ok","database":"ok"} when the database
+ * answers (ra_health), else 503 {"status":"degraded","database":
+ * "<reason>"}, so that a load balancer sends no request to an instance
+ * that cannot answer it.
+ */
+static void
+health(struct ra *ra, struct srv_answer *a)
+{
+	struct sg_err	 err;
+	char		 why[sizeof(err.msg)], *body;
+	size_t		 i, n;
+	bool		 ok;
+
+	sg_err_clear(&err);
+	ok = ra_health(ra, &err) == SG_OK;
+	/* A JSON string: no quote, backslash or control character. */
+	for (i = 0; err.msg[i] != '\0' && i + 1 < sizeof(why); i++)
+		why[i] = err.msg[i] == '"' || err.msg[i] == '\\' ||
+		    (unsigned char)err.msg[i] < 0x20 ? ' ' : err.msg[i];
+	why[i] = '\0';
+	n = strlen(why) + 64;
+	a->status = ok ? 200 : 503;
+	a->ctype = "application/json";
+	a->len = 0;
+	if ((body = malloc(n)) == NULL)
+		return;
+	if (ok)
+		snprintf(body, n, "{\"status\":\"ok\",\"database\":"
+		    "\"ok\"}\n");
+	else
+		snprintf(body, n, "{\"status\":\"degraded\",\"database\":"
+		    "\"%s\"}\n", why[0] != '\0' ? why : "failed");
+	a->body = (uint8_t *)body;
+	a->len = strlen(body);
+	if (!ok)
+		sg_log(SG_LOG_WARN, "healthz: database: %s", why);
+}
+
 /* An ra/ result as HTTP. */
 static void
 from_ra(struct srv_answer *a, enum sg_rc rc, struct ra_reply *r,
@@ -196,7 +235,7 @@ srv_scep_answer(const struct conf *conf, struct ra *ra,
 		return;
 	}
 	if (strcmp(in->path, "/healthz") == 0) {
-		text(a, 200, "ok");
+		health(ra, a);
 		return;
 	}
 	if (!path_ext(conf, ra, in->path, ext, sizeof(ext))) {

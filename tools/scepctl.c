@@ -33,14 +33,26 @@ static const struct sc_cmd cmds[] = {
 	{ "backup", true, sc_backup,
 	  "backup FILE\n"
 	  "    copy the database into the new FILE (mode 0600) while\n"
-	  "    scepgate runs (SQLite's online backup). Keys and the secret\n"
+	  "    scepgate runs (SQLite's online backup; PostgreSQL: pg_dump\n"
+	  "    --format=custom, for pg_restore). Keys and the secret\n"
 	  "    file are not in it: docs/operations.md.\n"
 	  "    example: scepctl backup /var/backups/scepgate-$(date +%F).db" },
-	{ "db", true, sc_db,
+	/* Not through ra_open: "db upgrade" runs on an older schema. */
+	{ "db", false, sc_db,
+	  "db upgrade\n"
+	  "    bring the database's schema to this scepctl's version and\n"
+	  "    say from which (for database_auto_upgrade = false).\n"
+	  "db grant ROLE\n"
+	  "    PostgreSQL: give the existing ROLE what scepgate needs at\n"
+	  "    run time and no more (no DDL, no UPDATE or DELETE of the\n"
+	  "    audit; docs/postgresql.md); run as the schema's owner.\n"
 	  "db check [FILE]\n"
 	  "    check the database (or a backup FILE): SQLite integrity,\n"
 	  "    foreign keys, and the audit log's append-only rule (its\n"
-	  "    triggers, ids 1..n without a gap). Exit 1 if a check fails.\n"
+	  "    triggers, ids 1..n without a gap); PostgreSQL: schema\n"
+	  "    version, one live transaction per transactionID, CRL\n"
+	  "    numbers increasing, certificates and their transactions,\n"
+	  "    the audit triggers, counts. Exit 1 if a check fails.\n"
 	  "    example: scepctl db check /var/backups/scepgate-2026-12-01.db\n"
 	  "db copy --from DATABASE --to DATABASE\n"
 	  "    copy every table, audit included, into an empty database\n"
@@ -336,7 +348,8 @@ main(int argc, char *argv[])
 		return SC_OK;
 	}
 	sg_log_init(SG_LOG_WARN, false, "scepctl");
-	if (cmd->needs_ra || (strcmp(cmd->name, "check-config") == 0 &&
+	if (cmd->needs_ra || strcmp(cmd->name, "db") == 0 ||
+	    (strcmp(cmd->name, "check-config") == 0 &&
 	    !sc_has_flag(argc, argv, "--describe"))) {
 		if (ctx.config == NULL) {
 			fprintf(stderr, "scepctl: no configuration: give "

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ra_int.h"
 #include "ra_store_drv.h"
@@ -26,7 +27,8 @@ enum stmt_id {
 	S_ACCT_DEL, S_ACCT_UPDATE, S_ACCT_CODE,
 	S_TXN_BEGIN, S_TXN_FIND, S_TXN_GET, S_TXN_UPDATE, S_TXN_LIST,
 	S_TXN_ORDERS, S_TXN_STUCK, S_TXN_MARK, S_TXN_UNMARK, S_TXN_MARKED,
-	S_GAUGES,
+	S_GAUGES, S_TXN_CLAIM, S_LEASE_TAKE, S_TXN_NEWER,
+	S_INVARIANTS, S_AUDIT_GUARD, S_GRANT,
 	S_CERT_ADD, S_CERT_GET, S_CERT_LIST, S_CERT_STATUS,
 	S_CRL_GET, S_CRL_NUMBER, S_CRL_PUT,
 	S_AUDIT_ADD, S_AUDIT_LIST,
@@ -83,6 +85,36 @@ enum stmt_id {
 	"COALESCE(ch.txn_id, 0) FROM challenge ch " \
 	"LEFT JOIN endpoint e ON e.id = ch.endpoint_id " \
 	"LEFT JOIN account a ON a.id = ch.account_id "
+
+/*
+ * Claims of pending orders (schema 4): rows unclaimed, expired or the
+ * holder's own. PostgreSQL's form adds FOR UPDATE SKIP LOCKED, so that
+ * an instance claiming at the same time skips the rows being claimed
+ * instead of waiting for them (and then re-checking); SQLite has one
+ * writer at a time.
+ */
+#define TXN_CLAIM(lock) "UPDATE txn SET claimed_by = ?1, " \
+	"claimed_until = ?3 WHERE id IN (SELECT id FROM txn WHERE " \
+	"status = 1 AND order_id IS NOT NULL AND (claimed_until IS NULL OR " \
+	"claimed_until < ?2 OR claimed_by = ?1) ORDER BY updated, id " \
+	"LIMIT ?4" lock ") RETURNING " TXN_COLS
+
+/*
+ * NEW rows older than ?1; on PostgreSQL also those whose creator (an
+ * instance other than ?2) has no connection left: it died (kill -9,
+ * a crash), so its row is stuck at once, not only after the age.
+ * SQLite has one instance: ?2 goes unused there.
+ */
+#define TXN_STUCK(gone) "SELECT " TXN_COLS " FROM (SELECT t.id, " \
+	"t.endpoint_id, t.transid, t.account_id, t.msg_type, t.status, " \
+	"t.key_id, t.subject, (SELECT c.serial FROM cert c WHERE " \
+	"c.txn_id = t.id LIMIT 1) AS serial, t.order_id, t.failinfo, " \
+	"t.reason, t.peer, t.renews, t.challenge_id, t.updated FROM txn t " \
+	"WHERE t.status = 0 AND (t.updated < ?1" gone ")) AS s " \
+	"ORDER BY updated, id LIMIT 1000"
+#define CREATOR_GONE " OR (t.claimed_by IS NOT NULL AND " \
+	"t.claimed_by <> ?2 AND NOT EXISTS (SELECT 1 FROM pg_stat_activity " \
+	"p WHERE p.application_name = t.claimed_by))"
 
 static const char *const sql[S_MAX] = {
 	[S_ORG_ADD] = "INSERT INTO org(name, created, scm_id) "
@@ -156,9 +188,9 @@ static const char *const sql[S_MAX] = {
 	    "endpoint_id = (SELECT id FROM endpoint WHERE name = ?1)",
 	[S_TXN_BEGIN] = "INSERT INTO txn(endpoint_id, transid, account_id, "
 	    "msg_type, status, key_id, csr_sealed, subject, peer, created, "
-	    "updated, renews, challenge_id) VALUES(?1, ?2, NULLIF(?3, 0), ?4, "
-	    "0, ?5, ?6, ?7, ?8, ?9, ?9, NULLIF(?10, ''), NULLIF(?11, 0)) "
-	    "RETURNING id",
+	    "updated, renews, challenge_id, claimed_by) VALUES(?1, ?2, "
+	    "NULLIF(?3, 0), ?4, 0, ?5, ?6, ?7, ?8, ?9, ?9, NULLIF(?10, ''), "
+	    "NULLIF(?11, 0), ?12) RETURNING id",
 	[S_TXN_FIND] = "SELECT " TXN_COLS " FROM txn WHERE endpoint_id = ?1 "
 	    "AND transid = ?2 ORDER BY id DESC LIMIT 1",
 	[S_TXN_GET] = "SELECT " TXN_COLS ", csr_sealed FROM txn WHERE id = ?1",
@@ -179,14 +211,31 @@ static const char *const sql[S_MAX] = {
 	[S_TXN_ORDERS] = "SELECT " TXN_COLS " FROM txn WHERE status = 1 AND "
 	    "order_id IS NOT NULL ORDER BY updated LIMIT 1000",
 	/* The serial is the certificate recorded for the row, if any. */
-	[S_TXN_STUCK] = "SELECT " TXN_COLS " FROM (SELECT t.id, "
-	    "t.endpoint_id, t.transid, t.account_id, t.msg_type, t.status, "
-	    "t.key_id, t.subject, (SELECT c.serial FROM cert c WHERE "
-	    "c.txn_id = t.id LIMIT 1) AS serial, t.order_id, t.failinfo, "
-	    "t.reason, t.peer, t.renews, t.challenge_id, t.updated FROM txn t "
-	    "WHERE t.status = 0 AND t.updated < ?1) AS s ORDER BY updated, id "
-	    "LIMIT 1000",
-	/* The challenge and its minter come with the transaction (?4). */
+	[S_TXN_STUCK] = TXN_STUCK(""),
+	[S_TXN_CLAIM] = TXN_CLAIM(""),
+	[S_INVARIANTS] = "SELECT "
+	    "(SELECT COUNT(*) FROM (SELECT 1 FROM txn WHERE status IN (0, 1) "
+	    "GROUP BY endpoint_id, transid HAVING COUNT(*) > 1) x), "
+	    "(SELECT COUNT(*) FROM crl a JOIN crl b ON b.created > a.created "
+	    "AND b.number < a.number), "
+	    "(SELECT COUNT(*) FROM cert c WHERE c.txn_id IS NOT NULL AND NOT "
+	    "EXISTS (SELECT 1 FROM txn t WHERE t.id = c.txn_id)), "
+	    "(SELECT COUNT(*) FROM txn t WHERE t.status = 2 AND NOT EXISTS "
+	    "(SELECT 1 FROM cert c WHERE c.serial = t.serial)), "
+	    "(SELECT COUNT(*) FROM (SELECT 1 FROM txn WHERE status = 2 "
+	    "GROUP BY serial HAVING COUNT(*) > 1) y), "
+	    "(SELECT COUNT(*) FROM txn), (SELECT COUNT(*) FROM cert), "
+	    "(SELECT COUNT(*) FROM crl), (SELECT COUNT(*) FROM audit)",
+	/* How many of the audit's append-only triggers are missing. */
+	[S_AUDIT_GUARD] = "SELECT 2 - COUNT(*) FROM sqlite_master WHERE "
+	    "type = 'trigger' AND tbl_name = 'audit' AND name IN "
+	    "('audit_no_update', 'audit_delete_pruned')",
+	/* A new statement: PostgreSQL's snapshot has what committed since. */
+	[S_TXN_NEWER] = "SELECT COUNT(*) FROM txn WHERE endpoint_id = ?1 AND "
+	    "transid = ?2 AND id > ?3 AND id <> ?4",
+	[S_LEASE_TAKE] = "INSERT INTO lease(name, holder, until) "
+	    "VALUES(?1, ?2, ?4) ON CONFLICT(name) DO UPDATE SET holder = ?2, "
+	    "until = ?4 WHERE lease.until < ?3 OR lease.holder = ?2",
 	/* The order in flight (schema 4): one write sets or replaces it. */
 	[S_TXN_MARK] = "UPDATE txn SET ordering = 1 WHERE id = ?1",
 	[S_TXN_UNMARK] = "UPDATE txn SET ordering = 0, order_id = CASE WHEN "
@@ -207,6 +256,7 @@ static const char *const sql[S_MAX] = {
 	    "(SELECT COUNT(*) FROM cert WHERE status = 1), "
 	    "(SELECT COUNT(*) FROM cert WHERE status = 0 AND not_after >= ?5 "
 	    "AND not_after < ?6)",
+	/* The challenge and its minter come with the transaction (?4). */
 	[S_CERT_ADD] = "INSERT INTO cert(serial, endpoint_id, account_id, "
 	    "txn_id, subject, not_before, not_after, der, challenge_id, "
 	    "minted_by) VALUES(?1, ?2, NULLIF(?3, 0), NULLIF(?4, 0), ?5, ?6, "
@@ -335,6 +385,20 @@ static const char *const sql[S_MAX] = {
 	[S_EV_RETRY] = "UPDATE webhook_outbox SET next_try = ?2, "
 	    "last_error = ?3 WHERE id = ?1",
 };
+/* Where PostgreSQL's text differs (the driver is fixed per store). */
+static const char *const sql_pg[S_MAX] = {
+	[S_TXN_CLAIM] = TXN_CLAIM(" FOR UPDATE SKIP LOCKED"),
+	[S_TXN_STUCK] = TXN_STUCK(CREATOR_GONE),
+	/* Through the owner's view: a runtime role has no DELETE on audit. */
+	[S_PRUNE_DEL] = "DELETE FROM audit_prunable WHERE time < ?1 AND "
+	    "id BETWEEN ?2 AND ?3",
+	[S_GRANT] = "SELECT scepgate_grant(?1)",
+	/* And TRUNCATE's, which SQLite does not have. */
+	[S_AUDIT_GUARD] = "SELECT 3 - COUNT(*) FROM pg_trigger WHERE "
+	    "tgrelid = 'audit'::regclass AND NOT tgisinternal AND tgname IN "
+	    "('audit_no_update', 'audit_delete_pruned', 'audit_no_truncate')",
+};
+
 #define A_INT(v)	{ ARG_INT, (int64_t)(v), NULL, 0 }
 #define A_TEXT(v)	{ ARG_TEXT, 0, (v), 0 }
 #define A_BLOB(v, n)	{ ARG_BLOB, 0, (v), (n) }
@@ -348,6 +412,9 @@ typedef void	(*row_fn)(const struct row *, void *);
 struct ra_store {
 	const struct ra_drv	*drv;
 	void			*db;
+	/* This process to the others: "host:pid:start" (application_name
+	 * of its PostgreSQL connections, creator of its NEW rows). */
+	char			 instance[64];
 };
 
 /* ---- the driver, called by name ---- */
@@ -399,11 +466,20 @@ step_text(struct ra_store *st, enum stmt_id id, const char *text,
 	return st->drv->step(st->db, (int)id, text, a, n, r);
 }
 
+/* Statement id's text for this store's database. */
+static const char *
+text_of(const struct ra_store *st, enum stmt_id id)
+{
+	if (st->drv == &ra_drv_pg && sql_pg[id] != NULL)
+		return sql_pg[id];
+	return sql[id];
+}
+
 static enum drv_res
 step(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
     struct row *r)
 {
-	return step_text(st, id, sql[id], a, n, r);
+	return step_text(st, id, text_of(st, id), a, n, r);
 }
 
 /* Done with a statement: it holds no snapshot or lock. */
@@ -478,7 +554,7 @@ static enum sg_rc
 x_one(struct ra_store *st, enum stmt_id id, const struct arg *a, size_t n,
     row_fn fn, void *out, struct sg_err *err, const char *what)
 {
-	return x_one_text(st, id, sql[id], a, n, fn, out, err, what);
+	return x_one_text(st, id, text_of(st, id), a, n, fn, out, err, what);
 }
 
 static void
@@ -529,7 +605,8 @@ static enum sg_rc
 x_write(struct ra_store *st, enum stmt_id id, const struct arg *a,
     size_t n, bool must_change, struct sg_err *err, const char *what)
 {
-	return x_write_text(st, id, sql[id], a, n, must_change, err, what);
+	return x_write_text(st, id, text_of(st, id), a, n, must_change, err,
+	    what);
 }
 
 /* Every row, decoded into a malloc'ed array of "elsize" elements. */
@@ -601,10 +678,11 @@ row_version(const struct row *r, void *p)
 
 /*
  * Refuse a schema newer than this build; upgrade an older one (the
- * driver's statements), then record the version.
+ * driver's statements) unless "flags" say not to, then record the
+ * version. *from: the version found.
  */
 static enum sg_rc
-x_schema(struct ra_store *st, struct sg_err *err)
+x_schema(struct ra_store *st, int flags, int *from, struct sg_err *err)
 {
 	struct arg	a[] = { A_INT(RA_STORE_SCHEMA) };
 	int64_t		v = 0;
@@ -612,12 +690,18 @@ x_schema(struct ra_store *st, struct sg_err *err)
 
 	rc = x_one(st, S_VERSION, NULL, 0, row_version, &v, err,
 	    "schema version");
+	*from = (int)v;
 	if (rc != SG_OK || v == RA_STORE_SCHEMA)
 		return rc;
 	if (v > RA_STORE_SCHEMA || v < 1)
 		return sg_err_set(err, SG_ESTORE, "database schema version "
 		    "%lld is not one this scepgate knows (it writes %d): "
 		    "run a newer scepgate", (long long)v, RA_STORE_SCHEMA);
+	if (flags & RA_STORE_NO_UPGRADE)
+		return sg_err_set(err, SG_ESTORE, "database schema version "
+		    "%lld is older than this scepgate's (%d) and "
+		    "database_auto_upgrade is off: run scepctl db upgrade",
+		    (long long)v, RA_STORE_SCHEMA);
 	if ((rc = op_begin(st, err)) != SG_OK)
 		return rc;
 	rc = st->drv->upgrade(st->db, (int)v, RA_STORE_SCHEMA, err);
@@ -627,9 +711,26 @@ x_schema(struct ra_store *st, struct sg_err *err)
 	return op_end(st, rc, err);
 }
 
-enum sg_rc
-ra_store_open(const char *database, struct ra_store **out,
-    struct sg_err *err)
+/*
+ * Who this process is to the other instances: at most 63 bytes (a
+ * PostgreSQL application_name), unique by pid and start time.
+ */
+static void
+instance_id(char *out, size_t outsz)
+{
+	char	host[32];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, outsz, "%s:%ld:%lld", host, (long)getpid(),
+	    (long long)time(NULL));
+}
+
+/* Open "database" (flags as ra_store_open_flags); *from as x_schema. */
+static enum sg_rc
+store_open(const char *database, int flags, int *from,
+    struct ra_store **out, struct sg_err *err)
 {
 	struct ra_store	*st;
 	struct conf_db	 db;
@@ -639,16 +740,18 @@ ra_store_open(const char *database, struct ra_store **out,
 		return rc;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return sg_err_set(err, SG_ENOMEM, "store");
+	instance_id(st->instance, sizeof(st->instance));
 	if (db.kind == CONF_DB_SQLITE) {
 		st->drv = &ra_drv_sqlite;
 		rc = ra_drv_sqlite_open(db.path, S_MAX, &st->db, err);
 	} else {
 		st->drv = &ra_drv_pg;
-		rc = ra_drv_pg_open(db.path, S_MAX, &st->db, err);
+		rc = ra_drv_pg_open(db.path, st->instance, S_MAX, &st->db,
+		    err);
 	}
 	if (rc == SG_OK) {
 		stmt_lock(st);
-		rc = stmt_unlock(st, x_schema(st, err), err);
+		rc = stmt_unlock(st, x_schema(st, flags, from, err), err);
 	}
 	if (rc != SG_OK) {
 		ra_store_close(st);
@@ -656,6 +759,124 @@ ra_store_open(const char *database, struct ra_store **out,
 	}
 	*out = st;
 	return SG_OK;
+}
+
+enum sg_rc
+ra_store_open_flags(const char *database, int flags, struct ra_store **out,
+    struct sg_err *err)
+{
+	int	from;
+
+	return store_open(database, flags, &from, out, err);
+}
+
+enum sg_rc
+ra_store_open(const char *database, struct ra_store **out,
+    struct sg_err *err)
+{
+	return ra_store_open_flags(database, 0, out, err);
+}
+
+enum sg_rc
+ra_store_upgrade(const char *database, int *from, int *to,
+    struct sg_err *err)
+{
+	struct ra_store	*st = NULL;
+	enum sg_rc	 rc;
+
+	if ((rc = store_open(database, 0, from, &st, err)) != SG_OK)
+		return rc;
+	*to = RA_STORE_SCHEMA;
+	ra_store_close(st);
+	return SG_OK;
+}
+
+static void
+row_invariants(const struct row *r, void *p)
+{
+	struct ra_store_invariants	*v = p;
+
+	v->live_bad = col_int(r, 0);
+	v->crl_bad = col_int(r, 1);
+	v->cert_bad = col_int(r, 2);
+	v->issued_bad = col_int(r, 3);
+	v->serial_bad = col_int(r, 4);
+	v->txns = col_int(r, 5);
+	v->certs = col_int(r, 6);
+	v->crls = col_int(r, 7);
+	v->audit = col_int(r, 8);
+}
+
+static enum sg_rc
+x_invariants(struct ra_store *st, struct ra_store_invariants *v,
+    struct sg_err *err)
+{
+	int64_t		missing = 0;
+	enum sg_rc	rc;
+
+	if ((rc = x_one(st, S_VERSION, NULL, 0, row_version, &v->schema, err,
+	    "schema version")) != SG_OK ||
+	    (rc = x_one(st, S_INVARIANTS, NULL, 0, row_invariants, v, err,
+	    "invariants")) != SG_OK ||
+	    (rc = x_int(st, S_AUDIT_GUARD, NULL, 0, &missing, err,
+	    "audit triggers")) != SG_OK)
+		return rc;
+	v->audit_guard = missing == 0;
+	v->schema_want = RA_STORE_SCHEMA;
+	return SG_OK;
+}
+
+enum sg_rc
+ra_store_invariants(struct ra_store *st, struct ra_store_invariants *out,
+    struct sg_err *err)
+{
+	struct ra_store_invariants	v;
+	enum sg_rc			rc;
+
+	memset(&v, 0, sizeof(v));
+	stmt_lock(st);
+	if ((rc = stmt_unlock(st, x_invariants(st, &v, err), err)) == SG_OK)
+		*out = v;
+	return rc;
+}
+
+bool
+ra_store_invariants_ok(const struct ra_store_invariants *v)
+{
+	return v->schema == v->schema_want && v->live_bad == 0 &&
+	    v->crl_bad == 0 && v->cert_bad == 0 && v->issued_bad == 0 &&
+	    v->serial_bad == 0 && v->audit_guard;
+}
+
+enum sg_rc
+ra_store_grant(struct ra_store *st, const char *role, struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(role) };
+	int64_t		one = 0;
+	enum sg_rc	rc;
+
+	if (st->drv != &ra_drv_pg)
+		return sg_err_set(err, SG_ECONF, "roles: SQLite has none "
+		    "(PostgreSQL only)");
+	stmt_lock(st);
+	if ((rc = tx_join(st, err)) == SG_OK)
+		rc = x_int(st, S_GRANT, a, NARGS(a), &one, err, "grant");
+	return stmt_unlock(st, rc, err);
+}
+
+enum sg_rc
+ra_store_ping(struct ra_store *st, struct sg_err *err)
+{
+	int64_t	v = 0;
+
+	return q_one(st, S_VERSION, NULL, 0, row_version, &v, err,
+	    "database");
+}
+
+const char *
+ra_store_instance(const struct ra_store *st)
+{
+	return st->instance;
 }
 
 void
@@ -1253,28 +1474,45 @@ row_txn(const struct row *r, void *p)
 	t->challenge_id = col_int(r, 14);
 }
 
-/* The insert of ra_store_txn_begin and the claim of its challenge. */
+/*
+ * The insert of ra_store_txn_begin; then the check that no transaction
+ * of this transactionID newer than the one the caller saw (t->id)
+ * exists besides it: a concurrent request may have been inserted and
+ * decided between the caller's lookup and this insert, where the live
+ * index no longer stops it (issue 14, test_pg_instances: two
+ * certificates for one PKCSReq sent to two instances at once); then
+ * the claim of its challenge.
+ */
 static enum sg_rc
 x_txn_begin(struct ra_store *st, const struct ra_txn *t, int64_t *id,
     struct sg_err *err)
 {
-	int64_t		now = (int64_t)time(NULL);
+	int64_t		now = (int64_t)time(NULL), newer = 0;
 	struct arg	a[] = { A_INT(t->endpoint_id), A_TEXT(t->transid),
 	    A_INT(t->account_id), A_INT(t->msg_type),
 	    A_BLOB(t->key_id, sizeof(t->key_id)), A_BLOB(t->csr, t->csr_len),
 	    A_TEXT(t->subject), A_TEXT(t->peer), A_INT(now),
-	    A_TEXT(t->renews), A_INT(t->challenge_id) };
+	    A_TEXT(t->renews), A_INT(t->challenge_id), A_TEXT(st->instance) };
+	struct arg	b[] = { A_INT(t->endpoint_id), A_TEXT(t->transid),
+	    A_INT(t->id), A_INT(0) };
+	struct arg	c[] = { A_INT(t->challenge_id), A_INT(0), A_INT(now) };
 	enum sg_rc	rc;
 
-	rc = x_insert(st, S_TXN_BEGIN, a, NARGS(a), id, err, "transaction");
-	if (rc == SG_OK && t->challenge_id != 0) {
-		struct arg	c[] = { A_INT(t->challenge_id), A_INT(*id),
-		    A_INT(now) };
-
-		rc = x_write(st, S_CHAL_CLAIM, c, NARGS(c), true, err,
-		    "outstanding challenge");
-	}
-	return rc;
+	if ((rc = x_insert(st, S_TXN_BEGIN, a, NARGS(a), id, err,
+	    "transaction")) != SG_OK)
+		return rc;
+	b[3] = (struct arg)A_INT(*id);
+	if ((rc = x_int(st, S_TXN_NEWER, b, NARGS(b), &newer, err,
+	    "transaction")) != SG_OK)
+		return rc;
+	if (newer > 0)
+		return sg_err_set(err, SG_EEXIST, "transaction: decided by "
+		    "another request meanwhile");
+	if (t->challenge_id == 0)
+		return SG_OK;
+	c[1] = (struct arg)A_INT(*id);
+	return x_write(st, S_CHAL_CLAIM, c, NARGS(c), true, err,
+	    "outstanding challenge");
 }
 
 enum sg_rc
@@ -1394,7 +1632,7 @@ enum sg_rc
 ra_store_txn_stuck(struct ra_store *st, int64_t before, struct ra_txn **out,
     size_t *n, struct sg_err *err)
 {
-	struct arg	a[] = { A_INT(before) };
+	struct arg	a[] = { A_INT(before), A_TEXT(st->instance) };
 
 	return q_rows(st, S_TXN_STUCK, a, NARGS(a), sizeof(**out), row_txn,
 	    (void **)out, n, err, "stuck transactions");
@@ -1455,6 +1693,38 @@ ra_store_txn_marked(struct ra_store *st, int64_t endpoint_id,
 	if (rc == SG_OK)
 		*marked = n > 0;
 	return rc;
+}
+
+enum sg_rc
+ra_store_txn_claim(struct ra_store *st, const char *holder, int64_t now,
+    int64_t until, size_t max, struct ra_txn **out, size_t *n,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(holder), A_INT(now), A_INT(until),
+	    A_INT(max) };
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	if ((rc = tx_join(st, err)) == SG_OK)
+		rc = x_rows(st, S_TXN_CLAIM, a, NARGS(a), sizeof(**out),
+		    row_txn, (void **)out, n, err, "order claims");
+	return stmt_unlock(st, rc, err);
+}
+
+enum sg_rc
+ra_store_lease_take(struct ra_store *st, const char *name,
+    const char *holder, int64_t now, int64_t until, bool *taken,
+    struct sg_err *err)
+{
+	struct arg	a[] = { A_TEXT(name), A_TEXT(holder), A_INT(now),
+	    A_INT(until) };
+	enum sg_rc	rc;
+
+	stmt_lock(st);
+	rc = x_write(st, S_LEASE_TAKE, a, NARGS(a), false, err, "lease");
+	if (rc == SG_OK)
+		*taken = st->drv->changes(st->db) > 0;
+	return stmt_unlock(st, rc, err);
 }
 
 /* The writes of ra_store_txn_issued, inside its savepoint. */

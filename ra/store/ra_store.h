@@ -93,8 +93,69 @@ struct ra_store;
  */
 enum sg_rc	 ra_store_open(const char *database, struct ra_store **out,
 		    struct sg_err *);
+/*
+ * ra_store_open() with flags: RA_STORE_NO_UPGRADE refuses an older
+ * schema (SG_ESTORE, "run scepctl db upgrade") instead of upgrading it
+ * (conf database_auto_upgrade = false).
+ */
+#define RA_STORE_NO_UPGRADE	0x1
+enum sg_rc	 ra_store_open_flags(const char *database, int flags,
+		    struct ra_store **out, struct sg_err *);
+/*
+ * Open "database", bring its schema to this build's version and close
+ * it again (scepctl db upgrade): *from is the version found (for a
+ * new database: this build's), *to the one it has now. Errors as ra_store_open().
+ */
+enum sg_rc	 ra_store_upgrade(const char *database, int *from, int *to,
+		    struct sg_err *);
+/*
+ * This process's id among the instances on one database
+ * ("host:pid:start", borrowed): the creator of its transactions and
+ * the application_name of its PostgreSQL connections. A NEW
+ * transaction whose creator has no connection left is stuck at once
+ * (ra_store_txn_stuck); ra/ claims orders and leases with it.
+ */
+const char	*ra_store_instance(const struct ra_store *);
 /* Close; NULL is allowed. No call may be running. */
 void		 ra_store_close(struct ra_store *);
+/* What ra_store_invariants() counted; each *_bad is a violation. */
+struct ra_store_invariants {
+	int64_t	schema;		/* meta.schema_version */
+	int64_t	schema_want;	/* the one this build writes */
+	int64_t	live_bad;	/* transactionIDs with two live rows */
+	int64_t	crl_bad;	/* CRLs numbered below an older one */
+	int64_t	cert_bad;	/* certificates of a missing transaction */
+	int64_t	issued_bad;	/* ISSUED rows without their certificate */
+	int64_t	serial_bad;	/* serials issued by two transactions */
+	bool	audit_guard;	/* the audit's append-only triggers exist */
+	int64_t	txns, certs, crls, audit;	/* rows */
+};
+/*
+ * The invariants that several writers must keep, read in one call
+ * (scepctl db check on PostgreSQL): schema version, one live
+ * transaction per transactionID, CRL numbers increasing with time,
+ * certificates referring to existing transactions and the reverse, no
+ * serial issued twice, the audit's triggers; and the counts.
+ */
+enum sg_rc	 ra_store_invariants(struct ra_store *,
+		    struct ra_store_invariants *, struct sg_err *);
+/* Did they hold (schema is this build's, no *_bad, audit_guard)? */
+bool		 ra_store_invariants_ok(const struct ra_store_invariants *);
+/*
+ * PostgreSQL: give role "role" (borrowed; an existing role) what a
+ * running scepgate needs and no more (docs/postgresql.md): rows of the
+ * admin and state tables, SELECT and INSERT on the audit and the CRLs,
+ * the prune through the owner's view, no DDL; run by the schema's
+ * owner. SG_ECONF on SQLite; SG_ESTORE (e.g. no such role).
+ */
+enum sg_rc	 ra_store_grant(struct ra_store *, const char *role,
+		    struct sg_err *);
+/*
+ * Is the database there? One cheap read (the schema version), for
+ * /healthz; on PostgreSQL a broken connection is made again first.
+ * SG_ESTORE with the database's reason otherwise.
+ */
+enum sg_rc	 ra_store_ping(struct ra_store *, struct sg_err *);
 
 /*
  * Organization "org" (dept NULL), or its department "dept"; scm_id 0 for
@@ -224,7 +285,11 @@ enum sg_rc	 ra_store_account_delete(struct ra_store *,
  * t->csr is stored sealed as given). At most one live (NEW or PENDING)
  * transaction exists per (endpoint, transactionID), enforced by the
  * database: SG_EEXIST when one is, whoever inserted it. A decided one
- * (ISSUED, REJECTED) does not block a new one.
+ * (ISSUED, REJECTED) does not block a new one if the caller saw it:
+ * t->id on entry is the newest transaction of this transactionID that
+ * the caller found (ra_store_txn_find; 0 if none), and a newer one
+ * (another thread or instance began and decided it meanwhile) is
+ * SG_EEXIST too, with nothing written.
  * With t->challenge_id, the same commit claims that challenge for the
  * new row: only if it is unused, unrevoked, unexpired and unclaimed
  * (or claimed by a transaction now REJECTED). SG_ENOTFOUND, and no row
@@ -261,6 +326,26 @@ enum sg_rc	 ra_store_txn_list(struct ra_store *, int status,
  * updated first, at most 1000. */
 enum sg_rc	 ra_store_txn_orders(struct ra_store *, struct ra_txn **,
 		    size_t *, struct sg_err *);
+/*
+ * Claim PENDING transactions with an order id for "holder" (an
+ * instance id) until "until" (seconds since the epoch), at most "max",
+ * least recently updated first: those with no claim, a claim that
+ * expired before "now" (its holder died), or holder's own. Two
+ * instances claiming at once get disjoint rows (PostgreSQL: FOR UPDATE
+ * SKIP LOCKED; SQLite: one writer). The claimed rows in *out.
+ */
+enum sg_rc	 ra_store_txn_claim(struct ra_store *, const char *holder,
+		    int64_t now, int64_t until, size_t max, struct ra_txn **,
+		    size_t *, struct sg_err *);
+/*
+ * The named lease (a job that one instance runs at a time, e.g. an
+ * Azure account's Intune revocations): taken for "holder" until
+ * "until" if it is free, expired before "now" or holder's already;
+ * *taken says whether it is holder's now.
+ */
+enum sg_rc	 ra_store_lease_take(struct ra_store *, const char *name,
+		    const char *holder, int64_t now, int64_t until,
+		    bool *taken, struct sg_err *);
 
 /*
  * Finish transaction "t" as issued, in one database transaction (one
@@ -284,8 +369,10 @@ enum sg_rc	 ra_store_txn_issued(struct ra_store *, const struct ra_txn *t,
 		    enum ra_req_status from, struct sg_err *);
 /*
  * NEW transactions last updated before "before" (seconds since the
- * epoch), least recently updated first, at most 1000: left by a crash
- * or a failed write (ra_txn.c recovers them). In each, "serial" is the
+ * epoch), or on PostgreSQL created by another instance that has no
+ * connection to the database left (it died), least recently updated
+ * first, at most 1000: left by a crash or a failed write (ra_txn.c
+ * recovers them). In each, "serial" is the
  * certificate recorded for it (its txn_id), "" if there is none.
  */
 enum sg_rc	 ra_store_txn_stuck(struct ra_store *, int64_t before,

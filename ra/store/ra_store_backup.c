@@ -2,6 +2,9 @@
  * ra_store_backup: the SQLite database as a file (ra_store_backup.h).
  * Only this file and ra_store_sqlite.c include sqlite3.h.
  */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -95,6 +98,53 @@ out:
 	if (rc != SG_OK && created && rc != SG_EEXIST)
 		unlink(dst);
 	return rc;
+}
+
+/* Run pg_dump into the existing (empty, 0600) file "dst". */
+static enum sg_rc
+pg_dump(const char *uri, const char *dst, struct sg_err *err)
+{
+	pid_t	pid;
+	int	status;
+
+	if ((pid = fork()) == -1)
+		return sg_err_set(err, SG_EIO, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		execlp("pg_dump", "pg_dump", "--format=custom", "--no-password",
+		    "--file", dst, "--dbname", uri, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return sg_err_set(err, SG_EIO, "waitpid: %s",
+			    strerror(errno));
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return SG_OK;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return sg_err_set(err, SG_ESTORE, "pg_dump is not installed "
+		    "(Debian: postgresql-client)");
+	return sg_err_set(err, SG_ESTORE, "pg_dump failed (status %d)",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+enum sg_rc
+ra_store_dump(const char *uri, const char *dst, long long *bytes,
+    struct sg_err *err)
+{
+	struct stat	sb;
+	enum sg_rc	rc;
+
+	if ((rc = create_new(dst, err)) != SG_OK)
+		return rc;
+	if ((rc = pg_dump(uri, dst, err)) == SG_OK && stat(dst, &sb) == -1)
+		rc = sg_err_set(err, SG_EIO, "%s: %s", dst, strerror(errno));
+	if (rc != SG_OK) {
+		unlink(dst);
+		return rc;
+	}
+	if (bytes != NULL)
+		*bytes = (long long)sb.st_size;
+	return SG_OK;
 }
 
 /* The first column of the first row of "sql" as an integer. */

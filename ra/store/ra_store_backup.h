@@ -3,7 +3,8 @@
  * scepctl db check: an online copy and an integrity check. They open
  * their own connections by path and take no struct ra_store, so they run
  * beside a live scepgate (SQLite's WAL lets readers and one writer go on
- * together). The PostgreSQL store will have its own tools (pg_dump).
+ * together). On PostgreSQL, ra_store_dump runs pg_dump; db check
+ * there is ra_store_invariants (ra_store.h).
  */
 #ifndef RA_STORE_BACKUP_H
 #define RA_STORE_BACKUP_H
@@ -23,6 +24,18 @@
  */
 enum sg_rc	ra_store_backup(const char *src, const char *dst,
 		    long long *pages, struct sg_err *err);
+
+/*
+ * PostgreSQL: pg_dump --format=custom of "uri" into the new file "dst"
+ * (created 0600, refused if it exists; removed on failure): one
+ * snapshot, taken by pg_dump while the instances go on. The password
+ * comes as for scepgate (passfile= in the URI, PGPASSFILE), never on a
+ * command line. *bytes (may be NULL): the dump's size. SG_EEXIST,
+ * SG_EIO for the file, SG_ESTORE if pg_dump fails (its messages on our
+ * stderr) or is not installed.
+ */
+enum sg_rc	ra_store_dump(const char *uri, const char *dst,
+		    long long *bytes, struct sg_err *err);
 
 /* What ra_store_check() found. */
 struct ra_store_check {

@@ -97,8 +97,9 @@ struct ra_drv {
  */
 enum sg_rc	 ra_drv_sqlite_open(const char *path, size_t nstmt, void **db,
 		    struct sg_err *);
-enum sg_rc	 ra_drv_pg_open(const char *uri, size_t nstmt, void **db,
-		    struct sg_err *);
+/* "app": the application_name of its connections (ra_store_instance). */
+enum sg_rc	 ra_drv_pg_open(const char *uri, const char *app, size_t nstmt,
+		    void **db, struct sg_err *);
 extern const struct ra_drv ra_drv_sqlite;
 extern const struct ra_drv ra_drv_pg;
 
@@ -112,7 +113,9 @@ extern const struct ra_drv ra_drv_pg;
  * recovery (txn_new, cert_txn); 4: the webhooks (tables ep_webhook,
  * webhook_outbox), API tokens and one-time challenges (tables
  * api_token, challenge; txn.challenge_id, cert.challenge_id and
- * cert.minted_by), txn.ordering (an order in flight, ra_store_txn_mark).
+ * cert.minted_by), txn.ordering (an order in flight, ra_store_txn_mark),
+ * claims of pending orders (txn's claimed_by, claimed_until) and named
+ * leases (table lease).
  */
 #define RA_STORE_SCHEMA	4
 

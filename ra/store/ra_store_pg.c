@@ -133,6 +133,48 @@
 "  expires);"
 #define SCHEMA_V4 WEBHOOK_V4 CHAL_V4
 
+/*
+ * Version 4's, idempotent: a collector's claim on a pending order
+ * (ra_store_txn_claim) and the named leases of jobs one instance runs
+ * at a time (ra_store_lease_take).
+ */
+#define LEASE_TABLE \
+"CREATE TABLE IF NOT EXISTS lease(name TEXT PRIMARY KEY," \
+"  holder TEXT NOT NULL, until BIGINT NOT NULL);"
+/*
+ * Version 4's roles (docs/postgresql.md): the owner (who creates and
+ * upgrades the schema) and a runtime role that scepgate may use
+ * instead, given by scepgate_grant(role) (scepctl db grant): no DDL, no
+ * UPDATE or DELETE of the audit. Its prune deletes through the view
+ * audit_prunable, which runs with the owner's rights and shows only
+ * ranges marked in audit_prune; the CRL trigger locks its table with
+ * the owner's rights too.
+ */
+#define ROLES_V4 \
+"CREATE OR REPLACE VIEW audit_prunable AS SELECT * FROM audit a" \
+"  WHERE EXISTS (SELECT 1 FROM audit_prune p" \
+"  WHERE a.id BETWEEN p.first_id AND p.last_id);" \
+"ALTER FUNCTION crl_increasing() SECURITY DEFINER SET search_path = public;" \
+"CREATE OR REPLACE FUNCTION scepgate_grant(r TEXT) RETURNS BIGINT" \
+"  LANGUAGE plpgsql AS $$ BEGIN" \
+"  EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', r);" \
+"  EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON org, dept," \
+"    profile, endpoint, delegation, account, txn, cert, auth_fail," \
+"    refusal, audit_prune, lease, api_token, challenge, ep_webhook," \
+"    webhook_outbox TO %I', r);" \
+"  EXECUTE format('GRANT SELECT, INSERT ON crl, audit TO %I', r);" \
+"  EXECUTE format('GRANT SELECT, DELETE ON audit_prunable TO %I', r);" \
+"  EXECUTE format('GRANT SELECT ON meta TO %I', r);" \
+"  EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public" \
+"    TO %I', r);" \
+"  EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM %I', r);" \
+"  RETURN 1; END $$;"
+/* The upgrade's only (an ALTER TABLE), as NAME_COLUMNS_V3. */
+#define CLAIM_COLUMNS_V4 \
+"ALTER TABLE txn ADD COLUMN IF NOT EXISTS claimed_by TEXT," \
+"  ADD COLUMN IF NOT EXISTS claimed_until BIGINT;" LEASE_TABLE ROLES_V4
+#define TXN_CLAIM_COLS ", claimed_by TEXT, claimed_until BIGINT"
+
 /* The schema, at version RA_STORE_SCHEMA (meta.schema_version). */
 static const char schema[] =
 "BEGIN;"
@@ -182,7 +224,7 @@ static const char schema[] =
 "  key_id BYTEA, csr_sealed BYTEA, subject TEXT, serial TEXT,"
 "  order_id TEXT, renews TEXT,"
 "  failinfo BIGINT, reason TEXT, peer TEXT, created BIGINT NOT NULL,"
-"  updated BIGINT NOT NULL" TXN_CHAL_COLS ");"
+"  updated BIGINT NOT NULL" TXN_CHAL_COLS TXN_CLAIM_COLS ");"
 "CREATE INDEX IF NOT EXISTS txn_transid ON txn(endpoint_id, transid);"
 /* At most one live (new or pending) transaction per transactionID. */
 "CREATE UNIQUE INDEX IF NOT EXISTS txn_live ON txn(endpoint_id, transid)"
@@ -224,6 +266,8 @@ static const char schema[] =
 "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);"
 SCHEMA_V3
 SCHEMA_V4
+LEASE_TABLE
+ROLES_V4
 "INSERT INTO meta VALUES('schema_version', '4') ON CONFLICT DO NOTHING;"
 "COMMIT;";
 
@@ -234,9 +278,11 @@ SCHEMA_V4
 static const char *const upgrades[RA_STORE_SCHEMA] = {
 	[1] = "CREATE INDEX IF NOT EXISTS txn_orders ON txn(status, updated);",
 	[2] = NAME_COLUMNS_V3 SCHEMA_V3,
-	[3] = CHAL_COLUMNS_V4 SCHEMA_V4,
+	[3] = CHAL_COLUMNS_V4 CLAIM_COLUMNS_V4 SCHEMA_V4 LEASE_TABLE ROLES_V4,
 };
 
+/* Seconds a connection attempt may take (libpq's connect_timeout). */
+#define CONNECT_S	3
 /* Connections per store; more concurrent calls wait for one. */
 #define POOL_MAX	16
 /* Parameters of the longest statement, and the SQL after "?N" -> "$N". */
@@ -706,8 +752,34 @@ db_close(void *p)
 	free(db);
 }
 
+/*
+ * The URI with connect_timeout=CONNECT_S unless it sets one (a
+ * connection, for a request or /healthz, waits that long at most for a
+ * host that does not answer, not the kernel's TCP timeout), and
+ * application_name=app: the other instances see in pg_stat_activity
+ * whether this one is still connected (ra_store_txn_stuck).
+ */
+static char *
+conn_uri(const char *uri, const char *app)
+{
+	char	*s;
+	size_t	 n;
+	char	 sep = strchr(uri, '?') != NULL ? '&' : '?';
+
+	n = strlen(uri) + strlen(app) + 64;
+	if ((s = malloc(n)) == NULL)
+		return NULL;
+	if (strstr(uri, "connect_timeout=") != NULL)
+		snprintf(s, n, "%s%capplication_name=%s", uri, sep, app);
+	else
+		snprintf(s, n, "%s%cconnect_timeout=%d&application_name=%s",
+		    uri, sep, CONNECT_S, app);
+	return s;
+}
+
 static enum sg_rc
-db_new(const char *uri, size_t nstmt, struct db **out, struct sg_err *err)
+db_new(const char *uri, const char *app, size_t nstmt, struct db **out,
+    struct sg_err *err)
 {
 	struct db	*db;
 	size_t		 i;
@@ -717,7 +789,7 @@ db_new(const char *uri, size_t nstmt, struct db **out, struct sg_err *err)
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_cond_init(&db->freed, NULL);
 	db->nstmt = nstmt;
-	if ((db->uri = strdup(uri)) == NULL)
+	if ((db->uri = conn_uri(uri, app)) == NULL)
 		goto nomem;
 	for (i = 0; i < POOL_MAX; i++)
 		if ((db->conns[i].prepared = calloc(nstmt,
@@ -731,21 +803,43 @@ nomem:
 }
 
 /*
+ * Is the schema at this build's version already? Then the schema
+ * script (DDL: the owner's) is not run, and a runtime role without
+ * DDL rights (scepgate_grant) may open the database.
+ */
+static bool
+current(struct conn *c)
+{
+	PGresult	*res;
+	char		 want[16];
+	bool		 ok;
+
+	res = PQexec(c->pg, "SELECT value FROM meta WHERE key = "
+	    "'schema_version'");
+	snprintf(want, sizeof(want), "%d", RA_STORE_SCHEMA);
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    strcmp(PQgetvalue(res, 0, 0), want) == 0;
+	PQclear(res);
+	return ok;
+}
+
+/*
  * The URI is libpq's (host=/socket/dir or a host name; a password only
  * from a file: "passfile" in the URI, PGPASSFILE or ~/.pgpass).
  */
 enum sg_rc
-ra_drv_pg_open(const char *uri, size_t nstmt, void **out, struct sg_err *err)
+ra_drv_pg_open(const char *uri, const char *app, size_t nstmt, void **out,
+    struct sg_err *err)
 {
 	struct db	*db = NULL;
 	struct conn	*c;
 	enum sg_rc	 rc;
 
-	if ((rc = db_new(uri, nstmt, &db, err)) != SG_OK)
+	if ((rc = db_new(uri, app, nstmt, &db, err)) != SG_OK)
 		return rc;
 	db_lock(db);
 	c = cur;
-	if (!up(c) || !exec(c, schema, PGRES_COMMAND_OK)) {
+	if (!up(c) || (!current(c) && !exec(c, schema, PGRES_COMMAND_OK))) {
 		/* A failed script leaves its transaction open. */
 		if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
 			(void)exec(c, "ROLLBACK", PGRES_COMMAND_OK);

@@ -95,11 +95,15 @@ static const char name_columns_sql[] =
  * Version 4 (issue 13): API tokens and one-time challenges, stored as
  * HMACs only; a transaction and its certificate record the challenge
  * that admitted it (and the certificate its minter); txn.ordering marks
- * an order in flight to the upstream (ra_store_txn_mark). The columns
- * come by chal_columns() in an upgrade, the rest is idempotent.
+ * an order in flight to the upstream (ra_store_txn_mark); a collector's
+ * claim on a pending order (claimed_by, claimed_until:
+ * ra_store_txn_claim) and the named leases of jobs one instance runs at
+ * a time (table lease: ra_store_lease_take). The columns come by
+ * chal_columns() in an upgrade, the rest is idempotent.
  */
 #define TXN_CHAL_COLS \
-", challenge_id INTEGER, ordering INTEGER NOT NULL DEFAULT 0"
+", challenge_id INTEGER, ordering INTEGER NOT NULL DEFAULT 0," \
+"  claimed_by TEXT, claimed_until INTEGER"
 #define CERT_CHAL_COLS ", challenge_id INTEGER, minted_by TEXT"
 /* Each column: the query that finds it, the statement that adds it. */
 static const char *const chal_columns_sql[][2] = {
@@ -111,6 +115,10 @@ static const char *const chal_columns_sql[][2] = {
 	  "ALTER TABLE cert ADD COLUMN challenge_id INTEGER;" },
 	{ "SELECT minted_by FROM cert",
 	  "ALTER TABLE cert ADD COLUMN minted_by TEXT;" },
+	{ "SELECT claimed_by FROM txn",
+	  "ALTER TABLE txn ADD COLUMN claimed_by TEXT;" },
+	{ "SELECT claimed_until FROM txn",
+	  "ALTER TABLE txn ADD COLUMN claimed_until INTEGER;" },
 };
 #define CHAL_V4 \
 "CREATE TABLE IF NOT EXISTS api_token(id INTEGER PRIMARY KEY," \
@@ -127,7 +135,10 @@ static const char *const chal_columns_sql[][2] = {
 "  revoked INTEGER NOT NULL DEFAULT 0, txn_id INTEGER);" \
 "CREATE INDEX IF NOT EXISTS challenge_open ON challenge(endpoint_id," \
 "  expires);"
-#define SCHEMA_V4 WEBHOOK_V4 CHAL_V4
+#define LEASE_V4 \
+"CREATE TABLE IF NOT EXISTS lease(name TEXT PRIMARY KEY," \
+"  holder TEXT NOT NULL, until INTEGER NOT NULL);"
+#define SCHEMA_V4 WEBHOOK_V4 CHAL_V4 LEASE_V4
 
 /* The schema, at version RA_STORE_SCHEMA (meta.schema_version). */
 

@@ -67,9 +67,41 @@ pg_stop() {
 	rm -rf "$PG_DIR"
 }
 
+# A free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # SQL on the test database, as its owner.
 pg_sql() {
 	"$PG_BIN/psql" -X -q -t -A -v ON_ERROR_STOP=1 "$PG_URI" -c "$1"
+}
+
+# With lib.sh: sg_setup (scepgate on SQLite), a cluster stopped at exit
+# too, and the scratch directory WORK as the current one; sc runs
+# scepctl on CFG.
+pg_setup() {
+	sg_setup
+	trap 'rc=$?; pg_stop; (exit $rc); sg_cleanup' EXIT
+	pg_start || sg_fail "no PostgreSQL cluster"
+	cd "$WORK" || sg_fail "no $WORK"
+}
+sc() { "$SCEPCTL" --config "$CFG" "$@"; }
+
+# pg_use URI: CFG's database value.
+pg_use() {
+	sed -i "s|^database = .*|database = \"${1//&/\\&}\";|" "$CFG"
+}
+
+# After pg_setup: stop scepgate, copy its SQLite database into the
+# cluster (scepctl db copy) and point CFG at PG_URI; sg_start then runs
+# it on PostgreSQL.
+pg_move() {
+	sg_stop
+	sc db copy --from "sqlite:$DIR/scepgate.db" --to "$PG_URI" \
+		>"$WORK/copy.log" 2>&1 || sg_fail "db copy: $(cat "$WORK/copy.log")"
+	pg_use "$PG_URI"
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" && ${1:-} == run ]]; then

@@ -31,7 +31,8 @@ openssl x509 -in "$DIR/ra.pem" -outform DER -out "$ra_der"
 echo "healthz"
 get "$base/healthz"
 expect 200
-[[ $(tr -d '\r\n' <"$body") == ok ]] || sg_fail "healthz body: $(cat "$body")"
+[[ $(tr -d '\r\n' <"$body") == '{"status":"ok","database":"ok"}' ]] ||
+	sg_fail "healthz body: $(cat "$body")"
 
 echo "GetCACaps"
 get "$URL?operation=GetCACaps"

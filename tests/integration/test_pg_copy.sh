@@ -11,11 +11,7 @@ here=$(dirname "$0")
 . "$here/pg.sh"
 
 BENCH=${BENCH:-$(dirname "${SCEPCTL:?run through ctest}")/scep-bench}
-sg_setup
-trap 'rc=$?; pg_stop; (exit $rc); sg_cleanup' EXIT
-pg_start || sg_fail "no PostgreSQL cluster"
-cd "$WORK"
-sc() { "$SCEPCTL" --config "$CFG" "$@"; }
+pg_setup
 
 "$BENCH" --url "$URL" --challenge "$CODE" --count 5 --json >b.json 2>b.err ||
 	sg_fail "scep-bench: $(cat b.err)"
@@ -49,7 +45,7 @@ grep -q "not empty" again.log || sg_fail "unclear refusal: $(cat again.log)"
 
 echo "scepctl and scepgate on the copy"
 cp "$DIR/scepgate.db" old.db
-sed -i "s|^database = .*|database = \"${PG_URI//&/\\&}\";|" "$CFG"
+pg_use "$PG_URI"
 [[ $(sc cert list --status revoked --json | jq -r '.[0].serial') == "$serial" ]] ||
 	sg_fail "the revocation was not copied"
 sc org add AfterCopy >/dev/null || sg_fail "org add after the copy (ids renumbered?)"

@@ -23,9 +23,22 @@ WORK=$SG_TMP/work
 mkdir "$WORK"
 declare -A PIDS=()
 BG_PIDS=()
+# On a failure, what each part said last: instance b (sg_cleanup shows
+# a's log), PostgreSQL, and the clients that failed.
+pg_diagnose() {
+	local f
+	sg_check_log 1 "$SG_TMP/b/server.log" "instance b's log" 30
+	sg_check_log 1 "${PG_DIR:-/nonexistent}/server.log" "PostgreSQL's log" 20
+	for f in "$WORK"/*.err "$WORK"/k*.log; do
+		[[ -s $f ]] || continue
+		sg_check_log 1 "$f" "$(basename "$f")" 5
+	done
+	return 0
+}
 pg_cleanup() {
 	local rc=$? p
 	set +e
+	((rc == 0)) || pg_diagnose
 	for p in "${PIDS[@]}" "${BG_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
@@ -38,10 +51,6 @@ pg_cleanup() {
 trap pg_cleanup EXIT
 cd "$WORK"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 pg_start || sg_fail "no PostgreSQL cluster"
 PA=$(free_port)

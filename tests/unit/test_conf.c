@@ -748,6 +748,7 @@ test_describe(void **state)
 		"listen.address", "127.0.0.1", "listen.port", "int 1..65535",
 		"listen.tls_port", "int 0..65535", "listen.tls_key",
 		"base_url", "http://<address>:<port>", "database",
+		"database_auto_upgrade",
 		"secret_file", "ra ", "list 1..8", "ra[].id", "ra[].chain",
 		"upstream.type", "local|scm", "upstream.ca_cert",
 		"required if local", "upstream.client_secret_file",
@@ -775,10 +776,10 @@ test_describe(void **state)
 	for (p = buf; *p != '\0'; p++)
 		if (*p == '\n')
 			lines++;
-	/* 9 top-level keys; listen 5, ra 5, upstream 20, crypto 2,
+	/* 10 top-level keys; listen 5, ra 5, upstream 20, crypto 2,
 	 * limits 15, log 3; azure: 1 + 17 (test_azure_describe);
 	 * challenges: 1 + 2; admin: 1 + 4 and listen.ndes_endpoint. */
-	assert_int_equal(lines, 9 + 5 + 5 + 20 + 2 + 15 + 3 + 1 + 17 +
+	assert_int_equal(lines, 10 + 5 + 5 + 20 + 2 + 15 + 3 + 1 + 17 +
 	    1 + 2 + 6);
 	assert_int_equal(buf[len - 1], '\n');
 	free(buf);

@@ -492,8 +492,17 @@ test_txn(void **state)
 	assert_string_equal(u.serial, "0A");
 	assert_null(csr);	/* decided: the sealed CSR is gone */
 
-	/* Decided: a new transaction may reuse the transactionID. */
+	/*
+	 * Decided: a new transaction may reuse the transactionID, if the
+	 * caller saw the decided one; one it did not see (decided by
+	 * another request meanwhile) refuses the insert.
+	 */
 	txn(ep.id, "T1", &u);
+	RC(fx, SG_EEXIST, ra_store_txn_begin(fx->st, &u, &fx->err));
+	OK(fx, ra_store_txn_find(fx->st, ep.id, "T1", &u, &fx->err));
+	assert_int_equal(u.id, t.id);	/* nothing written */
+	txn(ep.id, "T1", &u);
+	u.id = t.id;
 	OK(fx, ra_store_txn_begin(fx->st, &u, &fx->err));
 	OK(fx, ra_store_txn_find(fx->st, ep.id, "T1", &t, &fx->err));
 	assert_int_equal(t.id, u.id);
@@ -543,6 +552,7 @@ test_txn_mark(void **state)
 
 	/* The retry, a new row, learns the order: both rows unmarked. */
 	txn(ep.id, "M1", &u);
+	u.id = t.id;		/* the newest attempt the retry saw */
 	OK(fx, ra_store_txn_begin(other, &u, &fx->err));
 	OK(fx, ra_store_txn_mark(other, &u, "order-7", &fx->err));
 	OK(fx, ra_store_txn_marked(fx->st, ep.id, "M1", &m, &fx->err));
@@ -1019,7 +1029,8 @@ test_schema_version(void **state)
 static const char v2_trigger_sqlite[] = "DROP TRIGGER audit_delete_pruned;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN "
     "SELECT RAISE(ABORT, 'audit records are append-only'); END;";
-static const char v2_trigger_pg[] = "DROP TRIGGER audit_delete_pruned ON "
+static const char v2_trigger_pg[] = "DROP VIEW audit_prunable; "
+    "DROP TRIGGER audit_delete_pruned ON "
     "audit; DROP TRIGGER audit_no_update ON audit; CREATE TRIGGER "
     "audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW "
     "EXECUTE FUNCTION audit_append_only();";
@@ -1319,19 +1330,27 @@ test_audit_prune(void **state)
 }
 
 /*
- * ra_store_txn_stuck(INT64_MAX) with only endpoint "ep"'s rows kept: a
- * shared database (PostgreSQL) holds other tests' NEW rows too.
+ * ra_store_txn_stuck(before) with only endpoint "ep"'s rows kept: a
+ * shared database (PostgreSQL) holds other tests' NEW rows too (stuck
+ * there as soon as the store that made them is closed).
  */
 static void
-stuck_of(struct fx *fx, int64_t ep, struct ra_txn **o, size_t *n)
+stuck_before(struct fx *fx, int64_t before, int64_t ep, struct ra_txn **o,
+    size_t *n)
 {
 	size_t	i, k = 0;
 
-	OK(fx, ra_store_txn_stuck(fx->st, INT64_MAX, o, n, &fx->err));
+	OK(fx, ra_store_txn_stuck(fx->st, before, o, n, &fx->err));
 	for (i = 0; i < *n; i++)
 		if ((*o)[i].endpoint_id == ep)
 			(*o)[k++] = (*o)[i];
 	*n = k;
+}
+
+static void
+stuck_of(struct fx *fx, int64_t ep, struct ra_txn **o, size_t *n)
+{
+	stuck_before(fx, INT64_MAX, ep, o, n);
 }
 
 /*
@@ -1371,7 +1390,7 @@ test_txn_issued(void **state)
 	snprintf(t.renews, sizeof(t.renews), "%s", nm(fx, "OLD"));
 	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
 	/* Stuck: NEW and older than the bound; none when the bound is old. */
-	OK(fx, ra_store_txn_stuck(fx->st, 0, &o, &n, &fx->err));
+	stuck_before(fx, 0, ep.id, &o, &n);
 	assert_int_equal(n, 0);
 	free(o);
 	stuck_of(fx, ep.id, &o, &n);
@@ -1433,6 +1452,109 @@ test_txn_issued(void **state)
 	OK(fx, ra_store_txn_find(fx->st, ep.id, "I2", &u, &fx->err));
 	assert_int_equal(u.status, RA_REQ_ISSUED);
 	assert_string_equal(u.serial, nm(fx, "ORPHAN"));
+}
+
+/* A pending transaction "transid" of endpoint ep_id with an order. */
+static int64_t
+pending(struct fx *fx, int64_t ep_id, const char *transid)
+{
+	struct ra_txn	t;
+
+	txn(ep_id, transid, &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	t.status = RA_REQ_PENDING;
+	snprintf(t.order_id, sizeof(t.order_id), "order-%s", transid);
+	OK(fx, ra_store_txn_update(fx->st, &t, RA_REQ_NEW, &fx->err));
+	return t.id;
+}
+
+/* How many of the "n" claimed rows belong to this run's endpoint. */
+static size_t
+mine(const struct ra_txn *o, size_t n, int64_t ep_id)
+{
+	size_t	i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += o[i].endpoint_id == ep_id;
+	return k;
+}
+
+/*
+ * Claims of pending orders: two holders get disjoint rows; a holder
+ * re-claims its own; an expired claim is taken over; a decided row is
+ * no order. The scratch database may hold other runs' rows: only this
+ * run's endpoint is counted.
+ */
+static void
+test_txn_claim(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep;
+	struct ra_txn		*a = NULL, *b = NULL, t;
+	size_t			 na = 0, nb = 0;
+	int64_t			 id1;
+
+	base(fx, &ep);
+	id1 = pending(fx, ep.id, "C1");
+	(void)pending(fx, ep.id, "C2");
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "a"), 1000, 1060, 1000, &a,
+	    &na, &fx->err));
+	assert_int_equal(mine(a, na, ep.id), 2);
+	free(a);
+	/* Held by a until 1060: b gets none of them, a gets them again. */
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "b"), 1010, 1070, 1000, &b,
+	    &nb, &fx->err));
+	assert_int_equal(mine(b, nb, ep.id), 0);
+	free(b);
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "a"), 1020, 1080, 1000, &a,
+	    &na, &fx->err));
+	assert_int_equal(mine(a, na, ep.id), 2);
+	free(a);
+	/* a died: after its claim ran out, b takes both over. */
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "b"), 1081, 1141, 1000, &b,
+	    &nb, &fx->err));
+	assert_int_equal(mine(b, nb, ep.id), 2);
+	free(b);
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "a"), 1090, 1150, 1000, &a,
+	    &na, &fx->err));
+	assert_int_equal(mine(a, na, ep.id), 0);
+	free(a);
+	/* Decided: no longer an order for anybody. */
+	OK(fx, ra_store_txn_get(fx->st, id1, &t, NULL, NULL, &fx->err));
+	t.status = RA_REQ_ISSUED;
+	snprintf(t.serial, sizeof(t.serial), "C1");
+	OK(fx, ra_store_txn_update(fx->st, &t, RA_REQ_PENDING, &fx->err));
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "b"), 2000, 2060, 1000, &b,
+	    &nb, &fx->err));
+	assert_int_equal(mine(b, nb, ep.id), 1);
+	assert_string_equal(b[0].order_id, "order-C2");
+	free(b);
+}
+
+/* A named lease: one holder at a time, taken over once it expired. */
+static void
+test_lease(void **state)
+{
+	struct fx	*fx = *state;
+	const char	*job = nm(fx, "job");
+	bool		 taken = false;
+
+	OK(fx, ra_store_lease_take(fx->st, job, "a", 100, 160, &taken,
+	    &fx->err));
+	assert_true(taken);
+	OK(fx, ra_store_lease_take(fx->st, job, "b", 150, 210, &taken,
+	    &fx->err));
+	assert_false(taken);
+	OK(fx, ra_store_lease_take(fx->st, job, "a", 155, 215, &taken,
+	    &fx->err));
+	assert_true(taken);
+	OK(fx, ra_store_lease_take(fx->st, job, "b", 210, 270, &taken,
+	    &fx->err));
+	assert_false(taken);
+	OK(fx, ra_store_lease_take(fx->st, job, "b", 216, 276, &taken,
+	    &fx->err));
+	assert_true(taken);
+	OK(fx, ra_store_ping(fx->st, &fx->err));
 }
 
 /* ---- API tokens and one-time challenges (issue 13) ---- */
@@ -1704,6 +1826,133 @@ test_schema_upgrade_v3(void **state)
 	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
 }
 
+/*
+ * A version 3 database: refused with database_auto_upgrade off (the
+ * message says what to run), then upgraded by ra_store_upgrade (what
+ * scepctl db upgrade calls), which says from and to.
+ */
+static void
+test_schema_upgrade_v3_flags(void **state)
+{
+	struct fx	*fx = *state;
+	struct ra_store	*st = NULL;
+	struct ra_txn	*o = NULL;
+	struct sg_err	 err;
+	size_t		 n = 0;
+	int		 from = 0, to = 0, r;
+
+	r = raw_sql(fx, "SELECT 1");
+	if (r == 127 || r < 0) {
+		fprintf(stderr, "no database client: upgrade unchecked\n");
+		skip();
+	}
+	ra_store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(raw_sql(fx, "DROP TABLE lease"), 0);
+	assert_int_equal(raw_sql(fx, "ALTER TABLE txn DROP COLUMN "
+	    "claimed_by"), 0);
+	assert_int_equal(raw_sql(fx, "ALTER TABLE txn DROP COLUMN "
+	    "claimed_until"), 0);
+	assert_int_equal(raw_sql(fx, "UPDATE meta SET value = '3' "
+	    "WHERE key = 'schema_version'"), 0);
+	assert_int_equal(ra_store_open_flags(fx->db, RA_STORE_NO_UPGRADE,
+	    &st, &err), SG_ESTORE);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "scepctl db upgrade"));
+	assert_int_equal(version_is(fx, "3"), 0);
+	OK(fx, ra_store_upgrade(fx->db, &from, &to, &fx->err));
+	assert_int_equal(from, 3);
+	assert_int_equal(to, 4);
+	assert_int_equal(version_is(fx, "4"), 0);
+	OK(fx, ra_store_open_flags(fx->db, RA_STORE_NO_UPGRADE, &fx->st,
+	    &fx->err));
+	OK(fx, ra_store_txn_claim(fx->st, nm(fx, "a"), 0, 1, 1, &o, &n,
+	    &fx->err));
+	free(o);
+	OK(fx, ra_store_upgrade(fx->db, &from, &to, &fx->err));
+	assert_int_equal(from, 4);
+}
+
+/*
+ * A NEW row is its creator's (ra_store_instance): on PostgreSQL it is
+ * stuck at once when the creator has no connection left (kill -9 of an
+ * instance), not only after the age bound; never while it is this
+ * store's own. SQLite knows only the age.
+ */
+static void
+test_txn_creator_gone(void **state)
+{
+	struct fx		*fx = *state;
+	struct ra_endpoint	 ep;
+	struct ra_txn		 t, *o = NULL;
+	struct conf_db		 db;
+	size_t			 n = 0;
+	char			 q[200];
+	int			 r;
+
+	r = raw_sql(fx, "SELECT 1");
+	if (r == 127 || r < 0) {
+		fprintf(stderr, "no database client: creator unchecked\n");
+		skip();
+	}
+	base(fx, &ep);
+	txn(ep.id, "G1", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	stuck_before(fx, 0, ep.id, &o, &n);
+	assert_int_equal(n, 0);
+	free(o);
+	snprintf(q, sizeof(q), "UPDATE txn SET claimed_by = 'gone:1:1' "
+	    "WHERE id = %lld", (long long)t.id);
+	assert_int_equal(raw_sql(fx, q), 0);
+	stuck_before(fx, 0, ep.id, &o, &n);
+	assert_int_equal(conf_database_parse(fx->db, &db, NULL), SG_OK);
+	assert_int_equal(n, db.kind == CONF_DB_SQLITE ? 0 : 1);
+	free(o);
+	assert_non_null(strchr(ra_store_instance(fx->st), ':'));
+	assert_true(strlen(ra_store_instance(fx->st)) < 64);
+}
+
+/*
+ * ra_store_invariants: the schema and the audit's triggers as made; a
+ * certificate of a missing transaction and an ISSUED row without its
+ * certificate each count once more (the scratch database may hold
+ * other tests' rows: only the increase is checked).
+ */
+static void
+test_invariants(void **state)
+{
+	struct fx			*fx = *state;
+	struct ra_store_invariants	 a, b;
+	struct ra_endpoint		 ep;
+	struct ra_cert_rec		 rec;
+	struct ra_txn			 t;
+	static const uint8_t		 der[] = { 0x30, 0x03, 1, 2, 3 };
+
+	base(fx, &ep);
+	OK(fx, ra_store_invariants(fx->st, &a, &fx->err));
+	assert_int_equal(a.schema, 4);
+	assert_true(a.audit_guard);
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.serial, sizeof(rec.serial), "%s", nm(fx, "ORPHAN"));
+	rec.endpoint_id = ep.id;
+	rec.txn_id = INT64_MAX / 2;
+	snprintf(rec.subject, sizeof(rec.subject), "CN=x");
+	rec.der = der;
+	rec.der_len = sizeof(der);
+	OK(fx, ra_store_cert_add(fx->st, &rec, &fx->err));
+	txn(ep.id, "V1", &t);
+	OK(fx, ra_store_txn_begin(fx->st, &t, &fx->err));
+	t.status = RA_REQ_ISSUED;
+	snprintf(t.serial, sizeof(t.serial), "%s", nm(fx, "NOCERT"));
+	OK(fx, ra_store_txn_update(fx->st, &t, RA_REQ_NEW, &fx->err));
+	OK(fx, ra_store_invariants(fx->st, &b, &fx->err));
+	assert_int_equal(b.cert_bad, a.cert_bad + 1);
+	assert_int_equal(b.issued_bad, a.issued_bad + 1);
+	assert_int_equal(b.certs, a.certs + 1);
+	assert_int_equal(b.txns, a.txns + 1);
+	assert_false(ra_store_invariants_ok(&b));
+}
+
 int
 main(void)
 {
@@ -1749,6 +1998,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_webhooks, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_audit_prune, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_txn_claim, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invariants, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_txn_creator_gone, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_schema_upgrade_v3_flags, setup,
 		    teardown),
 	};
 
