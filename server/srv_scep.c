@@ -204,16 +204,19 @@ srv_scep_is_slow(const struct conf *conf, struct ra *ra,
 	size_t	 oplen;
 	bool	 slow;
 
-	if ((strncmp(in->path, "/scep/", 6) != 0 && !ndes_path(in->path)) ||
-	    !may_wait(conf, ra, in->path))
+	if (strncmp(in->path, "/scep/", 6) != 0 && !ndes_path(in->path))
 		return false;
 	if (strcmp(in->method, "POST") == 0)
-		return !in->too_large;
-	if (srv_query_get(in->query, "operation", 64, &op, &oplen) != SG_OK)
+		slow = !in->too_large;
+	else if (srv_query_get(in->query, "operation", 64, &op, &oplen) !=
+	    SG_OK)
 		return false;
-	slow = strcmp(op, "PKIOperation") == 0;
-	free(op);
-	return slow;
+	else {
+		slow = strcmp(op, "PKIOperation") == 0;
+		free(op);
+	}
+	/* Only a PKIOperation pays for the endpoint look-up. */
+	return slow && may_wait(conf, ra, in->path);
 }
 
 void
