@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ra_int.h"
+#include "ra_webhook.h"
 
 /* The record of certificate "x" of transaction "t"; *der: OPENSSL_free. */
 static enum sg_rc
@@ -293,9 +294,12 @@ ra_txn_collect(struct ra *ra, struct ra_txn *t)
 		return false;
 	}
 	X509_free(x);
-	if (t->status == RA_REQ_REJECTED &&
-	    ra_store_txn_update(ra->store, t, RA_REQ_PENDING, &e) != SG_OK)
-		return false;	/* another instance got there first */
+	if (t->status == RA_REQ_REJECTED) {
+		if (ra_store_txn_update(ra->store, t, RA_REQ_PENDING, &e) !=
+		    SG_OK)
+			return false;	/* another instance got there first */
+		ra_webhook_refusal(ra, t->endpoint_id, t->transid, t->reason);
+	}
 	sg_log(SG_LOG_INFO, "order %s: %s", t->order_id, t->reason);
 	return true;
 }
@@ -695,6 +699,8 @@ ra_request_reject(struct ra *ra, int64_t id, const char *reason,
 		    ra_actor(), reason);
 		rc = ra_store_txn_update(ra->store, &t, from, err);
 	}
+	if (rc == SG_OK)
+		ra_webhook_refusal(ra, t.endpoint_id, t.transid, t.reason);
 	snprintf(details, sizeof(details), "request %lld: %s", (long long)id,
 	    reason);
 	ra_audit_txn(ra, "request reject", &t, rc, err, details);

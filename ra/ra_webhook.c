@@ -484,33 +484,40 @@ ra_webhook_admit(struct ra_op *op, const struct p7_csr *csr,
 /* ---- notifications ---- */
 
 void
-ra_webhook_refused(struct ra_op *op)
+ra_webhook_refusal(struct ra *ra, int64_t endpoint_id, const char *transid,
+    const char *reason)
 {
 	struct ra_event	*ev;
 	struct sg_err	 e;
 	uint8_t		 rnd[16];
 
-	if (op->ep.notify_webhook[0] == '\0' ||
-	    op->status != P7_STATUS_FAILURE)
-		return;
 	if ((ev = calloc(1, sizeof(*ev))) == NULL ||
 	    RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		sg_log(SG_LOG_ERR, "transid=%s: refused event lost: out of "
-		    "memory or randomness", op->tid);
+		    "memory or randomness", transid);
 		free(ev);
 		return;
 	}
 	memcpy(ev->event_id, "refused-", 8);
 	sg_hex(rnd, sizeof(rnd), ev->event_id + 8);
-	ev->endpoint_id = op->ep.id;
+	ev->endpoint_id = endpoint_id;
 	snprintf(ev->kind, sizeof(ev->kind), "refused");
-	snprintf(ev->transid, sizeof(ev->transid), "%s", op->msg->transid);
-	sg_safe_str(op->err.msg, ev->reason, sizeof(ev->reason));
+	snprintf(ev->transid, sizeof(ev->transid), "%s", transid);
+	sg_safe_str(reason, ev->reason, sizeof(ev->reason));
 	ev->created = (int64_t)time(NULL);
-	if (ra_store_event_add(op->ra->store, ev, &e) != SG_OK)
+	if (ra_store_event_add(ra->store, ev, &e) != SG_OK)
 		sg_log(SG_LOG_ERR, "transid=%s: refused event lost: %s",
-		    op->tid, e.msg);
+		    transid, e.msg);
 	free(ev);
+}
+
+void
+ra_webhook_refused(struct ra_op *op)
+{
+	if (op->ep.notify_webhook[0] == '\0' ||
+	    op->status != P7_STATUS_FAILURE)
+		return;
+	ra_webhook_refusal(op->ra, op->ep.id, op->msg->transid, op->err.msg);
 }
 
 /* The JSON body of event "ev" of endpoint "ep"; NULL: out of memory. */

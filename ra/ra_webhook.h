@@ -108,5 +108,14 @@ bool		 ra_webhook_admit(struct ra_op *, const struct p7_csr *,
  * own but the audit record); a store error is logged.
  */
 void		 ra_webhook_refused(struct ra_op *);
+/*
+ * The "refused" event of transaction "transid" on endpoint
+ * "endpoint_id" with "reason" (made printable), if that endpoint has a
+ * notify_webhook: a FAILURE answered now (ra_webhook_refused) or an
+ * admin's reject. Written after the refusal's own commit; a failure to
+ * write it is logged.
+ */
+void		 ra_webhook_refusal(struct ra *, int64_t endpoint_id,
+		    const char *transid, const char *reason);
 
 #endif /* RA_WEBHOOK_H */

@@ -146,6 +146,14 @@ wait_event issued ".serial == \"$serial\" and .transaction_id != \"\"" 20
 wait_event refused '.reason | test("unknown device")' 20
 ctl cert revoke "$serial0" --reason keyCompromise >/dev/null
 wait_event revoked ".serial == \"$serial0\" and .reason == \"keyCompromise\"" 20
+echo "an admin's reject is a refused event too"
+ctl account add --endpoint demo --name held --org hook-org --term 30 \
+	--approval manual >/dev/null
+out=$(refused acct-held-1)
+rid=$(ctl request list --status pending --json | jq -r '.[0].id // empty')
+[[ -n $rid ]] || sg_fail "no pending request for account held: '$out'"
+ctl request reject "$rid" --reason "not ours" >/dev/null
+wait_event refused '.reason | test("rejected by .*: not ours")' 20
 ids=$(jq -r 'select(.path == "/events") | .event_id' "$HOOKLOG" | sort -u | wc -l)
 ((ids >= 3)) || sg_fail "events without ids"
 # Only the receiver with the wrong secret (which answered 401, so the
