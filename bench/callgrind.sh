@@ -83,8 +83,7 @@ total_ir() {
 		print n }' "$1"
 }
 
-PORT=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 bench_init "$TMP/sg" "$PORT"
 CODE=$BI_CODE
 URL=$BI_URL

@@ -15,6 +15,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 BUILD=${BUILD:-$ROOT/build}
 COUNT=${COUNT:-200}
 LEVELS=${LEVELS:-"1 8 64"}
@@ -37,8 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 out=$("$SCEPCTL" init --dir "$TMP/sg" --port "$port" --address 127.0.0.1 2>&1)
 CODE=$(sed -n 's/^access code: *//p' <<<"$out")
 URL=$(sed -n 's/^SCEP URL: *//p' <<<"$out")

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Shared by bench/run.sh and bench/callgrind.sh (sourced; they define
-# die and SCEPCTL first).
+# Shared by the bench/ scripts (sourced; bench_init needs die and
+# SCEPCTL defined first).
 
 # bench_init DIR PORT: a new `scepctl init` instance in DIR listening on
 # PORT, log level warn, no per-address connection limit (every load comes
@@ -16,4 +16,10 @@ bench_init() {
 		s/^limits = { /&connections_per_address = 0; /' "$1/scepgate.cfg"
 	grep -q 'connections_per_address = 0' "$1/scepgate.cfg" ||
 		die "bench_init: no limits line in $1/scepgate.cfg"
+}
+
+# free_port: a TCP port free on 127.0.0.1 now (the kernel's pick).
+free_port() {
+	python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

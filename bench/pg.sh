@@ -36,6 +36,8 @@ done
 command -v jq >/dev/null || { echo "bench: jq is needed" >&2; exit 1; }
 # shellcheck source=../tests/integration/pg.sh
 . "$ROOT/tests/integration/pg.sh"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sg-benchpg.XXXXXX")
 PIDS=()

@@ -157,10 +157,6 @@ trap cleanup EXIT
 # Both servers and the held connections need descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # wait_http URL PID: until URL answers 200, or the server died.
 wait_http() {

@@ -18,6 +18,12 @@ sg_fail() {
 
 # Exits unless every TOOL is installed: 77 (ctest skip) on a laptop,
 # 1 when CI is set, because CI installs every client.
+# A TCP port free on 127.0.0.1 now (the kernel's pick).
+sg_free_port() {
+	python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 sg_need() {
 	local t
 	for t in "$@"; do
@@ -87,8 +93,7 @@ sg_setup() {
 	WORK=$SG_TMP/work
 	CFG=$DIR/scepgate.cfg
 	mkdir "$WORK"
-	PORT=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	PORT=$(sg_free_port)
 
 	out=$("$SCEPCTL" init --dir "$DIR" --port "$PORT" --address 127.0.0.1 2>&1) ||
 		sg_fail "scepctl init failed: $out"

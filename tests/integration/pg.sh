@@ -68,10 +68,6 @@ pg_stop() {
 }
 
 # A free TCP port on 127.0.0.1.
-free_port() {
-	python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # SQL on the test database, as its owner.
 pg_sql() {

@@ -41,8 +41,7 @@ EOF
 	sg_fail "docs/admin-api.yaml does not match the route table"
 
 sg_setup
-APORT=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+APORT=$(sg_free_port)
 A=http://127.0.0.1:$APORT/api/v1
 cp "$CFG" "$WORK/plain.cfg"
 

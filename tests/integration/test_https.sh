@@ -12,8 +12,7 @@ set -euo pipefail
 sg_need scepclient timeout
 sg_setup
 
-TLS_PORT=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+TLS_PORT=$(sg_free_port)
 sg_stop
 sed -i "s/tls_port = 0;/tls_port = $TLS_PORT;/" "$CFG"
 grep -q "tls_port = $TLS_PORT;" "$CFG" || sg_fail "no tls_port in $CFG"

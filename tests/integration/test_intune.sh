@@ -34,10 +34,6 @@ SCHEME=${INTUNE_SCHEME:-http}
 sg_setup
 cd "$WORK"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 # wait_up URL PID NAME
 wait_up() {
 	for _ in $(seq 100); do
@@ -50,8 +46,8 @@ wait_up() {
 
 # ---- the doubles ----
 IN_DIR=$SG_TMP/intune
-IN_PORT=$(free_port)
-IN_TLS_PORT=$(free_port)
+IN_PORT=$(sg_free_port)
+IN_TLS_PORT=$(sg_free_port)
 CHALLENGE=intune-good-challenge
 tls=()
 [[ $SCHEME == https ]] && tls=(--tls-port "$IN_TLS_PORT")
@@ -59,7 +55,7 @@ tls=()
 	>"$SG_TMP/intune.out" 2>"$SG_TMP/intune.log" &
 IN_PID=$!
 SCM_DIR=$SG_TMP/scm
-SCM_PORT=$(free_port)
+SCM_PORT=$(sg_free_port)
 SCM=http://127.0.0.1:$SCM_PORT
 "$SCM_DOUBLE" --port "$SCM_PORT" --ca-dir "$SCM_DIR" --pending 2 \
 	>"$SG_TMP/scm.out" 2>"$SG_TMP/scm.log" &
@@ -109,7 +105,7 @@ restart_gate() {
 	kill "$SG_PID" 2>/dev/null || true
 	wait "$SG_PID" 2>/dev/null || true
 	local old=$PORT
-	PORT=$(free_port)
+	PORT=$(sg_free_port)
 	sed -i "s|port = $old;|port = $PORT;|" "$CFG"
 	URL=${URL/:$old\//:$PORT/}
 	PHONES=${URL%/demo}/phones
@@ -222,7 +218,7 @@ issued dev2 "$DIR/ca.pem"
 	sg_fail "tokens or discovery not reused: $(state '[s["tokens_issued"], s["discovery_calls"]]')"
 
 echo "over HTTPS: micromdm scepclient through the same Intune endpoint"
-TLS_PORT=$(free_port)
+TLS_PORT=$(sg_free_port)
 sed -i "s/tls_port = 0;/tls_port = $TLS_PORT;/" "$CFG"
 grep -q "tls_port = $TLS_PORT;" "$CFG" || sg_fail "no tls_port in $CFG"
 restart_gate

@@ -40,12 +40,8 @@ HDRS=$SG_TMP/headers
 printf '%s\n' "$SECRET" >secret.txt
 chmod 600 secret.txt
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-PORT=$(free_port)
-TLS_PORT=$(free_port)
+PORT=$(sg_free_port)
+TLS_PORT=$(sg_free_port)
 U=http://127.0.0.1:$PORT
 "$INTUNE_DOUBLE" --port "$PORT" --tls-port "$TLS_PORT" --dir "$SG_TMP/files" \
 	--tenant "$TENANT" \

@@ -16,8 +16,7 @@ ctl() { "$SCEPCTL" --config "$CFG" "$@"; }
 audit_rows() { ctl audit list --json | jq length; }
 
 # A second scepgate on the same database, another port.
-PORT2=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT2=$(sg_free_port)
 sed "s/port = $PORT;/port = $PORT2;/" "$CFG" >"$DIR/second.cfg"
 grep -q "port = $PORT2;" "$DIR/second.cfg" || sg_fail "no port in $CFG"
 "$SCEPGATE" --config "$DIR/second.cfg" >"$DIR/second.log" 2>&1 &

@@ -11,8 +11,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 sg_need scepclient iconv timeout
 sg_setup
-APORT=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+APORT=$(sg_free_port)
 sg_stop
 sed -i 's/tls_port = 0;/tls_port = 0;\n  ndes_endpoint = "demo";/' "$CFG"
 grep -q 'ndes_endpoint = "demo";' "$CFG" || sg_fail "no ndes_endpoint in $CFG"

@@ -39,9 +39,9 @@ cd "$WORK"
 
 # ---- the SCM double, and both instances on it ----
 SCM_DIR=$SG_TMP/scm
-SCM_PORT=$(free_port)
+SCM_PORT=$(sg_free_port)
 SCM=http://127.0.0.1:$SCM_PORT
-"$SCM_DOUBLE" --port "$SCM_PORT" --tls-port "$(free_port)" \
+"$SCM_DOUBLE" --port "$SCM_PORT" --tls-port "$(sg_free_port)" \
 	--ca-dir "$SCM_DIR" >"$SG_TMP/scm.out" 2>"$SG_TMP/scm.log" &
 SCM_PID=$!
 for _ in $(seq 100); do
@@ -62,7 +62,7 @@ upstream() {
 		"timeout = 20; poll_interval = 1; ca_chain = \"scm-chain.pem\"; };"
 }
 sed -i "s|^upstream = .*|$(upstream 127.0.0.1)|" "$CFG"
-PB=$(free_port)
+PB=$(sg_free_port)
 CFG_B=$DIR/scepgate-b.cfg
 sed -e "s|port = $PORT;|port = $PB;|" \
 	-e "s|^upstream = .*|$(upstream localhost)|" "$CFG" >"$CFG_B"

@@ -53,8 +53,8 @@ cd "$WORK"
 
 
 pg_start || sg_fail "no PostgreSQL cluster"
-PA=$(free_port)
-PB=$(free_port)
+PA=$(sg_free_port)
+PB=$(sg_free_port)
 "$SCEPCTL" init --dir "$SG_TMP/a" --port "$PA" --address 127.0.0.1 \
 	>init.log 2>&1 || sg_fail "scepctl init: $(cat init.log)"
 # The same keys and secret for both; only the port differs.

@@ -22,15 +22,11 @@ SCM_DOUBLE=${SCM_DOUBLE:-$(dirname "$SCEPGATE")/../tests/doubles/scm/scm-double}
 sg_setup
 cd "$WORK"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # ---- the double ----
 SCM_DIR=$SG_TMP/scm
-SCM_PORT=$(free_port)
-SCM_TLS_PORT=$(free_port)
+SCM_PORT=$(sg_free_port)
+SCM_TLS_PORT=$(sg_free_port)
 SCM=http://127.0.0.1:$SCM_PORT
 "$SCM_DOUBLE" --port "$SCM_PORT" --tls-port "$SCM_TLS_PORT" \
 	--ca-dir "$SCM_DIR" --pending 2 >"$SG_TMP/scm.out" 2>"$SG_TMP/scm.log" &

@@ -23,8 +23,7 @@ printf '%s\n' "$SECRET" >"$DIR/webhook.secret"
 printf 'another-secret\n' >"$DIR/wrong.secret"
 chmod 600 "$DIR/webhook.secret" "$DIR/wrong.secret"
 HOOKLOG=$WORK/hook.jsonl
-WPORT=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+WPORT=$(sg_free_port)
 RPID=
 
 # receiver SECRETFILE: (re)start webhook.py on WPORT.
